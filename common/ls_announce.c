@@ -1,0 +1,232 @@
+#include "ls_announce.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls_manifest.h"
+
+#define MAX_SAFE_INT 9007199254740991.0 /* 2^53 - 1: exact in a JSON number */
+
+static int get_uint(const cJSON *obj, const char *key, double max, uint64_t *out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  if (!cJSON_IsNumber(v)) return -1;
+  double d = v->valuedouble;
+  if (!isfinite(d) || d < 0 || d > max || floor(d) != d) return -1;
+  *out = (uint64_t)d;
+  return 0;
+}
+
+static const char *get_string(const cJSON *obj, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+  return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int decode_file(const cJSON *o, ls_announce_file_t *f, const char **why) {
+  uint64_t size, chunk;
+  if (!cJSON_IsObject(o)) return *why = "file entry is not an object", -EINVAL;
+  const char *name = get_string(o, "name");
+  const char *root = get_string(o, "root");
+  const cJSON *complete = cJSON_GetObjectItemCaseSensitive(o, "complete");
+  if (name == NULL || !ls_name_valid(name, strlen(name))) return *why = "bad file name", -EINVAL;
+  if (get_uint(o, "size", MAX_SAFE_INT, &size) != 0) return *why = "bad file size", -EINVAL;
+  if (get_uint(o, "chunk", LS_CHUNK_MAX, &chunk) != 0 || !ls_chunk_size_valid((uint32_t)chunk))
+    return *why = "bad chunk size", -EINVAL;
+  int ok;
+  ls_manifest_count(size, (uint32_t)chunk, &ok);
+  if (!ok) return *why = "file too large for its chunk size", -EINVAL;
+  if (root == NULL || ls_hash_from_hex(root, strlen(root), f->root) != 0) return *why = "bad root hash", -EINVAL;
+  if (!cJSON_IsBool(complete)) return *why = "bad complete flag", -EINVAL;
+  f->name = strdup(name);
+  if (f->name == NULL) return *why = "out of memory", -ENOMEM;
+  f->size = size;
+  f->chunk_size = (uint32_t)chunk;
+  f->complete = cJSON_IsTrue(complete);
+  return 0;
+}
+
+int ls_announce_decode(ls_announce_t *a, const char *buf, size_t len, const char **why) {
+  memset(a, 0, sizeof *a);
+  *why = "";
+  if (len == 0 || len > LS_ANNOUNCE_MAX_PAYLOAD) return *why = "bad datagram length", -EINVAL;
+  if (memchr(buf, '\0', len) != NULL) return *why = "NUL byte in datagram", -EINVAL;
+  const char *end = NULL;
+  cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+  if (root == NULL) return *why = "not JSON", -EINVAL;
+  int rc = -EINVAL;
+  uint64_t v, port, interval = 0, seq = 0, page = 0, pages = 1;
+  const char *type, *tag;
+  /* Nothing but whitespace may follow the object. */
+  while (end != NULL && end < buf + len && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t')) end++;
+  if (end != buf + len) { *why = "trailing bytes"; goto out; }
+  if (!cJSON_IsObject(root)) { *why = "not an object"; goto out; }
+  if (get_uint(root, "v", 1e9, &v) != 0 || v != LS_ANNOUNCE_VERSION) { *why = "unsupported version"; goto out; }
+  type = get_string(root, "type");
+  tag = get_string(root, "tag");
+  if (type == NULL) { *why = "missing type"; goto out; }
+  if (tag == NULL || !ls_tag_valid(tag, strlen(tag))) { *why = "bad tag"; goto out; }
+  if (get_uint(root, "port", 65535, &port) != 0 || port == 0) { *why = "bad port"; goto out; }
+  snprintf(a->tag, sizeof a->tag, "%s", tag);
+  a->port = (uint16_t)port;
+  if (strcmp(type, "bye") == 0) {
+    a->type = LS_ANNOUNCE_BYE;
+    rc = 0;
+    goto out;
+  }
+  if (strcmp(type, "announce") != 0) { *why = "unknown type"; goto out; }
+  a->type = LS_ANNOUNCE_FILES;
+  if (get_uint(root, "interval", 3600, &interval) != 0 || interval < 1) { *why = "bad interval"; goto out; }
+  if (get_uint(root, "seq", 4294967295.0, &seq) != 0) { *why = "bad seq"; goto out; }
+  if (get_uint(root, "pages", LS_ANNOUNCE_MAX_PAGES, &pages) != 0 || pages < 1) { *why = "bad pages"; goto out; }
+  if (get_uint(root, "page", LS_ANNOUNCE_MAX_PAGES, &page) != 0 || page >= pages) { *why = "bad page"; goto out; }
+  a->interval = (uint32_t)interval;
+  a->seq = (uint32_t)seq;
+  a->page = (uint32_t)page;
+  a->pages = (uint32_t)pages;
+  const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
+  if (!cJSON_IsArray(files)) { *why = "missing files"; goto out; }
+  int n = cJSON_GetArraySize(files);
+  if (n > LS_ANNOUNCE_MAX_FILES_PER_PAGE) { *why = "too many files in one datagram"; goto out; }
+  if (n > 0) {
+    a->files = calloc((size_t)n, sizeof *a->files);
+    if (a->files == NULL) { *why = "out of memory"; rc = -ENOMEM; goto out; }
+  }
+  const cJSON *f;
+  cJSON_ArrayForEach(f, files) {
+    rc = decode_file(f, &a->files[a->nfiles], why);
+    if (rc != 0) goto out;
+    a->nfiles++;
+  }
+  rc = 0;
+out:
+  cJSON_Delete(root);
+  if (rc != 0) ls_announce_free(a);
+  return rc;
+}
+
+void ls_announce_free(ls_announce_t *a) {
+  for (size_t i = 0; i < a->nfiles; i++) free(a->files[i].name);
+  free(a->files);
+  a->files = NULL;
+  a->nfiles = 0;
+}
+
+static cJSON *header(const char *type, const char *tag, uint16_t port) {
+  cJSON *o = cJSON_CreateObject();
+  if (o == NULL) return NULL;
+  cJSON_AddNumberToObject(o, "v", LS_ANNOUNCE_VERSION);
+  cJSON_AddStringToObject(o, "type", type);
+  cJSON_AddStringToObject(o, "tag", tag);
+  cJSON_AddNumberToObject(o, "port", port);
+  return o;
+}
+
+/* Prints o into buf; returns the length, or -EMSGSIZE if it does not fit. */
+static int print_into(cJSON *o, char *buf, size_t cap) {
+  if (!cJSON_PrintPreallocated(o, buf, (int)cap, 0)) return -EMSGSIZE;
+  size_t n = strlen(buf);
+  return n > LS_ANNOUNCE_MAX_PAYLOAD ? -EMSGSIZE : (int)n;
+}
+
+int ls_announce_encode_bye(const char *tag, uint16_t port, char *buf, size_t cap) {
+  cJSON *o = header("bye", tag, port);
+  if (o == NULL) return -ENOMEM;
+  int n = print_into(o, buf, cap);
+  cJSON_Delete(o);
+  return n;
+}
+
+static cJSON *file_object(const ls_announce_file_t *f) {
+  char hex[LS_HASH_HEX_LEN + 1];
+  cJSON *o = cJSON_CreateObject();
+  if (o == NULL) return NULL;
+  ls_hash_to_hex(f->root, hex);
+  cJSON_AddStringToObject(o, "name", f->name);
+  cJSON_AddNumberToObject(o, "size", (double)f->size);
+  cJSON_AddNumberToObject(o, "chunk", f->chunk_size);
+  cJSON_AddStringToObject(o, "root", hex);
+  cJSON_AddBoolToObject(o, "complete", f->complete);
+  return o;
+}
+
+static cJSON *page_object(const char *tag, uint16_t port, uint32_t interval, uint32_t seq, size_t page,
+                          size_t pages) {
+  cJSON *o = header("announce", tag, port);
+  if (o == NULL) return NULL;
+  cJSON_AddNumberToObject(o, "interval", interval);
+  cJSON_AddNumberToObject(o, "seq", seq);
+  cJSON_AddNumberToObject(o, "page", (double)page);
+  cJSON_AddNumberToObject(o, "pages", (double)pages);
+  cJSON_AddArrayToObject(o, "files");
+  return o;
+}
+
+int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
+                             const ls_announce_file_t *files, size_t nfiles, ls_announce_emit_cb emit, void *ud,
+                             size_t *skipped) {
+  char buf[LS_ANNOUNCE_MAX_PAYLOAD * 4];
+  *skipped = 0;
+  /* Pass 1: the printed size of every file entry, and the page each goes on.
+   * The header is measured with the largest page numbers it could carry. */
+  cJSON *probe = page_object(tag, port, interval, seq, LS_ANNOUNCE_MAX_PAGES - 1, LS_ANNOUNCE_MAX_PAGES);
+  if (probe == NULL) return -ENOMEM;
+  int head = print_into(probe, buf, sizeof buf);
+  cJSON_Delete(probe);
+  if (head < 0) return head;
+  size_t budget = LS_ANNOUNCE_MAX_PAYLOAD - (size_t)head;
+  uint32_t *page_of = malloc((nfiles + 1) * sizeof *page_of);
+  if (page_of == NULL) return -ENOMEM;
+  size_t pages = 0, used = 0, in_page = 0;
+  for (size_t i = 0; i < nfiles; i++) {
+    cJSON *fo = file_object(&files[i]);
+    int flen = fo ? print_into(fo, buf, sizeof buf) : -ENOMEM;
+    cJSON_Delete(fo);
+    if (flen < 0 || (size_t)flen + 1 > budget) {
+      page_of[i] = UINT32_MAX;
+      (*skipped)++;
+      continue;
+    }
+    if (pages == 0 || used + (size_t)flen + 1 > budget || in_page == LS_ANNOUNCE_MAX_FILES_PER_PAGE) {
+      pages++;
+      used = 0;
+      in_page = 0;
+    }
+    used += (size_t)flen + 1;
+    in_page++;
+    page_of[i] = (uint32_t)(pages - 1);
+  }
+  if (pages == 0) pages = 1; /* an empty share still announces itself */
+  if (pages > LS_ANNOUNCE_MAX_PAGES) {
+    free(page_of);
+    return -E2BIG;
+  }
+  /* Pass 2: print each page. */
+  int rc = 0;
+  size_t next = 0;
+  for (size_t p = 0; p < pages && rc == 0; p++) {
+    cJSON *o = page_object(tag, port, interval, seq, p, pages);
+    if (o == NULL) {
+      rc = -ENOMEM;
+      break;
+    }
+    cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "files");
+    for (; next < nfiles && (page_of[next] == UINT32_MAX || page_of[next] == p); next++) {
+      if (page_of[next] == UINT32_MAX) continue;
+      cJSON *fo = file_object(&files[next]);
+      if (fo == NULL || !cJSON_AddItemToArray(arr, fo)) {
+        cJSON_Delete(fo);
+        rc = -ENOMEM;
+        break;
+      }
+    }
+    int n = rc == 0 ? print_into(o, buf, sizeof buf) : rc;
+    cJSON_Delete(o);
+    if (n < 0) rc = n;
+    else rc = emit(ud, buf, (size_t)n);
+  }
+  free(page_of);
+  return rc < 0 ? rc : (int)pages;
+}

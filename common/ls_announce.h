@@ -1,0 +1,63 @@
+/* ls_announce: the announcement datagram, both ways (cJSON), strictly checked.
+ *
+ *   {"v":1,"type":"announce","tag":"alpha","port":41771,"interval":60,
+ *    "seq":7,"page":0,"pages":2,
+ *    "files":[{"name":"a/b.txt","size":12,"chunk":1048576,"root":"<64 hex>","complete":true}]}
+ *   {"v":1,"type":"bye","tag":"alpha","port":41771}
+ *
+ * One announcement round (one seq) is split into pages so that no datagram
+ * exceeds LS_ANNOUNCE_MAX_PAYLOAD bytes. See docs/PROTOCOL.md. */
+#ifndef LS_ANNOUNCE_H
+#define LS_ANNOUNCE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ls_hash.h"
+#include "ls_name.h"
+
+#define LS_ANNOUNCE_VERSION 1
+#define LS_ANNOUNCE_MAX_PAYLOAD 1400
+#define LS_ANNOUNCE_MAX_FILES_PER_PAGE 64
+#define LS_ANNOUNCE_MAX_PAGES 65535
+
+typedef enum { LS_ANNOUNCE_FILES = 1, LS_ANNOUNCE_BYE = 2 } ls_announce_type_t;
+
+typedef struct {
+  char *name;
+  uint64_t size;
+  uint32_t chunk_size;
+  uint8_t root[LS_HASH_LEN];
+  int complete;
+} ls_announce_file_t;
+
+typedef struct {
+  ls_announce_type_t type;
+  char tag[LS_TAG_MAX + 1];
+  uint16_t port;
+  uint32_t interval;
+  uint32_t seq;
+  uint32_t page;
+  uint32_t pages;
+  size_t nfiles;
+  ls_announce_file_t *files;
+} ls_announce_t;
+
+/* Decodes one datagram. Returns 0, or -EINVAL with a short reason in *why
+ * (a static string). On success the caller frees with ls_announce_free. */
+int ls_announce_decode(ls_announce_t *a, const char *buf, size_t len, const char **why);
+void ls_announce_free(ls_announce_t *a);
+
+/* Encodes the goodbye datagram into buf (>= LS_ANNOUNCE_MAX_PAYLOAD).
+ * Returns its length or a negative errno. */
+int ls_announce_encode_bye(const char *tag, uint16_t port, char *buf, size_t cap);
+
+/* Splits files into pages and calls emit once per datagram, in order.
+ * Files whose entry alone cannot fit a datagram are skipped and counted in
+ * *skipped. Returns the number of pages or a negative errno. */
+typedef int (*ls_announce_emit_cb)(void *ud, const char *buf, size_t len);
+int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
+                             const ls_announce_file_t *files, size_t nfiles, ls_announce_emit_cb emit, void *ud,
+                             size_t *skipped);
+
+#endif

@@ -1,0 +1,137 @@
+#include "ls_manifest.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static void put_u32(uint8_t *p, uint32_t v) {
+  p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+static uint32_t get_u32(const uint8_t *p) {
+  return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+int ls_chunk_size_valid(uint32_t chunk_size) {
+  return chunk_size >= LS_CHUNK_MIN && chunk_size <= LS_CHUNK_MAX;
+}
+
+uint32_t ls_manifest_count(uint64_t size, uint32_t chunk_size, int *ok) {
+  *ok = 0;
+  if (!ls_chunk_size_valid(chunk_size)) return 0;
+  uint64_t n = size / chunk_size + (size % chunk_size != 0);
+  if (n > LS_MANIFEST_MAX_CHUNKS) return 0;
+  *ok = 1;
+  return (uint32_t)n;
+}
+
+static int manifest_alloc(ls_manifest_t *m, uint64_t size, uint32_t chunk_size) {
+  int ok;
+  memset(m, 0, sizeof *m);
+  uint32_t n = ls_manifest_count(size, chunk_size, &ok);
+  if (!ok) return -EINVAL;
+  m->size = size;
+  m->chunk_size = chunk_size;
+  m->nchunks = n;
+  m->hashes = malloc((size_t)n * LS_HASH_LEN + 1);
+  return m->hashes == NULL ? -ENOMEM : 0;
+}
+
+static int manifest_set_root(ls_manifest_t *m) {
+  uint8_t *bytes;
+  size_t len;
+  int rc = ls_manifest_encode(m, &bytes, &len);
+  if (rc != 0) return rc;
+  ls_sha256(bytes, len, m->root);
+  free(bytes);
+  return 0;
+}
+
+int ls_manifest_compute(ls_manifest_t *m, int fd, uint64_t size, uint32_t chunk_size, uint8_t *buf) {
+  int rc = manifest_alloc(m, size, chunk_size);
+  if (rc != 0) return rc;
+  for (uint32_t i = 0; i < m->nchunks; i++) {
+    uint32_t want = ls_manifest_chunk_len(m, i);
+    size_t got = 0;
+    while (got < want) {
+      ssize_t r = pread(fd, buf + got, want - got, (off_t)((uint64_t)i * chunk_size + got));
+      if (r < 0 && errno == EINTR) continue;
+      if (r <= 0) {
+        rc = r < 0 ? -errno : -EIO;
+        ls_manifest_free(m);
+        return rc;
+      }
+      got += (size_t)r;
+    }
+    ls_sha256(buf, want, m->hashes + (size_t)i * LS_HASH_LEN);
+  }
+  /* A file that grew while we read it is not the file we hashed. */
+  char extra;
+  if (pread(fd, &extra, 1, (off_t)size) == 1) {
+    ls_manifest_free(m);
+    return -EIO;
+  }
+  rc = manifest_set_root(m);
+  if (rc != 0) ls_manifest_free(m);
+  return rc;
+}
+
+int ls_manifest_encode(const ls_manifest_t *m, uint8_t **out, size_t *len) {
+  size_t n = LS_MANIFEST_HEADER_LEN + (size_t)m->nchunks * LS_HASH_LEN;
+  uint8_t *p = malloc(n);
+  if (p == NULL) return -ENOMEM;
+  memcpy(p, "LSM1", 4);
+  put_u32(p + 4, (uint32_t)(m->size >> 32));
+  put_u32(p + 8, (uint32_t)m->size);
+  put_u32(p + 12, m->chunk_size);
+  put_u32(p + 16, m->nchunks);
+  if (m->nchunks > 0) memcpy(p + LS_MANIFEST_HEADER_LEN, m->hashes, (size_t)m->nchunks * LS_HASH_LEN);
+  *out = p;
+  *len = n;
+  return 0;
+}
+
+int ls_manifest_decode(ls_manifest_t *m, const uint8_t *buf, size_t len) {
+  memset(m, 0, sizeof *m);
+  if (len < LS_MANIFEST_HEADER_LEN || memcmp(buf, "LSM1", 4) != 0) return -EINVAL;
+  uint64_t size = (uint64_t)get_u32(buf + 4) << 32 | get_u32(buf + 8);
+  uint32_t chunk_size = get_u32(buf + 12);
+  uint32_t count = get_u32(buf + 16);
+  int ok;
+  uint32_t expect = ls_manifest_count(size, chunk_size, &ok);
+  if (!ok || expect != count) return -EINVAL;
+  if (len != LS_MANIFEST_HEADER_LEN + (size_t)count * LS_HASH_LEN) return -EINVAL;
+  int rc = manifest_alloc(m, size, chunk_size);
+  if (rc != 0) return rc;
+  if (count > 0) memcpy(m->hashes, buf + LS_MANIFEST_HEADER_LEN, (size_t)count * LS_HASH_LEN);
+  ls_sha256(buf, len, m->root);
+  return 0;
+}
+
+int ls_manifest_copy(ls_manifest_t *dst, const ls_manifest_t *src) {
+  int rc = manifest_alloc(dst, src->size, src->chunk_size);
+  if (rc != 0) return rc;
+  memcpy(dst->hashes, src->hashes, (size_t)src->nchunks * LS_HASH_LEN);
+  memcpy(dst->root, src->root, LS_HASH_LEN);
+  return 0;
+}
+
+void ls_manifest_free(ls_manifest_t *m) {
+  free(m->hashes);
+  m->hashes = NULL;
+  m->nchunks = 0;
+}
+
+uint32_t ls_manifest_chunk_len(const ls_manifest_t *m, uint32_t index) {
+  uint64_t start = (uint64_t)index * m->chunk_size;
+  if (index >= m->nchunks || start >= m->size) return 0;
+  uint64_t rest = m->size - start;
+  return rest < m->chunk_size ? (uint32_t)rest : m->chunk_size;
+}
+
+int ls_manifest_chunk_ok(const ls_manifest_t *m, uint32_t index, const void *data, size_t len) {
+  if (index >= m->nchunks || len != ls_manifest_chunk_len(m, index)) return 0;
+  uint8_t h[LS_HASH_LEN];
+  ls_sha256(data, len, h);
+  return memcmp(h, m->hashes + (size_t)index * LS_HASH_LEN, LS_HASH_LEN) == 0;
+}

@@ -1,0 +1,211 @@
+#include "ls_partial.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ls_name.h"
+#include "ls_util.h"
+
+static void state_path(char *out, size_t len, const char *dir, const char *root_hex, const char *ext) {
+  snprintf(out, len, "%s/%s.%s", dir, root_hex, ext);
+}
+
+int ls_partial_load_manifest(const char *temp_dir, const char *root_hex, ls_manifest_t *m) {
+  char path[4096];
+  uint8_t *buf;
+  size_t len;
+  state_path(path, sizeof path, temp_dir, root_hex, "manifest");
+  int rc = ls_read_file(path, LS_MANIFEST_HEADER_LEN + (size_t)LS_MANIFEST_MAX_CHUNKS * LS_HASH_LEN, &buf, &len);
+  if (rc != 0) return rc;
+  rc = ls_manifest_decode(m, buf, len);
+  free(buf);
+  if (rc != 0) return rc;
+  char hex[LS_HASH_HEX_LEN + 1];
+  ls_hash_to_hex(m->root, hex);
+  if (strcmp(hex, root_hex) != 0) {
+    ls_manifest_free(m);
+    return -EINVAL;
+  }
+  return 0;
+}
+
+int ls_partial_read_name(const char *temp_dir, const char *root_hex, char *buf, size_t len) {
+  char path[4096];
+  uint8_t *data;
+  size_t n;
+  state_path(path, sizeof path, temp_dir, root_hex, "name");
+  int rc = ls_read_file(path, LS_NAME_MAX + 1, &data, &n);
+  if (rc != 0) return rc;
+  if (n > 0 && data[n - 1] == '\n') n--;
+  if (!ls_name_valid((const char *)data, n) || n + 1 > len) {
+    free(data);
+    return -EINVAL;
+  }
+  memcpy(buf, data, n);
+  buf[n] = '\0';
+  free(data);
+  return 0;
+}
+
+static int write_state_file(const char *temp_dir, const char *root_hex, const char *ext, const void *data,
+                            size_t len) {
+  char path[4096];
+  state_path(path, sizeof path, temp_dir, root_hex, ext);
+  return ls_write_file_atomic(path, data, len, 0);
+}
+
+int ls_partial_open(ls_partial_t *p, const char *temp_dir, const ls_manifest_t *m, const char *name) {
+  char path[4096];
+  int rc;
+  memset(p, 0, sizeof *p);
+  p->part_fd = p->have_fd = -1;
+  if (!ls_name_valid(name, strlen(name))) return -EINVAL;
+  ls_hash_to_hex(m->root, p->root_hex);
+  p->temp_dir = strdup(temp_dir);
+  p->name = strdup(name);
+  if (p->temp_dir == NULL || p->name == NULL) { rc = -ENOMEM; goto fail; }
+  if ((rc = ls_manifest_copy(&p->manifest, m)) != 0) goto fail;
+
+  state_path(path, sizeof path, temp_dir, p->root_hex, "part");
+  p->part_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (p->part_fd < 0) { rc = -errno; goto fail; }
+  if (flock(p->part_fd, LOCK_EX | LOCK_NB) != 0) { rc = errno == EWOULDBLOCK ? -EBUSY : -errno; goto fail; }
+
+  /* The manifest and the name go in before any data, so whatever finds a
+   * .part file can tell what it is. */
+  uint8_t *bytes;
+  size_t blen;
+  if ((rc = ls_manifest_encode(m, &bytes, &blen)) != 0) goto fail;
+  rc = write_state_file(temp_dir, p->root_hex, "manifest", bytes, blen);
+  free(bytes);
+  if (rc != 0) goto fail;
+  char line[LS_NAME_MAX + 2];
+  int n = snprintf(line, sizeof line, "%s\n", name);
+  if ((rc = write_state_file(temp_dir, p->root_hex, "name", line, (size_t)n)) != 0) goto fail;
+
+  struct stat st;
+  if (fstat(p->part_fd, &st) != 0) { rc = -errno; goto fail; }
+  if ((uint64_t)st.st_size != m->size && ftruncate(p->part_fd, (off_t)m->size) != 0) { rc = -errno; goto fail; }
+
+  state_path(path, sizeof path, temp_dir, p->root_hex, "have");
+  p->have_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (p->have_fd < 0) { rc = -errno; goto fail; }
+  p->have = calloc(m->nchunks + 1, 1);
+  if (p->have == NULL) { rc = -ENOMEM; goto fail; }
+  ssize_t got = pread(p->have_fd, p->have, m->nchunks, 0);
+  if (got < 0) { rc = -errno; goto fail; }
+  if ((uint32_t)got != m->nchunks) {
+    /* Short or new map: what is missing counts as not held. */
+    memset(p->have + got, 0, m->nchunks - (size_t)got);
+    if (ftruncate(p->have_fd, m->nchunks) != 0) { rc = -errno; goto fail; }
+  }
+  for (uint32_t i = 0; i < m->nchunks; i++) {
+    if (p->have[i] != 0 && p->have[i] != 1) p->have[i] = 0;
+    p->nhave += p->have[i];
+  }
+  return 0;
+fail:
+  ls_partial_close(p);
+  return rc;
+}
+
+static int pwrite_all(int fd, const void *data, size_t len, off_t off) {
+  const char *c = data;
+  while (len > 0) {
+    ssize_t w = pwrite(fd, c, len, off);
+    if (w < 0 && errno == EINTR) continue;
+    if (w < 0) return -errno;
+    if (w == 0) return -EIO;
+    c += w; len -= (size_t)w; off += w;
+  }
+  return 0;
+}
+
+static int pread_all(int fd, void *data, size_t len, off_t off) {
+  char *c = data;
+  while (len > 0) {
+    ssize_t r = pread(fd, c, len, off);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) return -errno;
+    if (r == 0) return -EIO;
+    c += r; len -= (size_t)r; off += r;
+  }
+  return 0;
+}
+
+int ls_partial_write_chunk(ls_partial_t *p, uint32_t index, const void *data, uint32_t len) {
+  if (index >= p->manifest.nchunks || len != ls_manifest_chunk_len(&p->manifest, index)) return -EINVAL;
+  int rc = pwrite_all(p->part_fd, data, len, (off_t)((uint64_t)index * p->manifest.chunk_size));
+  if (rc != 0) return rc;
+  uint8_t one = 1;
+  if ((rc = pwrite_all(p->have_fd, &one, 1, index)) != 0) return rc;
+  if (!p->have[index]) p->nhave++;
+  p->have[index] = 1;
+  return 0;
+}
+
+int ls_partial_read_chunk(ls_partial_t *p, uint32_t index, void *buf, uint32_t len) {
+  if (index >= p->manifest.nchunks || len != ls_manifest_chunk_len(&p->manifest, index)) return -EINVAL;
+  return pread_all(p->part_fd, buf, len, (off_t)((uint64_t)index * p->manifest.chunk_size));
+}
+
+int ls_partial_unmark(ls_partial_t *p, uint32_t index) {
+  if (index >= p->manifest.nchunks) return -EINVAL;
+  uint8_t zero = 0;
+  int rc = pwrite_all(p->have_fd, &zero, 1, index);
+  if (rc != 0) return rc;
+  if (p->have[index]) p->nhave--;
+  p->have[index] = 0;
+  return 0;
+}
+
+int ls_partial_finish(ls_partial_t *p, const char *dest_path) {
+  char path[4096];
+  if (fsync(p->part_fd) != 0) return -errno;
+  state_path(path, sizeof path, p->temp_dir, p->root_hex, "part");
+  /* link() never replaces an existing file: the atomic no-clobber move. */
+  if (link(path, dest_path) != 0) return -errno;
+  ls_fsync_parent(dest_path);
+  static const char *exts[] = {"have", "name", "manifest", "part"};
+  for (size_t i = 0; i < 4; i++) {
+    state_path(path, sizeof path, p->temp_dir, p->root_hex, exts[i]);
+    unlink(path);
+  }
+  return 0;
+}
+
+void ls_partial_close(ls_partial_t *p) {
+  if (p->part_fd >= 0) close(p->part_fd);
+  if (p->have_fd >= 0) close(p->have_fd);
+  p->part_fd = p->have_fd = -1;
+  free(p->have);
+  free(p->name);
+  free(p->temp_dir);
+  p->have = NULL;
+  p->name = p->temp_dir = NULL;
+  ls_manifest_free(&p->manifest);
+}
+
+long ls_partial_read_have(const char *temp_dir, const char *root_hex, uint8_t *have, uint32_t nchunks) {
+  char path[4096];
+  state_path(path, sizeof path, temp_dir, root_hex, "have");
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  memset(have, 0, nchunks);
+  ssize_t got = pread(fd, have, nchunks, 0);
+  int err = errno;
+  close(fd);
+  if (got < 0) return -err;
+  long count = 0;
+  for (uint32_t i = 0; i < nchunks; i++) {
+    if (have[i] != 1) have[i] = 0;
+    count += have[i];
+  }
+  return count;
+}

@@ -1,0 +1,56 @@
+/* ls_partial: a download in progress, kept in temp/ so it survives a crash.
+ *
+ * For a content with root R (hex), temp/ holds:
+ *   R.manifest  the manifest's canonical bytes (written first, atomically)
+ *   R.name      the file name it will get in downloads/ (one line)
+ *   R.part      the data, at full size; chunk i at offset i * chunk_size
+ *   R.have      one byte per chunk: 1 once that chunk was verified and written
+ * A chunk's bytes reach R.part before its byte in R.have is set, so a reader
+ * (the chunk server, the next downloader after kill -9) never trusts a chunk
+ * that was not written whole. One file + one byte map, not a file per chunk:
+ * no directory of thousands of files, one fd to serve from, and the finished
+ * file is R.part itself, linked into downloads/ without copying.
+ * All functions here block: call them off the loop thread. */
+#ifndef LS_PARTIAL_H
+#define LS_PARTIAL_H
+
+#include <stdint.h>
+
+#include "ls_manifest.h"
+
+typedef struct {
+  char *temp_dir;
+  char *name;
+  char root_hex[LS_HASH_HEX_LEN + 1];
+  ls_manifest_t manifest;
+  int part_fd;
+  int have_fd;
+  uint8_t *have;   /* nchunks bytes, 0 or 1 */
+  uint32_t nhave;  /* chunks marked */
+} ls_partial_t;
+
+/* Opens the partial state for manifest m (creating it if absent), takes an
+ * exclusive lock (-EBUSY if another downloader holds it) and loads the map.
+ * name must be valid (ls_name_valid). Returns 0 or a negative errno. */
+int ls_partial_open(ls_partial_t *p, const char *temp_dir, const ls_manifest_t *m, const char *name);
+/* Reads the manifest a previous run stored for root (hex). 0, -ENOENT, -EINVAL. */
+int ls_partial_load_manifest(const char *temp_dir, const char *root_hex, ls_manifest_t *m);
+/* Writes a verified chunk, then marks it. Returns 0 or -errno (e.g. -ENOSPC). */
+int ls_partial_write_chunk(ls_partial_t *p, uint32_t index, const void *data, uint32_t len);
+/* Reads chunk index into buf (len bytes). */
+int ls_partial_read_chunk(ls_partial_t *p, uint32_t index, void *buf, uint32_t len);
+/* Clears a mark (a chunk that failed re-verification). */
+int ls_partial_unmark(ls_partial_t *p, uint32_t index);
+/* Makes the data durable and links it to dest_path without replacing an
+ * existing file (-EEXIST), then removes the temp files. */
+int ls_partial_finish(ls_partial_t *p, const char *dest_path);
+void ls_partial_close(ls_partial_t *p);
+
+/* For readers that do not own the download (the chunk server, the catalog):
+ * fills have (nchunks bytes) from R.have. Returns the number of chunks held or
+ * a negative errno. */
+long ls_partial_read_have(const char *temp_dir, const char *root_hex, uint8_t *have, uint32_t nchunks);
+/* Reads R.name into buf. 0 or negative errno (-EINVAL if not a valid name). */
+int ls_partial_read_name(const char *temp_dir, const char *root_hex, char *buf, size_t len);
+
+#endif

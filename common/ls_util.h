@@ -1,0 +1,26 @@
+/* ls_util: small blocking file helpers used by several modules. */
+#ifndef LS_UTIL_H
+#define LS_UTIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Reads a whole file of at most max bytes into a malloc'ed buffer (NUL
+ * appended, not counted). -EFBIG if larger. */
+int ls_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
+/* Writes path.tmp.<pid> then renames it over path, so readers see the old
+ * file or the new one, never half of one. durable: fsync file and folder. */
+int ls_write_file_atomic(const char *path, const void *data, size_t len, int durable);
+void ls_fsync_parent(const char *path);
+/* mkdir -p with mode 0755. */
+int ls_mkdir_p(const char *path);
+/* Wall-clock seconds since the epoch. */
+int64_t ls_unix_now(void);
+/* Parses a decimal unsigned integer (whole string) within [min, max]. */
+int ls_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
+/* Parses sizes such as 1048576, 64K, 1M, 25MB (K/M/G = 1024 powers). */
+int ls_parse_size(const char *s, uint64_t *out);
+/* Formats bytes as "1.5 MiB". */
+void ls_format_bytes(double bytes, char *buf, size_t len);
+
+#endif

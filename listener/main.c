@@ -1,0 +1,213 @@
+/* lanswarm-listener: keeps tags.txt from the announcements it hears.
+ *
+ * Datagrams are validated by ls_announce_decode and applied to the
+ * peer_table; tags.txt is rendered from the table and replaced atomically,
+ * at most once per WRITE_DELAY_MS however many datagrams arrive, by a write
+ * on the thread pool. Silent peers and files expire on a 1 s timer. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "ls_announce.h"
+#include "ls_config.h"
+#include "ls_log.h"
+#include "ls_net.h"
+#include "ls_tags.h"
+#include "ls_util.h"
+#include "peer_table.h"
+
+#define WRITE_DELAY_MS 100
+#define RCVBUF_BYTES (4 << 20)
+
+typedef struct {
+  ls_config_t cfg;
+  uv_loop_t *loop;
+  uv_udp_t udp;
+  uv_timer_t expire_timer;
+  uv_timer_t write_timer;
+  uv_work_t write_work;
+  ls_signals_t signals;
+  peer_table_t table;
+  ls_ratelimit_t bad_rl;
+  char recv_buf[65536];
+  char *pending;        /* rendered tags.txt waiting for the thread pool */
+  size_t pending_len;
+  int write_rc;
+  int writing;
+  int dirty;
+  int stopping;
+  unsigned long datagrams;
+  unsigned long rejected;
+} listener_t;
+
+static void schedule_write(listener_t *l);
+
+static void write_work_cb(uv_work_t *req) {
+  listener_t *l = req->data;
+  l->write_rc = ls_write_file_atomic(l->cfg.tags_path, l->pending, l->pending_len, 0);
+}
+
+static void write_done_cb(uv_work_t *req, int status) {
+  listener_t *l = req->data;
+  (void)status;
+  l->writing = 0;
+  free(l->pending);
+  l->pending = NULL;
+  if (l->write_rc != 0) ls_error("cannot write %s: %s", l->cfg.tags_path, uv_strerror(l->write_rc));
+  if (l->dirty && !l->stopping) schedule_write(l);
+}
+
+static void write_timer_cb(uv_timer_t *t) {
+  listener_t *l = t->data;
+  if (l->writing) return; /* write_done_cb reschedules */
+  ls_tag_entry_t *entries;
+  size_t n;
+  if (peer_table_entries(&l->table, &entries, &n) != 0) return;
+  int rc = ls_tags_render(entries, n, &l->pending, &l->pending_len);
+  free(entries);
+  if (rc != 0) return;
+  l->dirty = 0;
+  l->writing = 1;
+  l->write_work.data = l;
+  if (uv_queue_work(l->loop, &l->write_work, write_work_cb, write_done_cb) != 0) {
+    l->writing = 0;
+    free(l->pending);
+    l->pending = NULL;
+  }
+}
+
+static void schedule_write(listener_t *l) {
+  l->dirty = 1;
+  if (!uv_is_active((uv_handle_t *)&l->write_timer) && !l->writing)
+    uv_timer_start(&l->write_timer, write_timer_cb, WRITE_DELAY_MS, 0);
+}
+
+static void reject(listener_t *l, const char *from, const char *why) {
+  unsigned long dropped;
+  l->rejected++;
+  if (ls_ratelimit_allow(&l->bad_rl, &dropped))
+    ls_warn("dropped datagram from=%s reason=\"%s\" (and %lu more dropped unlogged)", from, why, dropped);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  listener_t *l = h->data;
+  (void)suggested;
+  *buf = uv_buf_init(l->recv_buf, sizeof l->recv_buf);
+}
+
+static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags) {
+  listener_t *l = udp->data;
+  if (nread <= 0 || addr == NULL) return;
+  char from[32];
+  uint16_t from_port;
+  ls_net_addr_str(addr, from, sizeof from, &from_port);
+  l->datagrams++;
+  if (flags & UV_UDP_PARTIAL) {
+    reject(l, from, "truncated datagram");
+    return;
+  }
+  if (addr->sa_family != AF_INET) {
+    reject(l, from, "not IPv4");
+    return;
+  }
+  ls_announce_t a;
+  const char *why;
+  if (ls_announce_decode(&a, buf->base, (size_t)nread, &why) != 0) {
+    reject(l, from, why);
+    return;
+  }
+
+  size_t before = peer_table_peer_count(&l->table);
+  int rc = peer_table_apply(&l->table, &a, from, uv_now(l->loop), ls_unix_now());
+  size_t after = peer_table_peer_count(&l->table);
+
+  if (a.type == LS_ANNOUNCE_BYE && after < before) ls_info("peer left tag=%s addr=%s:%u (goodbye)", a.tag, from, a.port);
+  else if (after > before) ls_info("peer joined tag=%s addr=%s:%u", a.tag, from, a.port);
+  if (rc < 0) reject(l, from, "over a limit (peers or files)");
+  if (rc != 0) schedule_write(l);
+  ls_announce_free(&a);
+}
+
+static void expire_cb(uv_timer_t *t) {
+  listener_t *l = t->data;
+  size_t before = peer_table_peer_count(&l->table);
+  size_t removed = peer_table_expire(&l->table, uv_now(l->loop));
+  size_t after = peer_table_peer_count(&l->table);
+  if (before > after) ls_info("%zu silent peer(s) dropped", before - after);
+  if (removed > 0) schedule_write(l);
+}
+
+static void on_signal(ls_signals_t *s, int signum) {
+  listener_t *l = s->data;
+  if (l->stopping) return;
+  l->stopping = 1;
+  ls_info("signal %d: stopping (datagrams=%lu rejected=%lu)", signum, l->datagrams, l->rejected);
+  uv_close((uv_handle_t *)&l->udp, NULL);
+  uv_close((uv_handle_t *)&l->expire_timer, NULL);
+  uv_close((uv_handle_t *)&l->write_timer, NULL);
+  ls_signals_close(&l->signals);
+}
+
+static const ls_config_program_t program = {
+    .program = "lanswarm-listener",
+    .synopsis = "[OPTIONS]",
+    .description = "Receives announcements on the UDP port and keeps DIR/tags.txt: one line per\n"
+                   "(peer, file). Peers silent for 3 of their intervals, and peers that say\n"
+                   "goodbye, are dropped. See docs/PROTOCOL.md for the file format.",
+};
+
+int main(int argc, char **argv) {
+  listener_t *l = calloc(1, sizeof *l);
+  if (l == NULL) return 1;
+  int first = ls_config_from_args(&l->cfg, &program, argc, argv);
+  if (first < 0) return 2;
+  if (first < argc) {
+    fprintf(stderr, "lanswarm-listener: unexpected argument '%s'\n", argv[first]);
+    return 2;
+  }
+  ls_log_init("listener", l->cfg.log_level);
+  if (l->cfg.log_file[0] && ls_log_open_file(l->cfg.log_file, 0) != 0) {
+    fprintf(stderr, "lanswarm-listener: cannot open log file %s\n", l->cfg.log_file);
+    return 1;
+  }
+  int rc = ls_mkdir_p(l->cfg.dir);
+  if (rc != 0) {
+    fprintf(stderr, "lanswarm-listener: cannot create %s: %s\n", l->cfg.dir, uv_strerror(rc));
+    return 1;
+  }
+  ls_ratelimit_init(&l->bad_rl, 10, 10000);
+  peer_table_init(&l->table, l->cfg.interval);
+  l->loop = uv_default_loop();
+
+  /* What an earlier run knew stays until it expires, so a restart does not
+   * blank tags.txt for the downloader. */
+  ls_tag_entry_t *old;
+  size_t nold, bad;
+  if (ls_tags_read(l->cfg.tags_path, &old, &nold, &bad) == 0) {
+    peer_table_load(&l->table, old, nold, uv_now(l->loop), ls_unix_now());
+    if (nold > 0 || bad > 0) ls_info("loaded %zu entries from %s (%zu invalid lines ignored)", nold, l->cfg.tags_path, bad);
+    ls_tags_free(old, nold);
+  }
+
+  if ((rc = ls_net_udp_open(l->loop, &l->udp, l->cfg.listen_addr, l->cfg.udp_port, RCVBUF_BYTES)) != 0) {
+    fprintf(stderr, "lanswarm-listener: cannot listen on UDP %s:%d: %s\n", l->cfg.listen_addr, l->cfg.udp_port,
+            uv_strerror(rc));
+    return 1;
+  }
+  l->udp.data = l;
+  uv_udp_recv_start(&l->udp, alloc_cb, recv_cb);
+  uv_timer_init(l->loop, &l->expire_timer);
+  uv_timer_init(l->loop, &l->write_timer);
+  l->expire_timer.data = l->write_timer.data = l;
+  uv_timer_start(&l->expire_timer, expire_cb, 1000, 1000);
+  ls_signals_init(l->loop, &l->signals, on_signal, l);
+  schedule_write(l); /* tags.txt exists from the start, even if empty */
+  ls_info("listening on UDP %s:%d, writing %s", l->cfg.listen_addr, l->cfg.udp_port, l->cfg.tags_path);
+  uv_run(l->loop, UV_RUN_DEFAULT);
+  free(l->pending);
+  peer_table_close(&l->table);
+  uv_loop_close(l->loop);
+  free(l);
+  return 0;
+}

@@ -1,0 +1,279 @@
+#include "peer_table.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct {
+  uint8_t root[LS_HASH_LEN];
+  uint64_t size;
+  uint32_t chunk_size;
+  int complete;
+  uint32_t seq;         /* round in which it was last announced */
+  uint64_t seen_ms;
+  int64_t seen_unix;
+  char *name;
+} pt_file_t;
+
+typedef struct {
+  char tag[LS_TAG_MAX + 1];
+  char addr[LS_ADDR_MAX];
+  uint16_t port;
+  unsigned interval;
+  uint64_t seen_ms;
+  int64_t seen_unix;
+  ls_map_t files;       /* name -> pt_file_t */
+  uint32_t round_seq;   /* the round being collected */
+  uint32_t round_pages;
+  uint32_t round_got;
+  uint8_t *round_seen;  /* one byte per page */
+} pt_peer_t;
+
+int peer_table_init(peer_table_t *t, unsigned default_interval) {
+  memset(t, 0, sizeof *t);
+  t->default_interval = default_interval;
+  return ls_map_init(&t->peers);
+}
+
+static void file_free(pt_file_t *f) {
+  free(f->name);
+  free(f);
+}
+
+static void peer_free(peer_table_t *t, pt_peer_t *p) {
+  for (ls_map_node_t *n = ls_map_first(&p->files); n != NULL; n = ls_map_next(&p->files, n)) {
+    file_free(n->value);
+    t->total_files--;
+  }
+  ls_map_close(&p->files);
+  free(p->round_seen);
+  free(p);
+}
+
+void peer_table_close(peer_table_t *t) {
+  for (ls_map_node_t *n = ls_map_first(&t->peers); n != NULL; n = ls_map_next(&t->peers, n)) peer_free(t, n->value);
+  ls_map_close(&t->peers);
+}
+
+static void peer_key(char *buf, size_t len, const char *tag, const char *addr, uint16_t port) {
+  snprintf(buf, len, "%s %s:%u", tag, addr, (unsigned)port);
+}
+
+static pt_peer_t *peer_get(peer_table_t *t, const char *tag, const char *addr, uint16_t port, int create) {
+  char key[LS_TAG_MAX + LS_ADDR_MAX + 16];
+  peer_key(key, sizeof key, tag, addr, port);
+  pt_peer_t *p = ls_map_get(&t->peers, key);
+  if (p != NULL || !create) return p;
+  if (t->peers.count >= PEER_TABLE_MAX_PEERS) {
+    t->refused_peers++;
+    return NULL;
+  }
+  p = calloc(1, sizeof *p);
+  if (p == NULL) return NULL;
+  snprintf(p->tag, sizeof p->tag, "%s", tag);
+  snprintf(p->addr, sizeof p->addr, "%s", addr);
+  p->port = port;
+  p->interval = t->default_interval;
+  if (ls_map_init(&p->files) != 0 || ls_map_put(&t->peers, key, p) != 0) {
+    ls_map_close(&p->files);
+    free(p);
+    return NULL;
+  }
+  return p;
+}
+
+static void peer_remove(peer_table_t *t, pt_peer_t *p) {
+  char key[LS_TAG_MAX + LS_ADDR_MAX + 16];
+  peer_key(key, sizeof key, p->tag, p->addr, p->port);
+  ls_map_del(&t->peers, key);
+  peer_free(t, p);
+}
+
+/* Removes the files of p for which drop(f) holds; returns how many. */
+static size_t drop_files(peer_table_t *t, pt_peer_t *p, int (*drop)(const pt_file_t *, const void *), const void *arg) {
+  size_t n = 0, cap = 0, removed = 0;
+  char **doomed = NULL;
+  for (ls_map_node_t *it = ls_map_first(&p->files); it != NULL; it = ls_map_next(&p->files, it)) {
+    if (!drop(it->value, arg)) continue;
+    if (n == cap) {
+      cap = cap ? cap * 2 : 16;
+      char **d = realloc(doomed, cap * sizeof *d);
+      if (d == NULL) break;
+      doomed = d;
+    }
+    doomed[n++] = it->key;
+  }
+  for (size_t i = 0; i < n; i++) {
+    /* The key lives in the node that ls_map_del frees: copy the value first. */
+    pt_file_t *f = ls_map_get(&p->files, doomed[i]);
+    char *name = f->name;
+    ls_map_del(&p->files, name);
+    file_free(f);
+    t->total_files--;
+    removed++;
+  }
+  free(doomed);
+  return removed;
+}
+
+static int not_in_round(const pt_file_t *f, const void *arg) {
+  return f->seq != *(const uint32_t *)arg;
+}
+
+static int upsert_file(peer_table_t *t, pt_peer_t *p, const ls_announce_file_t *af, uint32_t seq, uint64_t now_ms,
+                       int64_t now_unix, int *changed) {
+  pt_file_t *f = ls_map_get(&p->files, af->name);
+  if (f == NULL) {
+    if (p->files.count >= PEER_TABLE_MAX_FILES_PER_PEER || t->total_files >= PEER_TABLE_MAX_FILES) {
+      t->refused_files++;
+      return -ENOSPC;
+    }
+    f = calloc(1, sizeof *f);
+    if (f == NULL) return -ENOMEM;
+    f->name = strdup(af->name);
+    if (f->name == NULL || ls_map_put(&p->files, af->name, f) != 0) {
+      file_free(f);
+      return -ENOMEM;
+    }
+    t->total_files++;
+    *changed = 1;
+  } else if (memcmp(f->root, af->root, LS_HASH_LEN) != 0 || f->size != af->size ||
+             f->chunk_size != af->chunk_size || f->complete != af->complete) {
+    *changed = 1;
+  }
+  memcpy(f->root, af->root, LS_HASH_LEN);
+  f->size = af->size;
+  f->chunk_size = af->chunk_size;
+  f->complete = af->complete;
+  f->seq = seq;
+  f->seen_ms = now_ms;
+  if (f->seen_unix != now_unix) *changed = 1;
+  f->seen_unix = now_unix;
+  return 0;
+}
+
+int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_addr, uint64_t now_ms,
+                     int64_t now_unix) {
+  if (a->type == LS_ANNOUNCE_BYE) {
+    pt_peer_t *p = peer_get(t, a->tag, src_addr, a->port, 0);
+    if (p == NULL) return 0;
+    peer_remove(t, p);
+    return 1;
+  }
+  pt_peer_t *p = peer_get(t, a->tag, src_addr, a->port, 1);
+  if (p == NULL) return -ENOSPC;
+  int changed = 0, rc = 0;
+  p->interval = a->interval;
+  p->seen_ms = now_ms;
+  p->seen_unix = now_unix;
+  if (p->round_seq != a->seq || p->round_pages != a->pages || p->round_seen == NULL) {
+    free(p->round_seen);
+    p->round_seen = calloc(a->pages, 1);
+    if (p->round_seen == NULL) return -ENOMEM;
+    p->round_seq = a->seq;
+    p->round_pages = a->pages;
+    p->round_got = 0;
+  }
+  for (size_t i = 0; i < a->nfiles; i++) {
+    int r = upsert_file(t, p, &a->files[i], a->seq, now_ms, now_unix, &changed);
+    if (r != 0) rc = r;
+  }
+  if (!p->round_seen[a->page]) {
+    p->round_seen[a->page] = 1;
+    p->round_got++;
+  }
+  /* A whole round seen: what it did not list is gone. */
+  if (p->round_got == p->round_pages && rc == 0) {
+    if (drop_files(t, p, not_in_round, &a->seq) > 0) changed = 1;
+  }
+  return rc != 0 ? rc : changed;
+}
+
+static int stale(const pt_file_t *f, const void *arg) {
+  return *(const uint64_t *)arg > f->seen_ms;
+}
+
+size_t peer_table_expire(peer_table_t *t, uint64_t now_ms) {
+  size_t removed = 0, n = 0;
+  pt_peer_t **gone = NULL;
+  for (ls_map_node_t *it = ls_map_first(&t->peers); it != NULL; it = ls_map_next(&t->peers, it)) {
+    pt_peer_t *p = it->value;
+    uint64_t ttl = (uint64_t)p->interval * 1000 * PEER_TABLE_EXPIRY_ROUNDS;
+    uint64_t cutoff = now_ms > ttl ? now_ms - ttl : 0;
+    if (p->seen_ms < cutoff) {
+      pt_peer_t **g = realloc(gone, (n + 1) * sizeof *g);
+      if (g == NULL) break;
+      gone = g;
+      gone[n++] = p;
+    } else {
+      removed += drop_files(t, p, stale, &cutoff);
+    }
+  }
+  for (size_t i = 0; i < n; i++) {
+    removed += gone[i]->files.count + 1;
+    peer_remove(t, gone[i]);
+  }
+  free(gone);
+  return removed;
+}
+
+void peer_table_load(peer_table_t *t, const ls_tag_entry_t *entries, size_t n, uint64_t now_ms, int64_t now_unix) {
+  for (size_t i = 0; i < n; i++) {
+    const ls_tag_entry_t *e = &entries[i];
+    pt_peer_t *p = peer_get(t, e->tag, e->addr, e->port, 1);
+    if (p == NULL) continue;
+    int64_t age_s = now_unix - e->last_seen;
+    if (age_s < 0) age_s = 0; /* from the future: a clock that went back */
+    uint64_t age_ms = (uint64_t)age_s * 1000;
+    uint64_t seen = now_ms > age_ms ? now_ms - age_ms : 0;
+    ls_announce_file_t af = {e->name, e->size, e->chunk_size, {0}, e->complete};
+    memcpy(af.root, e->root, LS_HASH_LEN);
+    int changed = 0;
+    if (upsert_file(t, p, &af, 0, seen, e->last_seen, &changed) != 0) continue;
+    if (seen > p->seen_ms || p->seen_unix == 0) {
+      p->seen_ms = seen;
+      p->seen_unix = e->last_seen;
+    }
+  }
+}
+
+static int cmp_entry(const void *a, const void *b) {
+  const ls_tag_entry_t *x = a, *y = b;
+  int c = strcmp(x->tag, y->tag);
+  if (c == 0) c = strcmp(x->addr, y->addr);
+  if (c == 0) c = (int)x->port - (int)y->port;
+  if (c == 0) c = strcmp(x->name, y->name);
+  return c;
+}
+
+int peer_table_entries(const peer_table_t *t, ls_tag_entry_t **out, size_t *n) {
+  ls_tag_entry_t *v = malloc((t->total_files + 1) * sizeof *v);
+  if (v == NULL) return -ENOMEM;
+  size_t k = 0;
+  for (ls_map_node_t *it = ls_map_first(&t->peers); it != NULL; it = ls_map_next(&t->peers, it)) {
+    const pt_peer_t *p = it->value;
+    for (ls_map_node_t *fi = ls_map_first(&p->files); fi != NULL; fi = ls_map_next(&p->files, fi)) {
+      const pt_file_t *f = fi->value;
+      ls_tag_entry_t *e = &v[k++];
+      memset(e, 0, sizeof *e);
+      memcpy(e->tag, p->tag, sizeof e->tag);
+      memcpy(e->addr, p->addr, sizeof e->addr);
+      e->port = p->port;
+      memcpy(e->root, f->root, LS_HASH_LEN);
+      e->size = f->size;
+      e->chunk_size = f->chunk_size;
+      e->complete = f->complete;
+      e->last_seen = f->seen_unix;
+      e->name = f->name;
+    }
+  }
+  qsort(v, k, sizeof *v, cmp_entry);
+  *out = v;
+  *n = k;
+  return 0;
+}
+
+size_t peer_table_peer_count(const peer_table_t *t) {
+  return t->peers.count;
+}

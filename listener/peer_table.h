@@ -1,0 +1,47 @@
+/* peer_table: what the listener knows: peers, keyed by (tag, source address,
+ * chunk server port), and the files each announced. Pure data, no I/O: the
+ * listener feeds it datagrams and the clock, and renders tags.txt from it.
+ * Every size is bounded (see the limits below and docs/LIMITS.md). */
+#ifndef PEER_TABLE_H
+#define PEER_TABLE_H
+
+#include <stdint.h>
+
+#include "ls_announce.h"
+#include "ls_map.h"
+#include "ls_tags.h"
+
+#define PEER_TABLE_MAX_PEERS 4096
+#define PEER_TABLE_MAX_FILES_PER_PEER 50000
+#define PEER_TABLE_MAX_FILES 500000
+#define PEER_TABLE_EXPIRY_ROUNDS 3
+
+typedef struct peer_table_s {
+  ls_map_t peers;      /* key "tag addr:port" -> peer_t */
+  size_t total_files;
+  unsigned default_interval;
+  unsigned long refused_peers;
+  unsigned long refused_files;
+} peer_table_t;
+
+typedef enum { PT_UNCHANGED = 0, PT_CHANGED = 1 } pt_result_t;
+
+int peer_table_init(peer_table_t *t, unsigned default_interval);
+void peer_table_close(peer_table_t *t);
+
+/* Applies one validated datagram from src_addr, at monotonic now_ms and wall
+ * clock now_unix. Returns 1 if tags.txt would change (>0), 0 if not, or a
+ * negative errno when a limit refused (part of) it. */
+int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_addr, uint64_t now_ms,
+                     int64_t now_unix);
+/* Drops peers silent for 3 of their intervals, and files not announced for as
+ * long. Returns the number of entries removed. */
+size_t peer_table_expire(peer_table_t *t, uint64_t now_ms);
+/* Loads entries from a previous tags.txt as if last heard at their last_seen. */
+void peer_table_load(peer_table_t *t, const ls_tag_entry_t *entries, size_t n, uint64_t now_ms, int64_t now_unix);
+/* Entries sorted by tag, address, name; the names point into the table
+ * (valid until the next change). Caller frees the array only. */
+int peer_table_entries(const peer_table_t *t, ls_tag_entry_t **out, size_t *n);
+size_t peer_table_peer_count(const peer_table_t *t);
+
+#endif
