@@ -1,0 +1,341 @@
+/* lanswarm-downloader: fetch a file by name from every peer that has it.
+ *
+ * main.c is the command line: options, the tags.txt lookup, the progress bar,
+ * client.log and the exit status. The engine is fetch.c. */
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fetch.h"
+#include "ls_config.h"
+#include "ls_log.h"
+#include "ls_name.h"
+#include "ls_tags.h"
+#include "ls_util.h"
+#include "lookup.h"
+#include "progress.h"
+
+enum {
+  EXIT_OK = 0,
+  EXIT_ERROR = 1,
+  EXIT_USAGE = 2,
+  EXIT_NOT_FOUND = 3,
+  EXIT_NO_HOLDER = 4,
+  EXIT_INTEGRITY = 5,
+  EXIT_EXISTS = 6,
+  EXIT_IO = 7,
+  EXIT_INTERRUPTED = 130,
+};
+
+enum { OPT_ROOT = 1000, OPT_JSON, OPT_DEPTH, OPT_QUIET };
+
+typedef struct {
+  ls_config_t cfg;
+  const char *root_hex;
+  int json;
+  int quiet;
+  unsigned depth;
+} opts_t;
+
+static int own_option(void *ud, int code, const char *arg) {
+  opts_t *o = ud;
+  uint64_t v;
+  switch (code) {
+    case OPT_ROOT: {
+      uint8_t r[LS_HASH_LEN];
+      if (ls_hash_from_hex(arg, strlen(arg), r) != 0) {
+        fprintf(stderr, "lanswarm-downloader: --root: expected 64 hex characters\n");
+        return -1;
+      }
+      o->root_hex = arg;
+      return 0;
+    }
+    case OPT_JSON: o->json = 1; return 0;
+    case OPT_QUIET: o->quiet = 1; return 0;
+    case OPT_DEPTH:
+      if (ls_parse_u64(arg, 1, FETCH_MAX_DEPTH, &v) != 0) {
+        fprintf(stderr, "lanswarm-downloader: --depth: 1 to %d\n", FETCH_MAX_DEPTH);
+        return -1;
+      }
+      o->depth = (unsigned)v;
+      return 0;
+    default: return -1;
+  }
+}
+
+static const struct option own_options[] = {
+    {"root", required_argument, NULL, OPT_ROOT},
+    {"json", no_argument, NULL, OPT_JSON},
+    {"quiet", no_argument, NULL, OPT_QUIET},
+    {"depth", required_argument, NULL, OPT_DEPTH},
+    {NULL, 0, NULL, 0},
+};
+
+static void json_escape_name(FILE *out, const char *s) {
+  fputc('"', out);
+  for (; *s; s++) {
+    if (*s == '"' || *s == '\\') fputc('\\', out);
+    fputc(*s, out);
+  }
+  fputc('"', out);
+}
+
+static const char *status_word(fetch_status_t st) {
+  switch (st) {
+    case FETCH_OK: return "ok";
+    case FETCH_NO_HOLDER: return "no-holder";
+    case FETCH_INTEGRITY: return "integrity";
+    case FETCH_EXISTS: return "exists";
+    case FETCH_IO: return "io-error";
+    case FETCH_INTERRUPTED: return "interrupted";
+  }
+  return "error";
+}
+
+/* One line per download, key=value, the name quoted last-but-one:
+ * time name root size result duration_s speed_Bps fetched resumed peers message */
+static void client_log(const opts_t *o, const char *name, const char *root_hex, const fetch_result_t *r) {
+  FILE *f = fopen(o->cfg.client_log, "a");
+  if (f == NULL) {
+    fprintf(stderr, "lanswarm-downloader: cannot append to %s: %s\n", o->cfg.client_log, strerror(errno));
+    return;
+  }
+  char ts[40];
+  ls_log_timestamp(ts, sizeof ts);
+  double speed = r->seconds > 0 ? (double)r->bytes_fetched / r->seconds : 0;
+  fprintf(f, "%s name=", ts);
+  json_escape_name(f, name);
+  fprintf(f, " root=%s size=%llu result=%s duration_s=%.3f speed_Bps=%.0f fetched=%llu resumed=%llu peers=", root_hex,
+          (unsigned long long)r->size, status_word(r->status), r->seconds, speed,
+          (unsigned long long)r->bytes_fetched, (unsigned long long)r->bytes_resumed);
+  int any = 0;
+  for (size_t i = 0; i < r->npeers; i++) {
+    fprintf(f, "%s%s@%s:%u=%llu", any ? "," : "", r->peers[i].tag, r->peers[i].addr, r->peers[i].port,
+            (unsigned long long)r->peers[i].bytes);
+    any = 1;
+  }
+  if (!any) fputc('-', f);
+  fprintf(f, " message=");
+  json_escape_name(f, r->message);
+  fputc('\n', f);
+  fclose(f);
+}
+
+static void print_json(const char *name, const char *root_hex, const fetch_result_t *r, const char *dest) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "name", name);
+  cJSON_AddStringToObject(o, "root", root_hex);
+  cJSON_AddStringToObject(o, "result", status_word(r->status));
+  cJSON_AddStringToObject(o, "message", r->message);
+  cJSON_AddNumberToObject(o, "size", (double)r->size);
+  cJSON_AddNumberToObject(o, "fetched", (double)r->bytes_fetched);
+  cJSON_AddNumberToObject(o, "resumed", (double)r->bytes_resumed);
+  cJSON_AddNumberToObject(o, "seconds", r->seconds);
+  cJSON_AddNumberToObject(o, "speed_Bps", r->seconds > 0 ? (double)r->bytes_fetched / r->seconds : 0);
+  if (r->status == FETCH_OK) cJSON_AddStringToObject(o, "path", dest);
+  cJSON *peers = cJSON_AddArrayToObject(o, "peers");
+  for (size_t i = 0; i < r->npeers; i++) {
+    cJSON *p = cJSON_CreateObject();
+    char addr[40];
+    snprintf(addr, sizeof addr, "%s:%u", r->peers[i].addr, r->peers[i].port);
+    cJSON_AddStringToObject(p, "tag", r->peers[i].tag);
+    cJSON_AddStringToObject(p, "address", addr);
+    cJSON_AddNumberToObject(p, "bytes", (double)r->peers[i].bytes);
+    cJSON_AddStringToObject(p, "end", r->peers[i].end);
+    cJSON_AddItemToArray(peers, p);
+  }
+  char *s = cJSON_PrintUnformatted(o);
+  if (s) printf("%s\n", s);
+  free(s);
+  cJSON_Delete(o);
+}
+
+static int exit_for(fetch_status_t st) {
+  switch (st) {
+    case FETCH_OK: return EXIT_OK;
+    case FETCH_NO_HOLDER: return EXIT_NO_HOLDER;
+    case FETCH_INTEGRITY: return EXIT_INTEGRITY;
+    case FETCH_EXISTS: return EXIT_EXISTS;
+    case FETCH_IO: return EXIT_IO;
+    case FETCH_INTERRUPTED: return EXIT_INTERRUPTED;
+  }
+  return EXIT_ERROR;
+}
+
+static int make_parent_dirs(const char *path) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL) return 0;
+  *slash = '\0';
+  return ls_mkdir_p(dir);
+}
+
+static int download(opts_t *o, const char *name) {
+  if (!ls_name_valid(name, strlen(name))) {
+    fprintf(stderr, "lanswarm-downloader: '%s' is not a valid file name\n", name);
+    return EXIT_USAGE;
+  }
+  ls_tag_entry_t *entries;
+  size_t n;
+  int rc = ls_tags_read(o->cfg.tags_path, &entries, &n, NULL);
+  if (rc != 0) {
+    fprintf(stderr, "lanswarm-downloader: cannot read %s: %s\n", o->cfg.tags_path, strerror(-rc));
+    return EXIT_IO;
+  }
+  uint8_t want[LS_HASH_LEN];
+  if (o->root_hex) ls_hash_from_hex(o->root_hex, strlen(o->root_hex), want);
+  lookup_t lk;
+  rc = lookup_name(entries, n, name, o->root_hex ? want : NULL, o->cfg.tag, (uint16_t)o->cfg.tcp_port, &lk);
+  ls_tags_free(entries, n);
+  if (rc != 0) {
+    if (o->root_hex) fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s' with root %s\n", o->cfg.tags_path, name, o->root_hex);
+    else fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s'\n", o->cfg.tags_path, name);
+    return EXIT_NOT_FOUND;
+  }
+  char root_hex[LS_HASH_HEX_LEN + 1];
+  ls_hash_to_hex(lk.contents[lk.chosen].root, root_hex);
+  if (lk.ncontents > 1) {
+    fprintf(stderr, "lanswarm-downloader: peers announce %zu different contents as '%s':\n", lk.ncontents, name);
+    for (size_t k = 0; k < lk.ncontents; k++) {
+      char hx[LS_HASH_HEX_LEN + 1];
+      ls_hash_to_hex(lk.contents[k].root, hx);
+      fprintf(stderr, "  %s  %llu bytes  %zu holder(s)%s\n", hx, (unsigned long long)lk.contents[k].size,
+              lk.contents[k].holders, k == lk.chosen ? "  <- fetching this one" : "");
+    }
+    if (!o->root_hex) fprintf(stderr, "  (choose another with --root HASH)\n");
+  }
+  char dest[4096];
+  fetch_dest_path(&o->cfg, name, dest, sizeof dest);
+  struct stat st;
+  if (lstat(dest, &st) == 0) {
+    fprintf(stderr, "lanswarm-downloader: %s already exists; not overwriting it (move it away first)\n", dest);
+    return EXIT_EXISTS;
+  }
+  if ((rc = ls_config_make_dirs(&o->cfg)) != 0 || (rc = make_parent_dirs(dest)) != 0) {
+    fprintf(stderr, "lanswarm-downloader: cannot create folders for %s: %s\n", dest, strerror(-rc));
+    return EXIT_IO;
+  }
+  progress_t pg = {stderr, 0};
+  int show_bar = !o->quiet && !o->json && isatty(STDERR_FILENO);
+  if (!o->quiet && !o->json)
+    fprintf(stderr, "fetching %s (%llu bytes, root %.16s...) from %zu peer(s)\n", name,
+            (unsigned long long)lk.contents[lk.chosen].size, root_hex, lk.nholders);
+  fetch_opts_t fo = {&o->cfg, name, {0}, lk.holders, lk.nholders, o->depth, show_bar ? progress_draw : NULL, &pg};
+  memcpy(fo.root, lk.contents[lk.chosen].root, LS_HASH_LEN);
+  fetch_result_t *res = calloc(1, sizeof *res);
+  if (res == NULL) return EXIT_ERROR;
+  fetch_run(&fo, res);
+  progress_end(&pg);
+  client_log(o, name, root_hex, res);
+  int code = exit_for(res->status);
+  if (o->json) {
+    print_json(name, root_hex, res, dest);
+  } else if (res->status == FETCH_OK) {
+    char sz[32], sp[32];
+    ls_format_bytes((double)res->size, sz, sizeof sz);
+    ls_format_bytes(res->seconds > 0 ? (double)res->bytes_fetched / res->seconds : 0, sp, sizeof sp);
+    if (!o->quiet) {
+      fprintf(stderr, "%s: %s in %.2f s (%s/s) from", dest, sz, res->seconds, sp);
+      for (size_t i = 0; i < res->npeers; i++)
+        if (res->peers[i].bytes > 0) fprintf(stderr, " %s", res->peers[i].tag);
+      fprintf(stderr, "%s\n", res->bytes_resumed ? " (resumed)" : "");
+    }
+  } else {
+    fprintf(stderr, "lanswarm-downloader: %s: %s\n", name, res->message);
+  }
+  free(res);
+  return code;
+}
+
+/* The origin documents' interactive downloader. */
+static int interactive(opts_t *o) {
+  char line[LS_NAME_MAX + 64];
+  printf("lanswarm downloader: fetch NAME, list, quit\n");
+  for (;;) {
+    printf("lanswarm> ");
+    fflush(stdout);
+    if (fgets(line, sizeof line, stdin) == NULL) break;
+    line[strcspn(line, "\n")] = '\0';
+    char *cmd = line;
+    while (*cmd == ' ') cmd++;
+    if (*cmd == '\0') continue;
+    if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "exit") == 0) break;
+    if (strcmp(cmd, "list") == 0) {
+      ls_tag_entry_t *e;
+      size_t n;
+      if (ls_tags_read(o->cfg.tags_path, &e, &n, NULL) != 0) {
+        printf("cannot read %s\n", o->cfg.tags_path);
+        continue;
+      }
+      if (n == 0) printf("no files known yet (is the listener running?)\n");
+      for (size_t i = 0; i < n; i++) {
+        char sz[32];
+        ls_format_bytes((double)e[i].size, sz, sizeof sz);
+        printf("%-40s %10s  %s (%s:%u)%s\n", e[i].name, sz, e[i].tag, e[i].addr, e[i].port,
+               e[i].complete ? "" : " partial");
+      }
+      ls_tags_free(e, n);
+      continue;
+    }
+    if (strncmp(cmd, "fetch ", 6) == 0) {
+      char *name = cmd + 6;
+      while (*name == ' ') name++;
+      int code = download(o, name);
+      if (code != 0) printf("fetch failed (exit status %d)\n", code);
+      continue;
+    }
+    printf("usage: fetch NAME | list | quit\n");
+  }
+  return 0;
+}
+
+static const ls_config_program_t program = {
+    .program = "lanswarm-downloader",
+    .synopsis = "[OPTIONS] [NAME]",
+    .description =
+        "Downloads NAME (a name from tags.txt) from every peer that has it, verifies\n"
+        "every chunk, and saves it as DIR/downloads/NAME. Partial state is kept in\n"
+        "temp/ and resumed. With no NAME on a terminal: an interactive shell\n"
+        "(fetch NAME, list, quit). A line per download is appended to DIR/client.log.\n\n"
+        "Exit status: 0 verified and saved; 1 other error; 2 usage; 3 name not in\n"
+        "tags.txt; 4 no live holder; 5 integrity failure; 6 destination exists;\n"
+        "7 local I/O error (e.g. disk full); 130 interrupted (partial kept).",
+    .own_options_help = "  --root HASH          fetch this content when peers announce several under NAME\n"
+                        "  --json               print a JSON summary on stdout, no progress bar\n"
+                        "  --quiet              print nothing but errors\n"
+                        "  --depth N            chunk requests in flight per peer (default 4)\n",
+    .own_options = own_options,
+    .own_cb = own_option,
+};
+
+int main(int argc, char **argv) {
+  opts_t o;
+  memset(&o, 0, sizeof o);
+  ls_config_program_t prog = program;
+  prog.ud = &o;
+  int first = ls_config_from_args(&o.cfg, &prog, argc, argv);
+  if (first < 0) return EXIT_USAGE;
+  ls_log_init("downloader", o.cfg.log_level);
+  if (o.cfg.log_file[0] && ls_log_open_file(o.cfg.log_file, 0) != 0) {
+    fprintf(stderr, "lanswarm-downloader: cannot open log file %s\n", o.cfg.log_file);
+    return EXIT_IO;
+  }
+  if (first < argc - 1) {
+    fprintf(stderr, "lanswarm-downloader: one NAME at a time (try --help)\n");
+    return EXIT_USAGE;
+  }
+  if (first == argc) {
+    if (!isatty(STDIN_FILENO)) {
+      fprintf(stderr, "lanswarm-downloader: missing NAME (try --help)\n");
+      return EXIT_USAGE;
+    }
+    return interactive(&o);
+  }
+  return download(&o, argv[first]);
+}

@@ -1,0 +1,91 @@
+/* lanswarm-server: the TCP chunk server (engine in server.c). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <uv.h>
+
+#include "ls_catalog.h"
+#include "ls_config.h"
+#include "ls_log.h"
+#include "ls_net.h"
+#include "ls_util.h"
+#include "server.h"
+
+typedef struct {
+  ls_config_t cfg;
+  uv_loop_t *loop;
+  ls_catalog_t *catalog;
+  server_t *server;
+  ls_signals_t signals;
+  int stopping;
+} app_t;
+
+static void catalog_cb(ls_catalog_t *cat, void *ud) {
+  (void)ud;
+  ls_info("serving %zu file(s)", ls_catalog_current(cat)->count);
+}
+
+static void on_signal(ls_signals_t *s, int signum) {
+  app_t *app = s->data;
+  if (app->stopping) return;
+  app->stopping = 1;
+  ls_info("signal %d: stopping", signum);
+  server_close(app->server);
+  ls_catalog_close(app->catalog);
+  ls_signals_close(&app->signals);
+}
+
+static const ls_config_program_t program = {
+    .program = "lanswarm-server",
+    .synopsis = "[OPTIONS]",
+    .description = "Serves manifests and verified chunks of this peer's shared files, finished\n"
+                   "downloads and partial downloads over TCP (docs/PROTOCOL.md). Requests name a\n"
+                   "root hash, never a path. One line per connection goes to DIR/server.log.",
+};
+
+int main(int argc, char **argv) {
+  app_t app;
+  memset(&app, 0, sizeof app);
+  int first = ls_config_from_args(&app.cfg, &program, argc, argv);
+  if (first < 0) return 2;
+  if (first < argc) {
+    fprintf(stderr, "lanswarm-server: unexpected argument '%s'\n", argv[first]);
+    return 2;
+  }
+  ls_log_init("server", app.cfg.log_level);
+  if (app.cfg.log_file[0] && ls_log_open_file(app.cfg.log_file, 0) != 0) {
+    fprintf(stderr, "lanswarm-server: cannot open log file %s\n", app.cfg.log_file);
+    return 1;
+  }
+  int rc = ls_config_make_dirs(&app.cfg);
+  if (rc != 0) {
+    fprintf(stderr, "lanswarm-server: cannot create folders under %s: %s\n", app.cfg.dir, uv_strerror(rc));
+    return 1;
+  }
+  app.loop = uv_default_loop();
+  ls_catalog_dirs_t dirs = {app.cfg.share_dir, app.cfg.downloads_dir, app.cfg.temp_dir, app.cfg.cache_dir,
+                            app.cfg.chunk_size};
+  if (ls_catalog_new(app.loop, &dirs, app.cfg.rescan, catalog_cb, &app, &app.catalog) != 0) return 1;
+  if ((rc = server_new(app.loop, &app.cfg, app.catalog, &app.server)) != 0) {
+    fprintf(stderr, "lanswarm-server: cannot open %s: %s\n", app.cfg.server_log, uv_strerror(rc));
+    return 1;
+  }
+  if ((rc = server_start(app.server)) != 0) {
+    fprintf(stderr, "lanswarm-server: cannot listen on TCP %s:%d: %s\n", app.cfg.listen_addr, app.cfg.tcp_port,
+            uv_strerror(rc));
+    return 1;
+  }
+  ls_catalog_start(app.catalog);
+  ls_signals_init(app.loop, &app.signals, on_signal, &app);
+  char rate[32] = "unlimited";
+  if (app.cfg.rate_limit > 0) {
+    ls_format_bytes((double)app.cfg.rate_limit, rate, sizeof rate);
+    strcat(rate, "/s");
+  }
+  ls_info("listening on TCP %s:%d, upload %s, log %s", app.cfg.listen_addr, server_port(app.server), rate,
+          app.cfg.server_log);
+  uv_run(app.loop, UV_RUN_DEFAULT);
+  uv_loop_close(app.loop);
+  ls_info("stopped");
+  return 0;
+}

@@ -1,0 +1,583 @@
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ls_log.h"
+#include "ls_net.h"
+#include "ls_partial.h"
+#include "ls_proto.h"
+#include "ls_util.h"
+
+#define FILES_LOGGED 4
+
+typedef struct conn_s conn_t;
+
+/* One request being served: waits for buffer budget / rate, reads on the
+ * thread pool, then is written. */
+typedef struct req_s {
+  uv_work_t work;
+  uv_write_t write;
+  conn_t *conn;
+  struct req_s *next;     /* in a wait queue */
+  ls_request_t rq;
+  char *path;             /* file to read */
+  char *temp_dir;         /* partial: where its .have is */
+  int partial;
+  int64_t mtime_ns;
+  uint64_t chunk_offset;
+  uint32_t chunk_len;
+  uint32_t nchunks;
+  uint8_t hdr[LS_PROTO_HEADER_LEN + 4];
+  uint8_t *buf;
+  size_t buf_len;
+  size_t budget;          /* bytes charged to the server's buffer budget */
+  int err;                /* ls_err_code_t or 0 */
+} req_t;
+
+struct conn_s {
+  uv_tcp_t tcp;
+  uv_timer_t idle;
+  server_t *srv;
+  ls_proto_reader_t reader;
+  char peer[32];
+  uint16_t peer_port;
+  uint64_t start_ms;
+  char start_ts[40];
+  uint64_t bytes_out;
+  unsigned n_manifest, n_chunk, n_have, n_error;
+  char files[FILES_LOGGED][LS_HASH_HEX_LEN / 4 + 1]; /* root prefixes served */
+  const char *files_name[FILES_LOGGED];
+  unsigned nfiles;
+  int inflight;           /* requests accepted and not yet written */
+  int reading;
+  int closing;
+  int handles;
+  const char *end;
+  conn_t *prev, *next;
+};
+
+struct server_s {
+  uv_loop_t *loop;
+  const ls_config_t *cfg;
+  ls_catalog_t *catalog;
+  uv_tcp_t listener;
+  uv_timer_t rate_timer;
+  FILE *log;
+  conn_t *conns;
+  unsigned nconns;
+  size_t buf_used;
+  req_t *wait_head, *wait_tail;  /* waiting for buffer budget or rate */
+  double rate_next_ms;           /* token bucket as a virtual clock */
+  int closing;
+  int handles;
+};
+
+static void conn_close(conn_t *c, const char *why);
+static void pump(server_t *srv);
+static void conn_release(conn_t *c);
+static void server_release(server_t *srv);
+
+/* ---------- logging ---------- */
+
+static void conn_log(conn_t *c) {
+  server_t *srv = c->srv;
+  if (srv->log == NULL) return;
+  char ts[40], files[FILES_LOGGED * 80 + 8];
+  ls_log_timestamp(ts, sizeof ts);
+  size_t used = 0;
+  files[0] = '\0';
+  for (unsigned i = 0; i < c->nfiles && used < sizeof files; i++)
+    used += (size_t)snprintf(files + used, sizeof files - used, "%s%s", i ? "," : "", c->files[i]);
+  fprintf(srv->log,
+          "%s peer=%s:%u start=%s duration_ms=%llu bytes=%llu manifests=%u chunks=%u haves=%u errors=%u roots=%s "
+          "end=%s\n",
+          ts, c->peer, c->peer_port, c->start_ts, (unsigned long long)(uv_now(srv->loop) - c->start_ms),
+          (unsigned long long)c->bytes_out, c->n_manifest, c->n_chunk, c->n_have, c->n_error,
+          c->nfiles ? files : "-", c->end ? c->end : "closed");
+  fflush(srv->log);
+}
+
+static void note_root(conn_t *c, const uint8_t *root) {
+  char hex[LS_HASH_HEX_LEN + 1], prefix[LS_HASH_HEX_LEN / 4 + 1];
+  ls_hash_to_hex(root, hex);
+  memcpy(prefix, hex, sizeof prefix - 1);
+  prefix[sizeof prefix - 1] = '\0';
+  for (unsigned i = 0; i < c->nfiles; i++)
+    if (strcmp(c->files[i], prefix) == 0) return;
+  if (c->nfiles < FILES_LOGGED) memcpy(c->files[c->nfiles++], prefix, sizeof prefix);
+}
+
+/* ---------- writing replies ---------- */
+
+static void req_free(req_t *r) {
+  if (r->budget > 0) r->conn->srv->buf_used -= r->budget;
+  free(r->buf);
+  free(r->path);
+  free(r->temp_dir);
+  free(r);
+}
+
+static void conn_maybe_resume(conn_t *c);
+
+static void write_done(uv_write_t *w, int status) {
+  req_t *r = w->data;
+  conn_t *c = r->conn;
+  server_t *srv = c->srv;
+  c->inflight--;
+  if (status < 0 && !c->closing) conn_close(c, "write error");
+  req_free(r);
+  if (!c->closing) {
+    conn_maybe_resume(c);
+    pump(srv);
+  } else {
+    conn_release(c);
+  }
+}
+
+/* Sends r's reply: an error, or header + buffer. Takes ownership of r. */
+static void reply(conn_t *c, req_t *r) {
+  uv_buf_t bufs[2];
+  int n = 0;
+  if (c->closing) {
+    c->inflight--;
+    req_free(r);
+    conn_release(c);
+    return;
+  }
+  if (r->err != 0) {
+    free(r->buf);
+    r->buf = malloc(LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT);
+    if (r->buf == NULL) {
+      c->inflight--;
+      req_free(r);
+      conn_close(c, "out of memory");
+      return;
+    }
+    r->buf_len = ls_proto_encode_error(r->buf, r->rq.id, (uint16_t)r->err, ls_proto_err_name((unsigned)r->err));
+    bufs[n++] = uv_buf_init((char *)r->buf, (unsigned)r->buf_len);
+    c->n_error++;
+  } else if (r->rq.type == LS_MSG_CHUNK_REQ) {
+    size_t hl = ls_proto_encode_chunk_header(r->hdr, r->rq.id, r->rq.index, r->chunk_len);
+    bufs[n++] = uv_buf_init((char *)r->hdr, (unsigned)hl);
+    bufs[n++] = uv_buf_init((char *)r->buf, r->chunk_len);
+    c->n_chunk++;
+  } else {
+    size_t hl = ls_proto_encode_header(r->hdr, r->rq.type | 0x80, r->rq.id, r->buf_len);
+    bufs[n++] = uv_buf_init((char *)r->hdr, (unsigned)hl);
+    bufs[n++] = uv_buf_init((char *)r->buf, (unsigned)r->buf_len);
+    if (r->rq.type == LS_MSG_MANIFEST_REQ) c->n_manifest++;
+    else c->n_have++;
+  }
+  for (int i = 0; i < n; i++) c->bytes_out += bufs[i].len;
+  r->write.data = r;
+  int rc = uv_write(&r->write, (uv_stream_t *)&c->tcp, bufs, (unsigned)n, write_done);
+  if (rc != 0) {
+    c->inflight--;
+    req_free(r);
+    conn_close(c, "write error");
+  }
+}
+
+/* ---------- disk work on the thread pool ---------- */
+
+static int pread_full(int fd, uint8_t *buf, size_t len, uint64_t off) {
+  while (len > 0) {
+    ssize_t n = pread(fd, buf, len, (off_t)off);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return -1;
+    buf += n;
+    len -= (size_t)n;
+    off += (uint64_t)n;
+  }
+  return 0;
+}
+
+static void read_work(uv_work_t *w) {
+  req_t *r = w->data;
+  char hex[LS_HASH_HEX_LEN + 1];
+  ls_hash_to_hex(r->rq.root, hex);
+  if (r->rq.type == LS_MSG_HAVE_REQ) {
+    uint8_t *have = malloc(r->nchunks + 1);
+    r->buf_len = ls_proto_have_payload_len(r->nchunks);
+    r->buf = malloc(r->buf_len);
+    if (have == NULL || r->buf == NULL || ls_partial_read_have(r->temp_dir, hex, have, r->nchunks) < 0)
+      r->err = LS_ERR_NOT_HELD;
+    else
+      ls_proto_encode_have_payload(r->buf, have, r->nchunks);
+    free(have);
+    return;
+  }
+  /* A chunk: a partial must hold it; a shared file must not have changed
+   * since it was hashed (else its bytes no longer match the manifest). */
+  if (r->partial) {
+    uint8_t have[1];
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s.have", r->temp_dir, hex);
+    int hfd = open(path, O_RDONLY | O_CLOEXEC);
+    int held = hfd >= 0 && pread(hfd, have, 1, r->rq.index) == 1 && have[0] == 1;
+    if (hfd >= 0) close(hfd);
+    if (!held) {
+      r->err = LS_ERR_NOT_HELD;
+      return;
+    }
+  }
+  int fd = open(r->path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (fd < 0 && errno == ELOOP) fd = open(r->path, O_RDONLY | O_CLOEXEC); /* symlink vetted by the catalog */
+  if (fd < 0) {
+    r->err = LS_ERR_NOT_HELD;
+    return;
+  }
+  r->buf = malloc(r->chunk_len ? r->chunk_len : 1);
+  struct stat st;
+  if (r->buf == NULL || pread_full(fd, r->buf, r->chunk_len, r->chunk_offset) != 0 || fstat(fd, &st) != 0 ||
+      (!r->partial && (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec != r->mtime_ns)) {
+    r->err = LS_ERR_NOT_HELD;
+  }
+  close(fd);
+}
+
+static void read_done(uv_work_t *w, int status) {
+  req_t *r = w->data;
+  conn_t *c = r->conn;
+  if (status != 0 && r->err == 0) r->err = LS_ERR_INTERNAL;
+  if (r->err == LS_ERR_NOT_HELD && !r->partial && r->rq.type == LS_MSG_CHUNK_REQ)
+    ls_catalog_poke(c->srv->catalog); /* the file changed: rescan it */
+  reply(c, r);
+}
+
+/* ---------- admission: buffer budget and rate limit ---------- */
+
+static void wait_push(server_t *srv, req_t *r) {
+  r->next = NULL;
+  if (srv->wait_tail) srv->wait_tail->next = r;
+  else srv->wait_head = r;
+  srv->wait_tail = r;
+}
+
+/* Returns the ms to wait before r may go, or 0 if it may go now. */
+static uint64_t rate_wait(server_t *srv, size_t bytes) {
+  if (srv->cfg->rate_limit == 0 || bytes == 0) return 0;
+  double now = (double)uv_now(srv->loop);
+  double burst_ms = 50.0;
+  if (srv->rate_next_ms < now - burst_ms) srv->rate_next_ms = now - burst_ms;
+  if (srv->rate_next_ms > now) return (uint64_t)(srv->rate_next_ms - now) + 1;
+  srv->rate_next_ms += (double)bytes * 1000.0 / (double)srv->cfg->rate_limit;
+  return 0;
+}
+
+static void rate_timer_cb(uv_timer_t *t) {
+  pump(t->data);
+}
+
+static void start_read(server_t *srv, req_t *r) {
+  r->work.data = r;
+  if (uv_queue_work(srv->loop, &r->work, read_work, read_done) != 0) {
+    r->err = LS_ERR_INTERNAL;
+    reply(r->conn, r);
+  }
+}
+
+/* Starts waiting requests while the buffer budget and the rate allow. */
+static void pump(server_t *srv) {
+  while (srv->wait_head != NULL) {
+    req_t *r = srv->wait_head;
+    if (r->conn->closing) {
+      srv->wait_head = r->next;
+      if (!srv->wait_head) srv->wait_tail = NULL;
+      reply(r->conn, r);
+      continue;
+    }
+    if (srv->buf_used + r->chunk_len > SERVER_BUF_BUDGET && srv->buf_used > 0) return;
+    uint64_t wait = rate_wait(srv, r->chunk_len);
+    if (wait > 0) {
+      if (!uv_is_active((uv_handle_t *)&srv->rate_timer)) uv_timer_start(&srv->rate_timer, rate_timer_cb, wait, 0);
+      return;
+    }
+    srv->wait_head = r->next;
+    if (!srv->wait_head) srv->wait_tail = NULL;
+    r->budget = r->chunk_len;
+    srv->buf_used += r->budget;
+    start_read(srv, r);
+  }
+}
+
+/* ---------- requests ---------- */
+
+static int handle_frame(void *ud, ls_frame_t *f) {
+  conn_t *c = ud;
+  server_t *srv = c->srv;
+  req_t *r = calloc(1, sizeof *r);
+  if (r == NULL) return -ENOMEM;
+  r->conn = c;
+  c->inflight++;
+  uv_timer_again(&c->idle); /* a whole request is activity; stray bytes are not */
+  if (ls_proto_parse_request(f, &r->rq) != 0) {
+    r->rq.id = f->id;
+    r->err = LS_ERR_BAD_REQUEST;
+    reply(c, r);
+    return 0;
+  }
+  const ls_catalog_entry_t *e = ls_catalog_snapshot_find(ls_catalog_current(srv->catalog), r->rq.root);
+  if (e == NULL) {
+    r->err = LS_ERR_UNKNOWN_ROOT;
+    reply(c, r);
+    return 0;
+  }
+  note_root(c, r->rq.root);
+  const ls_manifest_t *m = &e->manifest;
+  r->partial = e->source == LS_SOURCE_PARTIAL;
+  r->nchunks = m->nchunks;
+  switch (r->rq.type) {
+    case LS_MSG_MANIFEST_REQ:
+      if (ls_manifest_encode(m, &r->buf, &r->buf_len) != 0) r->err = LS_ERR_INTERNAL;
+      reply(c, r);
+      return 0;
+    case LS_MSG_HAVE_REQ:
+      if (!r->partial) {
+        r->buf_len = ls_proto_have_payload_len(m->nchunks);
+        r->buf = malloc(r->buf_len);
+        if (r->buf == NULL) r->err = LS_ERR_INTERNAL;
+        else {
+          ls_put_u32(r->buf, m->nchunks);
+          memset(r->buf + 4, 0, r->buf_len - 4);
+          for (uint32_t i = 0; i < m->nchunks; i++) r->buf[4 + i / 8] |= (uint8_t)(0x80 >> (i % 8));
+        }
+        reply(c, r);
+        return 0;
+      }
+      r->temp_dir = strdup(srv->cfg->temp_dir);
+      if (r->temp_dir == NULL) {
+        r->err = LS_ERR_INTERNAL;
+        reply(c, r);
+      } else {
+        start_read(srv, r);
+      }
+      return 0;
+    case LS_MSG_CHUNK_REQ:
+      if (r->rq.index >= m->nchunks) {
+        r->err = LS_ERR_BAD_REQUEST;
+        reply(c, r);
+        return 0;
+      }
+      r->chunk_len = ls_manifest_chunk_len(m, r->rq.index);
+      r->chunk_offset = (uint64_t)r->rq.index * m->chunk_size;
+      r->mtime_ns = e->mtime_ns;
+      r->path = strdup(e->path);
+      r->temp_dir = strdup(srv->cfg->temp_dir);
+      if (r->path == NULL || r->temp_dir == NULL) {
+        r->err = LS_ERR_INTERNAL;
+        reply(c, r);
+        return 0;
+      }
+      wait_push(srv, r);
+      pump(srv);
+      return 0;
+    default:
+      r->err = LS_ERR_BAD_REQUEST;
+      reply(c, r);
+      return 0;
+  }
+}
+
+/* ---------- connections ---------- */
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  static char slab[4096]; /* requests are tiny; the reader copies what it keeps */
+  (void)h;
+  (void)suggested;
+  *buf = uv_buf_init(slab, sizeof slab);
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  conn_t *c = s->data;
+  if (nread == UV_EOF) {
+    conn_close(c, "eof");
+    return;
+  }
+  if (nread < 0) {
+    conn_close(c, "reset");
+    return;
+  }
+  int rc = ls_proto_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, handle_frame, c);
+  if (rc == -EPROTO) {
+    /* The byte stream cannot be trusted: say so once and hang up. */
+    uint8_t err[LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT];
+    size_t n = ls_proto_encode_error(err, 0, LS_ERR_BAD_REQUEST, "malformed frame");
+    uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
+    uv_try_write(s, &b, 1);
+    c->n_error++;
+    conn_close(c, "protocol error");
+    return;
+  }
+  if (rc != 0) {
+    conn_close(c, "out of memory");
+    return;
+  }
+  conn_maybe_resume(c);
+}
+
+/* Back-pressure: stop reading while this connection has a full pipeline. */
+static void conn_maybe_resume(conn_t *c) {
+  if (c->closing) return;
+  int want = c->inflight < SERVER_MAX_PIPELINE;
+  if (want && !c->reading) {
+    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
+    c->reading = 1;
+  } else if (!want && c->reading) {
+    uv_read_stop((uv_stream_t *)&c->tcp);
+    c->reading = 0;
+  }
+}
+
+/* A connection's memory goes once its handles are closed and no request of
+ * it is on the thread pool or in a write; the server's once all of its
+ * connections and handles are gone. */
+static void server_release(server_t *srv) {
+  if (--srv->handles > 0) return;
+  if (srv->log) fclose(srv->log);
+  free(srv);
+}
+
+static void conn_release(conn_t *c) {
+  if (c->handles > 0 || c->inflight > 0) return;
+  server_t *srv = c->srv;
+  free(c);
+  server_release(srv);
+}
+
+static void conn_handle_closed(uv_handle_t *h) {
+  conn_t *c = h->data;
+  c->handles--;
+  conn_release(c);
+}
+
+static void conn_close(conn_t *c, const char *why) {
+  if (c->closing) return;
+  server_t *srv = c->srv;
+  c->closing = 1;
+  c->end = why;
+  conn_log(c);
+  ls_proto_reader_close(&c->reader);
+  if (c->prev) c->prev->next = c->next;
+  else srv->conns = c->next;
+  if (c->next) c->next->prev = c->prev;
+  srv->nconns--;
+  uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+  uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
+}
+
+static void idle_cb(uv_timer_t *t) {
+  conn_t *c = t->data;
+  if (c->inflight == 0) conn_close(c, "idle");
+}
+
+static void refuse_closed(uv_handle_t *h) {
+  server_t *srv = h->data;
+  free(h);
+  server_release(srv);
+}
+
+static void on_connection(uv_stream_t *ls, int status) {
+  server_t *srv = ls->data;
+  if (status < 0) return;
+  if (srv->nconns >= srv->cfg->max_conns) {
+    uv_tcp_t *t = malloc(sizeof *t);
+    if (t == NULL) return;
+    uv_tcp_init(srv->loop, t);
+    t->data = srv;
+    srv->handles++;
+    if (uv_accept(ls, (uv_stream_t *)t) == 0) {
+      uint8_t err[LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT];
+      size_t n = ls_proto_encode_error(err, 0, LS_ERR_BUSY, "too many connections");
+      uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
+      uv_try_write((uv_stream_t *)t, &b, 1);
+      static ls_ratelimit_t rl = {5, 10000, 0, 0, 0};
+      unsigned long dropped;
+      if (ls_ratelimit_allow(&rl, &dropped))
+        ls_warn("connection refused: %u connections open (max_conns)", srv->nconns);
+    }
+    uv_close((uv_handle_t *)t, refuse_closed);
+    return;
+  }
+  conn_t *c = calloc(1, sizeof *c);
+  if (c == NULL) return;
+  c->srv = srv;
+  uv_tcp_init(srv->loop, &c->tcp);
+  uv_timer_init(srv->loop, &c->idle);
+  c->tcp.data = c->idle.data = c;
+  c->handles = 2;
+  srv->handles++;
+  if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
+    c->closing = 1;
+    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+    uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
+    return;
+  }
+  uv_tcp_nodelay(&c->tcp, 1);
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
+    ls_net_addr_str((struct sockaddr *)&ss, c->peer, sizeof c->peer, &c->peer_port);
+  c->start_ms = uv_now(srv->loop);
+  ls_log_timestamp(c->start_ts, sizeof c->start_ts);
+  ls_proto_reader_init(&c->reader, 0, 1);
+  c->next = srv->conns;
+  if (srv->conns) srv->conns->prev = c;
+  srv->conns = c;
+  srv->nconns++;
+  uint64_t idle_ms = (uint64_t)srv->cfg->idle_timeout * 1000;
+  uv_timer_start(&c->idle, idle_cb, idle_ms, idle_ms);
+  conn_maybe_resume(c);
+}
+
+int server_new(uv_loop_t *loop, const ls_config_t *cfg, ls_catalog_t *catalog, server_t **out) {
+  server_t *srv = calloc(1, sizeof *srv);
+  if (srv == NULL) return UV_ENOMEM;
+  srv->loop = loop;
+  srv->cfg = cfg;
+  srv->catalog = catalog;
+  srv->log = fopen(cfg->server_log, "a");
+  if (srv->log == NULL) {
+    int e = -errno;
+    free(srv);
+    return e;
+  }
+  uv_timer_init(loop, &srv->rate_timer);
+  srv->rate_timer.data = srv;
+  srv->handles = 2; /* listener and rate timer */
+  *out = srv;
+  return 0;
+}
+
+int server_start(server_t *srv) {
+  srv->listener.data = srv;
+  return ls_net_tcp_listen(srv->loop, &srv->listener, srv->cfg->listen_addr, srv->cfg->tcp_port, 128, on_connection);
+}
+
+int server_port(server_t *srv) {
+  return ls_net_tcp_port(&srv->listener);
+}
+
+static void server_handle_closed(uv_handle_t *h) {
+  server_release(h->data);
+}
+
+void server_close(server_t *srv) {
+  srv->closing = 1;
+  while (srv->conns != NULL) conn_close(srv->conns, "shutdown");
+  /* Requests still waiting for budget are dropped with their connection. */
+  while (srv->wait_head != NULL) {
+    req_t *r = srv->wait_head;
+    srv->wait_head = r->next;
+    reply(r->conn, r);
+  }
+  srv->wait_tail = NULL;
+  srv->listener.data = srv;
+  uv_close((uv_handle_t *)&srv->listener, server_handle_closed);
+  uv_close((uv_handle_t *)&srv->rate_timer, server_handle_closed);
+}

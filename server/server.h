@@ -1,0 +1,31 @@
+/* server: the TCP chunk server engine (main.c only parses options).
+ *
+ * Serves manifests, chunks and chunk maps of what the catalog holds, by root
+ * hash, never by path. Disk reads run on the thread pool; memory for chunk
+ * buffers is bounded server-wide (SERVER_BUF_BUDGET), connections by
+ * cfg.max_conns, requests in flight per connection by SERVER_MAX_PIPELINE;
+ * a connection that completes no request for cfg.idle_timeout seconds is
+ * closed. Upload can be limited to cfg.rate_limit bytes/s. One line per
+ * connection goes to server.log. */
+#ifndef SERVER_H
+#define SERVER_H
+
+#include <stdio.h>
+#include <uv.h>
+
+#include "ls_catalog.h"
+#include "ls_config.h"
+
+#define SERVER_MAX_PIPELINE 16
+#define SERVER_BUF_BUDGET (24u << 20)
+
+typedef struct server_s server_t;
+
+int server_new(uv_loop_t *loop, const ls_config_t *cfg, ls_catalog_t *catalog, server_t **out);
+/* Binds and listens on cfg->listen_addr:cfg->tcp_port. */
+int server_start(server_t *srv);
+int server_port(server_t *srv);
+/* Closes the listener and every connection; frees once they are closed. */
+void server_close(server_t *srv);
+
+#endif
