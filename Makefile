@@ -65,11 +65,11 @@ $(BIN)/lanswarm-$(1): $$($(1)_OBJ) $(LIBCOMMON)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
-# Unit tests link libcommon and, for downloader modules, their objects.
-DL_LIB_OBJ = $(filter-out %/main.o,$(downloader_OBJ))
-$(BUILD)/tests/%: tests/unit/%.c $(LIBCOMMON) $(DL_LIB_OBJ)
+# Unit tests link libcommon and the programs' modules (all but their main.o).
+PROG_LIB_OBJ = $(filter-out %/main.o,$(foreach p,$(PROGRAMS),$($(p)_OBJ)))
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(LIBCOMMON) $(PROG_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Idownloader $(shell pkg-config --cflags cmocka) -o $@ $< $(DL_LIB_OBJ) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	$(CC) $(CFLAGS) $(PROGRAMS:%=-I%) $(shell pkg-config --cflags cmocka) -o $@ $< $(PROG_LIB_OBJ) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 unit: test-deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done

@@ -14,7 +14,7 @@
 #include "ls_partial.h"
 #include "ls_proto.h"
 #include "ls_util.h"
-#include "sched.h"
+#include "scheduler.h"
 
 #define ID_MANIFEST 0xFFFFFFFFu
 #define ID_HAVE 0xFFFFFFFEu

@@ -1,4 +1,4 @@
-/* sched: which chunk a peer should fetch next. Pure logic, no I/O.
+/* scheduler (sched_*): which chunk a peer should fetch next. Pure logic, no I/O.
  *
  * Rarest first: among missing chunks nobody is fetching that the peer holds,
  * the one fewest live peers hold (lowest index on ties, which keeps the disk
@@ -7,8 +7,8 @@
  * one is fetching, the endgame lets a peer race a chunk already in flight
  * elsewhere (at most SCHED_ENDGAME_DUP copies), so one slow peer cannot hold
  * up the end of a download. */
-#ifndef SCHED_H
-#define SCHED_H
+#ifndef SCHEDULER_H
+#define SCHEDULER_H
 
 #include <stddef.h>
 #include <stdint.h>

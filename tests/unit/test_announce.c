@@ -1,0 +1,158 @@
+#include "helpers.h"
+#include "ls_announce.h"
+
+typedef struct {
+  char *pages[4096];
+  size_t len[4096];
+  size_t n;
+} sink_t;
+
+static int collect(void *ud, const char *buf, size_t len) {
+  sink_t *s = ud;
+  assert_true(len <= LS_ANNOUNCE_MAX_PAYLOAD);
+  s->pages[s->n] = malloc(len);
+  memcpy(s->pages[s->n], buf, len);
+  s->len[s->n++] = len;
+  return 0;
+}
+
+static void sink_free(sink_t *s) {
+  for (size_t i = 0; i < s->n; i++) free(s->pages[i]);
+}
+
+static void round_trip_many_pages(void **state) {
+  (void)state;
+  size_t n = 2000;
+  ls_announce_file_t *files = calloc(n, sizeof *files);
+  char (*names)[64] = calloc(n, 64);
+  for (size_t i = 0; i < n; i++) {
+    snprintf(names[i], 64, "folder %zu/file-%zu.dat", i % 7, i);
+    files[i].name = names[i];
+    files[i].size = i * 1000003ULL;
+    files[i].chunk_size = 1 << 20;
+    files[i].root[0] = (uint8_t)i;
+    files[i].root[1] = (uint8_t)(i >> 8);
+    files[i].complete = i % 3 != 0;
+  }
+  sink_t *s = calloc(1, sizeof *s);
+  size_t skipped;
+  int pages = ls_announce_encode_pages("alpha", 41771, 60, 9, files, n, collect, s, &skipped);
+  assert_true(pages > 1);
+  assert_int_equal((size_t)pages, s->n);
+  assert_int_equal(skipped, 0);
+  size_t seen = 0;
+  for (size_t p = 0; p < s->n; p++) {
+    ls_announce_t a;
+    const char *why;
+    assert_int_equal(ls_announce_decode(&a, s->pages[p], s->len[p], &why), 0);
+    assert_int_equal(a.type, LS_ANNOUNCE_FILES);
+    assert_string_equal(a.tag, "alpha");
+    assert_int_equal(a.port, 41771);
+    assert_int_equal(a.seq, 9);
+    assert_int_equal(a.page, p);
+    assert_int_equal(a.pages, (uint32_t)pages);
+    for (size_t i = 0; i < a.nfiles; i++, seen++) {
+      assert_string_equal(a.files[i].name, names[seen]);
+      assert_int_equal(a.files[i].size, files[seen].size);
+      assert_memory_equal(a.files[i].root, files[seen].root, LS_HASH_LEN);
+      assert_int_equal(a.files[i].complete, files[seen].complete);
+    }
+    ls_announce_free(&a);
+  }
+  assert_int_equal(seen, n);
+  sink_free(s);
+  free(s);
+  free(files);
+  free(names);
+}
+
+static void empty_share_and_bye(void **state) {
+  (void)state;
+  sink_t *s = calloc(1, sizeof *s);
+  size_t skipped;
+  assert_int_equal(ls_announce_encode_pages("b", 1, 1, 0, NULL, 0, collect, s, &skipped), 1);
+  ls_announce_t a;
+  const char *why;
+  assert_int_equal(ls_announce_decode(&a, s->pages[0], s->len[0], &why), 0);
+  assert_int_equal(a.nfiles, 0);
+  ls_announce_free(&a);
+  sink_free(s);
+  free(s);
+  char buf[2048];
+  int n = ls_announce_encode_bye("b", 7, buf, sizeof buf);
+  assert_true(n > 0);
+  assert_int_equal(ls_announce_decode(&a, buf, (size_t)n, &why), 0);
+  assert_int_equal(a.type, LS_ANNOUNCE_BYE);
+  assert_int_equal(a.port, 7);
+}
+
+static void oversized_name_is_skipped(void **state) {
+  (void)state;
+  char name[1000];
+  memset(name, '"', sizeof name - 1); /* each escapes to two bytes */
+  name[sizeof name - 1] = '\0';
+  ls_announce_file_t f[2] = {{name, 1, 4096, {0}, 1}, {"ok.txt", 1, 4096, {0}, 1}};
+  sink_t *s = calloc(1, sizeof *s);
+  size_t skipped;
+  assert_int_equal(ls_announce_encode_pages("t", 1, 1, 0, f, 2, collect, s, &skipped), 1);
+  assert_int_equal(skipped, 1);
+  sink_free(s);
+  free(s);
+}
+
+#define R "\"0000000000000000000000000000000000000000000000000000000000000000\""
+#define HEAD "{\"v\":1,\"type\":\"announce\",\"tag\":\"t\",\"port\":5,\"interval\":60,\"seq\":1,\"page\":0,\"pages\":1,"
+
+static void hostile_datagrams_are_refused(void **state) {
+  (void)state;
+  const char *bad[] = {
+      "",
+      "not json",
+      "[]",
+      "{\"v\":2,\"type\":\"bye\",\"tag\":\"t\",\"port\":5}",
+      "{\"v\":1,\"type\":\"bye\",\"tag\":\"t t\",\"port\":5}",
+      "{\"v\":1,\"type\":\"bye\",\"tag\":\"t\",\"port\":0}",
+      "{\"v\":1,\"type\":\"bye\",\"tag\":\"t\",\"port\":70000}",
+      "{\"v\":1,\"type\":\"bye\",\"tag\":\"t\",\"port\":5.5}",
+      "{\"v\":1,\"type\":\"hello\",\"tag\":\"t\",\"port\":5}",
+      "{\"v\":1,\"type\":\"bye\",\"tag\":\"t\",\"port\":5} trailing",
+      HEAD "\"files\":[{\"name\":\"../x\",\"size\":1,\"chunk\":4096,\"root\":" R ",\"complete\":true}]}",
+      HEAD "\"files\":[{\"name\":\"/etc/passwd\",\"size\":1,\"chunk\":4096,\"root\":" R ",\"complete\":true}]}",
+      HEAD "\"files\":[{\"name\":\"a\\tb\",\"size\":1,\"chunk\":4096,\"root\":" R ",\"complete\":true}]}",
+      HEAD "\"files\":[{\"name\":\"a\",\"size\":-1,\"chunk\":4096,\"root\":" R ",\"complete\":true}]}",
+      HEAD "\"files\":[{\"name\":\"a\",\"size\":18446744073709551615,\"chunk\":4096,\"root\":" R ",\"complete\":true}]}",
+      HEAD "\"files\":[{\"name\":\"a\",\"size\":1e300,\"chunk\":4096,\"root\":" R ",\"complete\":true}]}",
+      HEAD "\"files\":[{\"name\":\"a\",\"size\":1,\"chunk\":0,\"root\":" R ",\"complete\":true}]}",
+      HEAD "\"files\":[{\"name\":\"a\",\"size\":1,\"chunk\":4096,\"root\":\"abc\",\"complete\":true}]}",
+      HEAD "\"files\":[{\"name\":\"a\",\"size\":1,\"chunk\":4096,\"root\":" R ",\"complete\":1}]}",
+      HEAD "\"files\":[{\"name\":5,\"size\":1,\"chunk\":4096,\"root\":" R ",\"complete\":true}]}",
+      HEAD "\"files\":{}}",
+      "{\"v\":1,\"type\":\"announce\",\"tag\":\"t\",\"port\":5,\"interval\":0,\"seq\":1,\"page\":0,\"pages\":1,\"files\":[]}",
+      "{\"v\":1,\"type\":\"announce\",\"tag\":\"t\",\"port\":5,\"interval\":60,\"seq\":1,\"page\":1,\"pages\":1,\"files\":[]}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    ls_announce_t a;
+    const char *why = NULL;
+    int rc = ls_announce_decode(&a, bad[i], strlen(bad[i]), &why);
+    if (rc == 0) fail_msg("accepted: %s", bad[i]);
+    assert_non_null(why);
+  }
+  /* A NUL inside, and a datagram over the limit. */
+  ls_announce_t a;
+  const char *why;
+  assert_int_not_equal(ls_announce_decode(&a, "{\"v\":1}\0{}", 10, &why), 0);
+  char big[LS_ANNOUNCE_MAX_PAYLOAD + 10];
+  memset(big, ' ', sizeof big);
+  assert_int_not_equal(ls_announce_decode(&a, big, sizeof big, &why), 0);
+  /* A 10 KB tag cannot even fit; a 65-char tag is refused. */
+  char tagged[300];
+  snprintf(tagged, sizeof tagged, "{\"v\":1,\"type\":\"bye\",\"tag\":\"%065d\",\"port\":5}", 0);
+  assert_int_not_equal(ls_announce_decode(&a, tagged, strlen(tagged), &why), 0);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(round_trip_many_pages), cmocka_unit_test(empty_share_and_bye),
+      cmocka_unit_test(oversized_name_is_skipped), cmocka_unit_test(hostile_datagrams_are_refused)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,102 @@
+#include <fcntl.h>
+
+#include "helpers.h"
+#include "ls_manifest.h"
+
+static void compute_matches_sha256sum(void **state) {
+  (void)state;
+  char dir[256], path[300], part[300];
+  make_temp_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/f.bin", dir);
+  size_t len = 3 * 4096 + 100;
+  uint8_t *data = malloc(len), *buf = malloc(4096);
+  fill_pattern(data, len, 7);
+  write_bytes(path, data, len);
+  int fd = open(path, O_RDONLY);
+  ls_manifest_t m;
+  assert_int_equal(ls_manifest_compute(&m, fd, len, 4096, buf), 0);
+  close(fd);
+  assert_int_equal(m.nchunks, 4);
+  assert_int_equal(ls_manifest_chunk_len(&m, 3), 100);
+  /* Each chunk's hash is what sha256sum says of those bytes. */
+  for (uint32_t i = 0; i < m.nchunks; i++) {
+    snprintf(part, sizeof part, "%s/chunk%u", dir, i);
+    write_bytes(part, data + i * 4096, ls_manifest_chunk_len(&m, i));
+    char want[65], got[65];
+    sha256sum_of(part, want);
+    ls_hash_to_hex(m.hashes + i * LS_HASH_LEN, got);
+    assert_string_equal(got, want);
+    assert_true(ls_manifest_chunk_ok(&m, i, data + i * 4096, ls_manifest_chunk_len(&m, i)));
+  }
+  data[5] ^= 1;
+  assert_false(ls_manifest_chunk_ok(&m, 0, data, 4096));
+  /* The root is sha256sum of the canonical bytes. */
+  uint8_t *bytes;
+  size_t blen;
+  assert_int_equal(ls_manifest_encode(&m, &bytes, &blen), 0);
+  assert_int_equal(blen, LS_MANIFEST_HEADER_LEN + 4 * LS_HASH_LEN);
+  snprintf(part, sizeof part, "%s/manifest", dir);
+  write_bytes(part, bytes, blen);
+  char want[65], got[65];
+  sha256sum_of(part, want);
+  ls_hash_to_hex(m.root, got);
+  assert_string_equal(got, want);
+  free(bytes);
+  ls_manifest_free(&m);
+  free(data);
+  free(buf);
+  rm_tree(dir);
+}
+
+static void decode_round_trip_and_rejects(void **state) {
+  (void)state;
+  ls_manifest_t m, d;
+  memset(&m, 0, sizeof m);
+  m.size = 10000;
+  m.chunk_size = 4096;
+  m.nchunks = 3;
+  m.hashes = calloc(3, LS_HASH_LEN);
+  m.hashes[40] = 9;
+  uint8_t *bytes;
+  size_t len;
+  assert_int_equal(ls_manifest_encode(&m, &bytes, &len), 0);
+  assert_int_equal(ls_manifest_decode(&d, bytes, len), 0);
+  assert_int_equal(d.size, 10000);
+  assert_int_equal(d.nchunks, 3);
+  assert_memory_equal(d.hashes, m.hashes, 3 * LS_HASH_LEN);
+  ls_manifest_free(&d);
+  assert_int_not_equal(ls_manifest_decode(&d, bytes, len - 1), 0);   /* short */
+  bytes[0] = 'X';
+  assert_int_not_equal(ls_manifest_decode(&d, bytes, len), 0);       /* magic */
+  bytes[0] = 'L';
+  bytes[19] = 4;                                                       /* count disagrees with size */
+  assert_int_not_equal(ls_manifest_decode(&d, bytes, len), 0);
+  bytes[19] = 3;
+  bytes[14] = 0; bytes[15] = 0;                                        /* chunk size 0 */
+  assert_int_not_equal(ls_manifest_decode(&d, bytes, len), 0);
+  free(bytes);
+  /* A size needing more than the chunk limit is refused. */
+  int ok;
+  ls_manifest_count((uint64_t)LS_MANIFEST_MAX_CHUNKS * 4096 + 1, 4096, &ok);
+  assert_false(ok);
+  ls_manifest_count(UINT64_MAX, LS_CHUNK_MAX, &ok);
+  assert_false(ok);
+  ls_manifest_free(&m);
+}
+
+static void empty_file(void **state) {
+  (void)state;
+  ls_manifest_t m;
+  uint8_t buf[8];
+  int fd = open("/dev/null", O_RDONLY);
+  assert_int_equal(ls_manifest_compute(&m, fd, 0, 4096, buf), 0);
+  close(fd);
+  assert_int_equal(m.nchunks, 0);
+  ls_manifest_free(&m);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(compute_matches_sha256sum),
+                                     cmocka_unit_test(decode_round_trip_and_rejects), cmocka_unit_test(empty_file)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

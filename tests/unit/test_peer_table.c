@@ -1,0 +1,102 @@
+#include "helpers.h"
+#include "peer_table.h"
+
+static ls_announce_t ann(const char *tag, uint32_t seq, uint32_t page, uint32_t pages, ls_announce_file_t *files,
+                         size_t n) {
+  ls_announce_t a;
+  memset(&a, 0, sizeof a);
+  a.type = LS_ANNOUNCE_FILES;
+  snprintf(a.tag, sizeof a.tag, "%s", tag);
+  a.port = 9000;
+  a.interval = 1;
+  a.seq = seq;
+  a.page = page;
+  a.pages = pages;
+  a.files = files;
+  a.nfiles = n;
+  return a;
+}
+
+static size_t count(peer_table_t *t) {
+  ls_tag_entry_t *e;
+  size_t n;
+  assert_int_equal(peer_table_entries(t, &e, &n), 0);
+  free(e);
+  return n;
+}
+
+static void rounds_pages_expiry_goodbye(void **state) {
+  (void)state;
+  peer_table_t t;
+  peer_table_init(&t, 60);
+  ls_announce_file_t f[3] = {{"a", 1, 4096, {1}, 1}, {"b", 2, 4096, {2}, 1}, {"c", 3, 4096, {3}, 0}};
+  ls_announce_t a = ann("alpha", 1, 0, 2, f, 2);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1000, 100), 1);
+  a = ann("alpha", 1, 1, 2, f + 2, 1);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1000, 100), 1);
+  assert_int_equal(count(&t), 3);
+  /* Round 2 lists only "a" in one page: b and c are gone at once. */
+  a = ann("alpha", 2, 0, 1, f, 1);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 2000, 101), 1);
+  assert_int_equal(count(&t), 1);
+  /* The same tag from another address is another peer, not a takeover. */
+  a = ann("alpha", 1, 0, 1, f + 1, 1);
+  peer_table_apply(&t, &a, "127.0.0.2", 2000, 101);
+  assert_int_equal(peer_table_peer_count(&t), 2);
+  /* Silent for 3 intervals (1 s each): dropped. */
+  assert_int_equal(peer_table_expire(&t, 4500), 0);
+  assert_true(peer_table_expire(&t, 5001) > 0);
+  assert_int_equal(peer_table_peer_count(&t), 0);
+  /* A goodbye removes only the peer it comes from. */
+  a = ann("alpha", 3, 0, 1, f, 3);
+  peer_table_apply(&t, &a, "127.0.0.1", 6000, 102);
+  a.type = LS_ANNOUNCE_BYE;
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.9", 6000, 102), 0);
+  assert_int_equal(count(&t), 3);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 6000, 102), 1);
+  assert_int_equal(count(&t), 0);
+  peer_table_close(&t);
+}
+
+static void limits_and_load(void **state) {
+  (void)state;
+  peer_table_t t;
+  peer_table_init(&t, 60);
+  /* More files than one peer may have: the excess is refused. */
+  static ls_announce_file_t f[64];
+  static char names[64][16];
+  for (int i = 0; i < 64; i++) {
+    snprintf(names[i], sizeof names[i], "f%d", i);
+    f[i] = (ls_announce_file_t){names[i], 1, 4096, {0}, 1};
+  }
+  size_t rounds = PEER_TABLE_MAX_FILES_PER_PEER / 64 + 2;
+  int refused = 0;
+  for (size_t r = 0; r < rounds; r++) {
+    for (int i = 0; i < 64; i++) snprintf(names[i], sizeof names[i], "f%zu-%d", r, i);
+    ls_announce_t a = ann("big", 1, (uint32_t)r, (uint32_t)rounds, f, 64);
+    if (peer_table_apply(&t, &a, "127.0.0.1", 1, 1) < 0) refused = 1;
+  }
+  assert_true(refused);
+  assert_int_equal(count(&t), PEER_TABLE_MAX_FILES_PER_PEER);
+  peer_table_close(&t);
+
+  /* Loading an old tags.txt: entries keep their age. */
+  peer_table_init(&t, 1);
+  ls_tag_entry_t e;
+  memset(&e, 0, sizeof e);
+  snprintf(e.tag, sizeof e.tag, "old");
+  snprintf(e.addr, sizeof e.addr, "127.0.0.1");
+  e.port = 1;
+  e.chunk_size = 4096;
+  e.name = "x";
+  e.last_seen = 1000 - 10; /* 10 s before now */
+  peer_table_load(&t, &e, 1, 100000, 1000);
+  assert_int_equal(count(&t), 1);
+  assert_true(peer_table_expire(&t, 100000) > 0); /* 10 s > 3 x 1 s */
+  peer_table_close(&t);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(rounds_pages_expiry_goodbye), cmocka_unit_test(limits_and_load)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}

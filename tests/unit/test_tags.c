@@ -1,0 +1,79 @@
+#include "helpers.h"
+#include "ls_tags.h"
+
+static void round_trip(void **state) {
+  (void)state;
+  char dir[256], path[300];
+  make_temp_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/tags.txt", dir);
+  ls_tag_entry_t e[2];
+  memset(e, 0, sizeof e);
+  snprintf(e[0].tag, sizeof e[0].tag, "alpha");
+  snprintf(e[0].addr, sizeof e[0].addr, "127.0.0.1");
+  e[0].port = 41771;
+  e[0].root[0] = 0xab;
+  e[0].size = 123456789012ULL;
+  e[0].chunk_size = 1 << 20;
+  e[0].complete = 1;
+  e[0].last_seen = 1795600000;
+  e[0].name = "dir/a file.txt";
+  e[1] = e[0];
+  e[1].complete = 0;
+  e[1].name = "b";
+  assert_int_equal(ls_tags_write(path, e, 2), 0);
+  ls_tag_entry_t *back;
+  size_t n, bad;
+  assert_int_equal(ls_tags_read(path, &back, &n, &bad), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(bad, 0);
+  assert_string_equal(back[0].name, "dir/a file.txt");
+  assert_int_equal(back[0].size, 123456789012ULL);
+  assert_int_equal(back[0].port, 41771);
+  assert_int_equal(back[0].root[0], 0xab);
+  assert_int_equal(back[1].complete, 0);
+  assert_int_equal(back[1].last_seen, 1795600000);
+  ls_tags_free(back, n);
+  /* The line is what docs/PROTOCOL.md says, fields in order, TAB-separated. */
+  char line[512];
+  ls_tags_format_line(&e[0], line, sizeof line);
+  assert_string_equal(line,
+                      "alpha\t127.0.0.1:41771\tab00000000000000000000000000000000000000000000000000000000000000\t"
+                      "123456789012\t1048576\tcomplete\t1795600000\tdir/a file.txt\n");
+  rm_tree(dir);
+}
+
+static void bad_lines_are_skipped(void **state) {
+  (void)state;
+  char dir[256], path[300];
+  make_temp_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/tags.txt", dir);
+  const char *text =
+      "# comment\n"
+      "a\t127.0.0.1:1\t" "0000000000000000000000000000000000000000000000000000000000000000" "\t1\t4096\tcomplete\t5\tgood\n"
+      "a\t127.0.0.1:1\t" "0000000000000000000000000000000000000000000000000000000000000000" "\t1\t4096\tcomplete\t5\t../evil\n"
+      "a\t999.0.0.1:1\t" "0000000000000000000000000000000000000000000000000000000000000000" "\t1\t4096\tcomplete\t5\tx\n"
+      "a\t127.0.0.1:0\t" "0000000000000000000000000000000000000000000000000000000000000000" "\t1\t4096\tcomplete\t5\tx\n"
+      "a\t127.0.0.1:1\tzz\t1\t4096\tcomplete\t5\tx\n"
+      "a\t127.0.0.1:1\t" "0000000000000000000000000000000000000000000000000000000000000000" "\t1\t4096\tmaybe\t5\tx\n"
+      "short line\n"
+      "a\t127.0.0.1:1\t" "0000000000000000000000000000000000000000000000000000000000000000" "\t1\t4096\tpartial\t5\tlast";
+  write_bytes(path, text, strlen(text));
+  ls_tag_entry_t *back;
+  size_t n, bad;
+  assert_int_equal(ls_tags_read(path, &back, &n, &bad), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(bad, 6);
+  assert_string_equal(back[0].name, "good");
+  assert_string_equal(back[1].name, "last");
+  ls_tags_free(back, n);
+  /* A missing file is an empty table. */
+  snprintf(path, sizeof path, "%s/none.txt", dir);
+  assert_int_equal(ls_tags_read(path, &back, &n, NULL), 0);
+  assert_int_equal(n, 0);
+  rm_tree(dir);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {cmocka_unit_test(round_trip), cmocka_unit_test(bad_lines_are_skipped)};
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
