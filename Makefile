@@ -50,18 +50,20 @@ test-deps:
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -c $< -o $@
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
-	$(AR) rcs $@ $^
+	@$(AR) rcs $@ $^
 
 # Each program: its folder's .c files plus libcommon.
 define program_rule
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $(1)/*.c))
 $(BIN)/lanswarm-$(1): $$($(1)_OBJ) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
-	$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
+	@echo "  LD $$@"
+	@$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
@@ -69,10 +71,11 @@ $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 PROG_LIB_OBJ = $(filter-out %/main.o,$(foreach p,$(PROGRAMS),$($(p)_OBJ)))
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(LIBCOMMON) $(PROG_LIB_OBJ)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(PROGRAMS:%=-I%) $(shell pkg-config --cflags cmocka) -o $@ $< $(PROG_LIB_OBJ) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) $(PROGRAMS:%=-I%) $(shell pkg-config --cflags cmocka) -o $@ $< $(PROG_LIB_OBJ) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
 
 unit: test-deps $(UNIT_BIN)
-	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done; echo "unit: $(words $(UNIT_BIN)) test programs passed" 
 
 integration: test-deps $(BINARIES)
 	LANSWARM_BIN=$(CURDIR)/$(BIN) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration

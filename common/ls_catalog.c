@@ -80,8 +80,11 @@ int ls_catalog_cache_load(const char *cache_dir, const char *path, uint64_t size
       get_u64(buf + 12) == (uint64_t)mtime_ns && get_u64(buf + 20) == ino &&
       ((size_t)buf[28] << 24 | (size_t)buf[29] << 16 | (size_t)buf[30] << 8 | buf[31]) == plen &&
       memcmp(buf + 32, path, plen) == 0) {
+    /* Any chunk size is accepted: a download keeps the manifest (and so the
+     * root) it was fetched under, whatever this peer's chunk_size says. */
+    (void)chunk_size;
     rc = ls_manifest_decode(m, buf + 32 + plen, len - 32 - plen);
-    if (rc == 0 && (m->size != size || m->chunk_size != chunk_size)) {
+    if (rc == 0 && m->size != size) {
       ls_manifest_free(m);
       rc = -ESTALE;
     }
@@ -317,7 +320,7 @@ static void entry_free(ls_catalog_entry_t *e) {
 
 /* Sorts by name, keeps the first source per name, and builds the root index. */
 static int finish_snapshot(ls_catalog_snapshot_t *out) {
-  qsort(out->entries, out->count, sizeof *out->entries, cmp_name_source);
+  if (out->count > 1) qsort(out->entries, out->count, sizeof *out->entries, cmp_name_source);
   size_t w = 0;
   for (size_t r = 0; r < out->count; r++) {
     if (w > 0 && strcmp(out->entries[w - 1].name, out->entries[r].name) == 0) {
@@ -330,7 +333,7 @@ static int finish_snapshot(ls_catalog_snapshot_t *out) {
   out->by_root = malloc((w + 1) * sizeof *out->by_root);
   if (out->by_root == NULL) return -ENOMEM;
   for (size_t i = 0; i < w; i++) out->by_root[i] = i;
-  qsort_r(out->by_root, w, sizeof *out->by_root, cmp_root_idx, out->entries);
+  if (w > 1) qsort_r(out->by_root, w, sizeof *out->by_root, cmp_root_idx, out->entries);
   return 0;
 }
 

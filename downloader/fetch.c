@@ -459,6 +459,7 @@ static int on_frame(void *ud, ls_frame_t *fr) {
     }
     if (p->nreqs == 0) uv_timer_stop(&p->timer);
     fill(p);
+    check_stuck(f);
     return 0;
   }
   if (fr->type == LS_MSG_ERROR) {
@@ -566,8 +567,9 @@ static void check_stuck(fetch_t *f) {
     if (p->state == P_CONNECTING || p->manifest_pending || p->have_pending) waiting++;
   }
   if (live == 0) {
-    if (!f->have_manifest && banned > 0 && banned == f->npeers)
-      fetch_stop(f, FETCH_INTEGRITY, "every holder sent a manifest or data that failed verification");
+    if (banned > 0 && banned == f->npeers)
+      fetch_stop(f, FETCH_INTEGRITY, "every holder sent a manifest or data that failed verification (%u of %u chunks "
+                 "verified are kept)", f->have_manifest ? f->sched.ndone : 0, f->have_manifest ? f->sched.nchunks : 0);
     else if (!f->have_manifest)
       fetch_stop(f, FETCH_NO_HOLDER, "no holder answered (%zu tried); is the file still shared?", f->npeers);
     else

@@ -64,7 +64,7 @@ static void limits_and_load(void **state) {
   peer_table_init(&t, 60);
   /* More files than one peer may have: the excess is refused. */
   static ls_announce_file_t f[64];
-  static char names[64][16];
+  static char names[64][32];
   for (int i = 0; i < 64; i++) {
     snprintf(names[i], sizeof names[i], "f%d", i);
     f[i] = (ls_announce_file_t){names[i], 1, 4096, {0}, 1};

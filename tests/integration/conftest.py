@@ -1,0 +1,239 @@
+"""Helpers for the integration tests: real lanswarm programs on loopback.
+
+Every test gets its own folders (pytest's tmp_path) and its own ports, picked
+by binding port 0, so tests may run side by side. Nothing is sent anywhere but
+127.0.0.1 and the loopback broadcast address 127.255.255.255.
+"""
+import hashlib
+import os
+import signal
+import socket
+import subprocess
+import time
+
+import pytest
+
+BIN = os.environ.get("LANSWARM_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "bin"))
+BROADCAST = "127.255.255.255"
+
+
+def prog(name):
+    return os.path.join(BIN, "lanswarm-" + name)
+
+
+def free_port(kind=socket.SOCK_STREAM):
+    s = socket.socket(socket.AF_INET, kind)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def wait_until(pred, timeout, what, interval=0.05):
+    """Polls pred() until it is true; fails with `what` after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = pred()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError("timed out after %.1fs waiting for %s" % (timeout, what))
+        time.sleep(interval)
+
+
+def sha256_file(path):
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def read_tags(path):
+    """tags.txt as a list of dicts (docs/PROTOCOL.md)."""
+    rows = []
+    try:
+        with open(path, encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("#") or not line.strip():
+                    continue
+                tag, addr, root, size, chunk, state, seen, name = line.rstrip("\n").split("\t", 7)
+                rows.append(dict(tag=tag, addr=addr, root=root, size=int(size), chunk=int(chunk),
+                                 state=state, seen=int(seen), name=name))
+    except FileNotFoundError:
+        pass
+    return rows
+
+
+class Proc:
+    def __init__(self, args, log_path):
+        self.args = args
+        self.log_path = log_path
+        self.log = open(log_path, "wb")
+        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+
+    def output(self):
+        with open(self.log_path, "rb") as f:
+            return f.read().decode("utf-8", "replace")
+
+    def alive(self):
+        return self.p.poll() is None
+
+    def stop(self, sig=signal.SIGTERM, timeout=10):
+        if self.p.poll() is None:
+            self.p.send_signal(sig)
+        try:
+            rc = self.p.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.p.kill()
+            rc = self.p.wait()
+            raise AssertionError("%s did not stop on signal %d:\n%s" % (self.args[0], sig, self.output()))
+        self.log.close()
+        return rc
+
+
+class Peer:
+    """One peer's folder and daemons."""
+
+    def __init__(self, swarm, tag, interval=1):
+        self.swarm = swarm
+        self.tag = tag
+        self.dir = swarm.tmp / tag
+        self.share = self.dir / "share"
+        self.share.mkdir(parents=True)
+        self.tcp_port = free_port()
+        self.interval = interval
+        self.procs = {}
+
+    def common(self):
+        return ["--dir", str(self.dir), "--tag", self.tag, "--udp-port", str(self.swarm.udp_port),
+                "--port", str(self.tcp_port), "--interval", str(self.interval), "--broadcast", BROADCAST,
+                "--stall-timeout", "3"]
+
+    def start(self, *daemons, extra=()):
+        for d in daemons:
+            args = [prog(d)] + self.common() + list(extra)
+            self.procs[d] = Proc(args, str(self.dir / ("%s.out" % d)))
+            self.swarm.all.append(self.procs[d])
+        if "server" in daemons:
+            wait_until(lambda: self._port_open(), 5, "%s's server to listen" % self.tag)
+        return self
+
+    def _port_open(self):
+        try:
+            socket.create_connection(("127.0.0.1", self.tcp_port), timeout=0.2).close()
+            return True
+        except OSError:
+            return False
+
+    def stop(self, daemon, sig=signal.SIGTERM):
+        return self.procs[daemon].stop(sig)
+
+    def tags(self):
+        return read_tags(self.dir / "tags.txt")
+
+    def names_from(self, tag):
+        return {r["name"] for r in self.tags() if r["tag"] == tag}
+
+    def download(self, name, *extra, timeout=60):
+        args = [prog("downloader")] + self.common() + list(extra) + [name]
+        return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
+
+    def have_file(self):
+        """The .have map of the download in progress in temp/, or None."""
+        try:
+            names = [f for f in os.listdir(self.dir / "temp") if f.endswith(".have")]
+        except FileNotFoundError:
+            return None
+        return self.dir / "temp" / names[0] if names else None
+
+    def chunks_held(self):
+        h = self.have_file()
+        return h.read_bytes().count(b"\x01") if h else 0
+
+    def client_log(self):
+        try:
+            with open(self.dir / "client.log", encoding="utf-8") as f:
+                return [parse_logfmt(l) for l in f if l.strip()]
+        except FileNotFoundError:
+            return []
+
+
+def parse_logfmt(line):
+    """client.log / server.log lines: 'TIMESTAMP key=value key="quoted value" ...'."""
+    out = {"time": line.split(" ", 1)[0]}
+    rest = line.split(" ", 1)[1].strip()
+    i = 0
+    while i < len(rest):
+        eq = rest.index("=", i)
+        key = rest[i:eq].strip()
+        j = eq + 1
+        if rest[j] == '"':
+            j += 1
+            val = []
+            while rest[j] != '"':
+                if rest[j] == "\\":
+                    j += 1
+                val.append(rest[j])
+                j += 1
+            value = "".join(val)
+            j += 1
+        else:
+            k = rest.find(" ", j)
+            k = len(rest) if k < 0 else k
+            value = rest[j:k]
+            j = k
+        out[key] = value
+        i = j + 1
+    return out
+
+
+class Swarm:
+    def __init__(self, tmp):
+        self.tmp = tmp
+        self.udp_port = free_port(socket.SOCK_DGRAM)
+        self.all = []
+        self.peers = {}
+
+    def peer(self, tag, **kw):
+        p = Peer(self, tag, **kw)
+        self.peers[tag] = p
+        return p
+
+    def close(self):
+        problems = []
+        for proc in self.all:
+            if proc.alive():
+                rc = proc.stop()
+                # A daemon asked to stop must exit 0: sanitizer reports make it fail.
+                if rc != 0:
+                    problems.append("%s exited %d:\n%s" % (proc.args[0], rc, proc.output()[-3000:]))
+            else:
+                proc.log.close()
+            out = proc.output()
+            if "Sanitizer" in out or "runtime error:" in out:
+                problems.append("%s reported:\n%s" % (proc.args[0], out[-3000:]))
+        assert not problems, "\n".join(problems)
+
+
+@pytest.fixture
+def swarm(tmp_path):
+    s = Swarm(tmp_path)
+    yield s
+    s.close()
+
+
+def make_file(path, size, seed=0):
+    """Deterministic content of `size` bytes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    block = hashlib.sha256(b"%d" % seed).digest() * 32768  # 1 MiB
+    with open(path, "wb") as f:
+        left = size
+        n = 0
+        while left > 0:
+            chunk = hashlib.sha256(b"%d-%d" % (seed, n)).digest() + block[: min(left, len(block)) - 32]
+            chunk = chunk[:left]
+            f.write(chunk)
+            left -= len(chunk)
+            n += 1
+    return path

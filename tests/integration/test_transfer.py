@@ -1,0 +1,239 @@
+"""Swarm transfer: chunk servers and the downloader, as a user runs them."""
+import os
+import signal
+import socket
+import struct
+import subprocess
+import time
+
+import pytest
+
+from conftest import make_file, parse_logfmt, prog, sha256_file, wait_until
+from fakepeer import FakePeer, tags_line
+
+CHUNK = "64K"
+
+
+def seed(swarm, tags, name, size, rate=None, seed_no=1):
+    """Peers sharing the same file; returns (peers, source path)."""
+    peers = []
+    src = None
+    for tag in tags:
+        p = swarm.peer(tag)
+        src = make_file(p.share / name, size, seed=seed_no)
+        extra = ["--chunk-size", CHUNK] + (["--rate-limit", rate] if rate else [])
+        p.start("server", "announcer", extra=extra)
+        peers.append(p)
+    return peers, src
+
+
+def fetcher(swarm, want_tags, name, tag="fetcher"):
+    d = swarm.peer(tag)
+    d.start("listener")
+    wait_until(lambda: set(want_tags) <= {r["tag"] for r in d.tags() if r["name"] == name}, 5,
+               "%s announced by %s" % (name, ", ".join(want_tags)))
+    return d
+
+
+@pytest.mark.parametrize("nseeders", [1, 3])
+def test_download_is_byte_identical(swarm, nseeders):
+    tags = ["s%d" % i for i in range(nseeders)]
+    # Rate-limited seeders make every one of them contribute.
+    seeders, src = seed(swarm, tags, "video/clip.bin", 3 * 1024 * 1024 + 12345, rate="4M" if nseeders > 1 else None)
+    d = fetcher(swarm, tags, "video/clip.bin")
+    r = d.download("video/clip.bin")
+    assert r.returncode == 0, r.stderr
+    out = d.dir / "downloads" / "video" / "clip.bin"
+    assert sha256_file(out) == sha256_file(src)
+    (line,) = d.client_log()
+    assert line["name"] == "video/clip.bin" and line["result"] == "ok"
+    assert int(line["size"]) == os.path.getsize(src) == int(line["fetched"])
+    per_peer = {p.split("@")[0]: int(p.rsplit("=", 1)[1]) for p in line["peers"].split(",")}
+    assert set(per_peer) == set(tags)
+    assert sum(per_peer.values()) == os.path.getsize(src)
+    if nseeders == 3:
+        assert all(v > 0 for v in per_peer.values()), per_peer
+    # Nothing is left in temp/, and the seeders logged the connections.
+    assert os.listdir(d.dir / "temp") == []
+    for s in seeders:
+        wait_until(lambda: (s.dir / "server.log").exists() and (s.dir / "server.log").read_text(), 3, "server.log")
+        entry = parse_logfmt((s.dir / "server.log").read_text().splitlines()[-1])
+        assert entry["peer"].startswith("127.0.0.1:") and int(entry["bytes"]) > 0
+
+
+def test_seeder_killed_mid_download(swarm):
+    seeders, src = seed(swarm, ["s0", "s1"], "big.bin", 4 * 1024 * 1024, rate="2M")
+    d = fetcher(swarm, ["s0", "s1"], "big.bin")
+    args = [prog("downloader")] + d.common() + ["big.bin"]
+    proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: d.chunks_held() >= 8, 15, "some chunks")
+    seeders[0].procs["server"].stop(signal.SIGKILL)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    assert sha256_file(d.dir / "downloads" / "big.bin") == sha256_file(src)
+    (line,) = d.client_log()
+    assert line["result"] == "ok"
+    assert "s1@" in line["peers"]
+
+
+def test_corrupt_seeder_is_banned_and_file_still_verified(swarm, tmp_path):
+    data = os.urandom(20 * 65536 + 7)
+    liar = FakePeer(data, 65536, mode="corrupt")
+    honest = FakePeer(data, 65536)
+    try:
+        d = swarm.peer("fetcher")
+        (d.dir / "tags.txt").write_text(tags_line("liar", liar.port, data, 65536, "f.bin") +
+                                        tags_line("honest", honest.port, data, 65536, "f.bin"))
+        r = d.download("f.bin")
+        assert r.returncode == 0, r.stderr
+        assert (d.dir / "downloads" / "f.bin").read_bytes() == data
+        (line,) = d.client_log()
+        assert "liar@127.0.0.1:%d=0" % liar.port in line["peers"]
+        assert "wrong hash" in r.stderr and "banned" in r.stderr
+    finally:
+        liar.close()
+        honest.close()
+
+
+@pytest.mark.parametrize("modes", [["corrupt"], ["badmanifest"], ["corrupt", "corrupt"]])
+def test_only_bad_holders_is_an_integrity_failure(swarm, modes):
+    data = os.urandom(5 * 65536)
+    fakes = [FakePeer(data, 65536, mode=m) for m in modes]
+    try:
+        d = swarm.peer("fetcher")
+        (d.dir / "tags.txt").write_text("".join(tags_line("p%d" % i, f.port, data, 65536, "f.bin")
+                                                for i, f in enumerate(fakes)))
+        r = d.download("f.bin")
+        assert r.returncode == 5, (r.returncode, r.stderr)
+        assert not (d.dir / "downloads" / "f.bin").exists()
+        assert d.client_log()[0]["result"] == "integrity"
+    finally:
+        for f in fakes:
+            f.close()
+
+
+@pytest.mark.parametrize("mode", ["hugechunk", "silent"])
+def test_hostile_or_stalled_peer_is_dropped(swarm, mode):
+    data = os.urandom(8 * 65536)
+    bad = FakePeer(data, 65536, mode=mode)
+    honest = FakePeer(data, 65536)
+    try:
+        d = swarm.peer("fetcher")
+        (d.dir / "tags.txt").write_text(tags_line("bad", bad.port, data, 65536, "f.bin") +
+                                        tags_line("honest", honest.port, data, 65536, "f.bin"))
+        r = d.download("f.bin", "--json", timeout=30)
+        assert r.returncode == 0, r.stderr
+        assert (d.dir / "downloads" / "f.bin").read_bytes() == data
+        import json
+        summary = json.loads(r.stdout)
+        ends = {p["tag"]: p["end"] for p in summary["peers"]}
+        assert ends["bad"].startswith("banned" if mode == "hugechunk" else "dropped"), ends
+    finally:
+        bad.close()
+        honest.close()
+
+
+def test_kill9_then_resume_fetches_less(swarm):
+    seeders, src = seed(swarm, ["s0"], "movie.bin", 6 * 1024 * 1024, rate="2M")
+    d = fetcher(swarm, ["s0"], "movie.bin")
+    args = [prog("downloader")] + d.common() + ["movie.bin"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: d.chunks_held() >= 30, 15, "a third of the chunks")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    held = d.chunks_held()
+    r = d.download("movie.bin")
+    assert r.returncode == 0, r.stderr
+    assert sha256_file(d.dir / "downloads" / "movie.bin") == sha256_file(src)
+    (line,) = d.client_log()  # the killed run wrote no line
+    assert int(line["resumed"]) >= held * 65536 - 65536
+    assert int(line["fetched"]) <= os.path.getsize(src) - int(line["resumed"])
+    assert int(line["fetched"]) < os.path.getsize(src)
+
+
+def test_download_from_a_partial_peer(swarm):
+    """A peer seeds the chunks it has while it downloads; a fetch from it alone
+    fails clearly when it lacks chunks, and succeeds with a full seeder added."""
+    (full,), src = seed(swarm, ["full"], "album.bin", 2 * 1024 * 1024, rate="1M")
+    mid = fetcher(swarm, ["full"], "album.bin", tag="mid")
+    args = [prog("downloader")] + mid.common() + ["album.bin"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: mid.chunks_held() >= 8, 15, "mid to hold 8 chunks")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    full.stop("server")
+    full.stop("announcer")
+    mid.start("server", "announcer", extra=["--chunk-size", CHUNK])
+    last = fetcher(swarm, ["mid"], "album.bin", tag="last")
+    assert [r["state"] for r in last.tags() if r["tag"] == "mid"] == ["partial"]
+    r = last.download("album.bin")
+    assert r.returncode == 4, (r.returncode, r.stderr)
+    assert "no live peer holds chunk" in r.stderr
+    # The full seeder comes back: now the fetch takes chunks from both.
+    full.start("server", "announcer", extra=["--chunk-size", CHUNK])
+    wait_until(lambda: "full" in {x["tag"] for x in last.tags()}, 5, "full back in tags.txt")
+    r = last.download("album.bin")
+    assert r.returncode == 0, r.stderr
+    assert sha256_file(last.dir / "downloads" / "album.bin") == sha256_file(src)
+    line = last.client_log()[-1]
+    assert int(line["resumed"]) > 0 or "mid@" in line["peers"]
+
+
+def test_server_answers_hostile_requests_and_keeps_serving(swarm):
+    (s,), src = seed(swarm, ["s"], "a.txt", 1000)
+    wait_until(lambda: (s.dir / "server.log").exists(), 3, "server.log")
+    def exchange(payload, read=True):
+        c = socket.create_connection(("127.0.0.1", s.tcp_port), timeout=5)
+        c.sendall(payload)
+        data = b""
+        if read:
+            try:
+                while True:
+                    part = c.recv(65536)
+                    if not part:
+                        break
+                    data += part
+                    if len(data) >= 10 and len(data) >= 4 + struct.unpack(">I", data[:4])[0]:
+                        break
+            except socket.timeout:
+                pass
+        c.close()
+        return data
+    def req(typ, payload, rid=7):
+        return struct.pack(">IBBI", 6 + len(payload), 1, typ, rid) + payload
+    def error_code(reply):
+        assert reply[5] == 0xFF, reply[:16]
+        return struct.unpack(">H", reply[10:12])[0]
+    assert error_code(exchange(req(0x01, b"\0" * 32))) == 2               # unknown root
+    assert error_code(exchange(req(0x02, b"\0" * 32 + struct.pack(">I", 2 ** 31)))) == 2
+    assert error_code(exchange(b"GET /../../etc/passwd HTTP/1.0\r\n\r\n")) == 1  # malformed frame
+    assert error_code(exchange(req(0x01, b"\0" * 31))) == 1               # root of the wrong length
+    assert error_code(exchange(struct.pack(">IBBI", 0xFFFFFFFF, 1, 0x02, 1))) == 1  # 4 GB request
+    root = bytes.fromhex([r for r in open(s.dir / "cache" / os.listdir(s.dir / "cache")[0], "rb").read()[:0]] and "" or
+                         __import__("fakepeer").root_of(open(src, "rb").read(), 65536))
+    assert error_code(exchange(req(0x02, root + struct.pack(">I", 2 ** 31)))) == 1  # chunk index out of range
+    reply = exchange(req(0x02, root + struct.pack(">I", 0)))
+    assert reply[5] == 0x82 and reply[14:] == open(src, "rb").read()
+    # A path never works as a root, and the server is still serving.
+    reply = exchange(req(0x01, root))
+    assert reply[5] == 0x81
+    log = (s.dir / "server.log").read_text()
+    assert "end=protocol" in log and s.procs["server"].alive()
+
+
+def test_exit_codes(swarm):
+    (s,), src = seed(swarm, ["s"], "doc.txt", 10)
+    d = fetcher(swarm, ["s"], "doc.txt")
+    r = d.download("missing.txt")
+    assert r.returncode == 3 and "no peer" in r.stderr
+    r = d.download("../etc/passwd")
+    assert r.returncode == 2
+    (d.dir / "downloads").mkdir(exist_ok=True)
+    (d.dir / "downloads" / "doc.txt").write_text("mine, keep it")
+    r = d.download("doc.txt")
+    assert r.returncode == 6 and "not overwriting" in r.stderr
+    assert (d.dir / "downloads" / "doc.txt").read_text() == "mine, keep it"
+    s.stop("server")
+    (d.dir / "downloads" / "doc.txt").unlink()
+    r = d.download("doc.txt")
+    assert r.returncode == 4, r.stderr
