@@ -539,7 +539,8 @@ static void peer_drop(peer_t *p, const char *why, int banned) {
   if (p->state == P_GONE) return;
   if (p->state == P_READY || banned) ls_info("peer %s (%s:%u) %s", p->h.tag, p->h.addr, p->h.port, why);
   p->state = P_GONE;
-  p->end = why;
+  if (why != p->end_buf) snprintf(p->end_buf, sizeof p->end_buf, "%s", why); /* why may be on the caller's stack */
+  p->end = p->end_buf;
   for (size_t i = 0; i < p->nreqs; i++) sched_release(&f->sched, p->reqs[i]);
   p->nreqs = 0;
   if (p->in_sched) sched_peer_remove(&f->sched, p->have);

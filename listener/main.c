@@ -157,9 +157,7 @@ static const ls_config_program_t program = {
                    "goodbye, are dropped. See docs/PROTOCOL.md for the file format.",
 };
 
-int main(int argc, char **argv) {
-  listener_t *l = calloc(1, sizeof *l);
-  if (l == NULL) return 1;
+static int listener_main(listener_t *l, int argc, char **argv) {
   int first = ls_config_from_args(&l->cfg, &program, argc, argv);
   if (first < 0) return 2;
   if (first < argc) {
@@ -208,6 +206,13 @@ int main(int argc, char **argv) {
   free(l->pending);
   peer_table_close(&l->table);
   uv_loop_close(l->loop);
-  free(l);
   return 0;
+}
+
+int main(int argc, char **argv) {
+  listener_t *l = calloc(1, sizeof *l); /* holds a 64 KiB receive buffer */
+  if (l == NULL) return 1;
+  int rc = listener_main(l, argc, argv);
+  free(l);
+  return rc;
 }
