@@ -57,7 +57,7 @@ for i in 1 2 3 4 5 6; do
   echo "after $((i * 500)) ms: $n entries"
   [ "$n" -ge 5 ] && break
 done
-cut -f1,2,4,6,8 "$DEMO/gamma/tags.txt" | column -t -s $'\t'
+awk -F'\t' '/^#/ {next} {printf "  %-6s %-16s %10s  %-8s %s\n", $1, $2, $4, $6, $8}' "$DEMO/gamma/tags.txt"
 
 say "gamma downloads holiday-video.mp4 from alpha and beta at once (each limited to 24 MiB/s)"
 "$BIN/lanswarm-downloader" --dir "$DEMO/gamma" holiday-video.mp4

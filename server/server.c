@@ -129,7 +129,7 @@ static void write_done(uv_write_t *w, int status) {
   conn_t *c = r->conn;
   server_t *srv = c->srv;
   c->inflight--;
-  if (status < 0 && !c->closing) conn_close(c, "write error");
+  if (status < 0 && !c->closing) conn_close(c, "write-error");
   req_free(r);
   if (!c->closing) {
     conn_maybe_resume(c);
@@ -155,7 +155,7 @@ static void reply(conn_t *c, req_t *r) {
     if (r->buf == NULL) {
       c->inflight--;
       req_free(r);
-      conn_close(c, "out of memory");
+      conn_close(c, "out-of-memory");
       return;
     }
     r->buf_len = ls_proto_encode_error(r->buf, r->rq.id, (uint16_t)r->err, ls_proto_err_name((unsigned)r->err));
@@ -179,7 +179,7 @@ static void reply(conn_t *c, req_t *r) {
   if (rc != 0) {
     c->inflight--;
     req_free(r);
-    conn_close(c, "write error");
+    conn_close(c, "write-error");
   }
 }
 
@@ -411,11 +411,11 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
     uv_try_write(s, &b, 1);
     c->n_error++;
-    conn_close(c, "protocol error");
+    conn_close(c, "protocol-error");
     return;
   }
   if (rc != 0) {
-    conn_close(c, "out of memory");
+    conn_close(c, "out-of-memory");
     return;
   }
   conn_maybe_resume(c);
