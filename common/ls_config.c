@@ -31,6 +31,7 @@ void ls_config_defaults(ls_config_t *cfg) {
   cfg->max_conns = 256;
   cfg->idle_timeout = 60;
   cfg->stall_timeout = 10;
+  cfg->fsync = 1;
   cfg->log_level = LS_LOG_INFO;
 }
 
@@ -112,6 +113,10 @@ int ls_config_set(ls_config_t *cfg, const char *key, const char *value, char *er
   }
   if (strcmp(key, "stall_timeout") == 0) {
     if ((rc = set_uint(&v, value, 1, 3600, err, errlen, key)) == 0) cfg->stall_timeout = (unsigned)v;
+    return rc;
+  }
+  if (strcmp(key, "fsync") == 0) {
+    if ((rc = set_uint(&v, value, 0, 1, err, errlen, key)) == 0) cfg->fsync = (int)v;
     return rc;
   }
   if (strcmp(key, "chunk_size") == 0) {
@@ -244,6 +249,7 @@ static const struct {
     {"max-conns", "max_conns", "N   server connection limit; default 256"},
     {"idle-timeout", "idle_timeout", "SEC server closes idle connections; default 60"},
     {"stall-timeout", "stall_timeout", "SEC downloader drops a silent peer; default 10"},
+    {"fsync", "fsync", "0|1      fsync each finished download before it appears; default 1"},
     {"log-level", "log_level", "L   debug, info, warn, error; default info"},
     {"log-file", "log_file", "FILE  also write diagnostics to FILE"},
 };

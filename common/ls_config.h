@@ -39,6 +39,7 @@ typedef struct {
   unsigned max_conns;           /* server connections */
   unsigned idle_timeout;        /* server idle seconds */
   unsigned stall_timeout;       /* downloader: seconds without progress from a peer */
+  int fsync;                    /* downloader: fsync a finished download before linking it */
   ls_log_level_t log_level;
 } ls_config_t;
 

@@ -141,7 +141,8 @@ static int pread_all(int fd, void *data, size_t len, off_t off) {
 
 int ls_partial_write_chunk(ls_partial_t *p, uint32_t index, const void *data, uint32_t len) {
   if (index >= p->manifest.nchunks || len != ls_manifest_chunk_len(&p->manifest, index)) return -EINVAL;
-  int rc = pwrite_all(p->part_fd, data, len, (off_t)((uint64_t)index * p->manifest.chunk_size));
+  off_t off = (off_t)((uint64_t)index * p->manifest.chunk_size);
+  int rc = pwrite_all(p->part_fd, data, len, off);
   if (rc != 0) return rc;
   uint8_t one = 1;
   if ((rc = pwrite_all(p->have_fd, &one, 1, index)) != 0) return rc;
@@ -165,13 +166,13 @@ int ls_partial_unmark(ls_partial_t *p, uint32_t index) {
   return 0;
 }
 
-int ls_partial_finish(ls_partial_t *p, const char *dest_path) {
+int ls_partial_finish(ls_partial_t *p, const char *dest_path, int durable) {
   char path[4096];
-  if (fsync(p->part_fd) != 0) return -errno;
+  if (durable && fsync(p->part_fd) != 0) return -errno;
   state_path(path, sizeof path, p->temp_dir, p->root_hex, "part");
   /* link() never replaces an existing file: the atomic no-clobber move. */
   if (link(path, dest_path) != 0) return -errno;
-  ls_fsync_parent(dest_path);
+  if (durable) ls_fsync_parent(dest_path);
   static const char *exts[] = {"have", "name", "manifest", "part"};
   for (size_t i = 0; i < 4; i++) {
     state_path(path, sizeof path, p->temp_dir, p->root_hex, exts[i]);

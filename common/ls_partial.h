@@ -41,9 +41,10 @@ int ls_partial_write_chunk(ls_partial_t *p, uint32_t index, const void *data, ui
 int ls_partial_read_chunk(ls_partial_t *p, uint32_t index, void *buf, uint32_t len);
 /* Clears a mark (a chunk that failed re-verification). */
 int ls_partial_unmark(ls_partial_t *p, uint32_t index);
-/* Makes the data durable and links it to dest_path without replacing an
- * existing file (-EEXIST), then removes the temp files. */
-int ls_partial_finish(ls_partial_t *p, const char *dest_path);
+/* Links the data to dest_path without replacing an existing file (-EEXIST),
+ * then removes the temp files. durable: fsync the data and the folder first,
+ * so a power cut cannot leave a damaged file under the final name. */
+int ls_partial_finish(ls_partial_t *p, const char *dest_path, int durable);
 void ls_partial_close(ls_partial_t *p);
 
 /* For readers that do not own the download (the chunk server, the catalog):

@@ -72,6 +72,9 @@ struct fetch_s {
   uv_timer_t progress_timer;
   uv_signal_t sigint, sigterm;
   uv_work_t final_work;
+  struct final_part_s *final_parts;
+  unsigned final_pending;
+  uint64_t final_start;
   int final_rc;
   int64_t final_bad;
   unsigned verifying;
@@ -145,29 +148,44 @@ static void progress_cb(uv_timer_t *t) {
   report_progress(f, 0);
 }
 
-/* ---------- finishing: verify the whole file on disk, then move it ---------- */
+/* ---------- finishing: verify the whole file on disk, then move it ----------
+ * The check reads the part file back in FINAL_PARTS slices on the thread pool
+ * at once (one per core), then one more job makes it durable and links it. */
 
-static void final_work_cb(uv_work_t *w) {
-  fetch_t *f = w->data;
+#define FINAL_PARTS 2
+
+typedef struct final_part_s {
+  uv_work_t work;
+  fetch_t *f;
+  uint32_t first, end; /* chunk range */
+  int rc;
+  int64_t bad;
+} final_part_t;
+
+static void final_check_cb(uv_work_t *w) {
+  final_part_t *fp = w->data;
+  fetch_t *f = fp->f;
   uint8_t *buf = malloc(f->manifest.chunk_size);
-  f->final_bad = -1;
+  fp->bad = -1;
   if (buf == NULL) {
-    f->final_rc = -ENOMEM;
+    fp->rc = -ENOMEM;
     return;
   }
-  for (uint32_t i = 0; i < f->manifest.nchunks; i++) {
+  for (uint32_t i = fp->first; i < fp->end; i++) {
     uint32_t len = ls_manifest_chunk_len(&f->manifest, i);
     int rc = ls_partial_read_chunk(&f->partial, i, buf, len);
     if (rc != 0 || !ls_manifest_chunk_ok(&f->manifest, i, buf, len)) {
-      f->final_bad = i;
-      ls_partial_unmark(&f->partial, i);
-      f->final_rc = rc != 0 ? rc : -EILSEQ;
-      free(buf);
-      return;
+      fp->bad = i;
+      fp->rc = rc != 0 ? rc : -EILSEQ;
+      break;
     }
   }
   free(buf);
-  f->final_rc = ls_partial_finish(&f->partial, f->dest);
+}
+
+static void final_link_cb(uv_work_t *w) {
+  fetch_t *f = w->data;
+  f->final_rc = ls_partial_finish(&f->partial, f->dest, f->o->cfg->fsync);
   if (f->final_rc == 0) {
     struct stat st;
     if (stat(f->dest, &st) == 0)
@@ -177,21 +195,45 @@ static void final_work_cb(uv_work_t *w) {
   }
 }
 
-static void final_done_cb(uv_work_t *w, int status) {
+static void final_link_done_cb(uv_work_t *w, int status) {
   fetch_t *f = w->data;
   (void)status;
   if (f->final_rc == 0) {
     report_progress(f, 1);
     fetch_stop(f, FETCH_OK, "verified, saved to %s", f->dest);
-  } else if (f->final_rc == -EILSEQ) {
-    fetch_stop(f, FETCH_INTEGRITY, "chunk %lld failed its check on disk after writing; it is unmarked, run again",
-               (long long)f->final_bad);
   } else if (f->final_rc == -EEXIST) {
     fetch_stop(f, FETCH_EXISTS, "%s appeared meanwhile; not overwritten (the verified data stays in %s)", f->dest,
                f->o->cfg->temp_dir);
   } else {
     fetch_stop(f, FETCH_IO, "cannot finish %s: %s", f->dest, uv_strerror(f->final_rc));
   }
+}
+
+static void final_check_done_cb(uv_work_t *w, int status) {
+  final_part_t *fp = w->data;
+  fetch_t *f = fp->f;
+  (void)status;
+  if (fp->rc != 0 && f->final_rc == 0) {
+    f->final_rc = fp->rc;
+    f->final_bad = fp->bad;
+  }
+  if (--f->final_pending > 0) return;
+  free(f->final_parts);
+  f->final_parts = NULL;
+  ls_debug("final check of %u chunks: %.3f s", f->manifest.nchunks, (double)(uv_hrtime() - f->final_start) / 1e9);
+  if (f->final_rc == -EILSEQ) {
+    ls_partial_unmark(&f->partial, (uint32_t)f->final_bad);
+    fetch_stop(f, FETCH_INTEGRITY, "chunk %lld failed its check on disk after writing; it is unmarked, run again",
+               (long long)f->final_bad);
+    return;
+  }
+  if (f->final_rc != 0) {
+    fetch_stop(f, FETCH_IO, "cannot read back %s: %s", f->o->cfg->temp_dir, uv_strerror(f->final_rc));
+    return;
+  }
+  f->final_work.data = f;
+  if (uv_queue_work(&f->loop, &f->final_work, final_link_cb, final_link_done_cb) != 0)
+    fetch_stop(f, FETCH_IO, "cannot queue the final move");
 }
 
 static void maybe_finish(fetch_t *f) {
@@ -206,9 +248,23 @@ static void maybe_finish(fetch_t *f) {
       uv_close((uv_handle_t *)&p->timer, NULL);
     }
   }
-  f->final_work.data = f;
-  if (uv_queue_work(&f->loop, &f->final_work, final_work_cb, final_done_cb) != 0)
-    fetch_stop(f, FETCH_IO, "cannot queue the final check");
+  uint32_t n = f->manifest.nchunks;
+  f->final_parts = calloc(FINAL_PARTS, sizeof *f->final_parts);
+  if (f->final_parts == NULL) {
+    fetch_stop(f, FETCH_IO, "out of memory");
+    return;
+  }
+  f->final_start = uv_hrtime();
+  f->final_rc = 0;
+  for (uint32_t k = 0; k < FINAL_PARTS; k++) {
+    final_part_t *fp = &f->final_parts[k];
+    fp->f = f;
+    fp->first = (uint32_t)((uint64_t)n * k / FINAL_PARTS);
+    fp->end = (uint32_t)((uint64_t)n * (k + 1) / FINAL_PARTS);
+    fp->work.data = fp;
+    if (uv_queue_work(&f->loop, &fp->work, final_check_cb, final_check_done_cb) == 0) f->final_pending++;
+  }
+  if (f->final_pending == 0) fetch_stop(f, FETCH_IO, "cannot queue the final check");
 }
 
 /* ---------- chunks: verify and write on the thread pool ---------- */

@@ -66,9 +66,9 @@ static void write_resume_finish(void **state) {
 
   snprintf(dest, sizeof dest, "%s/final.bin", dir);
   write_bytes(dest, "x", 1);
-  assert_int_equal(ls_partial_finish(&p, dest), -EEXIST); /* never overwrites */
+  assert_int_equal(ls_partial_finish(&p, dest, 1), -EEXIST); /* never overwrites */
   unlink(dest);
-  assert_int_equal(ls_partial_finish(&p, dest), 0);
+  assert_int_equal(ls_partial_finish(&p, dest, 1), 0);
   ls_partial_close(&p);
   struct stat st;
   assert_int_equal(stat(dest, &st), 0);
