@@ -1,0 +1,6 @@
+#!/usr/bin/env bash
+# make bench: every benchmark, each figure beside a well-known tool's in the same run.
+set -euo pipefail
+cd "$(dirname "$0")"
+echo "=== discovery"; ./discovery.sh
+echo; echo "=== transfer"; ./transfer.sh
