@@ -27,11 +27,12 @@ wait_for() {
     sleep 0.05
   done
 }
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+port_open() { (exec 3<>"/dev/tcp/${2:-127.0.0.1}/$1") 2>/dev/null; }
 
-# nginx serving DIR on PORT from a private prefix; extra directives in $3.
+# nginx serving DIR on PORT from a private prefix; extra directives in $3;
+# listening on loopback address $4 (default 127.0.0.1).
 start_nginx() {
-  local dir=$1 port=$2 extra=${3:-}
+  local dir=$1 port=$2 extra=${3:-} addr=${4:-127.0.0.1}
   local prefix=$WORK/nginx-$port
   mkdir -p "$prefix/logs"
   cat > "$prefix/nginx.conf" <<CONF
@@ -46,7 +47,7 @@ http {
   sendfile on;
   tcp_nopush on;
   server {
-    listen 127.0.0.1:$port;
+    listen $addr:$port;
     root $dir;
     $extra
   }
@@ -54,7 +55,7 @@ http {
 CONF
   nginx -p "$prefix" -c "$prefix/nginx.conf" &
   PIDS+=($!)
-  wait_for port_open "$port"
+  wait_for port_open "$port" "$addr"
 }
 
 # A lanswarm seeder: server + announcer for DIR (share in DIR/share).

@@ -17,7 +17,8 @@
 #include "ls_util.h"
 #include "peer_table.h"
 
-#define WRITE_DELAY_MS 100
+#define WRITE_DELAY_MS 100       /* after a change in who holds what */
+#define SEEN_WRITE_DELAY_MS 1000 /* when only last_seen columns moved */
 #define RCVBUF_BYTES (4 << 20)
 
 typedef struct {
@@ -36,12 +37,13 @@ typedef struct {
   int write_rc;
   int writing;
   int dirty;
+  int dirty_urgent;
   int stopping;
   unsigned long datagrams;
   unsigned long rejected;
 } listener_t;
 
-static void schedule_write(listener_t *l);
+static void schedule_write(listener_t *l, int urgent);
 
 static void write_work_cb(uv_work_t *req) {
   listener_t *l = req->data;
@@ -55,7 +57,7 @@ static void write_done_cb(uv_work_t *req, int status) {
   free(l->pending);
   l->pending = NULL;
   if (l->write_rc != 0) ls_error("cannot write %s: %s", l->cfg.tags_path, uv_strerror(l->write_rc));
-  if (l->dirty && !l->stopping) schedule_write(l);
+  if (l->dirty && !l->stopping) schedule_write(l, l->dirty_urgent);
 }
 
 static void write_timer_cb(uv_timer_t *t) {
@@ -68,6 +70,7 @@ static void write_timer_cb(uv_timer_t *t) {
   free(entries);
   if (rc != 0) return;
   l->dirty = 0;
+  l->dirty_urgent = 0;
   l->writing = 1;
   l->write_work.data = l;
   if (uv_queue_work(l->loop, &l->write_work, write_work_cb, write_done_cb) != 0) {
@@ -77,10 +80,15 @@ static void write_timer_cb(uv_timer_t *t) {
   }
 }
 
-static void schedule_write(listener_t *l) {
+/* Coalesces rewrites: a change in who holds what is written within
+ * WRITE_DELAY_MS; fresher last_seen times alone wait up to a second. */
+static void schedule_write(listener_t *l, int urgent) {
   l->dirty = 1;
-  if (!uv_is_active((uv_handle_t *)&l->write_timer) && !l->writing)
-    uv_timer_start(&l->write_timer, write_timer_cb, WRITE_DELAY_MS, 0);
+  if (urgent) l->dirty_urgent = 1;
+  if (l->writing) return; /* write_done_cb reschedules */
+  uint64_t delay = l->dirty_urgent ? WRITE_DELAY_MS : SEEN_WRITE_DELAY_MS;
+  if (uv_is_active((uv_handle_t *)&l->write_timer) && uv_timer_get_due_in(&l->write_timer) <= delay) return;
+  uv_timer_start(&l->write_timer, write_timer_cb, delay, 0);
 }
 
 static void reject(listener_t *l, const char *from, const char *why) {
@@ -125,7 +133,7 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
   if (a.type == LS_ANNOUNCE_BYE && after < before) ls_info("peer left tag=%s addr=%s:%u (goodbye)", a.tag, from, a.port);
   else if (after > before) ls_info("peer joined tag=%s addr=%s:%u", a.tag, from, a.port);
   if (rc < 0) reject(l, from, "over a limit (peers or files)");
-  if (rc != 0) schedule_write(l);
+  if (rc != 0) schedule_write(l, rc != PT_SEEN);
   ls_announce_free(&a);
 }
 
@@ -135,7 +143,7 @@ static void expire_cb(uv_timer_t *t) {
   size_t removed = peer_table_expire(&l->table, uv_now(l->loop));
   size_t after = peer_table_peer_count(&l->table);
   if (before > after) ls_info("%zu silent peer(s) dropped", before - after);
-  if (removed > 0) schedule_write(l);
+  if (removed > 0) schedule_write(l, 1);
 }
 
 static void on_signal(ls_signals_t *s, int signum) {
@@ -200,7 +208,7 @@ static int listener_main(listener_t *l, int argc, char **argv) {
   l->expire_timer.data = l->write_timer.data = l;
   uv_timer_start(&l->expire_timer, expire_cb, 1000, 1000);
   ls_signals_init(l->loop, &l->signals, on_signal, l);
-  schedule_write(l); /* tags.txt exists from the start, even if empty */
+  schedule_write(l, 1); /* tags.txt exists from the start, even if empty */
   ls_info("listening on UDP %s:%d, writing %s", l->cfg.listen_addr, l->cfg.udp_port, l->cfg.tags_path);
   uv_run(l->loop, UV_RUN_DEFAULT);
   free(l->pending);

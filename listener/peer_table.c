@@ -137,10 +137,10 @@ static int upsert_file(peer_table_t *t, pt_peer_t *p, const ls_announce_file_t *
       return -ENOMEM;
     }
     t->total_files++;
-    *changed = 1;
+    *changed = PT_CHANGED;
   } else if (memcmp(f->root, af->root, LS_HASH_LEN) != 0 || f->size != af->size ||
              f->chunk_size != af->chunk_size || f->complete != af->complete) {
-    *changed = 1;
+    *changed = PT_CHANGED;
   }
   memcpy(f->root, af->root, LS_HASH_LEN);
   f->size = af->size;
@@ -148,7 +148,7 @@ static int upsert_file(peer_table_t *t, pt_peer_t *p, const ls_announce_file_t *
   f->complete = af->complete;
   f->seq = seq;
   f->seen_ms = now_ms;
-  if (f->seen_unix != now_unix) *changed = 1;
+  if (f->seen_unix != now_unix && *changed < PT_SEEN) *changed = PT_SEEN;
   f->seen_unix = now_unix;
   return 0;
 }
@@ -157,9 +157,9 @@ int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_ad
                      int64_t now_unix) {
   if (a->type == LS_ANNOUNCE_BYE) {
     pt_peer_t *p = peer_get(t, a->tag, src_addr, a->port, 0);
-    if (p == NULL) return 0;
+    if (p == NULL) return PT_UNCHANGED;
     peer_remove(t, p);
-    return 1;
+    return PT_CHANGED;
   }
   pt_peer_t *p = peer_get(t, a->tag, src_addr, a->port, 1);
   if (p == NULL) return -ENOSPC;
@@ -185,7 +185,7 @@ int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_ad
   }
   /* A whole round seen: what it did not list is gone. */
   if (p->round_got == p->round_pages && rc == 0) {
-    if (drop_files(t, p, not_in_round, &a->seq) > 0) changed = 1;
+    if (drop_files(t, p, not_in_round, &a->seq) > 0) changed = PT_CHANGED;
   }
   return rc != 0 ? rc : changed;
 }

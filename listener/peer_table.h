@@ -24,14 +24,16 @@ typedef struct peer_table_s {
   unsigned long refused_files;
 } peer_table_t;
 
-typedef enum { PT_UNCHANGED = 0, PT_CHANGED = 1 } pt_result_t;
+/* What an announcement changed in tags.txt: nothing, only last_seen
+ * columns, or which files peers hold. */
+typedef enum { PT_UNCHANGED = 0, PT_SEEN = 1, PT_CHANGED = 2 } pt_result_t;
 
 int peer_table_init(peer_table_t *t, unsigned default_interval);
 void peer_table_close(peer_table_t *t);
 
 /* Applies one validated datagram from src_addr, at monotonic now_ms and wall
- * clock now_unix. Returns 1 if tags.txt would change (>0), 0 if not, or a
- * negative errno when a limit refused (part of) it. */
+ * clock now_unix. Returns a pt_result_t, or a negative errno when a limit
+ * refused (part of) it. */
 int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_addr, uint64_t now_ms,
                      int64_t now_unix);
 /* Drops peers silent for 3 of their intervals, and files not announced for as

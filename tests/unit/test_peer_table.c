@@ -31,13 +31,16 @@ static void rounds_pages_expiry_goodbye(void **state) {
   peer_table_init(&t, 60);
   ls_announce_file_t f[3] = {{"a", 1, 4096, {1}, 1}, {"b", 2, 4096, {2}, 1}, {"c", 3, 4096, {3}, 0}};
   ls_announce_t a = ann("alpha", 1, 0, 2, f, 2);
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1000, 100), 1);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1000, 100), PT_CHANGED);
   a = ann("alpha", 1, 1, 2, f + 2, 1);
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1000, 100), 1);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1000, 100), PT_CHANGED);
   assert_int_equal(count(&t), 3);
+  /* The same page again: nothing new in the same second, only last_seen later. */
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1100, 100), PT_UNCHANGED);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1200, 101), PT_SEEN);
   /* Round 2 lists only "a" in one page: b and c are gone at once. */
   a = ann("alpha", 2, 0, 1, f, 1);
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 2000, 101), 1);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 2000, 101), PT_CHANGED);
   assert_int_equal(count(&t), 1);
   /* The same tag from another address is another peer, not a takeover. */
   a = ann("alpha", 1, 0, 1, f + 1, 1);
@@ -51,9 +54,9 @@ static void rounds_pages_expiry_goodbye(void **state) {
   a = ann("alpha", 3, 0, 1, f, 3);
   peer_table_apply(&t, &a, "127.0.0.1", 6000, 102);
   a.type = LS_ANNOUNCE_BYE;
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.9", 6000, 102), 0);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.9", 6000, 102), PT_UNCHANGED);
   assert_int_equal(count(&t), 3);
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 6000, 102), 1);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 6000, 102), PT_CHANGED);
   assert_int_equal(count(&t), 0);
   peer_table_close(&t);
 }
