@@ -33,7 +33,7 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON := $(BUILD)/libcommon.a
 
-PROGRAMS := announcer listener server downloader
+PROGRAMS := announcer listener server downloader tracker client
 BINARIES := $(PROGRAMS:%=$(BIN)/lanswarm-%)
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

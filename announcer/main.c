@@ -14,6 +14,7 @@
 #include "ls_config.h"
 #include "ls_log.h"
 #include "ls_net.h"
+#include "ls_publisher.h"
 
 #define PACE_MS 2          /* one burst of datagrams every PACE_MS */
 #define PACE_BURST 16      /* datagrams per burst and target */
@@ -40,6 +41,8 @@ typedef struct {
   size_t next_page;    /* next page to send */
   size_t next_target;
   int stopping;
+  int use_tracker;
+  ls_publisher_t publisher;   /* with `tracker` configured */
 } announcer_t;
 
 static void queue_clear(announcer_t *an) {
@@ -131,6 +134,14 @@ static void catalog_cb(ls_catalog_t *cat, void *ud) {
   announce(an, "change");
   /* The periodic announcement counts from the last one. */
   uv_timer_again(&an->interval_timer);
+  if (an->use_tracker) ls_publisher_sync(&an->publisher);
+}
+
+static void name_taken(ls_publisher_t *p, const char *reason) {
+  /* A daemon cannot ask for another name: it says so and tries again later,
+   * when the other host may have left. */
+  ls_error("tracker refuses the tag %s: %s (set another tag)", p->host, reason);
+  ls_tclient_drop(&p->client, "name taken");
 }
 
 static void send_goodbye(announcer_t *an) {
@@ -154,6 +165,7 @@ static void on_signal(ls_signals_t *s, int signum) {
   uv_close((uv_handle_t *)&an->interval_timer, NULL);
   uv_close((uv_handle_t *)&an->pace_timer, NULL);
   ls_signals_close(&an->signals);
+  if (an->use_tracker) ls_publisher_close(&an->publisher);
   ls_catalog_close(an->catalog);
 }
 
@@ -162,7 +174,9 @@ static const ls_config_program_t program = {
     .synopsis = "[OPTIONS]",
     .description = "Broadcasts the list of files this peer shares (share/, downloads/ and partial\n"
                    "downloads in temp/) as JSON datagrams: at start, every --interval seconds,\n"
-                   "within about a second of a change, and a goodbye on SIGINT/SIGTERM.",
+                   "within about a second of a change, and a goodbye on SIGINT/SIGTERM.\n"
+                   "With --tracker ADDR:PORT it also registers with that tracker under its tag\n"
+                   "and keeps the tracker's copy of its file list current (hybrid model).",
 };
 
 int main(int argc, char **argv) {
@@ -207,6 +221,16 @@ int main(int argc, char **argv) {
                             an.cfg.chunk_size};
   if ((rc = ls_catalog_new(an.loop, &dirs, an.cfg.rescan, catalog_cb, &an, &an.catalog)) != 0) return 1;
   ls_catalog_start(an.catalog);
+  if (an.cfg.tracker[0]) {
+    if (ls_publisher_init(an.loop, &an.publisher, an.cfg.tracker, an.cfg.tag, (uint16_t)an.cfg.tcp_port, an.catalog) != 0) {
+      fprintf(stderr, "lanswarm-announcer: tracker: expected ADDRESS:PORT with a dotted IPv4 address, got '%s'\n",
+              an.cfg.tracker);
+      return 2;
+    }
+    an.publisher.on_taken = name_taken;
+    an.use_tracker = 1;
+    ls_publisher_start(&an.publisher);
+  }
   for (size_t i = 0; i < an.ntargets; i++) {
     char addr[32];
     ls_net_addr_str((const struct sockaddr *)&an.targets[i], addr, sizeof addr, NULL);

@@ -25,7 +25,8 @@ static const char *get_string(const cJSON *obj, const char *key) {
   return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
-static int decode_file(const cJSON *o, ls_announce_file_t *f, const char **why) {
+int ls_announce_file_from_json(const void *json, ls_announce_file_t *f, const char **why) {
+  const cJSON *o = json;
   uint64_t size, chunk;
   if (!cJSON_IsObject(o)) return *why = "file entry is not an object", -EINVAL;
   const char *name = get_string(o, "name");
@@ -96,7 +97,7 @@ int ls_announce_decode(ls_announce_t *a, const char *buf, size_t len, const char
   }
   const cJSON *f;
   cJSON_ArrayForEach(f, files) {
-    rc = decode_file(f, &a->files[a->nfiles], why);
+    rc = ls_announce_file_from_json(f, &a->files[a->nfiles], why);
     if (rc != 0) goto out;
     a->nfiles++;
   }
@@ -139,7 +140,7 @@ int ls_announce_encode_bye(const char *tag, uint16_t port, char *buf, size_t cap
   return n;
 }
 
-static cJSON *file_object(const ls_announce_file_t *f) {
+void *ls_announce_file_to_json(const ls_announce_file_t *f) {
   char hex[LS_HASH_HEX_LEN + 1];
   cJSON *o = cJSON_CreateObject();
   if (o == NULL) return NULL;
@@ -181,7 +182,7 @@ int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, 
   if (page_of == NULL) return -ENOMEM;
   size_t pages = 0, used = 0, in_page = 0;
   for (size_t i = 0; i < nfiles; i++) {
-    cJSON *fo = file_object(&files[i]);
+    cJSON *fo = ls_announce_file_to_json(&files[i]);
     int flen = fo ? print_into(fo, buf, sizeof buf) : -ENOMEM;
     cJSON_Delete(fo);
     if (flen < 0 || (size_t)flen + 1 > budget) {
@@ -215,7 +216,7 @@ int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, 
     cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "files");
     for (; next < nfiles && (page_of[next] == UINT32_MAX || page_of[next] == p); next++) {
       if (page_of[next] == UINT32_MAX) continue;
-      cJSON *fo = file_object(&files[next]);
+      cJSON *fo = ls_announce_file_to_json(&files[next]);
       if (fo == NULL || !cJSON_AddItemToArray(arr, fo)) {
         cJSON_Delete(fo);
         rc = -ENOMEM;

@@ -60,4 +60,9 @@ int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, 
                              const ls_announce_file_t *files, size_t nfiles, ls_announce_emit_cb emit, void *ud,
                              size_t *skipped);
 
+/* One file entry as a cJSON object (the tracker protocol uses the same
+ * entries). from_json validates like the decoder and strdup's the name. */
+int ls_announce_file_from_json(const void *cjson_object, ls_announce_file_t *f, const char **why);
+void *ls_announce_file_to_json(const ls_announce_file_t *f);
+
 #endif

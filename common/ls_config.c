@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ls_manifest.h"
+#include "ls_net.h"
 #include "ls_util.h"
 
 void ls_config_defaults(ls_config_t *cfg) {
@@ -79,6 +80,16 @@ int ls_config_set(ls_config_t *cfg, const char *key, const char *value, char *er
     snprintf(cfg->broadcast, sizeof cfg->broadcast, "%s", value);
     return 0;
   }
+  if (strcmp(key, "tracker") == 0) {
+    struct sockaddr_in sa;
+    if (strlen(value) >= sizeof cfg->tracker || (*value && ls_net_parse_hostport(value, &sa) != 0)) {
+      snprintf(err, errlen, "tracker: ADDRESS:PORT of a tracker, e.g. 198.18.0.1:41772");
+      return -EINVAL;
+    }
+    snprintf(cfg->tracker, sizeof cfg->tracker, "%s", value);
+    return 0;
+  }
+  if (strcmp(key, "tags") == 0) return set_path(cfg->tags_path, sizeof cfg->tags_path, value, err, errlen, key);
   if (strcmp(key, "listen_addr") == 0) {
     if (*value == '\0' || strlen(value) >= sizeof cfg->listen_addr) {
       snprintf(err, errlen, "listen_addr: an IPv4 address");
@@ -104,7 +115,7 @@ int ls_config_set(ls_config_t *cfg, const char *key, const char *value, char *er
     return rc;
   }
   if (strcmp(key, "max_conns") == 0) {
-    if ((rc = set_uint(&v, value, 1, 10000, err, errlen, key)) == 0) cfg->max_conns = (unsigned)v;
+    if ((rc = set_uint(&v, value, 1, 100000, err, errlen, key)) == 0) cfg->max_conns = (unsigned)v;
     return rc;
   }
   if (strcmp(key, "idle_timeout") == 0) {
@@ -241,6 +252,8 @@ static const struct {
     {"port", "tcp_port", "N       chunk server port (TCP); default 41771"},
     {"broadcast", "broadcast", "ADDR[,ADDR] where announcements go; default auto (every"
                                "\n                       interface's directed broadcast)"},
+    {"tracker", "tracker", "ADDR:PORT  a tracker to register with / read from (hybrid model)"},
+    {"tags", "tags", "FILE       the tags.txt to keep or read; default DIR/tags.txt"},
     {"listen-addr", "listen_addr", "ADDR address the listener and server bind; default 0.0.0.0"},
     {"interval", "interval", "SEC  announce interval, 1-3600; default 60"},
     {"rescan", "rescan", "SEC    share rescan fallback; default 10"},
@@ -254,6 +267,7 @@ static const struct {
     {"log-file", "log_file", "FILE  also write diagnostics to FILE"},
 };
 #define N_COMMON (sizeof common_flags / sizeof common_flags[0])
+#define FLAG_BASE 300 /* above any short option character; programs use 1000 and up */
 
 static void print_help(const ls_config_program_t *prog) {
   printf("Usage: %s %s\n\n%s\n\n", prog->program, prog->synopsis, prog->description);
@@ -267,7 +281,7 @@ static void print_help(const ls_config_program_t *prog) {
 int ls_config_from_args(ls_config_t *cfg, const ls_config_program_t *prog, int argc, char **argv) {
   struct option opts[64];
   size_t n = 0;
-  for (size_t i = 0; i < N_COMMON; i++) opts[n++] = (struct option){common_flags[i].flag, required_argument, NULL, (int)(100 + i)};
+  for (size_t i = 0; i < N_COMMON; i++) opts[n++] = (struct option){common_flags[i].flag, required_argument, NULL, (int)(FLAG_BASE + i)};
   opts[n++] = (struct option){"config", required_argument, NULL, 'c'};
   opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
   for (const struct option *o = prog->own_options; o != NULL && o->name != NULL && n < 63; o++) opts[n++] = *o;
@@ -285,7 +299,7 @@ int ls_config_from_args(ls_config_t *cfg, const ls_config_program_t *prog, int a
       exit(0);
     }
     if (c == 'c') config_path = optarg;
-    if (c == 100) snprintf(cfg->dir, sizeof cfg->dir, "%s", optarg);
+    if (c == FLAG_BASE) snprintf(cfg->dir, sizeof cfg->dir, "%s", optarg);
   }
   char err[512];
   char default_path[PATH_MAX + 32];
@@ -301,10 +315,10 @@ int ls_config_from_args(ls_config_t *cfg, const ls_config_program_t *prog, int a
   optind = 1;
   while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
     if (c == 'c') continue;
-    if (c >= 100 && c < 100 + (int)N_COMMON) {
-      const char *key = common_flags[c - 100].key;
+    if (c >= FLAG_BASE && c < FLAG_BASE + (int)N_COMMON) {
+      const char *key = common_flags[c - FLAG_BASE].key;
       if (ls_config_set(cfg, key, optarg, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: --%s: %s\n", prog->program, common_flags[c - 100].flag, err);
+        fprintf(stderr, "%s: --%s: %s\n", prog->program, common_flags[c - FLAG_BASE].flag, err);
         return -1;
       }
       continue;

@@ -29,6 +29,7 @@ typedef struct {
   char server_log[PATH_MAX];
   char log_file[PATH_MAX];      /* daemon diagnostics; empty: stderr only */
   char broadcast[256];          /* "auto" or comma-separated IPv4 addresses */
+  char tracker[64];             /* "addr:port" of a tracker, or empty */
   char listen_addr[64];         /* where the listener and server bind */
   int udp_port;
   int tcp_port;

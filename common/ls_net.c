@@ -2,6 +2,7 @@
 
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 
@@ -9,6 +10,18 @@ int ls_net_ipv4(const char *addr, int port, struct sockaddr_in *out) {
   unsigned char a[4];
   if (addr == NULL || uv_inet_pton(AF_INET, addr, a) != 0 || port < 0 || port > 65535) return UV_EINVAL;
   return uv_ip4_addr(addr, port, out);
+}
+
+int ls_net_parse_hostport(const char *text, struct sockaddr_in *out) {
+  char host[64];
+  const char *colon = strrchr(text, ':');
+  if (colon == NULL || (size_t)(colon - text) >= sizeof host) return UV_EINVAL;
+  memcpy(host, text, (size_t)(colon - text));
+  host[colon - text] = '\0';
+  char *end;
+  long port = strtol(colon + 1, &end, 10);
+  if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || port < 1 || port > 65535) return UV_EINVAL;
+  return ls_net_ipv4(host, (int)port, out);
 }
 
 void ls_net_addr_str(const struct sockaddr *sa, char *buf, size_t len, uint16_t *port) {

@@ -10,6 +10,8 @@
 
 /* Parses a dotted IPv4 address. 0 or UV_EINVAL. */
 int ls_net_ipv4(const char *addr, int port, struct sockaddr_in *out);
+/* Parses "a.b.c.d:port" (port 1-65535). 0 or UV_EINVAL. */
+int ls_net_parse_hostport(const char *text, struct sockaddr_in *out);
 /* "a.b.c.d" and port of an IPv4 sockaddr; buf >= 16 bytes. */
 void ls_net_addr_str(const struct sockaddr *sa, char *buf, size_t len, uint16_t *port);
 

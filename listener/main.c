@@ -16,6 +16,7 @@
 #include "ls_tags.h"
 #include "ls_util.h"
 #include "peer_table.h"
+#include "tracker_feed.h"
 
 #define WRITE_DELAY_MS 100       /* after a change in who holds what */
 #define SEEN_WRITE_DELAY_MS 1000 /* when only last_seen columns moved */
@@ -30,6 +31,8 @@ typedef struct {
   uv_work_t write_work;
   ls_signals_t signals;
   peer_table_t table;
+  tracker_feed_t feed;          /* with `tracker` configured */
+  int use_tracker;
   ls_ratelimit_t bad_rl;
   char recv_buf[65536];
   char *pending;        /* rendered tags.txt waiting for the thread pool */
@@ -137,6 +140,10 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
   ls_announce_free(&a);
 }
 
+static void feed_changed(void *ud, int urgent) {
+  schedule_write(ud, urgent);
+}
+
 static void expire_cb(uv_timer_t *t) {
   listener_t *l = t->data;
   size_t before = peer_table_peer_count(&l->table);
@@ -155,6 +162,7 @@ static void on_signal(ls_signals_t *s, int signum) {
   uv_close((uv_handle_t *)&l->expire_timer, NULL);
   uv_close((uv_handle_t *)&l->write_timer, NULL);
   ls_signals_close(&l->signals);
+  if (l->use_tracker) tracker_feed_close(&l->feed);
 }
 
 static const ls_config_program_t program = {
@@ -162,7 +170,9 @@ static const ls_config_program_t program = {
     .synopsis = "[OPTIONS]",
     .description = "Receives announcements on the UDP port and keeps DIR/tags.txt: one line per\n"
                    "(peer, file). Peers silent for 3 of their intervals, and peers that say\n"
-                   "goodbye, are dropped. See docs/PROTOCOL.md for the file format.",
+                   "goodbye, are dropped. With --tracker ADDR:PORT it also lists that tracker's\n"
+                   "tables every interval into the same tags.txt (hybrid model).\n"
+                   "See docs/PROTOCOL.md for the file format.",
 };
 
 static int listener_main(listener_t *l, int argc, char **argv) {
@@ -209,6 +219,12 @@ static int listener_main(listener_t *l, int argc, char **argv) {
   uv_timer_start(&l->expire_timer, expire_cb, 1000, 1000);
   ls_signals_init(l->loop, &l->signals, on_signal, l);
   schedule_write(l, 1); /* tags.txt exists from the start, even if empty */
+  if (l->cfg.tracker[0]) {
+    tracker_feed_init(l->loop, &l->feed, l->cfg.tracker, &l->table, l->cfg.interval, feed_changed, l);
+    l->use_tracker = 1;
+    tracker_feed_start(&l->feed);
+    ls_info("also reading the tracker at %s every %us", l->cfg.tracker, l->cfg.interval);
+  }
   ls_info("listening on UDP %s:%d, writing %s", l->cfg.listen_addr, l->cfg.udp_port, l->cfg.tags_path);
   uv_run(l->loop, UV_RUN_DEFAULT);
   free(l->pending);

@@ -17,10 +17,16 @@ static void file_then_flags(void **state) {
                      "chunk_size = 64K\n"
                      "rate_limit = 25M\n";
   write_bytes(path, text, strlen(text));
-  char *argv[] = {"prog", "--dir", dir, "--udp-port", "6000", "NAME", NULL};
+  /* Every flag of the table, so none collides with a short option. */
+  char *argv[] = {"prog", "--dir", dir, "--udp-port", "6000", "--temp", "/x/t", "--tags", "/x/tags",
+                  "--tracker", "127.0.0.1:9", "--fsync", "0", "NAME", NULL};
   ls_config_t cfg;
-  int first = ls_config_from_args(&cfg, &prog, 6, argv);
-  assert_int_equal(first, 5);
+  int first = ls_config_from_args(&cfg, &prog, 14, argv);
+  assert_int_equal(first, 13);
+  assert_string_equal(cfg.temp_dir, "/x/t");
+  assert_string_equal(cfg.tags_path, "/x/tags");
+  assert_string_equal(cfg.tracker, "127.0.0.1:9");
+  assert_int_equal(cfg.fsync, 0);
   assert_string_equal(cfg.tag, "kitchen");
   assert_int_equal(cfg.udp_port, 6000); /* the flag wins */
   assert_int_equal(cfg.tcp_port, 5001);
@@ -28,8 +34,8 @@ static void file_then_flags(void **state) {
   assert_int_equal(cfg.chunk_size, 65536);
   assert_int_equal(cfg.rate_limit, 25u << 20);
   char want[400];
-  snprintf(want, sizeof want, "%s/tags.txt", dir);
-  assert_string_equal(cfg.tags_path, want);
+  snprintf(want, sizeof want, "%s/client.log", dir);
+  assert_string_equal(cfg.client_log, want);
   snprintf(want, sizeof want, "%s/share", dir);
   assert_string_equal(cfg.share_dir, want);
   rm_tree(dir);
@@ -48,6 +54,8 @@ static void bad_values(void **state) {
   assert_int_not_equal(ls_config_set(&cfg, "tag", "has space", err, sizeof err), 0);
   assert_int_not_equal(ls_config_set(&cfg, "nonsense", "1", err, sizeof err), 0);
   assert_int_not_equal(ls_config_set(&cfg, "log_level", "loud", err, sizeof err), 0);
+  assert_int_not_equal(ls_config_set(&cfg, "tracker", "tracker.lan", err, sizeof err), 0);
+  assert_int_not_equal(ls_config_set(&cfg, "tracker", "1.2.3.4:0", err, sizeof err), 0);
   char dir[256], path[300];
   make_temp_dir(dir, sizeof dir);
   snprintf(path, sizeof path, "%s/c.conf", dir);

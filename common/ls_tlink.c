@@ -1,0 +1,244 @@
+#include "ls_tlink.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls_log.h"
+#include "ls_net.h"
+#include "ls_util.h"
+
+#define BACKOFF_MIN_MS 500
+#define BACKOFF_MAX_MS 30000
+
+/* ---------- a link ---------- */
+
+int ls_tlink_init(uv_loop_t *loop, ls_tlink_t *l, ls_tlink_msg_cb on_msg, ls_tlink_end_cb on_end,
+                  ls_tlink_closed_cb on_closed) {
+  memset(l, 0, sizeof *l);
+  l->on_msg = on_msg;
+  l->on_end = on_end;
+  l->on_closed = on_closed;
+  ls_tmsg_reader_init(&l->reader);
+  int rc = uv_tcp_init(loop, &l->tcp);
+  l->tcp.data = l;
+  return rc;
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  ls_tlink_t *l = h->data;
+  (void)suggested;
+  *buf = uv_buf_init(l->slab, sizeof l->slab);
+}
+
+static int frame_cb(void *ud, const char *json, size_t len) {
+  ls_tlink_t *l = ud;
+  ls_tmsg_t m;
+  const char *why;
+  if (ls_tmsg_decode(&m, json, len, &why) != 0) {
+    char reason[128];
+    snprintf(reason, sizeof reason, "bad message: %s", why);
+    ls_tlink_close(l, reason);
+    return 1;
+  }
+  l->on_msg(l, &m);
+  ls_tmsg_free(&m);
+  return l->closing ? 1 : 0;
+}
+
+static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  ls_tlink_t *l = s->data;
+  if (l->closing) return;
+  if (nread < 0) {
+    ls_tlink_close(l, nread == UV_EOF ? "eof" : "reset");
+    return;
+  }
+  int rc = ls_tmsg_reader_feed(&l->reader, (const uint8_t *)buf->base, (size_t)nread, frame_cb, l);
+  if (rc == -EMSGSIZE) ls_tlink_close(l, "bad message: oversized");
+  else if (rc < 0 && !l->closing) ls_tlink_close(l, "out of memory");
+}
+
+int ls_tlink_start(ls_tlink_t *l) {
+  struct sockaddr_storage ss;
+  int len = sizeof ss;
+  if (uv_tcp_getpeername(&l->tcp, (struct sockaddr *)&ss, &len) == 0)
+    ls_net_addr_str((struct sockaddr *)&ss, l->peer, sizeof l->peer, &l->peer_port);
+  uv_tcp_nodelay(&l->tcp, 1);
+  return uv_read_start((uv_stream_t *)&l->tcp, alloc_cb, read_cb);
+}
+
+typedef struct {
+  uv_write_t w;
+  uint8_t *frame;
+} wreq_t;
+
+static void write_cb(uv_write_t *w, int status) {
+  wreq_t *r = w->data;
+  ls_tlink_t *l = w->handle->data;
+  free(r->frame);
+  free(r);
+  if (status < 0 && !l->closing) ls_tlink_close(l, "write failed");
+}
+
+int ls_tlink_send(ls_tlink_t *l, const ls_tmsg_t *m) {
+  if (l->closing) return UV_ENOTCONN;
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&l->tcp) > LS_TLINK_MAX_QUEUED) {
+    ls_tlink_close(l, "too slow to read its replies");
+    return UV_ENOBUFS;
+  }
+  wreq_t *r = malloc(sizeof *r);
+  if (r == NULL) return UV_ENOMEM;
+  size_t len;
+  int rc = ls_tmsg_encode(m, &r->frame, &len);
+  if (rc != 0) {
+    free(r);
+    return rc;
+  }
+  uv_buf_t b = uv_buf_init((char *)r->frame, (unsigned)len);
+  r->w.data = r;
+  rc = uv_write(&r->w, (uv_stream_t *)&l->tcp, &b, 1, write_cb);
+  if (rc != 0) {
+    free(r->frame);
+    free(r);
+  }
+  return rc;
+}
+
+int ls_tlink_try_send(ls_tlink_t *l, const ls_tmsg_t *m) {
+  if (l->closing) return UV_ENOTCONN;
+  uint8_t *frame;
+  size_t len;
+  int rc = ls_tmsg_encode(m, &frame, &len);
+  if (rc != 0) return rc;
+  uv_buf_t b = uv_buf_init((char *)frame, (unsigned)len);
+  rc = uv_try_write((uv_stream_t *)&l->tcp, &b, 1);
+  free(frame);
+  return rc == (int)len ? 0 : UV_EAGAIN;
+}
+
+static void closed_cb(uv_handle_t *h) {
+  ls_tlink_t *l = h->data;
+  ls_tmsg_reader_close(&l->reader);
+  if (l->on_closed) l->on_closed(l);
+}
+
+void ls_tlink_close(ls_tlink_t *l, const char *why) {
+  if (l->closing) return;
+  l->closing = 1;
+  if (l->on_end) l->on_end(l, why);
+  uv_close((uv_handle_t *)&l->tcp, closed_cb);
+}
+
+/* ---------- a client ---------- */
+
+static void schedule_retry(ls_tclient_t *c);
+
+static void client_msg(ls_tlink_t *l, ls_tmsg_t *m) {
+  ls_tclient_t *c = l->data;
+  if (c->on_msg) c->on_msg(c, m);
+}
+
+static void client_end(ls_tlink_t *l, const char *why) {
+  ls_tclient_t *c = l->data;
+  int was_up = c->connected;
+  c->connected = 0;
+  c->link = NULL;
+  if (was_up) {
+    ls_warn("tracker %s: connection lost (%s)", c->addr_text, why);
+    if (c->on_down) c->on_down(c);
+  }
+  schedule_retry(c);
+}
+
+static void client_closed(ls_tlink_t *l) {
+  free(l);
+}
+
+static void connect_cb(uv_connect_t *req, int status) {
+  ls_tclient_t *c = req->data;
+  ls_tlink_t *l = (ls_tlink_t *)req->handle->data;
+  if (status < 0 || c->stopping) {
+    if (status < 0 && c->backoff_ms <= BACKOFF_MIN_MS)
+      ls_warn("tracker %s: cannot connect (%s); retrying with backoff", c->addr_text, uv_strerror(status));
+    l->on_end = NULL;
+    c->link = NULL;
+    ls_tlink_close(l, "connect failed");
+    if (!c->stopping) schedule_retry(c);
+    return;
+  }
+  c->connected = 1;
+  c->backoff_ms = 0;
+  ls_tlink_start(l);
+  ls_info("tracker %s: connected", c->addr_text);
+  if (c->on_up) c->on_up(c);
+}
+
+static void try_connect(ls_tclient_t *c) {
+  if (c->stopping || c->link != NULL) return;
+  ls_tlink_t *l = malloc(sizeof *l);
+  if (l == NULL) {
+    schedule_retry(c);
+    return;
+  }
+  ls_tlink_init(c->loop, l, client_msg, client_end, client_closed);
+  l->data = c;
+  c->link = l;
+  c->connect.data = c;
+  int rc = uv_tcp_connect(&c->connect, &l->tcp, (const struct sockaddr *)&c->addr, connect_cb);
+  if (rc != 0) {
+    l->on_end = NULL;
+    c->link = NULL;
+    ls_tlink_close(l, "connect failed");
+    schedule_retry(c);
+  }
+}
+
+static void retry_cb(uv_timer_t *t) {
+  try_connect(t->data);
+}
+
+/* Exponential backoff from 0.5 s to 30 s: never a busy loop. */
+static void schedule_retry(ls_tclient_t *c) {
+  if (c->stopping) return;
+  c->backoff_ms = c->backoff_ms ? c->backoff_ms * 2 : BACKOFF_MIN_MS;
+  if (c->backoff_ms > BACKOFF_MAX_MS) c->backoff_ms = BACKOFF_MAX_MS;
+  uv_timer_start(&c->retry, retry_cb, c->backoff_ms, 0);
+}
+
+int ls_tclient_init(uv_loop_t *loop, ls_tclient_t *c, const char *addr, ls_tclient_cb on_up, ls_tclient_msg_cb on_msg,
+                    ls_tclient_cb on_down) {
+  memset(c, 0, sizeof *c);
+  if (ls_net_parse_hostport(addr, &c->addr) != 0) return UV_EINVAL;
+  snprintf(c->addr_text, sizeof c->addr_text, "%s", addr);
+  c->loop = loop;
+  c->on_up = on_up;
+  c->on_msg = on_msg;
+  c->on_down = on_down;
+  uv_timer_init(loop, &c->retry);
+  c->retry.data = c;
+  return 0;
+}
+
+void ls_tclient_start(ls_tclient_t *c) {
+  try_connect(c);
+}
+
+int ls_tclient_send(ls_tclient_t *c, const ls_tmsg_t *m) {
+  if (!c->connected || c->link == NULL) return UV_ENOTCONN;
+  return ls_tlink_send(c->link, m);
+}
+
+void ls_tclient_drop(ls_tclient_t *c, const char *why) {
+  if (c->link != NULL && c->connected) ls_tlink_close(c->link, why);
+}
+
+void ls_tclient_close(ls_tclient_t *c) {
+  c->stopping = 1;
+  if (c->link != NULL) {
+    c->link->on_end = NULL;
+    ls_tlink_close(c->link, "closing");
+    c->link = NULL;
+  }
+  uv_close((uv_handle_t *)&c->retry, NULL);
+}

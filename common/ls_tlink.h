@@ -1,0 +1,76 @@
+/* ls_tlink: a TCP connection carrying tracker messages (ls_tmsg), and a
+ * client that keeps one open to a tracker, reconnecting with backoff.
+ *
+ * Used by the tracker for each peer, and by the announcer, the listener and
+ * the client shell to reach the tracker. A malformed or oversized message
+ * closes that one connection. */
+#ifndef LS_TLINK_H
+#define LS_TLINK_H
+
+#include <uv.h>
+
+#include "ls_tmsg.h"
+
+#define LS_TLINK_MAX_QUEUED (8u << 20) /* bytes waiting to be written: a slower reader is dropped */
+
+typedef struct ls_tlink_s ls_tlink_t;
+typedef void (*ls_tlink_msg_cb)(ls_tlink_t *l, ls_tmsg_t *m);
+/* Called once when the connection ends (why: "eof", "reset", "bad message:
+ * ...", or the caller's reason); the owner may free l in on_closed. */
+typedef void (*ls_tlink_end_cb)(ls_tlink_t *l, const char *why);
+typedef void (*ls_tlink_closed_cb)(ls_tlink_t *l);
+
+struct ls_tlink_s {
+  uv_tcp_t tcp;
+  ls_tmsg_reader_t reader;
+  ls_tlink_msg_cb on_msg;
+  ls_tlink_end_cb on_end;
+  ls_tlink_closed_cb on_closed;
+  void *data;
+  char peer[LS_ADDR_MAX];
+  uint16_t peer_port;
+  int closing;
+  char slab[16384];
+};
+
+int ls_tlink_init(uv_loop_t *loop, ls_tlink_t *l, ls_tlink_msg_cb on_msg, ls_tlink_end_cb on_end,
+                  ls_tlink_closed_cb on_closed);
+/* Starts reading (after uv_accept or a connect). */
+int ls_tlink_start(ls_tlink_t *l);
+int ls_tlink_send(ls_tlink_t *l, const ls_tmsg_t *m);
+/* Writes now or not at all (for a last word before closing). */
+int ls_tlink_try_send(ls_tlink_t *l, const ls_tmsg_t *m);
+void ls_tlink_close(ls_tlink_t *l, const char *why);
+
+/* A client connection to a tracker. */
+typedef struct ls_tclient_s ls_tclient_t;
+typedef void (*ls_tclient_cb)(ls_tclient_t *c);
+typedef void (*ls_tclient_msg_cb)(ls_tclient_t *c, ls_tmsg_t *m);
+
+struct ls_tclient_s {
+  uv_loop_t *loop;
+  struct sockaddr_in addr;
+  char addr_text[64];
+  uv_timer_t retry;
+  uv_connect_t connect;
+  ls_tlink_t *link;        /* the current connection, NULL while down */
+  int connected;
+  unsigned backoff_ms;
+  int stopping;
+  ls_tclient_cb on_up;
+  ls_tclient_msg_cb on_msg;
+  ls_tclient_cb on_down;
+  void *data;
+};
+
+/* addr: "host:port" with a dotted IPv4 host. 0 or UV_EINVAL. */
+int ls_tclient_init(uv_loop_t *loop, ls_tclient_t *c, const char *addr, ls_tclient_cb on_up, ls_tclient_msg_cb on_msg,
+                    ls_tclient_cb on_down);
+void ls_tclient_start(ls_tclient_t *c);
+/* Sends if connected; returns UV_ENOTCONN otherwise. */
+int ls_tclient_send(ls_tclient_t *c, const ls_tmsg_t *m);
+/* Drops the connection (a reconnect follows, with backoff). */
+void ls_tclient_drop(ls_tclient_t *c, const char *why);
+void ls_tclient_close(ls_tclient_t *c);
+
+#endif
