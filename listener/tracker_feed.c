@@ -40,7 +40,7 @@ static void apply_listing(tracker_feed_t *tf) {
   int64_t now_unix = ls_unix_now();
   int changed = 0;
   tf->seq++;
-  qsort(tf->acc, tf->nacc, sizeof *tf->acc, cmp_host);
+  if (tf->nacc > 1) qsort(tf->acc, tf->nacc, sizeof *tf->acc, cmp_host);
   ls_tentry_t *hosts = malloc((tf->nacc + 1) * sizeof *hosts);
   size_t nhosts = 0;
   ls_announce_file_t *files = malloc((tf->nacc + 1) * sizeof *files);

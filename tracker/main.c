@@ -52,6 +52,7 @@ static const struct option own_options[] = {
 
 static void stopped(void *ud) {
   app_t *app = ud;
+  app->stopping = 1;
   ls_signals_close(&app->signals);
   shell_close(app->shell);
 }
@@ -60,7 +61,7 @@ static void stop(app_t *app, const char *why) {
   if (app->stopping) return;
   app->stopping = 1;
   ls_info("stopping: %s", why);
-  tracker_stop(app->tracker, stopped, app);
+  tracker_stop(app->tracker);
 }
 
 static void on_quit(void *ud) {
@@ -105,6 +106,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   app.topts.max_conns = app.cfg.max_conns;
+  app.topts.on_stopped = stopped;
+  app.topts.ud = &app;
   app.loop = uv_default_loop();
   if (tracker_new(app.loop, &app.cfg, &app.topts, &app.tracker) != 0) return 1;
   int rc = tracker_start(app.tracker);

@@ -45,18 +45,16 @@ struct tracker_s {
   uint32_t next_admin_id;
   admin_ping_t *pings;
   int stopping;
+  int stopped;
   int open_handles;
-  void (*on_stopped)(void *ud);
-  void *stopped_ud;
 };
 
 static void admin_ping_closed(uv_handle_t *h);
 
 static void maybe_stopped(tracker_t *t) {
-  if (t->stopping && t->open_handles == 0 && t->conns == NULL && t->on_stopped) {
-    void (*cb)(void *) = t->on_stopped;
-    t->on_stopped = NULL;
-    cb(t->stopped_ud);
+  if (t->stopping && !t->stopped && t->open_handles == 0 && t->conns == NULL) {
+    t->stopped = 1;
+    if (t->opts.on_stopped) t->opts.on_stopped(t->opts.ud);
   }
 }
 
@@ -98,7 +96,7 @@ static void host_leaves(tracker_t *t, conn_t *c, const char *why) {
   c->host = NULL;
   if (t->opts.exit_when_empty && registry_host_count(&t->reg) == 0 && t->ever_registered > 0 && !t->stopping) {
     ls_info("the last host left: stopping (--exit-when-empty)");
-    tracker_stop(t, NULL, NULL);
+    tracker_stop(t);
   }
 }
 
@@ -376,11 +374,7 @@ int tracker_ping(tracker_t *t, const char *host, tracker_ping_cb cb, void *ud) {
   return 0;
 }
 
-void tracker_stop(tracker_t *t, void (*on_stopped)(void *ud), void *ud) {
-  if (on_stopped != NULL) {
-    t->on_stopped = on_stopped;
-    t->stopped_ud = ud;
-  }
+void tracker_stop(tracker_t *t) {
   if (t->stopping) return;
   t->stopping = 1;
   ls_tmsg_t m;

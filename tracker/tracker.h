@@ -18,6 +18,8 @@ typedef struct {
   unsigned ping_interval;   /* seconds; a peer silent for 3 is dropped */
   int exit_when_empty;      /* stop when the last host leaves */
   unsigned max_conns;
+  void (*on_stopped)(void *ud); /* after tracker_stop (or --exit-when-empty) closed everything */
+  void *ud;
 } tracker_opts_t;
 
 int tracker_new(uv_loop_t *loop, const ls_config_t *cfg, const tracker_opts_t *opts, tracker_t **out);
@@ -28,8 +30,8 @@ registry_t *tracker_registry(tracker_t *t);
  * Returns -ENOENT if no such host. */
 typedef void (*tracker_ping_cb)(void *ud, const char *host, double rtt_ms);
 int tracker_ping(tracker_t *t, const char *host, tracker_ping_cb cb, void *ud);
-/* Tells every peer, closes everything; on_stopped runs when all is closed. */
-void tracker_stop(tracker_t *t, void (*on_stopped)(void *ud), void *ud);
+/* Tells every peer, closes everything; opts.on_stopped runs when all is closed. */
+void tracker_stop(tracker_t *t);
 /* After the loop has run out. */
 void tracker_free(tracker_t *t);
 

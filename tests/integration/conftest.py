@@ -66,11 +66,16 @@ def read_tags(path):
 
 
 class Proc:
-    def __init__(self, args, log_path):
+    def __init__(self, args, log_path, stdin=False):
         self.args = args
         self.log_path = log_path
         self.log = open(log_path, "wb")
-        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        self.p = subprocess.Popen(args, stdout=self.log, stderr=subprocess.STDOUT,
+                                  stdin=subprocess.PIPE if stdin else subprocess.DEVNULL)
+
+    def send(self, line):
+        self.p.stdin.write((line + "\n").encode())
+        self.p.stdin.flush()
 
     def output(self):
         with open(self.log_path, "rb") as f:
@@ -82,6 +87,11 @@ class Proc:
     def stop(self, sig=signal.SIGTERM, timeout=10):
         if self.p.poll() is None:
             self.p.send_signal(sig)
+        if self.p.stdin:
+            try:
+                self.p.stdin.close()
+            except OSError:
+                pass
         try:
             rc = self.p.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -90,6 +100,14 @@ class Proc:
             raise AssertionError("%s did not stop on signal %d:\n%s" % (self.args[0], sig, self.output()))
         self.log.close()
         return rc
+
+
+def _port_open(port):
+    try:
+        socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        return True
+    except OSError:
+        return False
 
 
 class Peer:
@@ -103,17 +121,18 @@ class Peer:
         self.share.mkdir(parents=True)
         self.tcp_port = free_port()
         self.interval = interval
+        self.udp_port = None   # the swarm's, unless a test isolates this peer
         self.procs = {}
 
     def common(self):
-        return ["--dir", str(self.dir), "--tag", self.tag, "--udp-port", str(self.swarm.udp_port),
+        return ["--dir", str(self.dir), "--tag", self.tag, "--udp-port", str(self.udp_port or self.swarm.udp_port),
                 "--port", str(self.tcp_port), "--interval", str(self.interval), "--broadcast", BROADCAST,
                 "--stall-timeout", "3"]
 
-    def start(self, *daemons, extra=()):
+    def start(self, *daemons, extra=(), stdin=False):
         for d in daemons:
             args = [prog(d)] + self.common() + list(extra)
-            self.procs[d] = Proc(args, str(self.dir / ("%s.out" % d)))
+            self.procs[d] = Proc(args, str(self.dir / ("%s.out" % d)), stdin=stdin)
             self.swarm.all.append(self.procs[d])
         if "server" in daemons:
             wait_until(lambda: self._port_open(), 5, "%s's server to listen" % self.tag)
@@ -194,6 +213,16 @@ class Swarm:
         self.udp_port = free_port(socket.SOCK_DGRAM)
         self.all = []
         self.peers = {}
+
+    def tracker(self, *extra):
+        """A tracker on a free port, its admin shell on a pipe."""
+        port = free_port()
+        args = [prog("tracker"), "--port", str(port), "--ping-interval", "1", "--listen-addr", "127.0.0.1"] + list(extra)
+        proc = Proc(args, str(self.tmp / ("tracker-%d.out" % port)), stdin=True)
+        self.all.append(proc)
+        wait_until(lambda: _port_open(port), 5, "the tracker to listen")
+        proc.port = port
+        return proc
 
     def peer(self, tag, **kw):
         p = Peer(self, tag, **kw)
