@@ -260,6 +260,7 @@ int ls_tmsg_reader_feed(ls_tmsg_reader_t *r, const uint8_t *data, size_t len, ls
       if (r->body_len == 0 || r->body_len > LS_TMSG_MAX) return -EMSGSIZE;
       r->have_body = 0;
       r->body_cap = 0;
+      if (len == 0) return 0;
     }
     size_t take = r->body_len - r->have_body < len ? r->body_len - r->have_body : len;
     /* Memory follows the bytes that arrived, not the length a peer claims. */
