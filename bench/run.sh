@@ -4,3 +4,4 @@ set -euo pipefail
 cd "$(dirname "$0")"
 echo "=== discovery"; ./discovery.sh
 echo; echo "=== transfer"; ./transfer.sh
+echo; echo "=== tracker"; /usr/bin/python3 ./tracker.py "${BIN:-../bin}" 1000 10000

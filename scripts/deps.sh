@@ -4,7 +4,7 @@
 set -eu
 build="make gcc pkg-config libuv1-dev libcjson-dev libssl-dev"
 test="$build libcmocka-dev python3 python3-pytest"
-bench="$build curl nginx-light aria2 coreutils time"
+bench="$build curl nginx-light aria2 coreutils time redis-server python3"
 case "${1:-build}" in
   build) want=$build ;;
   test) want=$test ;;

@@ -148,14 +148,17 @@ static void on_msg(ls_tlink_t *l, ls_tmsg_t *m) {
       send_simple(c, LS_TMSG_OK, m->id);
       return;
     case LS_TMSG_LOOKUP: {
-      ls_tentry_t *rows = malloc(LS_TMSG_MAX_FILES * sizeof *rows);
+      const reg_holders_t *by_name = m->has_root ? NULL : registry_holders(&t->reg, m->name);
+      size_t cap = m->has_root ? LS_TMSG_MAX_FILES : (by_name ? by_name->n : 0);
+      if (cap > LS_TMSG_MAX_FILES) cap = LS_TMSG_MAX_FILES;
+      ls_tentry_t *rows = malloc((cap + 1) * sizeof *rows);
       size_t n = 0;
       if (rows == NULL) return;
       if (m->has_root) {
         n = registry_rows_by_root(&t->reg, m->root, LS_TMSG_MAX_FILES, rows);
       } else {
-        const reg_holders_t *hs = registry_holders(&t->reg, m->name);
-        for (size_t i = 0; hs && i < hs->n && n < LS_TMSG_MAX_FILES; i++) {
+        const reg_holders_t *hs = by_name;
+        for (size_t i = 0; hs && i < hs->n && n < cap; i++) {
           const reg_host_t *h = hs->v[i];
           const ls_announce_file_t *f = ls_map_get(&h->files, m->name);
           memcpy(rows[n].host, h->name, sizeof rows[n].host);

@@ -1,0 +1,214 @@
+#!/usr/bin/python3
+"""Tracker benchmark: N simulated peers (asyncio, one TCP connection each, on
+loopback) register and publish 100 files each; then lookups of random names
+are timed one at a time (p50, p99), and the tracker's memory is read from
+/proc. The same data and the same lookups against redis-server (a set per
+name, SMEMBERS) give the well-known reference, in the same run.
+
+Usage: tracker.py BIN_DIR PEERS [PEERS ...]     (bounded: at most 20000 peers)
+"""
+import asyncio
+import concurrent.futures
+import json
+import os
+import random
+import resource
+import shutil
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+FILES = 100
+HOLDERS = 5          # each name is held by this many peers, whatever N is
+LOOKUPS = 2000
+ROOT = "ab" * 32
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+def frame(obj):
+    body = json.dumps(obj, separators=(",", ":")).encode()
+    return struct.pack(">I", len(body)) + body
+
+
+async def read_frame(reader):
+    n = struct.unpack(">I", await reader.readexactly(4))[0]
+    return json.loads(await reader.readexactly(n))
+
+
+def files_of(i):
+    return [{"name": "f%d-%d" % (i // HOLDERS, j), "size": 1000, "chunk": 1048576, "root": ROOT, "complete": True}
+            for j in range(FILES)]
+
+
+async def peer(i, port, ready, stop):
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(frame({"v": 1, "type": "register", "id": 1, "host": "peer%d" % i, "port": 10000 + i % 50000}))
+    writer.write(frame({"v": 1, "type": "publish", "id": 2, "replace": True, "files": files_of(i)}))
+    await writer.drain()
+    acks = 0
+    while acks < 2:
+        m = await read_frame(reader)
+        if m["type"] in ("ok", "error"):
+            acks += 1
+    ready.release()
+    # Stay connected and answer pings until the run ends (the task is cancelled).
+    try:
+        while True:
+            m = await read_frame(reader)
+            if m["type"] == "ping":
+                writer.write(frame({"v": 1, "type": "pong", "id": m.get("id", 0)}))
+    except (asyncio.IncompleteReadError, ConnectionError):
+        return
+    finally:
+        writer.close()
+
+
+def percentile(v, p):
+    v = sorted(v)
+    return v[min(len(v) - 1, int(len(v) * p))]
+
+
+def time_lookups(port, names):
+    s = socket.create_connection(("127.0.0.1", port))
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    f = s.makefile("rb")
+    lat = []
+    for k, name in enumerate(names):
+        t0 = time.perf_counter()
+        s.sendall(frame({"v": 1, "type": "lookup", "id": k + 1, "name": name}))
+        n = struct.unpack(">I", f.read(4))[0]
+        reply = json.loads(f.read(n))
+        lat.append(time.perf_counter() - t0)
+        assert len(reply["entries"]) == HOLDERS, reply
+    s.close()
+    return lat
+
+
+def resp(*args):
+    out = b"*%d\r\n" % len(args)
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out += b"$%d\r\n%s\r\n" % (len(a), a)
+    return out
+
+
+def redis_reference(npeers, names):
+    """The same holders in redis (a set per name) and the same lookups."""
+    if not shutil.which("redis-server"):
+        return None
+    port = free_port()
+    d = tempfile.mkdtemp()
+    p = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                          "--appendonly", "no", "--dir", d], stdout=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                s = socket.create_connection(("127.0.0.1", port))
+                break
+            except OSError:
+                time.sleep(0.05)
+        f = s.makefile("rb")
+        batch = []
+        for i in range(npeers):
+            member = "peer%d 127.0.0.1:%d" % (i, 10000 + i % 50000)
+            for fi in files_of(i):
+                batch.append(resp("SADD", fi["name"], member))
+            if len(batch) >= 5000 or i == npeers - 1:
+                s.sendall(b"".join(batch))
+                for _ in batch:
+                    f.readline()
+                batch = []
+        lat = []
+        for name in names:
+            t0 = time.perf_counter()
+            s.sendall(resp("SMEMBERS", name))
+            count = int(f.readline()[1:])
+            for _ in range(count):
+                f.readline()
+                f.readline()
+            lat.append(time.perf_counter() - t0)
+            assert count == HOLDERS
+        s.close()
+        with open("/proc/%d/status" % p.pid) as st:
+            rss = [int(l.split()[1]) for l in st if l.startswith("VmRSS")][0]
+        return lat, rss
+    finally:
+        p.terminate()
+        p.wait()
+        shutil.rmtree(d, ignore_errors=True)
+
+
+async def run(bin_dir, npeers):
+    port = free_port()
+    tr = subprocess.Popen([os.path.join(bin_dir, "lanswarm-tracker"), "--port", str(port), "--listen-addr",
+                           "127.0.0.1", "--no-shell", "--ping-interval", "30", "--max-conns", str(npeers + 100),
+                           "--log-level", "warn"], stdin=subprocess.DEVNULL)
+    try:
+        for _ in range(100):
+            try:
+                socket.create_connection(("127.0.0.1", port)).close()
+                break
+            except OSError:
+                time.sleep(0.05)
+        ready = asyncio.Semaphore(0)
+        stop = asyncio.Event()
+        t0 = time.perf_counter()
+        tasks = []
+        for i in range(npeers):
+            tasks.append(asyncio.create_task(peer(i, port, ready, stop)))
+            if i % 500 == 499:
+                await asyncio.sleep(0)  # let the accept queue drain
+        for _ in range(npeers):
+            await asyncio.wait_for(ready.acquire(), 120)
+        t_reg = time.perf_counter() - t0
+        names = ["f%d-%d" % (random.randrange(npeers // HOLDERS), random.randrange(FILES)) for _ in range(LOOKUPS)]
+        # Timed from another process, so the simulated peers' Python does not share its GIL.
+        with concurrent.futures.ProcessPoolExecutor(1) as pool:
+            lat = await asyncio.get_running_loop().run_in_executor(pool, time_lookups, port, names)
+        with open("/proc/%d/status" % tr.pid) as st:
+            status = {l.split(":")[0]: l.split()[1] for l in st if len(l.split()) > 1}
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        ref = redis_reference(npeers, names)
+        return dict(peers=npeers, files=npeers * FILES, t_reg=t_reg, p50=percentile(lat, 0.5) * 1e6,
+                    p99=percentile(lat, 0.99) * 1e6, rss=int(status["VmRSS"]) / 1024,
+                    ref=None if ref is None else dict(p50=percentile(ref[0], 0.5) * 1e6,
+                                                      p99=percentile(ref[0], 0.99) * 1e6, rss=ref[1] / 1024))
+    finally:
+        tr.terminate()
+        tr.wait(10)
+
+
+def main():
+    bin_dir = sys.argv[1]
+    sizes = [min(int(a), 20000) for a in sys.argv[2:]] or [1000, 10000]
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    want = max(sizes) * 2 + 1000
+    if soft < want:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(want, hard), hard))
+    rows = [asyncio.run(run(bin_dir, n)) for n in sizes]
+    print("tracker: %d files per peer, each name held by %d peers, %d lookups one at a time" % (FILES, HOLDERS, LOOKUPS))
+    print("%8s %10s %12s %12s %12s %10s   %s" % ("peers", "files", "register+", "lookup p50", "lookup p99", "RSS",
+                                             "redis-server, same data (p50 / p99 / RSS)"))
+    for r in rows:
+        ref = r["ref"]
+        reftext = "n/a" if ref is None else "%.0f us / %.0f us / %.0f MiB  (ratio p50 %.2f)" % (
+            ref["p50"], ref["p99"], ref["rss"], r["p50"] / ref["p50"])
+        print("%8d %10d %11.1fs %10.0f us %10.0f us %7.0f MiB   %s" % (
+            r["peers"], r["files"], r["t_reg"], r["p50"], r["p99"], r["rss"], reftext))
+    print("(register+: time for all peers to connect, register and publish)")
+
+
+if __name__ == "__main__":
+    main()
