@@ -39,7 +39,7 @@ BINARIES := $(PROGRAMS:%=$(BIN)/lanswarm-%)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps unit integration test demo bench install clean format
+.PHONY: all deps test-deps unit integration test demo bench install clean format fuzz fuzz-smoke
 all: deps $(BINARIES)
 
 deps:
@@ -88,6 +88,36 @@ demo: all
 bench: all
 	@scripts/deps.sh bench
 	@bench/run.sh
+
+# libFuzzer harnesses (clang, ASan + UBSan) for every parser of network input.
+FUZZ_CC ?= clang
+FUZZ_SECONDS ?= 30
+FUZZ_HARNESSES := announce proto manifest tmsg tags config
+FUZZ_BIN := $(FUZZ_HARNESSES:%=build/fuzz/fuzz_%)
+FUZZ_SRC := $(COMMON_SRC) listener/peer_table.c
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard common/*.h)
+	@mkdir -p $(dir $@)
+	@echo "  FUZZ $@"
+	@$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+	  -Wall -Wextra -Werror -Icommon -Ilistener $(CFLAGS_PKG) -o $@ $< $(FUZZ_SRC) $(LIBS_PKG) -lm
+
+fuzz:
+	@scripts/deps.sh fuzz
+	@$(MAKE) --no-print-directory $(FUZZ_BIN)
+
+# Each harness for FUZZ_SECONDS from the seed corpus (kept in git; new inputs
+# go to build/fuzz/corpus-*). A crash fails the target and leaves its input
+# in build/fuzz/artifacts/: add it to tests/fuzz/corpus/ as a regression seed.
+fuzz-smoke: fuzz
+	@set -e; mkdir -p build/fuzz/artifacts; for h in $(FUZZ_HARNESSES); do \
+	  mkdir -p build/fuzz/corpus-$$h; \
+	  echo "== fuzz_$$h for $(FUZZ_SECONDS) s"; \
+	  build/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
+	    -artifact_prefix=build/fuzz/artifacts/$$h- -print_final_stats=1 \
+	    build/fuzz/corpus-$$h tests/fuzz/corpus/$$h 2>build/fuzz/$$h.log \
+	    || { tail -40 build/fuzz/$$h.log; exit 1; }; \
+	  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' build/fuzz/$$h.log | tr '\n' ' '; echo; \
+	done
 
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin

@@ -1,15 +1,17 @@
 #!/bin/sh
 # Installs the Debian packages lanswarm needs, and only those missing.
-# Usage: scripts/deps.sh build|test|bench
+# Usage: scripts/deps.sh build|test|bench|fuzz
 set -eu
 build="make gcc pkg-config libuv1-dev libcjson-dev libssl-dev"
 test="$build libcmocka-dev python3 python3-pytest"
 bench="$build curl nginx-light aria2 coreutils time redis-server python3"
+fuzz="$build clang libclang-rt-14-dev"
 case "${1:-build}" in
   build) want=$build ;;
   test) want=$test ;;
   bench) want="$test $bench" ;;
-  *) echo "usage: $0 build|test|bench" >&2; exit 2 ;;
+  fuzz) want=$fuzz ;;
+  *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

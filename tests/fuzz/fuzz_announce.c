@@ -1,0 +1,29 @@
+/* libFuzzer: announcement datagrams (ls_announce_decode), then the listener's
+ * peer table fed with what decodes. */
+#include <stdint.h>
+#include <stdlib.h>
+
+#include "ls_announce.h"
+#include "peer_table.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
+  static peer_table_t table;
+  static int ready;
+  static uint64_t now;
+  if (!ready) {
+    peer_table_init(&table, 60);
+    ready = 1;
+  }
+  ls_announce_t a;
+  const char *why;
+  if (ls_announce_decode(&a, (const char *)data, size, &why) == 0) {
+    now += 1000;
+    peer_table_apply(&table, &a, size % 2 ? "127.0.0.1" : "127.0.0.2", now, (int64_t)now / 1000);
+    peer_table_expire(&table, now);
+    ls_tag_entry_t *e;
+    size_t n;
+    if (peer_table_entries(&table, &e, &n) == 0) free(e);
+    ls_announce_free(&a);
+  }
+  return 0;
+}
