@@ -184,7 +184,7 @@ void ls_proto_encode_have_payload(uint8_t *buf, const uint8_t *have, uint32_t nc
   ls_put_u32(buf, nchunks);
   memset(buf + 4, 0, ((size_t)nchunks + 7) / 8);
   for (uint32_t i = 0; i < nchunks; i++)
-    if (have[i]) buf[4 + i / 8] |= (uint8_t)(0x80 >> (i % 8));
+    if (have == NULL || have[i]) buf[4 + i / 8] |= (uint8_t)(0x80 >> (i % 8));
 }
 
 int ls_proto_parse_have(const ls_frame_t *f, uint32_t nchunks, uint8_t *have) {

@@ -106,6 +106,7 @@ int ls_proto_parse_have(const ls_frame_t *f, uint32_t nchunks, uint8_t *have);
 /* Builds a HAVE_REP payload (u32 n | bitmap) from one byte per chunk; returns its length. */
 size_t ls_proto_have_payload_len(uint32_t nchunks);
 void ls_proto_encode_have_payload(uint8_t *buf, const uint8_t *have, uint32_t nchunks);
+/* The same for a holder of every chunk (have == NULL). */
 
 static inline void ls_put_u32(uint8_t *p, uint32_t v) {
   p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;

@@ -64,14 +64,7 @@ static void on_down(ls_tclient_t *c) {
 
 static void on_msg(ls_tclient_t *c, ls_tmsg_t *m) {
   ls_publisher_t *p = c->data;
-  if (m->type == LS_TMSG_PING) {
-    ls_tmsg_t pong;
-    memset(&pong, 0, sizeof pong);
-    pong.type = LS_TMSG_PONG;
-    pong.id = m->id;
-    ls_tclient_send(c, &pong);
-    return;
-  }
+  if (ls_tclient_answer_ping(c, m)) return;
   if (m->id != 0 && m->id == p->register_id) {
     if (m->type == LS_TMSG_OK) {
       p->registered = 1;

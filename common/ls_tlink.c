@@ -229,6 +229,16 @@ int ls_tclient_send(ls_tclient_t *c, const ls_tmsg_t *m) {
   return ls_tlink_send(c->link, m);
 }
 
+int ls_tclient_answer_ping(ls_tclient_t *c, const ls_tmsg_t *m) {
+  if (m->type != LS_TMSG_PING) return 0;
+  ls_tmsg_t pong;
+  memset(&pong, 0, sizeof pong);
+  pong.type = LS_TMSG_PONG;
+  pong.id = m->id;
+  ls_tclient_send(c, &pong);
+  return 1;
+}
+
 void ls_tclient_drop(ls_tclient_t *c, const char *why) {
   if (c->link != NULL && c->connected) ls_tlink_close(c->link, why);
 }

@@ -69,6 +69,8 @@ int ls_tclient_init(uv_loop_t *loop, ls_tclient_t *c, const char *addr, ls_tclie
 void ls_tclient_start(ls_tclient_t *c);
 /* Sends if connected; returns UV_ENOTCONN otherwise. */
 int ls_tclient_send(ls_tclient_t *c, const ls_tmsg_t *m);
+/* Answers a PING with a PONG of the same id; returns 1 if m was a ping. */
+int ls_tclient_answer_ping(ls_tclient_t *c, const ls_tmsg_t *m);
 /* Drops the connection (a reconnect follows, with backoff). */
 void ls_tclient_drop(ls_tclient_t *c, const char *why);
 void ls_tclient_close(ls_tclient_t *c);

@@ -427,7 +427,11 @@ static void ask_manifest(fetch_t *f) {
   }
 }
 
-static int start_with_manifest(fetch_t *f) {
+static void resume_check(fetch_t *f);
+
+/* With the manifest known: open (or reopen) the partial state, re-check what
+ * an earlier run left when resuming, and set up the scheduler. */
+static int start_with_manifest(fetch_t *f, int resuming) {
   int rc = ls_partial_open(&f->partial, f->o->cfg->temp_dir, &f->manifest, f->o->name);
   if (rc == -EBUSY) {
     fetch_stop(f, FETCH_IO, "another download of this file is running (temp/ is locked)");
@@ -438,6 +442,7 @@ static int start_with_manifest(fetch_t *f) {
     return rc;
   }
   f->partial_open = 1;
+  if (resuming) resume_check(f);
   if ((rc = sched_init(&f->sched, f->manifest.nchunks, f->partial.have)) != 0) {
     fetch_stop(f, FETCH_IO, "out of memory");
     return rc;
@@ -447,6 +452,8 @@ static int start_with_manifest(fetch_t *f) {
   f->res->bytes_resumed = f->done_bytes;
   f->res->size = f->manifest.size;
   f->have_manifest = 1;
+  if (resuming && f->partial.nhave > 0)
+    ls_info("resuming %s: %u of %u chunks already verified", f->o->name, f->partial.nhave, f->manifest.nchunks);
   return 0;
 }
 
@@ -463,7 +470,7 @@ static void on_manifest(peer_t *p, ls_frame_t *fr) {
     return;
   }
   f->manifest = m;
-  if (start_with_manifest(f) != 0) return;
+  if (start_with_manifest(f, 0) != 0) return;
   for (size_t i = 0; i < f->npeers; i++) {
     f->peers[i].reader.max_payload = f->manifest.chunk_size + 4 > ls_proto_have_payload_len(f->manifest.nchunks)
                                          ? f->manifest.chunk_size + 4
@@ -686,26 +693,9 @@ fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
   f->last_tick = f->start_ms;
   fetch_dest_path(o->cfg, o->name, f->dest, sizeof f->dest);
 
-  /* Resume: a manifest stored by an earlier run needs no peer to fetch it. */
-  char hex[LS_HASH_HEX_LEN + 1];
-  ls_hash_to_hex(o->root, hex);
-  if (ls_partial_load_manifest(o->cfg->temp_dir, hex, &f->manifest) == 0) {
-    if (start_with_manifest(f) == 0) {
-      resume_check(f);
-      sched_close(&f->sched);
-      f->done_bytes = 0;
-      sched_init(&f->sched, f->manifest.nchunks, f->partial.have);
-      for (uint32_t i = 0; i < f->manifest.nchunks; i++)
-        if (f->partial.have[i]) f->done_bytes += ls_manifest_chunk_len(&f->manifest, i);
-      res->bytes_resumed = f->done_bytes;
-      if (f->partial.nhave > 0)
-        ls_info("resuming %s: %u of %u chunks already verified", o->name, f->partial.nhave, f->manifest.nchunks);
-    }
-  }
 
   size_t n = o->nholders < FETCH_MAX_PEERS ? o->nholders : FETCH_MAX_PEERS;
   f->peers = calloc(n + 1, sizeof *f->peers);
-  f->npeers = n;
   uv_timer_init(&f->loop, &f->progress_timer);
   f->progress_timer.data = f;
   uv_timer_start(&f->progress_timer, progress_cb, 250, 250);
@@ -714,6 +704,11 @@ fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
   f->sigint.data = f->sigterm.data = f;
   uv_signal_start(&f->sigint, on_signal, SIGINT);
   uv_signal_start(&f->sigterm, on_signal, SIGTERM);
+
+  /* Resume: a manifest stored by an earlier run needs no peer to fetch it. */
+  char hex[LS_HASH_HEX_LEN + 1];
+  ls_hash_to_hex(o->root, hex);
+  if (ls_partial_load_manifest(o->cfg->temp_dir, hex, &f->manifest) == 0) start_with_manifest(f, 1);
 
   size_t max_payload = MANIFEST_MAX;
   if (f->have_manifest) {

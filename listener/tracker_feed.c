@@ -93,14 +93,7 @@ static void apply_listing(tracker_feed_t *tf) {
 
 static void on_msg(ls_tclient_t *c, ls_tmsg_t *m) {
   tracker_feed_t *tf = c->data;
-  if (m->type == LS_TMSG_PING) {
-    ls_tmsg_t pong;
-    memset(&pong, 0, sizeof pong);
-    pong.type = LS_TMSG_PONG;
-    pong.id = m->id;
-    ls_tclient_send(c, &pong);
-    return;
-  }
+  if (ls_tclient_answer_ping(c, m)) return;
   if (m->type != LS_TMSG_ENTRIES || m->id != tf->list_id || !tf->listing) return;
   for (size_t i = 0; i < m->nentries; i++) {
     if (tf->nacc == tf->cap) {

@@ -342,11 +342,7 @@ static int handle_frame(void *ud, ls_frame_t *f) {
         r->buf_len = ls_proto_have_payload_len(m->nchunks);
         r->buf = malloc(r->buf_len);
         if (r->buf == NULL) r->err = LS_ERR_INTERNAL;
-        else {
-          ls_put_u32(r->buf, m->nchunks);
-          memset(r->buf + 4, 0, r->buf_len - 4);
-          for (uint32_t i = 0; i < m->nchunks; i++) r->buf[4 + i / 8] |= (uint8_t)(0x80 >> (i % 8));
-        }
+        else ls_proto_encode_have_payload(r->buf, NULL, m->nchunks);
         reply(c, r);
         return 0;
       }

@@ -237,3 +237,16 @@ def test_exit_codes(swarm):
     (d.dir / "downloads" / "doc.txt").unlink()
     r = d.download("doc.txt")
     assert r.returncode == 4, r.stderr
+
+
+def test_second_download_of_the_same_file_is_refused(swarm):
+    seeders, src = seed(swarm, ["s0"], "one.bin", 4 * 1024 * 1024, rate="2M")
+    d = fetcher(swarm, ["s0"], "one.bin")
+    args = [prog("downloader")] + d.common() + ["one.bin"]
+    first = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: d.chunks_held() >= 2, 10, "the first download to be under way")
+    r = d.download("one.bin")
+    assert r.returncode == 7 and "another download of this file is running" in r.stderr, r.stderr
+    _, err = first.communicate(timeout=60)
+    assert first.returncode == 0, err
+    assert sha256_file(d.dir / "downloads" / "one.bin") == sha256_file(src)
