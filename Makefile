@@ -33,8 +33,10 @@ COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON := $(BUILD)/libcommon.a
 
-PROGRAMS := announcer listener server downloader tracker client
-BINARIES := $(PROGRAMS:%=$(BIN)/lanswarm-%)
+PROGRAMS := announcer listener server downloader tracker client cli
+# Every program is bin/lanswarm-FOLDER, but cli/, which is bin/lanswarm itself.
+out_name = $(if $(filter cli,$(1)),lanswarm,lanswarm-$(1))
+BINARIES := $(foreach p,$(PROGRAMS),$(BIN)/$(call out_name,$(p)))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -60,7 +62,7 @@ $(LIBCOMMON): $(COMMON_OBJ)
 # Each program: its folder's .c files plus libcommon.
 define program_rule
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $(1)/*.c))
-$(BIN)/lanswarm-$(1): $$($(1)_OBJ) $(LIBCOMMON)
+$(BIN)/$(call out_name,$(1)): $$($(1)_OBJ) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
 	@echo "  LD $$@"
 	@$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)

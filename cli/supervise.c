@@ -1,0 +1,219 @@
+#include "supervise.h"
+
+#include <cjson/cJSON.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <uv.h>
+
+#include "ls_log.h"
+#include "ls_net.h"
+#include "ls_util.h"
+
+#define NDAEMONS 3
+#define BACKOFF_MIN_MS 1000
+#define BACKOFF_MAX_MS 60000
+#define STABLE_MS 60000    /* up this long: the next death starts the backoff again */
+#define STOP_GRACE_MS 10000
+
+static const char *daemon_names[NDAEMONS] = {"listener", "server", "announcer"};
+
+typedef struct sup_s sup_t;
+
+typedef struct {
+  sup_t *sup;
+  const char *name;
+  uv_process_t proc;
+  uv_timer_t restart;
+  int running;
+  int pid;
+  int64_t started;       /* Unix seconds */
+  uint64_t started_ms;
+  unsigned restarts;
+  unsigned backoff_ms;
+  int last_status;
+} child_t;
+
+struct sup_s {
+  uv_loop_t *loop;
+  char dir[PATH_MAX];
+  char config[PATH_MAX];
+  char bin_dir[PATH_MAX];
+  child_t kids[NDAEMONS];
+  ls_signals_t signals;
+  uv_timer_t grace;
+  int stopping;
+  int64_t started;
+};
+
+static void write_state(sup_t *s) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "pid", getpid());
+  cJSON_AddNumberToObject(o, "started", (double)s->started);
+  cJSON_AddStringToObject(o, "dir", s->dir);
+  cJSON *arr = cJSON_AddArrayToObject(o, "daemons");
+  for (int i = 0; i < NDAEMONS; i++) {
+    child_t *k = &s->kids[i];
+    cJSON *d = cJSON_CreateObject();
+    cJSON_AddStringToObject(d, "name", k->name);
+    cJSON_AddBoolToObject(d, "running", k->running);
+    cJSON_AddNumberToObject(d, "pid", k->running ? k->pid : 0);
+    cJSON_AddNumberToObject(d, "started", (double)k->started);
+    cJSON_AddNumberToObject(d, "restarts", k->restarts);
+    cJSON_AddItemToArray(arr, d);
+  }
+  char *text = cJSON_Print(o);
+  cJSON_Delete(o);
+  if (text == NULL) return;
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/run/state.json", s->dir);
+  ls_write_file_atomic(path, text, strlen(text), 0);
+  free(text);
+}
+
+static void start_child(child_t *k);
+
+static void restart_cb(uv_timer_t *t) {
+  start_child(t->data);
+}
+
+static void maybe_done(sup_t *s) {
+  if (!s->stopping) return;
+  for (int i = 0; i < NDAEMONS; i++)
+    if (s->kids[i].running) return;
+  write_state(s);
+  ls_info("all daemons stopped");
+  uv_close((uv_handle_t *)&s->grace, NULL);
+  ls_signals_close(&s->signals);
+  for (int i = 0; i < NDAEMONS; i++) uv_close((uv_handle_t *)&s->kids[i].restart, NULL);
+}
+
+static void exit_cb(uv_process_t *p, int64_t status, int sig) {
+  child_t *k = p->data;
+  sup_t *s = k->sup;
+  k->running = 0;
+  k->last_status = (int)status;
+  uv_close((uv_handle_t *)p, NULL);
+  if (s->stopping) {
+    ls_info("%s stopped (status %lld%s%s)", k->name, (long long)status, sig ? ", signal " : "",
+            sig ? strsignal(sig) : "");
+    maybe_done(s);
+    return;
+  }
+  uint64_t up_ms = uv_now(s->loop) - k->started_ms;
+  if (up_ms >= STABLE_MS) k->backoff_ms = 0;
+  k->backoff_ms = k->backoff_ms ? k->backoff_ms * 2 : BACKOFF_MIN_MS;
+  if (k->backoff_ms > BACKOFF_MAX_MS) k->backoff_ms = BACKOFF_MAX_MS;
+  ls_warn("%s %s (status %lld%s%s) after %.1f s; restarting in %.1f s", k->name,
+          status == 0 && sig == 0 ? "exited" : "died", (long long)status,
+          sig ? ", signal " : "", sig ? strsignal(sig) : "", (double)up_ms / 1000.0, k->backoff_ms / 1000.0);
+  write_state(s);
+  uv_timer_start(&k->restart, restart_cb, k->backoff_ms, 0);
+}
+
+static void start_child(child_t *k) {
+  sup_t *s = k->sup;
+  if (s->stopping) return;
+  char prog[PATH_MAX + 32], logpath[PATH_MAX + 32];
+  snprintf(prog, sizeof prog, "%s/lanswarm-%s", s->bin_dir, k->name);
+  snprintf(logpath, sizeof logpath, "%s/logs/%s.log", s->dir, k->name);
+  int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  char *args[8];
+  int n = 0;
+  args[n++] = prog;
+  args[n++] = "--dir";
+  args[n++] = s->dir;
+  if (s->config[0]) {
+    args[n++] = "--config";
+    args[n++] = s->config;
+  }
+  args[n] = NULL;
+  uv_stdio_container_t stdio[3];
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
+  stdio[1].data.fd = fd;
+  stdio[2] = stdio[1];
+  uv_process_options_t opts;
+  memset(&opts, 0, sizeof opts);
+  opts.file = prog;
+  opts.args = args;
+  opts.exit_cb = exit_cb;
+  opts.stdio = stdio;
+  opts.stdio_count = 3;
+  k->proc.data = k;
+  int rc = uv_spawn(s->loop, &k->proc, &opts);
+  if (fd >= 0) close(fd);
+  if (rc != 0) {
+    ls_error("cannot start %s: %s; retrying", prog, uv_strerror(rc));
+    k->backoff_ms = k->backoff_ms ? k->backoff_ms * 2 : BACKOFF_MIN_MS;
+    if (k->backoff_ms > BACKOFF_MAX_MS) k->backoff_ms = BACKOFF_MAX_MS;
+    uv_timer_start(&k->restart, restart_cb, k->backoff_ms, 0);
+    return;
+  }
+  if (k->started != 0) k->restarts++;
+  k->running = 1;
+  k->pid = k->proc.pid;
+  k->started = ls_unix_now();
+  k->started_ms = uv_now(s->loop);
+  ls_info("%s started (pid %d, log %s)%s", k->name, k->pid, logpath, k->restarts ? " after a restart" : "");
+  write_state(s);
+}
+
+static void grace_cb(uv_timer_t *t) {
+  sup_t *s = t->data;
+  for (int i = 0; i < NDAEMONS; i++)
+    if (s->kids[i].running) {
+      ls_warn("%s did not stop in %d s: killing it", s->kids[i].name, STOP_GRACE_MS / 1000);
+      uv_process_kill(&s->kids[i].proc, SIGKILL);
+    }
+}
+
+static void on_signal(ls_signals_t *sig, int signum) {
+  sup_t *s = sig->data;
+  if (s->stopping) return;
+  s->stopping = 1;
+  ls_info("signal %d: stopping the daemons", signum);
+  for (int i = 0; i < NDAEMONS; i++) {
+    uv_timer_stop(&s->kids[i].restart);
+    if (s->kids[i].running) uv_process_kill(&s->kids[i].proc, SIGTERM); /* the announcer says goodbye */
+  }
+  uv_timer_start(&s->grace, grace_cb, STOP_GRACE_MS, 0);
+  maybe_done(s);
+}
+
+int supervise_run(const char *dir, const char *config, const char *bin_dir, int quiet) {
+  sup_t *s = calloc(1, sizeof *s);
+  if (s == NULL) return 1;
+  snprintf(s->dir, sizeof s->dir, "%s", dir);
+  snprintf(s->config, sizeof s->config, "%s", config ? config : "");
+  snprintf(s->bin_dir, sizeof s->bin_dir, "%s", bin_dir);
+  char path[PATH_MAX + 32];
+  snprintf(path, sizeof path, "%s/logs", dir);
+  ls_mkdir_p(path);
+  snprintf(path, sizeof path, "%s/run", dir);
+  ls_mkdir_p(path);
+  snprintf(path, sizeof path, "%s/logs/up.log", dir);
+  ls_log_open_file(path, quiet);
+  s->loop = uv_default_loop();
+  s->started = ls_unix_now();
+  uv_timer_init(s->loop, &s->grace);
+  s->grace.data = s;
+  ls_signals_init(s->loop, &s->signals, on_signal, s);
+  for (int i = 0; i < NDAEMONS; i++) {
+    child_t *k = &s->kids[i];
+    k->sup = s;
+    k->name = daemon_names[i];
+    uv_timer_init(s->loop, &k->restart);
+    k->restart.data = k;
+    start_child(k);
+  }
+  ls_info("supervising the daemons of %s (logs in %s/logs)", dir, dir);
+  uv_run(s->loop, UV_RUN_DEFAULT);
+  uv_loop_close(s->loop);
+  free(s);
+  return 0;
+}
