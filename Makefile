@@ -11,7 +11,13 @@ CC ?= cc
 PKGS := libuv libcjson libcrypto
 SAN ?=
 
-ifeq ($(SAN),1)
+ifeq ($(PKG),1)
+  # debian/rules: a separate tree, built with dpkg's hardening flags.
+  BUILD := build/pkg
+  BIN := build/pkg/bin
+  SANFLAGS :=
+  OPT :=
+else ifeq ($(SAN),1)
   BUILD := build/san
   BIN := build/san/bin
   SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
@@ -41,7 +47,7 @@ BINARIES := $(foreach p,$(PROGRAMS),$(BIN)/$(call out_name,$(p)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps unit integration test demo bench install clean format fuzz fuzz-smoke
+.PHONY: all deps test-deps unit integration test demo bench install clean format fuzz fuzz-smoke deb
 all: deps $(BINARIES)
 
 deps:
@@ -53,7 +59,7 @@ test-deps:
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
-	@$(CC) $(CFLAGS) -c $< -o $@
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -121,9 +127,34 @@ fuzz-smoke: fuzz
 	  grep -E 'stat::number_of_executed_units|stat::peak_rss_mb' build/fuzz/$$h.log | tr '\n' ' '; echo; \
 	done
 
+BINDIR ?= $(PREFIX)/bin
+MANDIR ?= $(PREFIX)/share/man
+SYSCONFDIR ?= $(if $(filter /usr,$(PREFIX)),/etc,$(PREFIX)/etc)
+SYSTEMDUNITDIR ?= $(if $(filter /usr,$(PREFIX)),/lib/systemd/system,$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+
+# Programs, man pages, systemd units (paths filled in), the system user,
+# and a sample /etc/lanswarm/lanswarm.conf (an existing one is kept).
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin
-	install -m 0755 $(BINARIES) $(DESTDIR)$(PREFIX)/bin/
+	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(SYSTEMDUNITDIR) $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(SYSCONFDIR)/lanswarm
+	install -m 0755 $(BINARIES) $(DESTDIR)$(BINDIR)/
+	install -m 0644 man/*.1 $(DESTDIR)$(MANDIR)/man1/
+	install -m 0644 man/*.5 $(DESTDIR)$(MANDIR)/man5/
+	for u in dist/systemd/*; do \
+	  sed -e 's|@BINDIR@|$(BINDIR)|g' -e 's|@SYSCONFDIR@|$(SYSCONFDIR)|g' $$u > $(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$u); \
+	  chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$(basename $$u); done
+	install -m 0644 dist/sysusers.d/lanswarm.conf $(DESTDIR)$(SYSUSERSDIR)/lanswarm.conf
+	[ -e $(DESTDIR)$(SYSCONFDIR)/lanswarm/lanswarm.conf ] || \
+	  install -m 0644 dist/lanswarm.conf $(DESTDIR)$(SYSCONFDIR)/lanswarm/lanswarm.conf
+
+# A Debian package built with Debian's tools (debhelper); lands in build/deb/.
+deb:
+	@scripts/deps.sh deb
+	dpkg-buildpackage -us -uc -b --no-sign
+	rm -rf build/deb && mkdir -p build/deb
+	mv ../lanswarm_*_*.deb ../lanswarm-dbgsym_*.deb ../lanswarm_*.buildinfo ../lanswarm_*.changes build/deb/
+	@ls -l build/deb/*.deb
 
 clean:
 	rm -rf build bin

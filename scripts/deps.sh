@@ -1,17 +1,19 @@
 #!/bin/sh
 # Installs the Debian packages lanswarm needs, and only those missing.
-# Usage: scripts/deps.sh build|test|bench|fuzz
+# Usage: scripts/deps.sh build|test|bench|fuzz|deb
 set -eu
 build="make gcc pkg-config libuv1-dev libcjson-dev libssl-dev"
-test="$build libcmocka-dev python3 python3-pytest"
+test="$build libcmocka-dev python3 python3-pytest iproute2 groff-base man-db systemd lintian dpkg-dev"
 bench="$build curl nginx-light aria2 coreutils time redis-server python3"
 fuzz="$build clang libclang-rt-14-dev"
+deb="$build debhelper dpkg-dev fakeroot lintian"
 case "${1:-build}" in
   build) want=$build ;;
   test) want=$test ;;
   bench) want="$test $bench" ;;
   fuzz) want=$fuzz ;;
-  *) echo "usage: $0 build|test|bench|fuzz" >&2; exit 2 ;;
+  deb) want=$deb ;;
+  *) echo "usage: $0 build|test|bench|fuzz|deb" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do

@@ -1,0 +1,170 @@
+"""A simulated LAN: network namespaces made by this test (one per host and one
+holding an Ethernet bridge, veth cables, addresses from 198.18.0.0/15, no
+route out), each host running `lanswarm init` + `lanswarm up` with no
+broadcast address given, so the automatic default must find the interface.
+Every namespace is removed at the end, pass or fail. Needs root."""
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from conftest import Proc, make_file, prog, read_tags, sha256_file, wait_until
+
+PREFIX = "lsw%d" % (os.getpid() % 100000)
+
+
+def sh(*args, check=True):
+    return subprocess.run(list(args), check=check, capture_output=True, text=True)
+
+
+def netns_possible():
+    if os.geteuid() != 0:
+        return "needs root to create network namespaces"
+    r = subprocess.run(["ip", "netns", "add", PREFIX + "probe"], capture_output=True, text=True)
+    if r.returncode != 0:
+        return "cannot create network namespaces here: " + r.stderr.strip()
+    subprocess.run(["ip", "netns", "del", PREFIX + "probe"])
+    return None
+
+
+class Lan:
+    def __init__(self, tmp, n):
+        self.tmp = tmp
+        self.bridge = PREFIX + "br"
+        self.hosts = ["%sh%d" % (PREFIX, i) for i in range(1, n + 1)]
+        self.made = []
+        self.procs = {}
+
+    def build(self):
+        sh("ip", "netns", "add", self.bridge)
+        self.made.append(self.bridge)
+        sh("ip", "-n", self.bridge, "link", "add", "br0", "type", "bridge")
+        sh("ip", "-n", self.bridge, "link", "set", "br0", "up")
+        for i, ns in enumerate(self.hosts, 1):
+            sh("ip", "netns", "add", ns)
+            self.made.append(ns)
+            host_end, bridge_end = "%se%d" % (PREFIX, i), "%sb%d" % (PREFIX, i)
+            sh("ip", "link", "add", host_end, "type", "veth", "peer", "name", bridge_end)
+            sh("ip", "link", "set", host_end, "netns", ns)
+            sh("ip", "link", "set", bridge_end, "netns", self.bridge)
+            sh("ip", "-n", self.bridge, "link", "set", bridge_end, "master", "br0", "up")
+            sh("ip", "-n", ns, "addr", "add", "198.18.0.%d/24" % i, "dev", host_end)
+            sh("ip", "-n", ns, "link", "set", host_end, "up")
+            sh("ip", "-n", ns, "link", "set", "lo", "up")
+
+    def cable(self, i, up):
+        sh("ip", "-n", self.bridge, "link", "set", "%sb%d" % (PREFIX, i), "up" if up else "down")
+
+    def run(self, i, args, **kw):
+        return subprocess.run(["ip", "netns", "exec", self.hosts[i - 1]] + args, capture_output=True, text=True, **kw)
+
+    def up(self, i):
+        d = self.dir(i)
+        self.procs[i] = Proc(["ip", "netns", "exec", self.hosts[i - 1], prog("").rstrip("-"), "--dir", str(d), "up"],
+                             str(self.tmp / ("up%d.out" % i)))
+        return self.procs[i]
+
+    def dir(self, i):
+        return self.tmp / ("host%d" % i)
+
+    def tags(self, i):
+        return read_tags(self.dir(i) / "tags.txt")
+
+    def destroy(self):
+        for p in self.procs.values():
+            if p.alive():
+                p.p.send_signal(signal.SIGTERM)
+                try:
+                    p.p.wait(10)
+                except subprocess.TimeoutExpired:
+                    p.p.kill()
+        for ns in reversed(self.made):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+
+
+@pytest.fixture
+def lan(tmp_path):
+    why = netns_possible()
+    if why:
+        pytest.skip(why)
+    lan = Lan(tmp_path, 3)
+    try:
+        lan.build()
+        yield lan
+    finally:
+        lan.destroy()
+        left = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
+        assert PREFIX not in left, "namespaces left behind: " + left
+
+
+def test_three_hosts_discover_download_and_leave(lan):
+    for i in (1, 2, 3):
+        d = lan.dir(i)
+        r = subprocess.run([prog("").rstrip("-"), "init", str(d)], capture_output=True, text=True)
+        assert r.returncode == 0, r.stderr
+        conf = (d / "lanswarm.conf").read_text()
+        assert "broadcast = auto" in conf
+        # Quicker rounds for the test; the broadcast address stays automatic.
+        conf = conf.replace("interval = 60", "interval = 1").replace("rate_limit = 0", "rate_limit = %s" % (
+            "8M" if i > 1 else "0"))
+        conf += "tag = host%d\nstall_timeout = 2\n" % i
+        (d / "lanswarm.conf").write_text(conf)
+        (d / "share" / ("only-on-%d.txt" % i)).write_text("host %d\n" % i)
+    big = make_file(lan.dir(2) / "share" / "film.bin", 24 * 1024 * 1024, seed=7)
+    os.link(big, lan.dir(3) / "share" / "film.bin")
+    t0 = time.monotonic()
+    for i in (1, 2, 3):
+        lan.up(i)
+    everyone = {"only-on-1.txt", "only-on-2.txt", "only-on-3.txt", "film.bin"}
+    for i in (1, 2, 3):
+        wait_until(lambda: everyone <= {r["name"] for r in lan.tags(i)}, 10, "host%d to see every file" % i)
+    seen_all = time.monotonic() - t0
+    addrs = {r["addr"].split(":")[0] for r in lan.tags(1)}
+    assert addrs == {"198.18.0.1", "198.18.0.2", "198.18.0.3"}, addrs
+    announcer_log = (lan.dir(1) / "logs" / "announcer.log").read_text()
+    assert "to 198.18.0.255:" in announcer_log  # the automatic default found the namespace's interface
+
+    # A download from hosts 2 and 3 at once.
+    r = lan.run(1, [prog("").rstrip("-"), "--dir", str(lan.dir(1)), "get", "film.bin"], timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert sha256_file(lan.dir(1) / "downloads" / "film.bin") == sha256_file(big)
+    log = (lan.dir(1) / "client.log").read_text().splitlines()[-1]
+    assert "result=ok" in log and "host2@198.18.0.2" in log and "host3@198.18.0.3" in log
+    throughput = float(log.split("speed_Bps=")[1].split()[0])
+
+    # Again with host 2's cable pulled mid-download: it finishes from host 3.
+    os.unlink(lan.dir(1) / "downloads" / "film.bin")
+    dl = subprocess.Popen(["ip", "netns", "exec", lan.hosts[0], prog("downloader"), "--dir", str(lan.dir(1)),
+                           "film.bin"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    have = lambda: [f for f in os.listdir(lan.dir(1) / "temp") if f.endswith(".have")]
+    wait_until(lambda: have() and (lan.dir(1) / "temp" / have()[0]).read_bytes().count(b"\x01") >= 4, 20,
+               "the second download to be under way")
+    lan.cable(2, False)
+    out, err = dl.communicate(timeout=120)
+    assert dl.returncode == 0, err
+    assert sha256_file(lan.dir(1) / "downloads" / "film.bin") == sha256_file(big)
+    log = (lan.dir(1) / "client.log").read_text().splitlines()[-1]
+    assert "result=ok" in log
+    host3_bytes = int(log.split("host3@198.18.0.3:")[1].split("=")[1].split(",")[0].split()[0])
+    assert host3_bytes > 0
+
+    # Cable back; then host 3 leaves with SIGTERM: gone from the others at once.
+    lan.cable(2, True)
+    back = int(time.time()) + 1
+    # Fresh announcements from host 2 again (not just entries not yet expired).
+    wait_until(lambda: any(r["tag"] == "host2" and r["seen"] >= back for r in lan.tags(1)), 10, "host2 heard again")
+    assert lan.procs[3].stop() == 0
+    t_leave = time.monotonic()
+    for i in (1, 2):
+        wait_until(lambda: "host3" not in {r["tag"] for r in lan.tags(i)}, 2, "host3 gone from host%d" % i)
+    assert time.monotonic() - t_leave < 2
+    # Host 2's cable pulled with no goodbye: gone after 3 intervals (1 s each).
+    lan.cable(2, False)
+    t_pull = time.monotonic()
+    wait_until(lambda: "host2" not in {r["tag"] for r in lan.tags(1)}, 8, "host2 to expire at host1")
+    expired_after = time.monotonic() - t_pull
+    assert 1.5 < expired_after < 6, expired_after
+    print("\nfigures: all hosts saw every file %.2f s after `lanswarm up`; download across the bridge %.1f MB/s; "
+          "host2 expired %.1f s after its cable was pulled" % (seen_all, throughput / 1e6, expired_after))
