@@ -293,7 +293,7 @@ int ls_config_from_args(ls_config_t *cfg, const ls_config_program_t *prog, int a
   opterr = 0;
   optind = 1;
   int c;
-  while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
     if (c == 'h') {
       print_help(prog);
       exit(0);
@@ -313,7 +313,7 @@ int ls_config_from_args(ls_config_t *cfg, const ls_config_program_t *prog, int a
   }
   opterr = 1;
   optind = 1;
-  while ((c = getopt_long(argc, argv, "+c:h", opts, NULL)) != -1) {
+  while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
     if (c == 'c') continue;
     if (c >= FLAG_BASE && c < FLAG_BASE + (int)N_COMMON) {
       const char *key = common_flags[c - FLAG_BASE].key;

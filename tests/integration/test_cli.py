@@ -1,0 +1,112 @@
+"""The `lanswarm` command, as an administrator uses it."""
+import json
+import os
+import signal
+import subprocess
+import time
+
+from conftest import BROADCAST, Proc, free_port, make_file, read_tags, sha256_file, wait_until, BIN
+
+LANSWARM = os.path.join(BIN, "lanswarm")
+
+
+def run(*args, **kw):
+    return subprocess.run([LANSWARM] + list(args), capture_output=True, text=True, timeout=30, **kw)
+
+
+def init_peer(tmp_path, swarm, name):
+    d = tmp_path / name
+    r = run("init", str(d))
+    assert r.returncode == 0, r.stderr
+    conf = (d / "lanswarm.conf").read_text()
+    assert "broadcast = auto" in conf and "tag = " in conf and conf.startswith("#")
+    # Loopback only in tests: the broadcast address is given explicitly.
+    conf = conf.replace("broadcast = auto", "broadcast = " + BROADCAST)
+    conf = conf.replace("udp_port = 41770", "udp_port = %d" % swarm.udp_port)
+    conf = conf.replace("tcp_port = 41771", "tcp_port = %d" % free_port())
+    conf = conf.replace("interval = 60", "interval = 1")
+    conf += "tag = %s\n" % name
+    (d / "lanswarm.conf").write_text(conf)
+    return d
+
+
+def test_init_refuses_to_overwrite(tmp_path):
+    d = tmp_path / "p"
+    assert run("init", str(d)).returncode == 0
+    assert all((d / sub).is_dir() for sub in ("share", "downloads", "temp"))
+    before = (d / "lanswarm.conf").read_text()
+    r = run("init", str(d))
+    assert r.returncode == 1 and "not overwriting" in r.stderr
+    assert (d / "lanswarm.conf").read_text() == before
+
+
+def test_help_and_unknown_commands():
+    r = run("--help")
+    assert r.returncode == 0 and "init" in r.stdout and "status" in r.stdout
+    for cmd in ["init", "up", "down", "status", "peers", "files"]:
+        r = run(cmd, "--help")
+        assert r.returncode == 0 and ("lanswarm " + cmd) in r.stdout, cmd
+    r = run("frobnicate")
+    assert r.returncode == 2 and "unknown command" in r.stderr and "status" in r.stderr
+
+
+def test_up_supervises_and_stops_cleanly(tmp_path, swarm):
+    a = init_peer(tmp_path, swarm, "alpha")
+    b = init_peer(tmp_path, swarm, "beta")
+    src = make_file(a / "share" / "iso" / "debian.iso", 300000, seed=9)
+    up_a = Proc([LANSWARM, "--dir", str(a), "up"], str(tmp_path / "up-a.out"))
+    up_b = Proc([LANSWARM, "--dir", str(b), "up"], str(tmp_path / "up-b.out"))
+    swarm.all += [up_a, up_b]
+    wait_until(lambda: any(r["name"] == "iso/debian.iso" for r in read_tags(b / "tags.txt")), 5, "beta to see the iso")
+    # Each daemon has its own log.
+    for d in ("listener", "server", "announcer"):
+        assert (a / "logs" / (d + ".log")).exists()
+    # status --json for scripts.
+    st = json.loads(run("--dir", str(a), "status", "--json").stdout)
+    assert {d["name"] for d in st["daemons"] if d["running"]} == {"listener", "server", "announcer"}
+    assert [f["name"] for f in st["shared"]] == ["iso/debian.iso"]
+    assert {p["tag"] for p in st["peers"]} >= {"alpha"}
+    # A daemon that dies is restarted, and the restart is logged.
+    server_pid = [d["pid"] for d in st["daemons"] if d["name"] == "server"][0]
+    os.kill(server_pid, signal.SIGKILL)
+    wait_until(lambda: "restarting in" in (a / "logs" / "up.log").read_text(), 5, "the restart to be logged")
+    wait_until(lambda: [d for d in json.loads(run("--dir", str(a), "status", "--json").stdout)["daemons"]
+                        if d["name"] == "server" and d["running"] and d["restarts"] == 1], 5, "server restarted")
+    # peers, files, get: tags.txt made readable, and the downloader.
+    r = run("--dir", str(b), "peers")
+    assert r.returncode == 0 and "alpha" in r.stdout and "s ago" in r.stdout
+    r = run("--dir", str(b), "files", "*.iso")
+    assert "iso/debian.iso" in r.stdout and "293.0 KiB" in r.stdout and "alpha" in r.stdout
+    assert "no files matching" in run("--dir", str(b), "files", "nothing-like-it").stdout
+    r = run("--dir", str(b), "get", "iso/debian.iso", "--quiet")
+    assert r.returncode == 0, r.stderr
+    assert sha256_file(b / "downloads" / "iso" / "debian.iso") == sha256_file(src)
+    r = run("--dir", str(b), "status")
+    assert "last downloads" in r.stdout and "iso/debian.iso" in r.stdout
+    assert "\033[" not in r.stdout  # not a terminal: no colours
+    # SIGTERM: all daemons stop, the announcer says goodbye, up exits 0.
+    assert up_a.stop() == 0
+    wait_until(lambda: "alpha" not in {r["tag"] for r in read_tags(b / "tags.txt")}, 2, "alpha's goodbye")
+    assert "all daemons stopped" in (a / "logs" / "up.log").read_text()
+
+
+def test_detach_and_down(tmp_path, swarm):
+    a = init_peer(tmp_path, swarm, "solo")
+    r = run("--dir", str(a), "up", "--detach")
+    assert r.returncode == 0 and "background" in r.stdout, r.stderr
+    pid = int((a / "run" / "lanswarm.pid").read_text())
+    try:
+        assert run("--dir", str(a), "up", "--detach").returncode == 1  # already up
+        wait_until(lambda: len([d for d in json.loads(run("--dir", str(a), "status", "--json").stdout)["daemons"]
+                                if d["running"]]) == 3, 5, "three daemons")
+    finally:
+        r = run("--dir", str(a), "down")
+    assert r.returncode == 0 and "stopped" in r.stdout
+    assert not os.path.exists(a / "run" / "lanswarm.pid")
+    try:
+        os.kill(pid, 0)
+        alive = True
+    except OSError:
+        alive = False
+    assert not alive
+    assert run("--dir", str(a), "down").returncode == 1  # nothing to stop
