@@ -69,3 +69,18 @@ def test_interactive_downloader(swarm):
     assert "no peer in" in out and "fetch failed (exit status 3)" in out
     assert "usage: fetch NAME | list | quit" in out
     assert sha256_file(d.dir / "downloads" / "notes.txt") == sha256_file(src)
+
+
+def test_colours_only_on_a_terminal_and_never_with_no_color(swarm):
+    s = swarm.peer("seed")
+    (s.share / "a.txt").write_text("a")
+    s.start("announcer")
+    d = swarm.peer("me")
+    d.start("listener")
+    wait_until(lambda: "a.txt" in d.names_from("seed"), 5, "a.txt")
+    lanswarm = prog("").rstrip("-")
+    rc, out = run_on_pty([lanswarm, "--dir", str(d.dir), "peers"])
+    assert rc == 0 and "\033[1m" in out, out
+    env_args = ["env", "NO_COLOR=1", lanswarm, "--dir", str(d.dir), "peers"]
+    rc, out = run_on_pty(env_args)
+    assert rc == 0 and "\033[" not in out and "seed" in out, out
