@@ -30,6 +30,7 @@ void ls_config_defaults(ls_config_t *cfg) {
   cfg->rescan = 10;
   cfg->chunk_size = LS_CHUNK_DEFAULT;
   cfg->max_conns = 256;
+  cfg->max_conns_per_ip = 32;
   cfg->idle_timeout = 60;
   cfg->stall_timeout = 10;
   cfg->fsync = 1;
@@ -116,6 +117,10 @@ int ls_config_set(ls_config_t *cfg, const char *key, const char *value, char *er
   }
   if (strcmp(key, "max_conns") == 0) {
     if ((rc = set_uint(&v, value, 1, 100000, err, errlen, key)) == 0) cfg->max_conns = (unsigned)v;
+    return rc;
+  }
+  if (strcmp(key, "max_conns_per_ip") == 0) {
+    if ((rc = set_uint(&v, value, 1, 100000, err, errlen, key)) == 0) cfg->max_conns_per_ip = (unsigned)v;
     return rc;
   }
   if (strcmp(key, "idle_timeout") == 0) {
@@ -260,6 +265,7 @@ static const struct {
     {"chunk-size", "chunk_size", "SIZE chunk size for new manifests; default 1M"},
     {"rate-limit", "rate_limit", "RATE server upload limit in bytes/s (e.g. 25M); default 0, none"},
     {"max-conns", "max_conns", "N   server connection limit; default 256"},
+    {"max-conns-per-ip", "max_conns_per_ip", "N server connections from one address; default 32"},
     {"idle-timeout", "idle_timeout", "SEC server closes idle connections; default 60"},
     {"stall-timeout", "stall_timeout", "SEC downloader drops a silent peer; default 10"},
     {"fsync", "fsync", "0|1      fsync each finished download before it appears; default 1"},

@@ -38,6 +38,7 @@ typedef struct {
   uint32_t chunk_size;
   uint64_t rate_limit;          /* server upload bytes/s, 0 = unlimited */
   unsigned max_conns;           /* server connections */
+  unsigned max_conns_per_ip;    /* server connections from one address */
   unsigned idle_timeout;        /* server idle seconds */
   unsigned stall_timeout;       /* downloader: seconds without progress from a peer */
   int fsync;                    /* downloader: fsync a finished download before linking it */

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "ls_log.h"
+#include "ls_map.h"
 #include "ls_net.h"
 #include "ls_partial.h"
 #include "ls_proto.h"
@@ -73,6 +74,7 @@ struct server_s {
   size_t buf_used;
   req_t *wait_head, *wait_tail;  /* waiting for buffer budget or rate */
   double rate_next_ms;           /* token bucket as a virtual clock */
+  ls_map_t per_ip;               /* address -> open connections, as uintptr_t */
   int closing;
   int handles;
 };
@@ -436,6 +438,7 @@ static void conn_maybe_resume(conn_t *c) {
 static void server_release(server_t *srv) {
   if (--srv->handles > 0) return;
   if (srv->log) fclose(srv->log);
+  ls_map_close(&srv->per_ip);
   free(srv);
 }
 
@@ -463,6 +466,9 @@ static void conn_close(conn_t *c, const char *why) {
   else srv->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   srv->nconns--;
+  uintptr_t n = (uintptr_t)ls_map_get(&srv->per_ip, c->peer);
+  if (n <= 1) ls_map_del(&srv->per_ip, c->peer);
+  else ls_map_put(&srv->per_ip, c->peer, (void *)(n - 1));
   uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
   uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
 }
@@ -519,6 +525,23 @@ static void on_connection(uv_stream_t *ls, int status) {
   int len = sizeof ss;
   if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
     ls_net_addr_str((struct sockaddr *)&ss, c->peer, sizeof c->peer, &c->peer_port);
+  /* One address cannot take every slot: honest peers keep being served. */
+  uintptr_t from_ip = (uintptr_t)ls_map_get(&srv->per_ip, c->peer);
+  if (from_ip >= srv->cfg->max_conns_per_ip || ls_map_put(&srv->per_ip, c->peer, (void *)(from_ip + 1)) != 0) {
+    uint8_t err[LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT];
+    size_t n = ls_proto_encode_error(err, 0, LS_ERR_BUSY, "too many connections from your address");
+    uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
+    uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    static ls_ratelimit_t rl = {5, 10000, 0, 0, 0};
+    unsigned long dropped;
+    if (ls_ratelimit_allow(&rl, &dropped))
+      ls_warn("connection from %s refused: %lu open from that address (max_conns_per_ip)", c->peer,
+              (unsigned long)from_ip);
+    c->closing = 1;
+    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
+    uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
+    return;
+  }
   c->start_ms = uv_now(srv->loop);
   ls_log_timestamp(c->start_ts, sizeof c->start_ts);
   ls_proto_reader_init(&c->reader, 0, 1);
@@ -545,6 +568,11 @@ int server_new(uv_loop_t *loop, const ls_config_t *cfg, ls_catalog_t *catalog, s
   }
   uv_timer_init(loop, &srv->rate_timer);
   srv->rate_timer.data = srv;
+  if (ls_map_init(&srv->per_ip) != 0) {
+    fclose(srv->log);
+    free(srv);
+    return UV_ENOMEM;
+  }
   srv->handles = 2; /* listener and rate timer */
   *out = srv;
   return 0;
