@@ -6,7 +6,7 @@ import socket
 import struct
 import time
 
-from conftest import BROADCAST, make_file, sha256_file, wait_until
+from conftest import BIN, BROADCAST, make_file, sha256_file, wait_until
 
 
 def proc_status(pid):
@@ -65,8 +65,9 @@ def test_slowloris_and_connection_flood_leave_honest_peers_served(swarm):
     assert r.returncode == 0, r.stderr
     assert sha256_file(d.dir / "downloads" / "big.bin") == sha256_file(src)
     rss_kib, fds = proc_status(pid)
+    print("\nserver under slowloris + flood: %d MiB RSS, %d fds" % (rss_kib // 1024, fds))
     assert fds < 32 + 20 + 32, fds       # per-address limits bound the descriptors
-    assert rss_kib < 64 * 1024, rss_kib
+    assert rss_kib < (64 if "/san/" not in BIN else 512) * 1024, rss_kib
     # The slowloris connections are closed as idle: a stray byte is not activity.
     deadline = time.monotonic() + 6
     while time.monotonic() < deadline:
@@ -138,5 +139,7 @@ def test_hundred_thousand_files_stay_within_limits(swarm):
     wait_until(lambda: "over a limit" in d.procs["listener"].output(), 10, "the refusal to be logged")
     assert len(d.names_from("hoarder")) == 50000
     rss_kib, fds = proc_status(pid)
-    assert rss_kib < 200 * 1024, rss_kib
+    print("\nlistener after 100,000 files from one peer: %d MiB RSS, %d fds" % (rss_kib // 1024, fds))
+    # ASan's shadow memory and quarantine inflate RSS several times.
+    assert rss_kib < (64 if "/san/" not in BIN else 512) * 1024, rss_kib
     assert fds < 32, fds
