@@ -86,6 +86,8 @@ struct fetch_s {
   double rate;
   uint64_t last_tick;
   char dest[4096];
+  char last_drop[160];      /* why the last peer went, for the final message */
+  char last_drop_tag[LS_TAG_MAX + 1];
 };
 
 static void peer_drop(peer_t *p, const char *why, int banned);
@@ -531,7 +533,10 @@ static int on_frame(void *ud, ls_frame_t *fr) {
     ls_proto_parse_error(fr, &code, text, sizeof text);
     if (fr->id == ID_MANIFEST || fr->id == ID_HAVE || code != LS_ERR_NOT_HELD || p->have == NULL ||
         !take_req(p, fr->id)) {
-      snprintf(p->end_buf, sizeof p->end_buf, "dropped: %s", ls_proto_err_name(code));
+      if (code == LS_ERR_NOT_HELD || code == LS_ERR_UNKNOWN_ROOT)
+        snprintf(p->end_buf, sizeof p->end_buf, "dropped: no longer holds this content (changed or removed)");
+      else
+        snprintf(p->end_buf, sizeof p->end_buf, "dropped: %s", ls_proto_err_name(code));
       peer_drop(p, p->end_buf, 0);
       if (fr->id == ID_MANIFEST) ask_manifest(f);
       return 1;
@@ -604,6 +609,8 @@ static void peer_drop(peer_t *p, const char *why, int banned) {
   p->state = P_GONE;
   if (why != p->end_buf) snprintf(p->end_buf, sizeof p->end_buf, "%s", why); /* why may be on the caller's stack */
   p->end = p->end_buf;
+  snprintf(f->last_drop, sizeof f->last_drop, "%s", p->end_buf);
+  snprintf(f->last_drop_tag, sizeof f->last_drop_tag, "%s", p->h.tag);
   for (size_t i = 0; i < p->nreqs; i++) sched_release(&f->sched, p->reqs[i]);
   p->nreqs = 0;
   if (p->in_sched) sched_peer_remove(&f->sched, p->have);
@@ -637,8 +644,9 @@ static void check_stuck(fetch_t *f) {
     else if (!f->have_manifest)
       fetch_stop(f, FETCH_NO_HOLDER, "no holder answered (%zu tried); is the file still shared?", f->npeers);
     else
-      fetch_stop(f, FETCH_NO_HOLDER, "every holder is gone with %u of %u chunks verified; the partial download is kept",
-                 f->sched.ndone, f->sched.nchunks);
+      fetch_stop(f, FETCH_NO_HOLDER,
+                 "every holder is gone with %u of %u chunks verified (last: %s %s); the partial download is kept",
+                 f->sched.ndone, f->sched.nchunks, f->last_drop_tag, f->last_drop);
     return;
   }
   if (waiting > 0 || !f->have_manifest || f->verifying > 0) return;
