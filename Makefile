@@ -47,7 +47,7 @@ BINARIES := $(foreach p,$(PROGRAMS),$(BIN)/$(call out_name,$(p)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps unit integration test demo bench install clean format fuzz fuzz-smoke deb
+.PHONY: all deps test-deps unit integration test demo bench install clean format fuzz fuzz-smoke deb check
 all: deps $(BINARIES)
 
 deps:
@@ -96,6 +96,17 @@ demo: all
 bench: all
 	@scripts/deps.sh bench
 	@bench/run.sh
+
+# Static checks: the whole tree with clang -Wall -Wextra -Werror as well as
+# gcc, and cppcheck with no finding.
+check:
+	@scripts/deps.sh check
+	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang BIN=build/clang/bin all
+	cppcheck -q --enable=warning,performance,portability --std=c11 -D_GNU_SOURCE --inline-suppr \
+	  --error-exitcode=1 --suppress=missingIncludeSystem \
+	  --library=tests/cppcheck/cjson.cfg \
+	  -Icommon $(PROGRAMS:%=-I%) common $(PROGRAMS)
+	@echo "check: clang -Werror and cppcheck clean"
 
 # libFuzzer harnesses (clang, ASan + UBSan) for every parser of network input.
 FUZZ_CC ?= clang

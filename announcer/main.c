@@ -62,7 +62,9 @@ static int queue_push(void *ud, const char *buf, size_t len) {
   char *copy = malloc(len);
   if (copy == NULL) return UV_ENOMEM;
   memcpy(copy, buf, len);
-  an->queue[an->queue_len++] = (datagram_t){copy, len};
+  datagram_t *d = &an->queue[an->queue_len++]; /* the queue owns it; queue_clear frees it */
+  d->data = copy;
+  d->len = len;
   return 0;
 }
 

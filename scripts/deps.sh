@@ -1,19 +1,21 @@
 #!/bin/sh
 # Installs the Debian packages lanswarm needs, and only those missing.
-# Usage: scripts/deps.sh build|test|bench|fuzz|deb
+# Usage: scripts/deps.sh build|test|bench|fuzz|deb|check
 set -eu
 build="make gcc pkg-config libuv1-dev libcjson-dev libssl-dev"
 test="$build libcmocka-dev python3 python3-pytest iproute2 groff-base man-db systemd lintian dpkg-dev faketime"
 bench="$build curl nginx-light aria2 coreutils time redis-server python3"
 fuzz="$build clang libclang-rt-14-dev"
 deb="$build debhelper dpkg-dev fakeroot lintian"
+check="$build clang cppcheck"
 case "${1:-build}" in
   build) want=$build ;;
   test) want=$test ;;
   bench) want="$test $bench" ;;
   fuzz) want=$fuzz ;;
   deb) want=$deb ;;
-  *) echo "usage: $0 build|test|bench|fuzz|deb" >&2; exit 2 ;;
+  check) want=$check ;;
+  *) echo "usage: $0 build|test|bench|fuzz|deb|check" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do
