@@ -47,7 +47,7 @@ BINARIES := $(foreach p,$(PROGRAMS),$(BIN)/$(call out_name,$(p)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps unit integration test demo bench install clean format fuzz fuzz-smoke deb check
+.PHONY: all deps test-deps unit unit-valgrind integration test demo bench install clean format fuzz fuzz-smoke deb check
 all: deps $(BINARIES)
 
 deps:
@@ -87,6 +87,13 @@ unit: test-deps $(UNIT_BIN)
 
 integration: test-deps $(BINARIES)
 	LANSWARM_BIN=$(CURDIR)/$(BIN) /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+
+# The unit tests under valgrind's memcheck: no error, no definite or indirect leak.
+unit-valgrind: test-deps $(UNIT_BIN)
+	@scripts/deps.sh valgrind
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+	  valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t >/dev/null; done
+	@echo "unit-valgrind: $(words $(UNIT_BIN)) test programs clean"
 
 test: test-deps all unit integration
 

@@ -1,6 +1,6 @@
 #!/bin/sh
 # Installs the Debian packages lanswarm needs, and only those missing.
-# Usage: scripts/deps.sh build|test|bench|fuzz|deb|check
+# Usage: scripts/deps.sh build|test|bench|fuzz|deb|check|valgrind
 set -eu
 build="make gcc pkg-config libuv1-dev libcjson-dev libssl-dev"
 test="$build libcmocka-dev python3 python3-pytest iproute2 groff-base man-db systemd lintian dpkg-dev faketime"
@@ -8,6 +8,7 @@ bench="$build curl nginx-light aria2 coreutils time redis-server python3"
 fuzz="$build clang libclang-rt-14-dev"
 deb="$build debhelper dpkg-dev fakeroot lintian"
 check="$build clang cppcheck"
+valgrind="$build valgrind"
 case "${1:-build}" in
   build) want=$build ;;
   test) want=$test ;;
@@ -15,7 +16,8 @@ case "${1:-build}" in
   fuzz) want=$fuzz ;;
   deb) want=$deb ;;
   check) want=$check ;;
-  *) echo "usage: $0 build|test|bench|fuzz|deb|check" >&2; exit 2 ;;
+  valgrind) want=$valgrind ;;
+  *) echo "usage: $0 build|test|bench|fuzz|deb|check|valgrind" >&2; exit 2 ;;
 esac
 missing=""
 for p in $want; do
