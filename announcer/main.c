@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "ls_announce.h"
+#include "ls_auth.h"
 #include "ls_catalog.h"
 #include "ls_config.h"
 #include "ls_log.h"
@@ -43,6 +44,7 @@ typedef struct {
   int stopping;
   int use_tracker;
   ls_publisher_t publisher;   /* with `tracker` configured */
+  ls_key_t key;               /* with `key_file` configured */
 } announcer_t;
 
 static void queue_clear(announcer_t *an) {
@@ -59,9 +61,10 @@ static int queue_push(void *ud, const char *buf, size_t len) {
     an->queue = q;
     an->queue_cap = cap;
   }
-  char *copy = malloc(len);
+  char *copy = malloc(len + LS_SEAL_OVERHEAD);
   if (copy == NULL) return UV_ENOMEM;
   memcpy(copy, buf, len);
+  if (an->key.set) len = (size_t)ls_auth_seal(&an->key, copy, len, copy, len + LS_SEAL_OVERHEAD);
   datagram_t *d = &an->queue[an->queue_len++]; /* the queue owns it; queue_clear frees it */
   d->data = copy;
   d->len = len;
@@ -112,8 +115,8 @@ static void announce(announcer_t *an, const char *why) {
   queue_clear(an);
   size_t skipped = 0;
   an->seq++;
-  int pages = ls_announce_encode_pages(an->cfg.tag, (uint16_t)an->cfg.tcp_port, an->cfg.interval, an->seq, files,
-                                       snap->count, queue_push, an, &skipped);
+  int pages = ls_announce_encode_pages_r(an->cfg.tag, (uint16_t)an->cfg.tcp_port, an->cfg.interval, an->seq, files,
+                                         snap->count, an->key.set ? LS_SEAL_OVERHEAD : 0, queue_push, an, &skipped);
   free(files);
   if (pages < 0) {
     ls_error("cannot encode announcement: %s", uv_strerror(pages));
@@ -149,6 +152,8 @@ static void name_taken(ls_publisher_t *p, const char *reason) {
 static void send_goodbye(announcer_t *an) {
   char buf[LS_ANNOUNCE_MAX_PAYLOAD * 2];
   int n = ls_announce_encode_bye(an->cfg.tag, (uint16_t)an->cfg.tcp_port, buf, sizeof buf);
+  if (n < 0) return;
+  if (an->key.set) n = ls_auth_seal(&an->key, buf, (size_t)n, buf, sizeof buf);
   if (n < 0) return;
   for (size_t i = 0; i < an->ntargets; i++) {
     uv_buf_t b = uv_buf_init(buf, (unsigned)n);
@@ -195,6 +200,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lanswarm-announcer: cannot open log file %s\n", an.cfg.log_file);
     return 1;
   }
+  if (ls_config_load_key(&an.cfg, "lanswarm-announcer", &an.key) != 0) return 1;
   if (an.cfg.tcp_port == 0) {
     fprintf(stderr, "lanswarm-announcer: --port must name the chunk server's port\n");
     return 2;
@@ -230,6 +236,7 @@ int main(int argc, char **argv) {
       return 2;
     }
     an.publisher.on_taken = name_taken;
+    an.publisher.client.key = an.key.set ? &an.key : NULL;
     an.use_tracker = 1;
     ls_publisher_start(&an.publisher);
   }

@@ -29,6 +29,7 @@
 
 typedef struct {
   ls_config_t cfg;
+  ls_key_t key;
   uv_loop_t *loop;
   ls_catalog_t *catalog;
   ls_publisher_t pub;
@@ -196,7 +197,7 @@ static void run_downloader(client_t *c, const char *tags_path) {
   snprintf(port, sizeof port, "%d", c->cfg.tcp_port);
   char *args[] = {dl, "--dir", c->cfg.dir, "--share", c->cfg.share_dir, "--downloads", c->cfg.downloads_dir,
                   "--temp", c->cfg.temp_dir, "--tags", (char *)tags_path, "--tag", c->cfg.tag, "--port", port,
-                  c->fetch_name, NULL};
+                  c->fetch_name, c->cfg.key_file[0] ? "--key-file" : NULL, c->cfg.key_file, NULL};
   uv_stdio_container_t stdio[3] = {{UV_IGNORE, {0}}, {UV_INHERIT_FD, {.fd = 1}}, {UV_INHERIT_FD, {.fd = 2}}};
   uv_process_options_t opts;
   memset(&opts, 0, sizeof opts);
@@ -369,6 +370,7 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
+  if (ls_config_load_key(&c.cfg, "lanswarm-client", &c.key) != 0) return 1;
   int rc = ls_config_make_dirs(&c.cfg);
   if (rc != 0) {
     fprintf(stderr, "lanswarm-client: cannot create folders under %s: %s\n", c.cfg.dir, uv_strerror(rc));
@@ -387,6 +389,7 @@ int main(int argc, char **argv) {
   c.pub.on_taken = on_taken;
   c.pub.on_up = on_registered;
   c.pub.on_msg = on_msg;
+  c.pub.client.key = c.key.set ? &c.key : NULL;
   ls_signals_init(c.loop, &c.signals, on_signal, &c);
   ls_catalog_start(c.catalog);
   say("lanswarm client: registering as %s at %s (publish, fetch, list, quit)", c.cfg.tag, c.cfg.tracker);

@@ -132,6 +132,10 @@ static int print_into(cJSON *o, char *buf, size_t cap) {
   return n > LS_ANNOUNCE_MAX_PAYLOAD ? -EMSGSIZE : (int)n;
 }
 
+static int fits(int n, size_t reserve) {
+  return n < 0 ? n : ((size_t)n + reserve > LS_ANNOUNCE_MAX_PAYLOAD ? -EMSGSIZE : n);
+}
+
 int ls_announce_encode_bye(const char *tag, uint16_t port, char *buf, size_t cap) {
   cJSON *o = header("bye", tag, port);
   if (o == NULL) return -ENOMEM;
@@ -168,6 +172,12 @@ static cJSON *page_object(const char *tag, uint16_t port, uint32_t interval, uin
 int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
                              const ls_announce_file_t *files, size_t nfiles, ls_announce_emit_cb emit, void *ud,
                              size_t *skipped) {
+  return ls_announce_encode_pages_r(tag, port, interval, seq, files, nfiles, 0, emit, ud, skipped);
+}
+
+int ls_announce_encode_pages_r(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
+                               const ls_announce_file_t *files, size_t nfiles, size_t reserve, ls_announce_emit_cb emit,
+                               void *ud, size_t *skipped) {
   char buf[LS_ANNOUNCE_MAX_PAYLOAD * 4];
   *skipped = 0;
   /* Pass 1: the printed size of every file entry, and the page each goes on.
@@ -177,7 +187,8 @@ int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, 
   int head = print_into(probe, buf, sizeof buf);
   cJSON_Delete(probe);
   if (head < 0) return head;
-  size_t budget = LS_ANNOUNCE_MAX_PAYLOAD - (size_t)head;
+  if ((size_t)head + reserve >= LS_ANNOUNCE_MAX_PAYLOAD) return -EMSGSIZE;
+  size_t budget = LS_ANNOUNCE_MAX_PAYLOAD - reserve - (size_t)head;
   uint32_t *page_of = malloc((nfiles + 1) * sizeof *page_of);
   if (page_of == NULL) return -ENOMEM;
   size_t pages = 0, used = 0, in_page = 0;
@@ -223,7 +234,7 @@ int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, 
         break;
       }
     }
-    int n = rc == 0 ? print_into(o, buf, sizeof buf) : rc;
+    int n = rc == 0 ? fits(print_into(o, buf, sizeof buf), reserve) : rc;
     cJSON_Delete(o);
     if (n < 0) rc = n;
     else rc = emit(ud, buf, (size_t)n);

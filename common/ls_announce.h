@@ -59,6 +59,11 @@ typedef int (*ls_announce_emit_cb)(void *ud, const char *buf, size_t len);
 int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
                              const ls_announce_file_t *files, size_t nfiles, ls_announce_emit_cb emit, void *ud,
                              size_t *skipped);
+/* The same, leaving `reserve` bytes of every datagram free (for the MAC of a
+ * network key). */
+int ls_announce_encode_pages_r(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
+                               const ls_announce_file_t *files, size_t nfiles, size_t reserve, ls_announce_emit_cb emit,
+                               void *ud, size_t *skipped);
 
 /* One file entry as a cJSON object (the tracker protocol uses the same
  * entries). from_json validates like the decoder and strdup's the name. */

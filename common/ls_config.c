@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "ls_auth.h"
 #include "ls_manifest.h"
 #include "ls_net.h"
 #include "ls_util.h"
@@ -73,6 +74,7 @@ int ls_config_set(ls_config_t *cfg, const char *key, const char *value, char *er
     return set_path(cfg->downloads_dir, sizeof cfg->downloads_dir, value, err, errlen, key);
   if (strcmp(key, "temp") == 0) return set_path(cfg->temp_dir, sizeof cfg->temp_dir, value, err, errlen, key);
   if (strcmp(key, "log_file") == 0) return set_path(cfg->log_file, sizeof cfg->log_file, value, err, errlen, key);
+  if (strcmp(key, "key_file") == 0) return set_path(cfg->key_file, sizeof cfg->key_file, value, err, errlen, key);
   if (strcmp(key, "broadcast") == 0) {
     if (*value == '\0' || strlen(value) >= sizeof cfg->broadcast) {
       snprintf(err, errlen, "broadcast: 'auto' or a comma-separated list of IPv4 addresses");
@@ -233,6 +235,16 @@ void ls_config_finish(ls_config_t *cfg) {
   derive(cfg->server_log, sizeof cfg->server_log, cfg->dir, "server.log");
 }
 
+int ls_config_load_key(const ls_config_t *cfg, const char *prog, void *keyp) {
+  ls_key_t *key = keyp;
+  memset(key, 0, sizeof *key);
+  if (cfg->key_file[0] == '\0') return 0;
+  int rc = ls_key_load(cfg->key_file, key);
+  if (rc == -EINVAL) fprintf(stderr, "%s: %s: a key must hold at least %d bytes\n", prog, cfg->key_file, LS_KEY_MIN);
+  else if (rc != 0) fprintf(stderr, "%s: cannot read the key %s: %s\n", prog, cfg->key_file, strerror(-rc));
+  return rc == 0 ? 0 : -1;
+}
+
 int ls_config_make_dirs(const ls_config_t *cfg) {
   const char *dirs[] = {cfg->dir, cfg->share_dir, cfg->downloads_dir, cfg->temp_dir, cfg->cache_dir};
   for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++) {
@@ -269,6 +281,7 @@ static const struct {
     {"idle-timeout", "idle_timeout", "SEC server closes idle connections; default 60"},
     {"stall-timeout", "stall_timeout", "SEC downloader drops a silent peer; default 10"},
     {"fsync", "fsync", "0|1      fsync each finished download before it appears; default 1"},
+    {"key-file", "key_file", "FILE  the network key: only peers with the same key take part"},
     {"log-level", "log_level", "L   debug, info, warn, error; default info"},
     {"log-file", "log_file", "FILE  also write diagnostics to FILE"},
 };

@@ -28,6 +28,7 @@ typedef struct {
   char client_log[PATH_MAX];
   char server_log[PATH_MAX];
   char log_file[PATH_MAX];      /* daemon diagnostics; empty: stderr only */
+  char key_file[PATH_MAX];      /* the network key; empty: none */
   char broadcast[256];          /* "auto" or comma-separated IPv4 addresses */
   char tracker[64];             /* "addr:port" of a tracker, or empty */
   char listen_addr[64];         /* where the listener and server bind */
@@ -71,6 +72,10 @@ void ls_config_finish(ls_config_t *cfg);
  * exits 0; prints a one-line error and returns -1 on bad input. On success
  * returns the index of the first positional argument. */
 int ls_config_from_args(ls_config_t *cfg, const ls_config_program_t *prog, int argc, char **argv);
+
+/* Loads cfg->key_file into key (key->set stays 0 without one). Prints a
+ * one-line error naming prog and returns -1 if the file is unusable. */
+int ls_config_load_key(const ls_config_t *cfg, const char *prog, void *key);
 
 /* Creates the peer's folders (share, downloads, temp, cache). */
 int ls_config_make_dirs(const ls_config_t *cfg);

@@ -13,6 +13,7 @@ const char *ls_proto_err_name(unsigned code) {
     case LS_ERR_BUSY: return "busy";
     case LS_ERR_INTERNAL: return "internal error";
     case LS_ERR_VERSION: return "unsupported version";
+    case LS_ERR_AUTH: return "network key required";
     default: return "unknown error";
   }
 }
@@ -36,6 +37,7 @@ static int type_ok(const ls_proto_reader_t *r, uint8_t type, size_t payload) {
   if (r->is_server) {
     if (type == LS_MSG_MANIFEST_REQ || type == LS_MSG_HAVE_REQ) return payload == LS_HASH_LEN;
     if (type == LS_MSG_CHUNK_REQ) return payload == LS_HASH_LEN + 4;
+    if (type == LS_MSG_AUTH_RESPONSE) return payload == 64;
     return 0;
   }
   switch (type) {
@@ -43,6 +45,8 @@ static int type_ok(const ls_proto_reader_t *r, uint8_t type, size_t payload) {
     case LS_MSG_CHUNK_REP:
     case LS_MSG_HAVE_REP: return payload <= r->max_payload;
     case LS_MSG_ERROR: return payload >= 2 && payload <= 2 + LS_PROTO_MAX_ERROR_TEXT;
+    case LS_MSG_AUTH_CHALLENGE:
+    case LS_MSG_AUTH_OK: return payload == 32;
     default: return 0;
   }
 }

@@ -26,6 +26,9 @@ typedef enum {
   LS_MSG_MANIFEST_REQ = 0x01,
   LS_MSG_CHUNK_REQ = 0x02,
   LS_MSG_HAVE_REQ = 0x03,
+  LS_MSG_AUTH_CHALLENGE = 0x10, /* server -> client: nonce[32] (network key only) */
+  LS_MSG_AUTH_RESPONSE = 0x11,  /* client -> server: nonce[32] mac[32] */
+  LS_MSG_AUTH_OK = 0x12,        /* server -> client: mac[32] */
   LS_MSG_MANIFEST_REP = 0x81,
   LS_MSG_CHUNK_REP = 0x82,
   LS_MSG_HAVE_REP = 0x83,
@@ -39,6 +42,7 @@ typedef enum {
   LS_ERR_BUSY = 4,
   LS_ERR_INTERNAL = 5,
   LS_ERR_VERSION = 6,
+  LS_ERR_AUTH = 7,
 } ls_err_code_t;
 
 const char *ls_proto_err_name(unsigned code);

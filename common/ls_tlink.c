@@ -134,8 +134,45 @@ void ls_tlink_close(ls_tlink_t *l, const char *why) {
 
 static void schedule_retry(ls_tclient_t *c);
 
+/* With a network key the tracker challenges first; the client answers and
+ * checks the tracker's proof before it counts as connected. */
+static void client_auth(ls_tclient_t *c, ls_tlink_t *l, ls_tmsg_t *m) {
+  ls_tmsg_t reply;
+  memset(&reply, 0, sizeof reply);
+  if (m->type == LS_TMSG_CHALLENGE) {
+    memcpy(c->server_nonce, m->nonce, LS_NONCE_LEN);
+    ls_auth_nonce(c->nonce);
+    reply.type = LS_TMSG_AUTH;
+    memcpy(reply.nonce, c->nonce, LS_NONCE_LEN);
+    ls_auth_mac(c->key, "tracker-client", c->server_nonce, LS_NONCE_LEN, c->nonce, LS_NONCE_LEN, reply.mac);
+    ls_tlink_send(l, &reply);
+    return;
+  }
+  uint8_t mac[LS_MAC_LEN];
+  if (m->type == LS_TMSG_AUTH_OK) {
+    ls_auth_mac(c->key, "tracker-server", c->nonce, LS_NONCE_LEN, c->server_nonce, LS_NONCE_LEN, mac);
+    if (ls_auth_equal(mac, m->mac)) {
+      c->authed = 1;
+      ls_info("tracker %s: network key verified", c->addr_text);
+      if (c->on_up) c->on_up(c);
+      return;
+    }
+  }
+  ls_error("tracker %s: it does not hold our network key (or refused ours)", c->addr_text);
+  ls_tlink_close(l, "network key mismatch");
+}
+
 static void client_msg(ls_tlink_t *l, ls_tmsg_t *m) {
   ls_tclient_t *c = l->data;
+  if (c->key != NULL && !c->authed) {
+    client_auth(c, l, m);
+    return;
+  }
+  if (m->type == LS_TMSG_CHALLENGE) {
+    ls_error("tracker %s requires a network key (key_file)", c->addr_text);
+    ls_tlink_close(l, "network key required");
+    return;
+  }
   if (c->on_msg) c->on_msg(c, m);
 }
 
@@ -169,9 +206,10 @@ static void connect_cb(uv_connect_t *req, int status) {
   }
   c->connected = 1;
   c->backoff_ms = 0;
+  c->authed = 0;
   ls_tlink_start(l);
   ls_info("tracker %s: connected", c->addr_text);
-  if (c->on_up) c->on_up(c);
+  if (c->key == NULL && c->on_up) c->on_up(c); /* with a key: once the challenge is passed */
 }
 
 static void try_connect(ls_tclient_t *c) {
@@ -225,7 +263,7 @@ void ls_tclient_start(ls_tclient_t *c) {
 }
 
 int ls_tclient_send(ls_tclient_t *c, const ls_tmsg_t *m) {
-  if (!c->connected || c->link == NULL) return UV_ENOTCONN;
+  if (!c->connected || c->link == NULL || (c->key != NULL && !c->authed)) return UV_ENOTCONN;
   return ls_tlink_send(c->link, m);
 }
 

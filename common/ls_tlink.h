@@ -9,6 +9,7 @@
 
 #include <uv.h>
 
+#include "ls_auth.h"
 #include "ls_tmsg.h"
 
 #define LS_TLINK_MAX_QUEUED (8u << 20) /* bytes waiting to be written: a slower reader is dropped */
@@ -61,6 +62,10 @@ struct ls_tclient_s {
   ls_tclient_msg_cb on_msg;
   ls_tclient_cb on_down;
   void *data;
+  const ls_key_t *key;     /* the network key, or NULL: set before ls_tclient_start */
+  int authed;
+  uint8_t nonce[LS_NONCE_LEN];
+  uint8_t server_nonce[LS_NONCE_LEN];
 };
 
 /* addr: "host:port" with a dotted IPv4 host. 0 or UV_EINVAL. */

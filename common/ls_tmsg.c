@@ -8,8 +8,9 @@
 #include <string.h>
 #include <uv.h>
 
-static const char *type_names[] = {NULL,   "register", "publish", "unpublish", "lookup",   "list", "ping",
-                                   "pong", "bye",      "shutdown", "ok",       "error", "entries"};
+static const char *type_names[] = {NULL,    "register", "publish",   "unpublish", "lookup", "list",
+                                   "ping",  "pong",     "bye",       "shutdown",  "ok",     "error",
+                                   "entries", "challenge", "auth",   "auth_ok"};
 #define NTYPES (sizeof type_names / sizeof type_names[0])
 
 const char *ls_tmsg_type_name(ls_tmsg_type_t t) {
@@ -154,6 +155,20 @@ int ls_tmsg_decode(ls_tmsg_t *m, const char *json, size_t len, const char **why)
       }
       break;
     }
+    case LS_TMSG_CHALLENGE:
+    case LS_TMSG_AUTH:
+    case LS_TMSG_AUTH_OK: {
+      const char *nonce = get_str(o, "nonce"), *mac = get_str(o, "mac");
+      if (m->type != LS_TMSG_AUTH_OK && (nonce == NULL || ls_hash_from_hex(nonce, strlen(nonce), m->nonce) != 0)) {
+        *why = "bad nonce";
+        goto out;
+      }
+      if (m->type != LS_TMSG_CHALLENGE && (mac == NULL || ls_hash_from_hex(mac, strlen(mac), m->mac) != 0)) {
+        *why = "bad mac";
+        goto out;
+      }
+      break;
+    }
     default: break; /* PING, PONG, BYE, SHUTDOWN, OK: nothing more */
   }
   rc = 0;
@@ -215,6 +230,18 @@ int ls_tmsg_encode(const ls_tmsg_t *m, uint8_t **frame, size_t *len) {
       }
       break;
     }
+    case LS_TMSG_CHALLENGE:
+    case LS_TMSG_AUTH:
+    case LS_TMSG_AUTH_OK:
+      if (m->type != LS_TMSG_AUTH_OK) {
+        ls_hash_to_hex(m->nonce, hex);
+        cJSON_AddStringToObject(o, "nonce", hex);
+      }
+      if (m->type != LS_TMSG_CHALLENGE) {
+        ls_hash_to_hex(m->mac, hex);
+        cJSON_AddStringToObject(o, "mac", hex);
+      }
+      break;
     default: break;
   }
   char *text = cJSON_PrintUnformatted(o);

@@ -30,6 +30,9 @@ typedef enum {
   LS_TMSG_OK,
   LS_TMSG_ERROR,        /* code, reason */
   LS_TMSG_ENTRIES,      /* tracker -> asker: entries, total, offset */
+  LS_TMSG_CHALLENGE,    /* tracker -> peer, network key only: nonce */
+  LS_TMSG_AUTH,         /* peer -> tracker: nonce, mac */
+  LS_TMSG_AUTH_OK,      /* tracker -> peer: mac */
 } ls_tmsg_type_t;
 
 typedef enum {
@@ -38,6 +41,7 @@ typedef enum {
   LS_TERR_NOT_REGISTERED = 3,
   LS_TERR_LIMIT = 4,
   LS_TERR_ALREADY_REGISTERED = 5,
+  LS_TERR_AUTH = 6,
 } ls_terr_t;
 
 /* One (host, file) row, as in tags.txt. */
@@ -64,6 +68,8 @@ typedef struct {
   uint32_t offset, limit, total;    /* LIST, ENTRIES */
   ls_tentry_t *entries;             /* ENTRIES */
   size_t nentries;
+  uint8_t nonce[32];                /* CHALLENGE, AUTH */
+  uint8_t mac[32];                  /* AUTH, AUTH_OK */
   int code;                         /* ERROR */
   char reason[LS_TMSG_MAX_REASON];  /* ERROR */
 } ls_tmsg_t;

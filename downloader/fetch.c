@@ -36,6 +36,10 @@ typedef struct {
   ls_proto_reader_t reader;
   uint8_t *have;             /* NULL: holds everything */
   int in_sched;
+  int authed;                /* proved the network key (always 1 without one) */
+  int auth_pending;
+  uint8_t nonce[LS_NONCE_LEN];        /* ours */
+  uint8_t server_nonce[LS_NONCE_LEN]; /* the server's challenge */
   int have_pending;
   int manifest_pending;
   uint32_t reqs[FETCH_MAX_DEPTH];
@@ -335,7 +339,7 @@ static int verify_queue(fetch_t *f, peer_t *p, uint32_t index, uint8_t *base, ui
 
 typedef struct {
   uv_write_t w;
-  uint8_t buf[LS_PROTO_MAX_REQUEST];
+  uint8_t buf[LS_PROTO_MAX_REQUEST + 64];
 } wreq_t;
 
 static void wreq_done(uv_write_t *w, int status) {
@@ -354,6 +358,22 @@ static int send_request(peer_t *p, uint8_t type, uint32_t id, uint32_t index) {
   return rc;
 }
 
+static int send_frame(peer_t *p, uint8_t type, const uint8_t *payload, size_t len) {
+  wreq_t *r = malloc(sizeof *r);
+  if (r == NULL) return -ENOMEM;
+  size_t n = ls_proto_encode_header(r->buf, type, 0, len);
+  memcpy(r->buf + n, payload, len);
+  uv_buf_t b = uv_buf_init((char *)r->buf, (unsigned)(n + len));
+  r->w.data = r;
+  int rc = uv_write(&r->w, (uv_stream_t *)&p->tcp, &b, 1, wreq_done);
+  if (rc != 0) free(r);
+  return rc;
+}
+
+static int usable(const peer_t *p) {
+  return p->state == P_READY && p->authed;
+}
+
 static unsigned outstanding(const fetch_t *f) {
   unsigned n = f->verifying;
   for (size_t i = 0; i < f->npeers; i++) n += (unsigned)f->peers[i].nreqs;
@@ -362,7 +382,7 @@ static unsigned outstanding(const fetch_t *f) {
 
 static void fill(peer_t *p) {
   fetch_t *f = p->f;
-  if (f->stopped || f->finishing || p->state != P_READY || !p->in_sched) return;
+  if (f->stopped || f->finishing || !usable(p) || !p->in_sched) return;
   unsigned depth = f->o->depth ? f->o->depth : FETCH_DEFAULT_DEPTH;
   if (depth > FETCH_MAX_DEPTH) depth = FETCH_MAX_DEPTH;
   /* Memory stays flat: requested + being verified chunks are bounded. */
@@ -399,7 +419,7 @@ static int take_req(peer_t *p, uint32_t index) {
 
 static void peer_enter_sched(peer_t *p) {
   fetch_t *f = p->f;
-  if (p->in_sched || !f->have_manifest || p->state != P_READY) return;
+  if (p->in_sched || !f->have_manifest || !usable(p)) return;
   if (!p->h.complete && p->have == NULL) {
     if (!p->have_pending) {
       p->have_pending = 1;
@@ -418,7 +438,7 @@ static void ask_manifest(fetch_t *f) {
     if (f->peers[i].manifest_pending) return;
   for (size_t i = 0; i < f->npeers; i++) {
     peer_t *p = &f->peers[i];
-    if (p->state != P_READY) continue;
+    if (!usable(p)) continue;
     p->manifest_pending = 1;
     if (send_request(p, LS_MSG_MANIFEST_REQ, ID_MANIFEST, 0) != 0) {
       p->manifest_pending = 0;
@@ -482,10 +502,47 @@ static void on_manifest(peer_t *p, ls_frame_t *fr) {
   for (size_t i = 0; i < f->npeers; i++) peer_enter_sched(&f->peers[i]);
 }
 
+/* Before anything else with a network key: answer the server's challenge
+ * and check its proof (docs/PROTOCOL.md, section 5). */
+static int on_auth_frame(peer_t *p, ls_frame_t *fr) {
+  fetch_t *f = p->f;
+  const ls_key_t *key = f->o->key;
+  uint8_t mac[LS_MAC_LEN];
+  if (fr->type == LS_MSG_AUTH_CHALLENGE && !p->auth_pending) {
+    uint8_t reply[2 * LS_NONCE_LEN];
+    ls_auth_nonce(p->nonce);
+    memcpy(reply, p->nonce, LS_NONCE_LEN);
+    ls_auth_mac(key, "chunk-client", fr->payload, LS_NONCE_LEN, p->nonce, LS_NONCE_LEN, reply + LS_NONCE_LEN);
+    memcpy(p->server_nonce, fr->payload, LS_NONCE_LEN); /* for checking its proof */
+    p->auth_pending = 1;
+    if (send_frame(p, LS_MSG_AUTH_RESPONSE, reply, sizeof reply) != 0) peer_drop(p, "dropped: write failed", 0);
+    return p->state == P_READY ? 0 : 1;
+  }
+  if (fr->type == LS_MSG_AUTH_OK && p->auth_pending) {
+    ls_auth_mac(key, "chunk-server", p->nonce, LS_NONCE_LEN, p->server_nonce, LS_NONCE_LEN, mac);
+    if (ls_auth_equal(mac, fr->payload)) {
+      p->authed = 1;
+      p->auth_pending = 0;
+      if (!f->have_manifest) ask_manifest(f);
+      else peer_enter_sched(p);
+      if (p->manifest_pending) uv_timer_again(&p->timer);
+      return 0;
+    }
+  }
+  if (fr->type == LS_MSG_ERROR) peer_drop(p, "dropped: refused our network key", 0);
+  else peer_drop(p, "banned: did not prove the network key", 1);
+  return 1;
+}
+
 static int on_frame(void *ud, ls_frame_t *fr) {
   peer_t *p = ud;
   fetch_t *f = p->f;
   if (p->state != P_READY || f->stopped) return 1;
+  if (!p->authed) return on_auth_frame(p, fr);
+  if (fr->type == LS_MSG_AUTH_CHALLENGE) {
+    peer_drop(p, "dropped: the peer requires a network key", 0);
+    return 1;
+  }
   if (fr->type == LS_MSG_MANIFEST_REP && fr->id == ID_MANIFEST && p->manifest_pending) {
     on_manifest(p, fr);
     return p->state == P_READY ? 0 : 1;
@@ -580,6 +637,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
 static void timer_cb(uv_timer_t *t) {
   peer_t *p = t->data;
   if (p->state == P_CONNECTING) peer_drop(p, "dropped: connect timed out", 0);
+  else if (!p->authed) peer_drop(p, "dropped: no network key challenge in time", 0);
   else if (p->nreqs > 0 || p->manifest_pending || p->have_pending) peer_drop(p, "dropped: stalled", 0);
   else uv_timer_stop(t);
 }
@@ -597,6 +655,10 @@ static void connect_cb(uv_connect_t *req, int status) {
   uv_timer_stop(&p->timer);
   uv_tcp_nodelay(&p->tcp, 1);
   uv_read_start((uv_stream_t *)&p->tcp, alloc_cb, read_cb);
+  if (!p->authed) {
+    uv_timer_again(&p->timer); /* the challenge must come in time */
+    return;
+  }
   if (!f->have_manifest) ask_manifest(f);
   else peer_enter_sched(p);
   if (p->manifest_pending) uv_timer_again(&p->timer);
@@ -635,14 +697,15 @@ static void check_stuck(fetch_t *f) {
       continue;
     }
     live++;
-    if (p->state == P_CONNECTING || p->manifest_pending || p->have_pending) waiting++;
+    if (p->state == P_CONNECTING || !p->authed || p->manifest_pending || p->have_pending) waiting++;
   }
   if (live == 0) {
     if (banned > 0 && banned == f->npeers)
       fetch_stop(f, FETCH_INTEGRITY, "every holder sent a manifest or data that failed verification (%u of %u chunks "
                  "verified are kept)", f->have_manifest ? f->sched.ndone : 0, f->have_manifest ? f->sched.nchunks : 0);
     else if (!f->have_manifest)
-      fetch_stop(f, FETCH_NO_HOLDER, "no holder answered (%zu tried); is the file still shared?", f->npeers);
+      fetch_stop(f, FETCH_NO_HOLDER, "no holder answered (%zu tried; last: %s %s)", f->npeers, f->last_drop_tag,
+                 f->last_drop);
     else
       fetch_stop(f, FETCH_NO_HOLDER,
                  "every holder is gone with %u of %u chunks verified (last: %s %s); the partial download is kept",
@@ -732,6 +795,7 @@ fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
     p->f = f;
     p->h = o->holders[i];
     p->state = P_CONNECTING;
+    p->authed = o->key == NULL || !o->key->set;
     ls_proto_reader_init(&p->reader, max_payload, 0);
     uv_tcp_init(&f->loop, &p->tcp);
     uv_timer_init(&f->loop, &p->timer);

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ls_auth.h"
 #include "ls_config.h"
 #include "ls_hash.h"
 #include "ls_tags.h"
@@ -73,6 +74,7 @@ typedef struct {
   unsigned depth;                /* chunk requests in flight per peer */
   fetch_progress_cb progress;
   void *progress_ud;
+  const ls_key_t *key;           /* the network key, or NULL */
 } fetch_opts_t;
 
 /* Runs the download. Returns the status (also in res->status). */

@@ -36,6 +36,7 @@ enum { OPT_ROOT = 1000, OPT_JSON, OPT_DEPTH, OPT_QUIET };
 
 typedef struct {
   ls_config_t cfg;
+  ls_key_t key;
   const char *root_hex;
   int json;
   int quiet;
@@ -226,7 +227,8 @@ static int download(opts_t *o, const char *name) {
   if (!o->quiet && !o->json)
     fprintf(stderr, "fetching %s (%llu bytes, root %.16s...) from %zu peer(s)\n", name,
             (unsigned long long)lk.contents[lk.chosen].size, root_hex, lk.nholders);
-  fetch_opts_t fo = {&o->cfg, name, {0}, lk.holders, lk.nholders, o->depth, show_bar ? progress_draw : NULL, &pg};
+  fetch_opts_t fo = {&o->cfg, name, {0}, lk.holders, lk.nholders, o->depth, show_bar ? progress_draw : NULL, &pg,
+                     o->key.set ? &o->key : NULL};
   memcpy(fo.root, lk.contents[lk.chosen].root, LS_HASH_LEN);
   fetch_result_t *res = calloc(1, sizeof *res);
   if (res == NULL) return EXIT_ERROR;
@@ -326,6 +328,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lanswarm-downloader: cannot open log file %s\n", o.cfg.log_file);
     return EXIT_IO;
   }
+  if (ls_config_load_key(&o.cfg, "lanswarm-downloader", &o.key) != 0) return EXIT_IO;
   if (first < argc - 1) {
     fprintf(stderr, "lanswarm-downloader: one NAME at a time (try --help)\n");
     return EXIT_USAGE;

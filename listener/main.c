@@ -10,6 +10,7 @@
 #include <uv.h>
 
 #include "ls_announce.h"
+#include "ls_auth.h"
 #include "ls_config.h"
 #include "ls_log.h"
 #include "ls_net.h"
@@ -33,6 +34,7 @@ typedef struct {
   peer_table_t table;
   tracker_feed_t feed;          /* with `tracker` configured */
   int use_tracker;
+  ls_key_t key;                 /* with `key_file`: only sealed announcements count */
   ls_ratelimit_t bad_rl;
   char recv_buf[65536];
   char *pending;        /* rendered tags.txt waiting for the thread pool */
@@ -114,8 +116,8 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
   uint16_t from_port;
   ls_net_addr_str(addr, from, sizeof from, &from_port);
   l->datagrams++;
-  if (flags & UV_UDP_PARTIAL) {
-    reject(l, from, "truncated datagram");
+  if ((flags & UV_UDP_PARTIAL) || nread > LS_ANNOUNCE_MAX_PAYLOAD) {
+    reject(l, from, "oversized datagram");
     return;
   }
   if (addr->sa_family != AF_INET) {
@@ -124,7 +126,13 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
   }
   ls_announce_t a;
   const char *why;
-  if (ls_announce_decode(&a, buf->base, (size_t)nread, &why) != 0) {
+  const char *json = buf->base;
+  size_t json_len = (size_t)nread;
+  if (l->key.set && ls_auth_open(&l->key, buf->base, (size_t)nread, &json, &json_len) != 0) {
+    reject(l, from, "not authenticated with the network key");
+    return;
+  }
+  if (ls_announce_decode(&a, json, json_len, &why) != 0) {
     reject(l, from, why);
     return;
   }
@@ -187,6 +195,7 @@ static int listener_main(listener_t *l, int argc, char **argv) {
     fprintf(stderr, "lanswarm-listener: cannot open log file %s\n", l->cfg.log_file);
     return 1;
   }
+  if (ls_config_load_key(&l->cfg, "lanswarm-listener", &l->key) != 0) return 1;
   int rc = ls_mkdir_p(l->cfg.dir);
   if (rc != 0) {
     fprintf(stderr, "lanswarm-listener: cannot create %s: %s\n", l->cfg.dir, uv_strerror(rc));
@@ -221,6 +230,7 @@ static int listener_main(listener_t *l, int argc, char **argv) {
   schedule_write(l, 1); /* tags.txt exists from the start, even if empty */
   if (l->cfg.tracker[0]) {
     tracker_feed_init(l->loop, &l->feed, l->cfg.tracker, &l->table, l->cfg.interval, feed_changed, l);
+    l->feed.client.key = l->key.set ? &l->key : NULL;
     l->use_tracker = 1;
     tracker_feed_start(&l->feed);
     ls_info("also reading the tracker at %s every %us", l->cfg.tracker, l->cfg.interval);

@@ -16,6 +16,7 @@ typedef struct {
   uv_loop_t *loop;
   ls_catalog_t *catalog;
   server_t *server;
+  ls_key_t key;
   ls_signals_t signals;
   int stopping;
 } app_t;
@@ -57,6 +58,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lanswarm-server: cannot open log file %s\n", app.cfg.log_file);
     return 1;
   }
+  if (ls_config_load_key(&app.cfg, "lanswarm-server", &app.key) != 0) return 1;
   int rc = ls_config_make_dirs(&app.cfg);
   if (rc != 0) {
     fprintf(stderr, "lanswarm-server: cannot create folders under %s: %s\n", app.cfg.dir, uv_strerror(rc));
@@ -70,6 +72,7 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lanswarm-server: cannot open %s: %s\n", app.cfg.server_log, uv_strerror(rc));
     return 1;
   }
+  server_set_key(app.server, &app.key);
   if ((rc = server_start(app.server)) != 0) {
     fprintf(stderr, "lanswarm-server: cannot listen on TCP %s:%d: %s\n", app.cfg.listen_addr, app.cfg.tcp_port,
             uv_strerror(rc));
@@ -82,8 +85,8 @@ int main(int argc, char **argv) {
     ls_format_bytes((double)app.cfg.rate_limit, rate, sizeof rate);
     strcat(rate, "/s");
   }
-  ls_info("listening on TCP %s:%d, upload %s, log %s", app.cfg.listen_addr, server_port(app.server), rate,
-          app.cfg.server_log);
+  ls_info("listening on TCP %s:%d, upload %s, log %s%s", app.cfg.listen_addr, server_port(app.server), rate,
+          app.cfg.server_log, app.key.set ? ", network key required" : "");
   uv_run(app.loop, UV_RUN_DEFAULT);
   uv_loop_close(app.loop);
   ls_info("stopped");

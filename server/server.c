@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ls_auth.h"
 #include "ls_log.h"
 #include "ls_map.h"
 #include "ls_net.h"
@@ -44,6 +45,8 @@ struct conn_s {
   uv_tcp_t tcp;
   uv_timer_t idle;
   server_t *srv;
+  uint8_t nonce[LS_NONCE_LEN]; /* our challenge, with a network key */
+  int authed;
   ls_proto_reader_t reader;
   char peer[32];
   uint16_t peer_port;
@@ -75,6 +78,7 @@ struct server_s {
   req_t *wait_head, *wait_tail;  /* waiting for buffer budget or rate */
   double rate_next_ms;           /* token bucket as a virtual clock */
   ls_map_t per_ip;               /* address -> open connections, as uintptr_t */
+  const ls_key_t *key;           /* the network key, or NULL */
   int closing;
   int handles;
 };
@@ -310,9 +314,58 @@ static void pump(server_t *srv) {
 
 /* ---------- requests ---------- */
 
+/* A small frame of ours (challenge, proof), written with its own copy. */
+typedef struct {
+  uv_write_t w;
+  uint8_t buf[LS_PROTO_HEADER_LEN + 64];
+} small_write_t;
+
+static void small_written(uv_write_t *w, int status) {
+  (void)status;
+  free(w->data);
+}
+
+static void send_small(conn_t *c, uint8_t type, const uint8_t *payload, size_t len) {
+  small_write_t *sw = malloc(sizeof *sw);
+  if (sw == NULL) return;
+  size_t n = ls_proto_encode_header(sw->buf, type, 0, len);
+  memcpy(sw->buf + n, payload, len);
+  uv_buf_t b = uv_buf_init((char *)sw->buf, (unsigned)(n + len));
+  sw->w.data = sw;
+  if (uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written) != 0) free(sw);
+}
+
+/* With a network key nothing is answered before the client proves it holds
+ * the key; the server proves it too (docs/PROTOCOL.md, section 5). */
+static int authenticate(conn_t *c, const ls_frame_t *f) {
+  server_t *srv = c->srv;
+  uint8_t mac[LS_MAC_LEN];
+  if (f->type == LS_MSG_AUTH_RESPONSE && f->len == 2 * LS_NONCE_LEN) {
+    ls_auth_mac(srv->key, "chunk-client", c->nonce, LS_NONCE_LEN, f->payload, LS_NONCE_LEN, mac);
+    if (ls_auth_equal(mac, f->payload + LS_NONCE_LEN)) {
+      c->authed = 1;
+      ls_auth_mac(srv->key, "chunk-server", f->payload, LS_NONCE_LEN, c->nonce, LS_NONCE_LEN, mac);
+      send_small(c, LS_MSG_AUTH_OK, mac, LS_MAC_LEN);
+      return 0;
+    }
+  }
+  uint8_t err[LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT];
+  size_t n = ls_proto_encode_error(err, f->id, LS_ERR_AUTH, "network key required");
+  uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
+  uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+  c->n_error++;
+  static ls_ratelimit_t rl = {5, 10000, 0, 0, 0};
+  unsigned long dropped;
+  if (ls_ratelimit_allow(&rl, &dropped)) ls_warn("connection from %s: no valid network key; closed", c->peer);
+  conn_close(c, "auth-failed");
+  return 1;
+}
+
 static int handle_frame(void *ud, ls_frame_t *f) {
   conn_t *c = ud;
   server_t *srv = c->srv;
+  if (c->closing) return 1;
+  if (srv->key != NULL && !c->authed) return authenticate(c, f);
   req_t *r = calloc(1, sizeof *r);
   if (r == NULL) return -ENOMEM;
   r->conn = c;
@@ -551,6 +604,10 @@ static void on_connection(uv_stream_t *ls, int status) {
   srv->nconns++;
   uint64_t idle_ms = (uint64_t)srv->cfg->idle_timeout * 1000;
   uv_timer_start(&c->idle, idle_cb, idle_ms, idle_ms);
+  if (srv->key != NULL) {
+    ls_auth_nonce(c->nonce);
+    send_small(c, LS_MSG_AUTH_CHALLENGE, c->nonce, LS_NONCE_LEN);
+  }
   conn_maybe_resume(c);
 }
 
@@ -581,6 +638,10 @@ int server_new(uv_loop_t *loop, const ls_config_t *cfg, ls_catalog_t *catalog, s
 int server_start(server_t *srv) {
   srv->listener.data = srv;
   return ls_net_tcp_listen(srv->loop, &srv->listener, srv->cfg->listen_addr, srv->cfg->tcp_port, 128, on_connection);
+}
+
+void server_set_key(server_t *srv, const ls_key_t *key) {
+  srv->key = key != NULL && key->set ? key : NULL;
 }
 
 int server_port(server_t *srv) {

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <uv.h>
 
+#include "ls_auth.h"
 #include "ls_catalog.h"
 #include "ls_config.h"
 
@@ -25,6 +26,8 @@ int server_new(uv_loop_t *loop, const ls_config_t *cfg, ls_catalog_t *catalog, s
 /* Binds and listens on cfg->listen_addr:cfg->tcp_port. */
 int server_start(server_t *srv);
 int server_port(server_t *srv);
+/* With a network key, every connection must pass a challenge first. */
+void server_set_key(server_t *srv, const ls_key_t *key);
 /* Closes the listener and every connection; frees once they are closed. */
 void server_close(server_t *srv);
 

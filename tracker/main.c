@@ -18,6 +18,7 @@ enum { OPT_PING = 1000, OPT_EXIT_EMPTY, OPT_NO_SHELL };
 typedef struct {
   ls_config_t cfg;
   tracker_opts_t topts;
+  ls_key_t key;
   int no_shell;
   uv_loop_t *loop;
   tracker_t *tracker;
@@ -105,6 +106,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lanswarm-tracker: cannot open log file %s\n", app.cfg.log_file);
     return 1;
   }
+  if (ls_config_load_key(&app.cfg, "lanswarm-tracker", &app.key) != 0) return 1;
+  app.topts.key = app.key.set ? &app.key : NULL;
   app.topts.max_conns = app.cfg.max_conns;
   app.topts.on_stopped = stopped;
   app.topts.ud = &app;

@@ -17,6 +17,8 @@ typedef struct conn_s {
   tracker_t *t;
   reg_host_t *host;          /* NULL until registered */
   uint64_t last_heard_ms;
+  int authed;                /* passed the network key's challenge (always, without a key) */
+  uint8_t nonce[LS_NONCE_LEN];
   struct conn_s *prev, *next;
 } conn_t;
 
@@ -100,10 +102,36 @@ static void host_leaves(tracker_t *t, conn_t *c, const char *why) {
   }
 }
 
+/* With a network key, a connection is answered only once it proved the key;
+ * the tracker proves it too. */
+static void authenticate(conn_t *c, ls_tmsg_t *m) {
+  tracker_t *t = c->t;
+  uint8_t mac[LS_MAC_LEN];
+  if (m->type == LS_TMSG_AUTH) {
+    ls_auth_mac(t->opts.key, "tracker-client", c->nonce, LS_NONCE_LEN, m->nonce, LS_NONCE_LEN, mac);
+    if (ls_auth_equal(mac, m->mac)) {
+      c->authed = 1;
+      ls_tmsg_t ok;
+      memset(&ok, 0, sizeof ok);
+      ok.type = LS_TMSG_AUTH_OK;
+      ok.id = m->id;
+      ls_auth_mac(t->opts.key, "tracker-server", m->nonce, LS_NONCE_LEN, c->nonce, LS_NONCE_LEN, ok.mac);
+      ls_tlink_send(&c->link, &ok);
+      return;
+    }
+  }
+  send_error(c, m->id, LS_TERR_AUTH, "network key required");
+  ls_tlink_close(&c->link, "bad message: no valid network key");
+}
+
 static void on_msg(ls_tlink_t *l, ls_tmsg_t *m) {
   conn_t *c = l->data;
   tracker_t *t = c->t;
   c->last_heard_ms = uv_now(t->loop);
+  if (!c->authed) {
+    authenticate(c, m);
+    return;
+  }
   switch (m->type) {
     case LS_TMSG_REGISTER: {
       if (c->host != NULL) {
@@ -264,7 +292,16 @@ static void on_connection(uv_stream_t *s, int status) {
     return;
   }
   c->last_heard_ms = uv_now(t->loop);
+  c->authed = t->opts.key == NULL;
   ls_tlink_start(&c->link);
+  if (!c->authed) {
+    ls_tmsg_t ch;
+    memset(&ch, 0, sizeof ch);
+    ch.type = LS_TMSG_CHALLENGE;
+    ls_auth_nonce(c->nonce);
+    memcpy(ch.nonce, c->nonce, LS_NONCE_LEN);
+    ls_tlink_send(&c->link, &ch);
+  }
 }
 
 /* Pings every registered host; drops those silent for 3 intervals. */

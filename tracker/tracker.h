@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <uv.h>
 
+#include "ls_auth.h"
 #include "ls_config.h"
 #include "registry.h"
 
@@ -19,6 +20,7 @@ typedef struct {
   int exit_when_empty;      /* stop when the last host leaves */
   unsigned max_conns;
   void (*on_stopped)(void *ud); /* after tracker_stop (or --exit-when-empty) closed everything */
+  const ls_key_t *key;          /* the network key, or NULL */
   void *ud;
 } tracker_opts_t;
 
