@@ -47,7 +47,7 @@ BINARIES := $(foreach p,$(PROGRAMS),$(BIN)/$(call out_name,$(p)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps unit unit-valgrind integration test demo bench install clean format fuzz fuzz-smoke deb check
+.PHONY: all deps test-deps unit unit-valgrind integration integration-valgrind test demo bench install clean format fuzz fuzz-smoke deb check
 all: deps $(BINARIES)
 
 deps:
@@ -94,6 +94,21 @@ unit-valgrind: test-deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t >/dev/null; done
 	@echo "unit-valgrind: $(words $(UNIT_BIN)) test programs clean"
+
+# The integration suite with every program under valgrind's memcheck: each run
+# logs to build/valgrind/logs/, and any error or leak there fails the target.
+VALGRIND_BIN := build/valgrind/bin
+integration-valgrind: test-deps all
+	@scripts/deps.sh valgrind
+	@rm -rf build/valgrind && mkdir -p $(VALGRIND_BIN) build/valgrind/logs
+	@for b in $(BINARIES); do n=$$(basename $$b); \
+	  printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --suppressions=%s --log-file=%s/%s.%%p.log %s "$$@"\n' \
+	    "$(CURDIR)/tests/valgrind.supp" "$(CURDIR)/build/valgrind/logs" "$$n" "$(CURDIR)/$$b" > $(VALGRIND_BIN)/$$n; \
+	  chmod +x $(VALGRIND_BIN)/$$n; done
+	LANSWARM_BIN=$(CURDIR)/$(VALGRIND_BIN) LANSWARM_VALGRIND=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration
+	@bad=$$(find build/valgrind/logs -type f -size +0); if [ -n "$$bad" ]; then \
+	  for f in $$bad; do echo "== $$f"; head -40 $$f; done; echo "integration-valgrind: memcheck reported errors"; exit 1; fi; \
+	  echo "integration-valgrind: $$(ls build/valgrind/logs | wc -l) program runs, memcheck clean"
 
 test: test-deps all unit integration
 

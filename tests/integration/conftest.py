@@ -15,6 +15,9 @@ import pytest
 
 BIN = os.environ.get("LANSWARM_BIN", os.path.join(os.path.dirname(__file__), "..", "..", "bin"))
 BROADCAST = "127.255.255.255"
+# Under valgrind (make integration-valgrind) programs run many times slower:
+# every deadline and time bound of the tests stretches by this factor.
+SLOW = 6.0 if os.environ.get("LANSWARM_VALGRIND") else 1.0
 
 
 def prog(name):
@@ -31,6 +34,7 @@ def free_port(kind=socket.SOCK_STREAM):
 
 def wait_until(pred, timeout, what, interval=0.05):
     """Polls pred() until it is true; fails with `what` after timeout seconds."""
+    timeout *= SLOW
     deadline = time.monotonic() + timeout
     while True:
         value = pred()
@@ -84,7 +88,7 @@ class Proc:
     def alive(self):
         return self.p.poll() is None
 
-    def stop(self, sig=signal.SIGTERM, timeout=10):
+    def stop(self, sig=signal.SIGTERM, timeout=10 * SLOW):
         if self.p.poll() is None:
             self.p.send_signal(sig)
         if self.p.stdin:
@@ -127,7 +131,7 @@ class Peer:
     def common(self):
         return ["--dir", str(self.dir), "--tag", self.tag, "--udp-port", str(self.udp_port or self.swarm.udp_port),
                 "--port", str(self.tcp_port), "--interval", str(self.interval), "--broadcast", BROADCAST,
-                "--stall-timeout", "3"]
+                "--stall-timeout", str(int(3 * SLOW))]
 
     def start(self, *daemons, extra=(), stdin=False):
         for d in daemons:
@@ -154,7 +158,7 @@ class Peer:
     def names_from(self, tag):
         return {r["name"] for r in self.tags() if r["tag"] == tag}
 
-    def download(self, name, *extra, timeout=60):
+    def download(self, name, *extra, timeout=60 * SLOW):
         args = [prog("downloader")] + self.common() + list(extra) + [name]
         return subprocess.run(args, capture_output=True, text=True, timeout=timeout)
 

@@ -5,13 +5,13 @@ import signal
 import subprocess
 import time
 
-from conftest import BROADCAST, Proc, free_port, make_file, read_tags, sha256_file, wait_until, BIN
+from conftest import SLOW, BROADCAST, Proc, free_port, make_file, read_tags, sha256_file, wait_until, BIN
 
 LANSWARM = os.path.join(BIN, "lanswarm")
 
 
 def run(*args, **kw):
-    return subprocess.run([LANSWARM] + list(args), capture_output=True, text=True, timeout=30, **kw)
+    return subprocess.run([LANSWARM] + list(args), capture_output=True, text=True, timeout=30 * SLOW, **kw)
 
 
 def init_peer(tmp_path, swarm, name):

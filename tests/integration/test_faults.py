@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import BIN, make_file, prog, read_tags, sha256_file, wait_until
+from conftest import SLOW, BIN, make_file, prog, read_tags, sha256_file, wait_until
 
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
@@ -53,7 +53,7 @@ def test_kill9_any_daemon_then_restart(swarm):
             dl.wait()
         else:
             a.procs["server"].stop(signal.SIGKILL)
-            assert dl.wait(30) == 4  # no live holder: exits, partial kept
+            assert dl.wait(30 * SLOW) == 4  # no live holder: exits, partial kept
             a.start("server", extra=["--rate-limit", "3M", "--chunk-size", "64K"])
         assert not os.path.exists(b.dir / "downloads" / "big.bin")
     r = b.download("big.bin")
@@ -110,7 +110,7 @@ def test_file_changed_while_downloading(swarm):
                           stderr=subprocess.PIPE, text=True)
     wait_until(lambda: b.chunks_held() >= 2, 10, "the download to start")
     make_file(path, 4 * 1024 * 1024, seed=99)  # rewritten in place
-    out, err = dl.communicate(timeout=60)
+    out, err = dl.communicate(timeout=60 * SLOW)
     assert dl.returncode == 4, err
     assert "no longer holds this content" in err
     assert not os.path.exists(b.dir / "downloads" / "doc.bin")
@@ -127,6 +127,8 @@ def test_wall_clock_jumps_do_not_expire_or_keep_peers(swarm, tmp_path):
         pytest.skip("libfaketime is not installed (Debian package faketime)")
     if "/san/" in BIN:
         pytest.skip("libfaketime cannot be preloaded ahead of the ASan runtime")
+    if SLOW > 1:
+        pytest.skip("libfaketime is not preloaded into programs run under valgrind")
     a = swarm.peer("alpha")
     (a.share / "a.txt").write_text("a")
     a.start("announcer")

@@ -6,10 +6,10 @@ import select
 import subprocess
 import time
 
-from conftest import make_file, prog, sha256_file, wait_until
+from conftest import SLOW, make_file, prog, sha256_file, wait_until
 
 
-def run_on_pty(args, inputs=(), timeout=30):
+def run_on_pty(args, inputs=(), timeout=30 * SLOW):
     """Runs args with stdin/stdout/stderr on a pty; types each input once the
     output so far contains its prompt. Returns everything printed."""
     master, slave = pty.openpty()

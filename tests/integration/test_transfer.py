@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import make_file, parse_logfmt, prog, sha256_file, wait_until
+from conftest import SLOW, make_file, parse_logfmt, prog, sha256_file, wait_until
 from fakepeer import FakePeer, tags_line
 
 CHUNK = "64K"
@@ -68,7 +68,7 @@ def test_seeder_killed_mid_download(swarm):
     proc = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_until(lambda: d.chunks_held() >= 8, 15, "some chunks")
     seeders[0].procs["server"].stop(signal.SIGKILL)
-    out, err = proc.communicate(timeout=60)
+    out, err = proc.communicate(timeout=60 * SLOW)
     assert proc.returncode == 0, err
     assert sha256_file(d.dir / "downloads" / "big.bin") == sha256_file(src)
     (line,) = d.client_log()
@@ -247,6 +247,6 @@ def test_second_download_of_the_same_file_is_refused(swarm):
     wait_until(lambda: d.chunks_held() >= 2, 10, "the first download to be under way")
     r = d.download("one.bin")
     assert r.returncode == 7 and "another download of this file is running" in r.stderr, r.stderr
-    _, err = first.communicate(timeout=60)
+    _, err = first.communicate(timeout=60 * SLOW)
     assert first.returncode == 0, err
     assert sha256_file(d.dir / "downloads" / "one.bin") == sha256_file(src)
