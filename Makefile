@@ -102,7 +102,7 @@ integration-valgrind: test-deps all
 	@scripts/deps.sh valgrind
 	@rm -rf build/valgrind && mkdir -p $(VALGRIND_BIN) build/valgrind/logs
 	@for b in $(BINARIES); do n=$$(basename $$b); \
-	  printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --suppressions=%s --log-file=%s/%s.%%p.log %s "$$@"\n' \
+	  printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --suppressions=%s --log-file=%s/%s.%%p.log %s "$$@"\n' \
 	    "$(CURDIR)/tests/valgrind.supp" "$(CURDIR)/build/valgrind/logs" "$$n" "$(CURDIR)/$$b" > $(VALGRIND_BIN)/$$n; \
 	  chmod +x $(VALGRIND_BIN)/$$n; done
 	LANSWARM_BIN=$(CURDIR)/$(VALGRIND_BIN) LANSWARM_VALGRIND=1 /usr/bin/python3 -m pytest -q -p no:cacheprovider tests/integration

@@ -139,7 +139,7 @@ class Peer:
             self.procs[d] = Proc(args, str(self.dir / ("%s.out" % d)), stdin=stdin)
             self.swarm.all.append(self.procs[d])
         if "server" in daemons:
-            wait_until(lambda: self._port_open(), 5, "%s's server to listen" % self.tag)
+            wait_until(lambda: self._port_open(), 10, "%s's server to listen" % self.tag)
         return self
 
     def _port_open(self):

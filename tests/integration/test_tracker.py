@@ -33,12 +33,14 @@ def test_admin_shell_sees_registrations_publish_and_ping(swarm):
     t = swarm.tracker()
     a = tracked_peer(swarm, t, "alpha", [("a.txt", 10), ("docs/b.bin", 70000)])
     b = tracked_peer(swarm, t, "beta", [("a.txt", 10)])
-    wait_until(lambda: "alpha" in shell(t, "list", "connected since") and "beta" in t.output(), 5, "two hosts")
+    def a_txt_line():
+        out = shell(t, "files", "held by") if "publish name=beta" in t.output() else ""
+        lines = [l for l in out.splitlines() if l.startswith("a.txt")]
+        return lines[0] if lines and "alpha" in lines[0] and "beta" in lines[0] else None
+    wait_until(a_txt_line, 5, "a.txt held by alpha and beta")
     out = shell(t, "discover alpha", "docs/b.bin")
     assert "a.txt" in out and "complete" in out
-    out = shell(t, "files", "docs/b.bin")
-    line = [l for l in out.splitlines() if l.startswith("a.txt")][0]
-    assert "alpha" in line and "beta" in line
+    assert "docs/b.bin" in shell(t, "files", "docs/b.bin")
     assert "alive, round trip" in shell(t, "ping beta", "round trip")
     assert "no such host: gamma" in shell(t, "ping gamma", "no such host")
     assert "usage:" in shell(t, "frobnicate", "usage:")
@@ -110,7 +112,7 @@ def test_tracker_restart_peers_register_again(swarm):
 def test_malformed_messages_close_one_connection(swarm):
     t = swarm.tracker()
     tracked_peer(swarm, t, "alpha", [("a.txt", 10)])
-    wait_until(lambda: "alpha" in shell(t, "list", "alpha"), 5, "alpha")
+    wait_until(lambda: "a.txt" in shell(t, "discover alpha", "file(s)"), 5, "alpha's a.txt at the tracker")
 
     def talk(payload):
         s = socket.create_connection(("127.0.0.1", t.port), timeout=3)
