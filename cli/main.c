@@ -384,6 +384,11 @@ static int cmd_get(ctx_t *c, int argc, char **argv) {
 
 /* ---------- status ---------- */
 
+static double json_number(const cJSON *o, const char *key) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
 static cJSON *daemons_json(const ctx_t *c) {
   char path[PATH_MAX + 32];
   snprintf(path, sizeof path, "%s/run/state.json", c->cfg.dir);
@@ -506,12 +511,13 @@ static int cmd_status(ctx_t *c, int argc, char **argv) {
   else printf("supervisor: pid %ld\n", sup);
   const cJSON *it;
   cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "daemons")) {
+    /* state.json is a file on disk: a field may be missing or of another type. */
     int up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "running"));
-    int64_t started = (int64_t)cJSON_GetObjectItemCaseSensitive(it, "started")->valuedouble;
-    printf("  %-10s %s%-8s%s pid %-7d up %-10lld restarts %d\n", cJSON_GetObjectItemCaseSensitive(it, "name")->valuestring,
-           C(c, up ? GREEN : RED), up ? "running" : "stopped", C(c, RESET),
-           cJSON_GetObjectItemCaseSensitive(it, "pid")->valueint, up ? (long long)(ls_unix_now() - started) : 0LL,
-           cJSON_GetObjectItemCaseSensitive(it, "restarts")->valueint);
+    const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+    int64_t started = (int64_t)json_number(it, "started");
+    printf("  %-10s %s%-8s%s pid %-7d up %-10lld restarts %d\n", name ? name : "?", C(c, up ? GREEN : RED),
+           up ? "running" : "stopped", C(c, RESET), (int)json_number(it, "pid"),
+           up ? (long long)(ls_unix_now() - started) : 0LL, (int)json_number(it, "restarts"));
   }
   printf("sharing %d file(s) from %s\n", cJSON_GetArraySize(shared), c->cfg.share_dir);
   printf("peers seen: %d (lanswarm peers)\n", cJSON_GetArraySize(peers));

@@ -61,7 +61,7 @@ def test_deb_installs_into_a_scratch_root(tmp_path):
     for prog in ["announcer", "listener", "server", "downloader", "tracker", "client"]:
         assert os.access(str(tmp_path / "usr" / "bin" / ("lanswarm-" + prog)), os.X_OK)
     assert (tmp_path / "etc" / "lanswarm" / "lanswarm.conf").exists()
-    control = subprocess.run(["dpkg-deb", "-e", deb, str(tmp_path / "DEBIAN")], check=True)
+    subprocess.run(["dpkg-deb", "-e", deb, str(tmp_path / "DEBIAN")], check=True)
     postinst = (tmp_path / "DEBIAN" / "postinst").read_text()
     assert "adduser --system" in postinst and "lanswarm" in postinst
     conffiles = (tmp_path / "DEBIAN" / "conffiles").read_text()
