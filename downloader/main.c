@@ -5,6 +5,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -317,6 +318,8 @@ static const ls_config_program_t program = {
 };
 
 int main(int argc, char **argv) {
+  /* A holder that dies mid-write must cost a peer, not the whole download. */
+  signal(SIGPIPE, SIG_IGN);
   opts_t o;
   memset(&o, 0, sizeof o);
   ls_config_program_t prog = program;

@@ -7,6 +7,8 @@ import socket
 import struct
 import time
 
+import pytest
+
 from conftest import SLOW, BIN, BROADCAST, make_file, sha256_file, wait_until
 
 
@@ -120,6 +122,8 @@ def test_replayed_tag_from_another_address_takes_nothing_over(swarm):
 
 
 def test_hundred_thousand_files_stay_within_limits(swarm):
+    if SLOW > 1:
+        pytest.skip("12,500 datagrams outpace a listener under valgrind; this runs in the plain and ASan passes")
     d = swarm.peer("watch")
     d.start("listener")
     wait_until(lambda: (d.dir / "tags.txt").exists(), 3, "tags.txt")
