@@ -112,7 +112,9 @@ def test_garbage_flood_leaves_listener_correct(swarm):
                 pass
     s.close()
     assert sent > 1000
-    wait_until(lambda: sorted((r["tag"], r["name"], r["root"]) for r in listener.tags()) == good, 3,
+    # A listener (slower under ASan) may still be draining the flood from its
+    # socket buffer; honest peers that expired meanwhile come back with their next round.
+    wait_until(lambda: sorted((r["tag"], r["name"], r["root"]) for r in listener.tags()) == good, 10,
                "tags.txt to hold exactly the honest entries")
     assert listener.procs["listener"].alive()
     assert "dropped datagram" in listener.procs["listener"].output()
