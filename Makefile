@@ -8,7 +8,7 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
-PKGS := libuv libcjson libcrypto
+PKGS := libuv libcjson libcrypto libmicrohttpd
 SAN ?=
 
 ifeq ($(PKG),1)
@@ -32,14 +32,15 @@ endif
 CFLAGS_PKG = $(shell pkg-config --cflags $(PKGS))
 LIBS_PKG = $(shell pkg-config --libs $(PKGS))
 CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers $(OPT) $(SANFLAGS) -Icommon $(CFLAGS_PKG) -MMD -MP
-LDFLAGS += $(SANFLAGS)
+# --as-needed: only lanswarm-web really needs libmicrohttpd.
+LDFLAGS += $(SANFLAGS) -Wl,--as-needed
 LDLIBS += $(LIBS_PKG) -lm -lpthread
 
 COMMON_SRC := $(wildcard common/*.c)
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON := $(BUILD)/libcommon.a
 
-PROGRAMS := announcer listener server downloader tracker client cli
+PROGRAMS := announcer listener server downloader tracker client cli web
 # Every program is bin/lanswarm-FOLDER, but cli/, which is bin/lanswarm itself.
 out_name = $(if $(filter cli,$(1)),lanswarm,lanswarm-$(1))
 BINARIES := $(foreach p,$(PROGRAMS),$(BIN)/$(call out_name,$(p)))
@@ -68,15 +69,25 @@ $(LIBCOMMON): $(COMMON_OBJ)
 # Each program: its folder's .c files plus libcommon.
 define program_rule
 $(1)_OBJ := $$(patsubst %.c,$(BUILD)/%.o,$$(wildcard $(1)/*.c))
-$(BIN)/$(call out_name,$(1)): $$($(1)_OBJ) $(LIBCOMMON)
+$(BIN)/$(call out_name,$(1)): $$($(1)_OBJ) $$($(1)_EXTRA) $(LIBCOMMON)
 	@mkdir -p $$(dir $$@)
 	@echo "  LD $$@"
 	@$$(CC) $$(LDFLAGS) -o $$@ $$^ $$(LDLIBS)
 endef
+# The dashboard's page, embedded in lanswarm-web (web/assets.h).
+WEB_ASSETS := $(sort $(wildcard web/assets/*))
+$(BUILD)/gen/assets.c: $(WEB_ASSETS) scripts/embed-assets.sh
+	@mkdir -p $(dir $@)
+	@echo "  EMBED $@"
+	@scripts/embed-assets.sh $@ $(WEB_ASSETS)
+$(BUILD)/gen/assets.o: $(BUILD)/gen/assets.c
+	@$(CC) $(CPPFLAGS) $(CFLAGS) -Iweb -c $< -o $@
+web_EXTRA := $(BUILD)/gen/assets.o
+
 $(foreach p,$(PROGRAMS),$(eval $(call program_rule,$(p))))
 
 # Unit tests link libcommon and the programs' modules (all but their main.o).
-PROG_LIB_OBJ = $(filter-out %/main.o,$(foreach p,$(PROGRAMS),$($(p)_OBJ)))
+PROG_LIB_OBJ = $(filter-out %/main.o,$(foreach p,$(PROGRAMS),$($(p)_OBJ))) $(web_EXTRA)
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(LIBCOMMON) $(PROG_LIB_OBJ)
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"

@@ -1,5 +1,6 @@
 #include "ls_config.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -27,6 +28,8 @@ void ls_config_defaults(ls_config_t *cfg) {
   snprintf(cfg->listen_addr, sizeof cfg->listen_addr, "0.0.0.0");
   cfg->udp_port = LS_DEFAULT_UDP_PORT;
   cfg->tcp_port = LS_DEFAULT_TCP_PORT;
+  snprintf(cfg->web_addr, sizeof cfg->web_addr, "127.0.0.1");
+  cfg->web_port = LS_DEFAULT_WEB_PORT;
   cfg->interval = 60;
   cfg->rescan = 10;
   cfg->chunk_size = LS_CHUNK_DEFAULT;
@@ -100,6 +103,32 @@ int ls_config_set(ls_config_t *cfg, const char *key, const char *value, char *er
     }
     snprintf(cfg->listen_addr, sizeof cfg->listen_addr, "%s", value);
     return 0;
+  }
+  if (strcmp(key, "web_addr") == 0) {
+    struct in_addr a;
+    if (strlen(value) >= sizeof cfg->web_addr || inet_pton(AF_INET, value, &a) != 1) {
+      snprintf(err, errlen, "web_addr: an IPv4 address such as 127.0.0.1");
+      return -EINVAL;
+    }
+    snprintf(cfg->web_addr, sizeof cfg->web_addr, "%s", value);
+    return 0;
+  }
+  if (strcmp(key, "web_token") == 0) {
+    size_t n = strlen(value);
+    int ok = n >= LS_WEB_TOKEN_MIN && n <= LS_WEB_TOKEN_MAX;
+    for (size_t i = 0; ok && i < n; i++)
+      ok = isalnum((unsigned char)value[i]) || strchr("-._~", value[i]) != NULL;
+    if (!ok) {
+      snprintf(err, errlen, "web_token: %d to %d characters of A-Z a-z 0-9 - . _ ~", LS_WEB_TOKEN_MIN,
+               LS_WEB_TOKEN_MAX);
+      return -EINVAL;
+    }
+    snprintf(cfg->web_token, sizeof cfg->web_token, "%s", value);
+    return 0;
+  }
+  if (strcmp(key, "web_port") == 0) {
+    if ((rc = set_uint(&v, value, 0, 65535, err, errlen, key)) == 0) cfg->web_port = (int)v;
+    return rc;
   }
   if (strcmp(key, "udp_port") == 0) {
     if ((rc = set_uint(&v, value, 1, 65535, err, errlen, key)) == 0) cfg->udp_port = (int)v;
@@ -233,6 +262,7 @@ void ls_config_finish(ls_config_t *cfg) {
   derive(cfg->tags_path, sizeof cfg->tags_path, cfg->dir, "tags.txt");
   derive(cfg->client_log, sizeof cfg->client_log, cfg->dir, "client.log");
   derive(cfg->server_log, sizeof cfg->server_log, cfg->dir, "server.log");
+  derive(cfg->server_status, sizeof cfg->server_status, cfg->dir, "server.status");
 }
 
 int ls_config_load_key(const ls_config_t *cfg, const char *prog, void *keyp) {
@@ -284,6 +314,9 @@ static const struct {
     {"key-file", "key_file", "FILE  the network key: only peers with the same key take part"},
     {"log-level", "log_level", "L   debug, info, warn, error; default info"},
     {"log-file", "log_file", "FILE  also write diagnostics to FILE"},
+    {"web-addr", "web_addr", "ADDR  where lanswarm-web listens; default 127.0.0.1"},
+    {"web-port", "web_port", "N     lanswarm-web's HTTP port; default 41773"},
+    {"web-token", "web_token", "T   lanswarm-web's token (needed off loopback); default: made at start"},
 };
 #define N_COMMON (sizeof common_flags / sizeof common_flags[0])
 #define FLAG_BASE 300 /* above any short option character; programs use 1000 and up */

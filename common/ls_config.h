@@ -15,6 +15,9 @@
 
 #define LS_DEFAULT_UDP_PORT 41770
 #define LS_DEFAULT_TCP_PORT 41771
+#define LS_DEFAULT_WEB_PORT 41773
+#define LS_WEB_TOKEN_MIN 16
+#define LS_WEB_TOKEN_MAX 128
 #define LS_CONFIG_MAX_BYTES (64 * 1024)
 
 typedef struct {
@@ -27,13 +30,17 @@ typedef struct {
   char tags_path[PATH_MAX];
   char client_log[PATH_MAX];
   char server_log[PATH_MAX];
+  char server_status[PATH_MAX]; /* the server's open connections, JSON, rewritten each second */
   char log_file[PATH_MAX];      /* daemon diagnostics; empty: stderr only */
   char key_file[PATH_MAX];      /* the network key; empty: none */
   char broadcast[256];          /* "auto" or comma-separated IPv4 addresses */
   char tracker[64];             /* "addr:port" of a tracker, or empty */
   char listen_addr[64];         /* where the listener and server bind */
+  char web_addr[64];            /* where lanswarm-web listens; default 127.0.0.1 */
+  char web_token[LS_WEB_TOKEN_MAX + 1]; /* lanswarm-web's token; empty: made at start */
   int udp_port;
   int tcp_port;
+  int web_port;
   unsigned interval;            /* announce interval, seconds */
   unsigned rescan;              /* share rescan fallback, seconds */
   uint32_t chunk_size;

@@ -136,8 +136,15 @@ static void report_progress(fetch_t *f, int finished) {
   pr.total_bytes = f->have_manifest ? f->manifest.size : 0;
   pr.rate = f->rate;
   pr.finished = finished;
-  for (size_t i = 0; i < f->npeers; i++)
-    if (f->peers[i].state == P_READY && (f->peers[i].nreqs > 0 || f->peers[i].bytes > 0)) pr.peers_active++;
+  for (size_t i = 0; i < f->npeers; i++) {
+    const peer_t *p = &f->peers[i];
+    if (p->state != P_READY || (p->nreqs == 0 && p->bytes == 0)) continue;
+    pr.peers_active++;
+    if (pr.npeers < FETCH_MAX_PEERS) {
+      pr.peer_tags[pr.npeers] = p->h.tag;
+      pr.peer_bytes[pr.npeers++] = p->bytes;
+    }
+  }
   f->o->progress(f->o->progress_ud, &pr);
 }
 

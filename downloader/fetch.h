@@ -61,6 +61,11 @@ typedef struct {
   double rate;             /* bytes/s, smoothed */
   unsigned peers_active;
   int finished;
+  /* The peers in use (data received or requests in flight), valid only
+   * during the callback. */
+  size_t npeers;
+  const char *peer_tags[FETCH_MAX_PEERS];
+  uint64_t peer_bytes[FETCH_MAX_PEERS];
 } fetch_progress_t;
 
 typedef void (*fetch_progress_cb)(void *ud, const fetch_progress_t *p);

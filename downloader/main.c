@@ -33,13 +33,14 @@ enum {
   EXIT_INTERRUPTED = 130,
 };
 
-enum { OPT_ROOT = 1000, OPT_JSON, OPT_DEPTH, OPT_QUIET };
+enum { OPT_ROOT = 1000, OPT_JSON, OPT_DEPTH, OPT_QUIET, OPT_EVENTS };
 
 typedef struct {
   ls_config_t cfg;
   ls_key_t key;
   const char *root_hex;
   int json;
+  int events;
   int quiet;
   unsigned depth;
 } opts_t;
@@ -58,6 +59,7 @@ static int own_option(void *ud, int code, const char *arg) {
       return 0;
     }
     case OPT_JSON: o->json = 1; return 0;
+    case OPT_EVENTS: o->events = o->json = 1; return 0;
     case OPT_QUIET: o->quiet = 1; return 0;
     case OPT_DEPTH:
       if (ls_parse_u64(arg, 1, FETCH_MAX_DEPTH, &v) != 0) {
@@ -73,6 +75,7 @@ static int own_option(void *ud, int code, const char *arg) {
 static const struct option own_options[] = {
     {"root", required_argument, NULL, OPT_ROOT},
     {"json", no_argument, NULL, OPT_JSON},
+    {"events", no_argument, NULL, OPT_EVENTS},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"depth", required_argument, NULL, OPT_DEPTH},
     {NULL, 0, NULL, 0},
@@ -128,8 +131,65 @@ static void client_log(const opts_t *o, const char *name, const char *root_hex, 
   fclose(f);
 }
 
-static void print_json(const char *name, const char *root_hex, const fetch_result_t *r, const char *dest) {
+/* Writes one JSON object as a line on stdout, flushed (a reader may be
+ * following the stream). Takes the object. */
+static void emit(cJSON *o) {
+  char *s = cJSON_PrintUnformatted(o);
+  if (s) printf("%s\n", s);
+  fflush(stdout);
+  free(s);
+  cJSON_Delete(o);
+}
+
+/* --events: {"event":"start"...} once the holders are known. */
+static void emit_start(const char *name, const char *root_hex, uint64_t size, const lookup_t *lk) {
   cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "event", "start");
+  cJSON_AddStringToObject(o, "name", name);
+  cJSON_AddStringToObject(o, "root", root_hex);
+  cJSON_AddNumberToObject(o, "size", (double)size);
+  cJSON *h = cJSON_AddArrayToObject(o, "holders");
+  for (size_t i = 0; i < lk->nholders; i++) cJSON_AddItemToArray(h, cJSON_CreateString(lk->holders[i].tag));
+  emit(o);
+}
+
+/* --events: {"event":"progress"...} four times a second (fetch_progress_cb). */
+static void emit_progress(void *ud, const fetch_progress_t *p) {
+  (void)ud;
+  if (p->total_bytes == 0) return; /* no manifest yet */
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddStringToObject(o, "event", "progress");
+  cJSON_AddNumberToObject(o, "done", (double)p->done_bytes);
+  cJSON_AddNumberToObject(o, "total", (double)p->total_bytes);
+  cJSON_AddNumberToObject(o, "rate_Bps", (double)(uint64_t)p->rate);
+  if (p->rate > 1 && p->total_bytes > p->done_bytes)
+    cJSON_AddNumberToObject(o, "eta_s", (double)(uint64_t)((double)(p->total_bytes - p->done_bytes) / p->rate));
+  else
+    cJSON_AddNullToObject(o, "eta_s");
+  cJSON *peers = cJSON_AddArrayToObject(o, "peers");
+  for (size_t i = 0; i < p->npeers; i++) {
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "tag", p->peer_tags[i]);
+    cJSON_AddNumberToObject(e, "bytes", (double)p->peer_bytes[i]);
+    cJSON_AddItemToArray(peers, e);
+  }
+  emit(o);
+}
+
+/* --events: a download that ends before it starts (not found, exists...). */
+static void emit_early_end(const opts_t *o, const char *name, const char *result, const char *message) {
+  if (!o->events) return;
+  cJSON *e = cJSON_CreateObject();
+  cJSON_AddStringToObject(e, "event", "end");
+  cJSON_AddStringToObject(e, "name", name);
+  cJSON_AddStringToObject(e, "result", result);
+  cJSON_AddStringToObject(e, "message", message);
+  emit(e);
+}
+
+static void print_json(int events, const char *name, const char *root_hex, const fetch_result_t *r, const char *dest) {
+  cJSON *o = cJSON_CreateObject();
+  if (events) cJSON_AddStringToObject(o, "event", "end");
   cJSON_AddStringToObject(o, "name", name);
   cJSON_AddStringToObject(o, "root", root_hex);
   cJSON_AddStringToObject(o, "result", status_word(r->status));
@@ -151,10 +211,7 @@ static void print_json(const char *name, const char *root_hex, const fetch_resul
     cJSON_AddStringToObject(p, "end", r->peers[i].end);
     cJSON_AddItemToArray(peers, p);
   }
-  char *s = cJSON_PrintUnformatted(o);
-  if (s) printf("%s\n", s);
-  free(s);
-  cJSON_Delete(o);
+  emit(o);
 }
 
 static int exit_for(fetch_status_t st) {
@@ -181,6 +238,7 @@ static int make_parent_dirs(const char *path) {
 static int download(opts_t *o, const char *name) {
   if (!ls_name_valid(name, strlen(name))) {
     fprintf(stderr, "lanswarm-downloader: '%s' is not a valid file name\n", name);
+    emit_early_end(o, name, "usage", "not a valid file name");
     return EXIT_USAGE;
   }
   ls_tag_entry_t *entries;
@@ -188,6 +246,7 @@ static int download(opts_t *o, const char *name) {
   int rc = ls_tags_read(o->cfg.tags_path, &entries, &n, NULL);
   if (rc != 0) {
     fprintf(stderr, "lanswarm-downloader: cannot read %s: %s\n", o->cfg.tags_path, strerror(-rc));
+    emit_early_end(o, name, "io-error", "cannot read tags.txt");
     return EXIT_IO;
   }
   uint8_t want[LS_HASH_LEN];
@@ -198,6 +257,7 @@ static int download(opts_t *o, const char *name) {
   if (rc != 0) {
     if (o->root_hex) fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s' with root %s\n", o->cfg.tags_path, name, o->root_hex);
     else fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s'\n", o->cfg.tags_path, name);
+    emit_early_end(o, name, "not-found", "no peer in tags.txt has it");
     return EXIT_NOT_FOUND;
   }
   char root_hex[LS_HASH_HEX_LEN + 1];
@@ -217,10 +277,12 @@ static int download(opts_t *o, const char *name) {
   struct stat st;
   if (lstat(dest, &st) == 0) {
     fprintf(stderr, "lanswarm-downloader: %s already exists; not overwriting it (move it away first)\n", dest);
+    emit_early_end(o, name, "exists", "already in downloads/; not overwriting it");
     return EXIT_EXISTS;
   }
   if ((rc = ls_config_make_dirs(&o->cfg)) != 0 || (rc = make_parent_dirs(dest)) != 0) {
     fprintf(stderr, "lanswarm-downloader: cannot create folders for %s: %s\n", dest, strerror(-rc));
+    emit_early_end(o, name, "io-error", "cannot create folders");
     return EXIT_IO;
   }
   progress_t pg = {stderr, 0};
@@ -228,7 +290,9 @@ static int download(opts_t *o, const char *name) {
   if (!o->quiet && !o->json)
     fprintf(stderr, "fetching %s (%llu bytes, root %.16s...) from %zu peer(s)\n", name,
             (unsigned long long)lk.contents[lk.chosen].size, root_hex, lk.nholders);
-  fetch_opts_t fo = {&o->cfg, name, {0}, lk.holders, lk.nholders, o->depth, show_bar ? progress_draw : NULL, &pg,
+  if (o->events) emit_start(name, root_hex, lk.contents[lk.chosen].size, &lk);
+  fetch_progress_cb on_progress = o->events ? emit_progress : show_bar ? progress_draw : NULL;
+  fetch_opts_t fo = {&o->cfg, name, {0}, lk.holders, lk.nholders, o->depth, on_progress, &pg,
                      o->key.set ? &o->key : NULL};
   memcpy(fo.root, lk.contents[lk.chosen].root, LS_HASH_LEN);
   fetch_result_t *res = calloc(1, sizeof *res);
@@ -238,7 +302,7 @@ static int download(opts_t *o, const char *name) {
   client_log(o, name, root_hex, res);
   int code = exit_for(res->status);
   if (o->json) {
-    print_json(name, root_hex, res, dest);
+    print_json(o->events, name, root_hex, res, dest);
   } else if (res->status == FETCH_OK) {
     char sz[32], sp[32];
     ls_format_bytes((double)res->size, sz, sizeof sz);
@@ -311,6 +375,8 @@ static const ls_config_program_t program = {
         "7 local I/O error (e.g. disk full); 130 interrupted (partial kept).",
     .own_options_help = "  --root HASH          fetch this content when peers announce several under NAME\n"
                         "  --json               print a JSON summary on stdout, no progress bar\n"
+                        "  --events             JSON lines on stdout: start, progress (4/s), end\n"
+                        "                       (docs/PROTOCOL.md, section 'Downloader events')\n"
                         "  --quiet              print nothing but errors\n"
                         "  --depth N            chunk requests in flight per peer (default 4)\n",
     .own_options = own_options,

@@ -2,7 +2,7 @@
 # Installs the Debian packages lanswarm needs, and only those missing.
 # Usage: scripts/deps.sh build|test|bench|fuzz|deb|check|valgrind
 set -eu
-build="make gcc pkg-config libuv1-dev libcjson-dev libssl-dev"
+build="make gcc pkg-config libuv1-dev libcjson-dev libssl-dev libmicrohttpd-dev"
 test="$build libcmocka-dev python3 python3-pytest iproute2 groff-base man-db systemd lintian dpkg-dev faketime"
 bench="$build curl nginx-light aria2 coreutils time redis-server python3"
 fuzz="$build clang libclang-rt-14-dev"

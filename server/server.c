@@ -1,5 +1,6 @@
 #include "server.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -71,6 +72,8 @@ struct server_s {
   ls_catalog_t *catalog;
   uv_tcp_t listener;
   uv_timer_t rate_timer;
+  uv_timer_t status_timer;       /* server.status, each second while it changes */
+  uint64_t status_sig;           /* what the last server.status showed */
   FILE *log;
   conn_t *conns;
   unsigned nconns;
@@ -116,6 +119,58 @@ static void note_root(conn_t *c, const uint8_t *root) {
   for (unsigned i = 0; i < c->nfiles; i++)
     if (strcmp(c->files[i], prefix) == 0) return;
   if (c->nfiles < FILES_LOGGED) memcpy(c->files[c->nfiles++], prefix, sizeof prefix);
+}
+
+/* ---------- server.status ----------
+ * What is being served now, for the web dashboard and scripts: the open
+ * connections as JSON, rewritten (atomically) at most once a second and only
+ * when something changed; an empty list once the server stops. */
+
+static void status_write(server_t *srv) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "updated", (double)ls_unix_now());
+  cJSON_AddNumberToObject(o, "pid", (double)getpid());
+  cJSON_AddNumberToObject(o, "port", srv->closing ? 0 : (double)ls_net_tcp_port(&srv->listener));
+  cJSON_AddBoolToObject(o, "running", !srv->closing);
+  cJSON *arr = cJSON_AddArrayToObject(o, "connections");
+  uint64_t now = uv_now(srv->loop);
+  for (conn_t *c = srv->closing ? NULL : srv->conns; c != NULL; c = c->next) {
+    char addr[48];
+    snprintf(addr, sizeof addr, "%s:%u", c->peer, c->peer_port);
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "peer", addr);
+    cJSON_AddStringToObject(e, "start", c->start_ts);
+    cJSON_AddNumberToObject(e, "duration_ms", (double)(now - c->start_ms));
+    cJSON_AddNumberToObject(e, "bytes", (double)c->bytes_out);
+    cJSON_AddNumberToObject(e, "chunks", c->n_chunk);
+    cJSON *roots = cJSON_AddArrayToObject(e, "roots");
+    for (unsigned i = 0; i < c->nfiles; i++) cJSON_AddItemToArray(roots, cJSON_CreateString(c->files[i]));
+    cJSON_AddItemToArray(arr, e);
+  }
+  char *s = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  if (s == NULL) return;
+  size_t len = strlen(s);
+  s[len] = '\n';
+  int rc = ls_write_file_atomic(srv->cfg->server_status, s, len + 1, 0);
+  if (rc != 0) ls_log(LS_LOG_WARN, "cannot write %s: %s", srv->cfg->server_status, strerror(-rc));
+  free(s);
+}
+
+/* A cheap signature of what server.status would show. */
+static uint64_t status_signature(const server_t *srv) {
+  uint64_t sig = srv->nconns;
+  for (const conn_t *c = srv->conns; c != NULL; c = c->next)
+    sig = sig * 1000003u + c->bytes_out + ((uint64_t)c->peer_port << 40);
+  return sig;
+}
+
+static void status_cb(uv_timer_t *t) {
+  server_t *srv = t->data;
+  uint64_t sig = status_signature(srv);
+  if (sig == srv->status_sig) return;
+  srv->status_sig = sig;
+  status_write(srv);
 }
 
 /* ---------- writing replies ---------- */
@@ -623,21 +678,27 @@ int server_new(uv_loop_t *loop, const ls_config_t *cfg, ls_catalog_t *catalog, s
     free(srv);
     return e;
   }
-  uv_timer_init(loop, &srv->rate_timer);
-  srv->rate_timer.data = srv;
   if (ls_map_init(&srv->per_ip) != 0) {
     fclose(srv->log);
     free(srv);
     return UV_ENOMEM;
   }
-  srv->handles = 2; /* listener and rate timer */
+  uv_timer_init(loop, &srv->rate_timer);
+  srv->rate_timer.data = srv;
+  uv_timer_init(loop, &srv->status_timer);
+  srv->status_timer.data = srv;
+  srv->handles = 3; /* listener, rate and status timers */
   *out = srv;
   return 0;
 }
 
 int server_start(server_t *srv) {
   srv->listener.data = srv;
-  return ls_net_tcp_listen(srv->loop, &srv->listener, srv->cfg->listen_addr, srv->cfg->tcp_port, 128, on_connection);
+  int rc = ls_net_tcp_listen(srv->loop, &srv->listener, srv->cfg->listen_addr, srv->cfg->tcp_port, 128, on_connection);
+  if (rc != 0) return rc;
+  status_write(srv);
+  uv_timer_start(&srv->status_timer, status_cb, 1000, 1000);
+  return 0;
 }
 
 void server_set_key(server_t *srv, const ls_key_t *key) {
@@ -662,7 +723,9 @@ void server_close(server_t *srv) {
     reply(r->conn, r);
   }
   srv->wait_tail = NULL;
+  if (uv_is_active((uv_handle_t *)&srv->status_timer)) status_write(srv);
   srv->listener.data = srv;
   uv_close((uv_handle_t *)&srv->listener, server_handle_closed);
   uv_close((uv_handle_t *)&srv->rate_timer, server_handle_closed);
+  uv_close((uv_handle_t *)&srv->status_timer, server_handle_closed);
 }

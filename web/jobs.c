@@ -1,0 +1,386 @@
+#include "jobs.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls_log.h"
+#include "ls_util.h"
+
+typedef enum { J_RUNNING, J_DONE, J_FAILED, J_CANCELLED } job_state_t;
+
+struct job_s {
+  jobs_t *jobs;
+  job_t *next;
+  unsigned id;
+  job_state_t state;
+  char name[LS_NAME_MAX + 1];
+  char root[LS_HASH_HEX_LEN + 1];
+  uint64_t done, total;
+  double rate;
+  double eta;           /* seconds, < 0 unknown */
+  cJSON *peers;         /* from the last progress event */
+  int64_t started, ended;
+  double seconds;
+  char result[32];
+  char message[256];
+  char err_line[256];   /* last line the downloader wrote on stderr */
+  int cancel_asked;
+  int exited, exit_status, term_signal;
+  int open_handles;     /* process + 2 pipes */
+  uv_process_t proc;
+  uv_pipe_t out, err;
+  char *line;           /* stdout line being assembled */
+  size_t line_len;
+  int overlong;
+  char err_buf[256];
+  size_t err_len;
+};
+
+static const char *state_word(job_state_t s) {
+  switch (s) {
+    case J_RUNNING: return "running";
+    case J_DONE: return "done";
+    case J_FAILED: return "failed";
+    case J_CANCELLED: return "cancelled";
+  }
+  return "failed";
+}
+
+void jobs_init(jobs_t *j, uv_loop_t *loop, const char *downloader, char **args, jobs_cb cb, void *ud) {
+  memset(j, 0, sizeof *j);
+  j->loop = loop;
+  j->downloader = downloader;
+  j->args = args;
+  j->cb = cb;
+  j->ud = ud;
+  j->next_id = 1;
+}
+
+static void job_free(job_t *job) {
+  cJSON_Delete(job->peers);
+  free(job->line);
+  free(job);
+}
+
+/* Forgets the oldest finished jobs beyond JOBS_MAX_KEPT. */
+static void trim(jobs_t *j) {
+  unsigned kept = 0;
+  for (job_t **pp = &j->list; *pp;) {
+    job_t *job = *pp;
+    if (job->state != J_RUNNING && job->open_handles == 0 && ++kept > JOBS_MAX_KEPT) {
+      *pp = job->next;
+      job_free(job);
+      continue;
+    }
+    pp = &job->next;
+  }
+}
+
+static void changed(jobs_t *j) {
+  if (j->cb) j->cb(j, j->ud);
+}
+
+static void set_str(char *dst, size_t len, const cJSON *o, const char *key) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+  if (cJSON_IsString(it)) snprintf(dst, len, "%s", it->valuestring);
+}
+
+static double get_num(const cJSON *o, const char *key, double dflt) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+  return cJSON_IsNumber(it) ? it->valuedouble : dflt;
+}
+
+/* One event line from the downloader. */
+static void on_event(job_t *job, const char *line) {
+  cJSON *ev = cJSON_Parse(line);
+  const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
+  if (!cJSON_IsString(kind)) {
+    cJSON_Delete(ev);
+    return;
+  }
+  if (strcmp(kind->valuestring, "start") == 0) {
+    set_str(job->root, sizeof job->root, ev, "root");
+    job->total = (uint64_t)get_num(ev, "size", 0);
+  } else if (strcmp(kind->valuestring, "progress") == 0) {
+    job->done = (uint64_t)get_num(ev, "done", 0);
+    job->total = (uint64_t)get_num(ev, "total", (double)job->total);
+    job->rate = get_num(ev, "rate_Bps", 0);
+    job->eta = get_num(ev, "eta_s", -1);
+    cJSON *peers = cJSON_DetachItemFromObjectCaseSensitive(ev, "peers");
+    if (cJSON_IsArray(peers)) {
+      while (cJSON_GetArraySize(peers) > JOBS_MAX_PEERS_SHOWN) cJSON_DeleteItemFromArray(peers, JOBS_MAX_PEERS_SHOWN);
+      cJSON_Delete(job->peers);
+      job->peers = peers;
+    } else {
+      cJSON_Delete(peers);
+    }
+  } else if (strcmp(kind->valuestring, "end") == 0) {
+    set_str(job->result, sizeof job->result, ev, "result");
+    set_str(job->message, sizeof job->message, ev, "message");
+    set_str(job->root, sizeof job->root, ev, "root");
+    job->seconds = get_num(ev, "seconds", 0);
+    if (strcmp(job->result, "ok") == 0) job->done = job->total = (uint64_t)get_num(ev, "size", (double)job->total);
+  }
+  cJSON_Delete(ev);
+  changed(job->jobs);
+}
+
+static void finish(job_t *job) {
+  jobs_t *j = job->jobs;
+  job->ended = ls_unix_now();
+  if (job->exit_status == 0 && job->term_signal == 0 && strcmp(job->result, "ok") == 0) {
+    job->state = J_DONE;
+  } else if (job->cancel_asked && (job->exit_status == 130 || job->term_signal != 0)) {
+    job->state = J_CANCELLED;
+    snprintf(job->result, sizeof job->result, "cancelled");
+    snprintf(job->message, sizeof job->message, "cancelled; the partial download is kept in temp/ and resumes");
+  } else {
+    job->state = J_FAILED;
+    if (job->result[0] == '\0') snprintf(job->result, sizeof job->result, "error");
+    if (job->message[0] == '\0') {
+      if (job->err_line[0]) snprintf(job->message, sizeof job->message, "%s", job->err_line);
+      else if (job->term_signal) snprintf(job->message, sizeof job->message, "downloader killed by signal %d", job->term_signal);
+      else snprintf(job->message, sizeof job->message, "downloader exited with status %d", job->exit_status);
+    }
+  }
+  ls_log(job->state == J_DONE ? LS_LOG_INFO : LS_LOG_WARN, "job %u %s: %s %s", job->id, job->name,
+         state_word(job->state), job->message);
+  j->active--;
+  trim(j);
+  changed(j);
+}
+
+static void handle_closed(uv_handle_t *h) {
+  job_t *job = h->data;
+  if (--job->open_handles == 0) finish(job);
+}
+
+static void exit_cb(uv_process_t *p, int64_t status, int sig) {
+  job_t *job = p->data;
+  job->exited = 1;
+  job->exit_status = (int)status;
+  job->term_signal = sig;
+  uv_close((uv_handle_t *)p, handle_closed);
+}
+
+static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
+  (void)h;
+  (void)suggested;
+  static char slab[16384]; /* loop thread only; consumed before the next read */
+  buf->base = slab;
+  buf->len = sizeof slab;
+}
+
+static void out_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  job_t *job = s->data;
+  if (n < 0) {
+    uv_close((uv_handle_t *)s, handle_closed);
+    return;
+  }
+  for (ssize_t i = 0; i < n; i++) {
+    char ch = buf->base[i];
+    if (ch == '\n') {
+      if (!job->overlong) {
+        job->line[job->line_len] = '\0';
+        on_event(job, job->line);
+      }
+      job->line_len = 0;
+      job->overlong = 0;
+    } else if (job->line_len + 1 < JOBS_LINE_MAX) {
+      job->line[job->line_len++] = ch;
+    } else {
+      job->overlong = 1;
+    }
+  }
+}
+
+static void err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
+  job_t *job = s->data;
+  if (n < 0) {
+    uv_close((uv_handle_t *)s, handle_closed);
+    return;
+  }
+  for (ssize_t i = 0; i < n; i++) {
+    char ch = buf->base[i];
+    if (ch == '\n') {
+      if (job->err_len > 0) {
+        job->err_buf[job->err_len] = '\0';
+        snprintf(job->err_line, sizeof job->err_line, "%s", job->err_buf);
+      }
+      job->err_len = 0;
+    } else if (ch != '\r' && job->err_len + 1 < sizeof job->err_buf) {
+      job->err_buf[job->err_len++] = ch;
+    }
+  }
+}
+
+jobs_err_t jobs_start(jobs_t *j, const char *name, const char *root_hex, unsigned *id, char *err, size_t errlen) {
+  if (j->closing) {
+    snprintf(err, errlen, "shutting down");
+    return JOBS_BUSY;
+  }
+  if (j->active >= JOBS_MAX_ACTIVE) {
+    snprintf(err, errlen, "%d downloads are running already; wait for one to end", JOBS_MAX_ACTIVE);
+    return JOBS_BUSY;
+  }
+  for (const job_t *o = j->list; o; o = o->next)
+    if (o->state == J_RUNNING && strcmp(o->name, name) == 0) {
+      snprintf(err, errlen, "'%s' is being downloaded already (job %u)", name, o->id);
+      return JOBS_DUPLICATE;
+    }
+  job_t *job = calloc(1, sizeof *job);
+  char *line = malloc(JOBS_LINE_MAX);
+  if (job == NULL || line == NULL) {
+    free(job);
+    free(line);
+    snprintf(err, errlen, "out of memory");
+    return JOBS_SPAWN;
+  }
+  job->line = line;
+  job->jobs = j;
+  job->eta = -1;
+  snprintf(job->name, sizeof job->name, "%s", name);
+  if (root_hex) snprintf(job->root, sizeof job->root, "%s", root_hex);
+
+  size_t nargs = 0;
+  while (j->args && j->args[nargs]) nargs++;
+  char **argv = calloc(nargs + 8, sizeof *argv);
+  if (argv == NULL) {
+    job_free(job);
+    snprintf(err, errlen, "out of memory");
+    return JOBS_SPAWN;
+  }
+  size_t k = 0;
+  argv[k++] = (char *)j->downloader;
+  for (size_t i = 0; i < nargs; i++) argv[k++] = j->args[i];
+  argv[k++] = "--events";
+  if (root_hex) {
+    argv[k++] = "--root";
+    argv[k++] = (char *)root_hex;
+  }
+  argv[k++] = "--";
+  argv[k++] = job->name;
+  argv[k] = NULL;
+
+  uv_pipe_init(j->loop, &job->out, 0);
+  uv_pipe_init(j->loop, &job->err, 0);
+  job->out.data = job->err.data = job->proc.data = job;
+  uv_stdio_container_t stdio[3];
+  stdio[0].flags = UV_IGNORE;
+  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[1].data.stream = (uv_stream_t *)&job->out;
+  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
+  stdio[2].data.stream = (uv_stream_t *)&job->err;
+  uv_process_options_t po;
+  memset(&po, 0, sizeof po);
+  po.file = j->downloader;
+  po.args = argv;
+  po.exit_cb = exit_cb;
+  po.stdio = stdio;
+  po.stdio_count = 3;
+  int rc = uv_spawn(j->loop, &job->proc, &po);
+  free(argv);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot run %s: %s", j->downloader, uv_strerror(rc));
+    /* The pipes were initialised: close them, then free the job. */
+    job->state = J_FAILED;
+    job->open_handles = 3;
+    j->active++;
+    snprintf(job->result, sizeof job->result, "error");
+    snprintf(job->message, sizeof job->message, "%s", err);
+    job->id = j->next_id++;
+    job->started = ls_unix_now();
+    job->next = j->list;
+    j->list = job;
+    job->exit_status = -1;
+    uv_close((uv_handle_t *)&job->out, handle_closed);
+    uv_close((uv_handle_t *)&job->err, handle_closed);
+    uv_close((uv_handle_t *)&job->proc, handle_closed);
+    return JOBS_SPAWN;
+  }
+  job->open_handles = 3;
+  job->id = j->next_id++;
+  job->started = ls_unix_now();
+  job->state = J_RUNNING;
+  job->next = j->list;
+  j->list = job;
+  j->active++;
+  uv_read_start((uv_stream_t *)&job->out, alloc_cb, out_read);
+  uv_read_start((uv_stream_t *)&job->err, alloc_cb, err_read);
+  ls_log(LS_LOG_INFO, "job %u: downloading %s (pid %d)", job->id, job->name, job->proc.pid);
+  *id = job->id;
+  changed(j);
+  return JOBS_OK;
+}
+
+jobs_err_t jobs_cancel(jobs_t *j, unsigned id) {
+  for (job_t *job = j->list; job; job = job->next) {
+    if (job->id != id) continue;
+    if (job->state != J_RUNNING || job->exited) return JOBS_DONE;
+    job->cancel_asked = 1;
+    uv_process_kill(&job->proc, SIGINT);
+    ls_log(LS_LOG_INFO, "job %u %s: cancel asked", job->id, job->name);
+    return JOBS_OK;
+  }
+  return JOBS_UNKNOWN;
+}
+
+static cJSON *job_json(const job_t *job) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON_AddNumberToObject(o, "id", job->id);
+  cJSON_AddStringToObject(o, "name", job->name);
+  cJSON_AddStringToObject(o, "root", job->root);
+  cJSON_AddStringToObject(o, "state", state_word(job->state));
+  cJSON_AddNumberToObject(o, "done", (double)job->done);
+  cJSON_AddNumberToObject(o, "total", (double)job->total);
+  cJSON_AddNumberToObject(o, "rate_Bps", job->rate);
+  if (job->eta >= 0 && job->state == J_RUNNING) cJSON_AddNumberToObject(o, "eta_s", job->eta);
+  else cJSON_AddNullToObject(o, "eta_s");
+  cJSON_AddItemToObject(o, "peers", job->peers ? cJSON_Duplicate(job->peers, 1) : cJSON_CreateArray());
+  cJSON_AddNumberToObject(o, "started", (double)job->started);
+  cJSON_AddBoolToObject(o, "cancelling", job->cancel_asked && job->state == J_RUNNING);
+  if (job->state != J_RUNNING) {
+    cJSON_AddNumberToObject(o, "ended", (double)job->ended);
+    cJSON_AddStringToObject(o, "result", job->result);
+    cJSON_AddStringToObject(o, "message", job->message);
+    cJSON_AddNumberToObject(o, "seconds", job->seconds);
+  }
+  return o;
+}
+
+cJSON *jobs_json(const jobs_t *j) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *active = cJSON_AddArrayToObject(o, "active");
+  cJSON *recent = cJSON_AddArrayToObject(o, "recent");
+  for (const job_t *job = j->list; job; job = job->next)
+    cJSON_AddItemToArray(job->state == J_RUNNING ? active : recent, job_json(job));
+  return o;
+}
+
+int jobs_idle(const jobs_t *j) {
+  return j->active == 0;
+}
+
+int jobs_close(jobs_t *j) {
+  j->closing = 1;
+  for (job_t *job = j->list; job; job = job->next)
+    if (job->state == J_RUNNING && !job->exited && !job->cancel_asked) {
+      job->cancel_asked = 1;
+      uv_process_kill(&job->proc, SIGINT);
+    }
+  return j->active == 0;
+}
+
+void jobs_free(jobs_t *j) {
+  while (j->list) {
+    job_t *job = j->list;
+    j->list = job->next;
+    job_free(job);
+  }
+}
+
+void jobs_kill(jobs_t *j) {
+  for (job_t *job = j->list; job; job = job->next)
+    if (job->state == J_RUNNING && !job->exited) uv_process_kill(&job->proc, SIGKILL);
+}

@@ -1,0 +1,454 @@
+#include "model.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ls_hash.h"
+
+#define PREFIX_LEN (LS_HASH_HEX_LEN / 4) /* root prefixes in server.log */
+
+/* ---------- logfmt ---------- */
+
+cJSON *model_logfmt_parse(const char *line, size_t len) {
+  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
+  const char *end = line + len, *p = memchr(line, ' ', len);
+  if (p == NULL || p == line || len > MODEL_LOG_LINE_MAX) return NULL;
+  cJSON *o = cJSON_CreateObject();
+  char *buf = malloc(len + 1);
+  if (o == NULL || buf == NULL) goto bad;
+  memcpy(buf, line, (size_t)(p - line));
+  buf[p - line] = '\0';
+  cJSON_AddStringToObject(o, "time", buf);
+  while (p < end) {
+    while (p < end && *p == ' ') p++;
+    if (p == end) break;
+    const char *eq = p;
+    while (eq < end && *eq != '=' && *eq != ' ') eq++;
+    if (eq == end || *eq != '=' || eq == p) goto bad;
+    char key[64];
+    if ((size_t)(eq - p) >= sizeof key) goto bad;
+    memcpy(key, p, (size_t)(eq - p));
+    key[eq - p] = '\0';
+    const char *v = eq + 1;
+    size_t n = 0;
+    if (v < end && *v == '"') {
+      v++;
+      while (v < end && *v != '"') {
+        if (*v == '\\' && v + 1 < end) v++;
+        buf[n++] = *v++;
+      }
+      if (v == end) goto bad; /* unterminated quote */
+      v++;
+    } else {
+      while (v < end && *v != ' ') buf[n++] = *v++;
+    }
+    buf[n] = '\0';
+    cJSON_DeleteItemFromObjectCaseSensitive(o, key);
+    cJSON_AddStringToObject(o, key, buf);
+    p = v;
+  }
+  free(buf);
+  return o;
+bad:
+  free(buf);
+  cJSON_Delete(o);
+  return NULL;
+}
+
+static double num_field(const cJSON *o, const char *key) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+  if (!cJSON_IsString(it)) return 0;
+  char *e;
+  double d = strtod(it->valuestring, &e);
+  return *e == '\0' ? d : 0;
+}
+
+/* ---------- peers ---------- */
+
+typedef struct {
+  const ls_tag_entry_t *first;
+  uint64_t files, bytes;
+  int64_t last_seen;
+} peer_acc_t;
+
+static int entry_peer_cmp(const void *a, const void *b) {
+  const ls_tag_entry_t *x = *(const ls_tag_entry_t *const *)a, *y = *(const ls_tag_entry_t *const *)b;
+  int c = strcmp(x->tag, y->tag);
+  if (c) return c;
+  if ((c = strcmp(x->addr, y->addr))) return c;
+  return (int)x->port - (int)y->port;
+}
+
+static void addr_str(const ls_tag_entry_t *e, char *buf, size_t len) {
+  snprintf(buf, len, "%s:%u", e->addr, e->port);
+}
+
+cJSON *model_peers(const ls_tag_entry_t *e, size_t n, int64_t now, unsigned interval, const char *self_tag) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(o, "peers");
+  const ls_tag_entry_t **idx = n ? malloc(n * sizeof *idx) : NULL;
+  if (n && idx == NULL) return o;
+  for (size_t i = 0; i < n; i++) idx[i] = &e[i];
+  if (n) qsort(idx, n, sizeof *idx, entry_peer_cmp);
+  for (size_t i = 0; i < n;) {
+    peer_acc_t acc = {idx[i], 0, 0, 0};
+    size_t j = i;
+    for (; j < n && entry_peer_cmp(&idx[i], &idx[j]) == 0; j++) {
+      acc.files++;
+      acc.bytes += idx[j]->size;
+      if (idx[j]->last_seen > acc.last_seen) acc.last_seen = idx[j]->last_seen;
+    }
+    char addr[32];
+    addr_str(acc.first, addr, sizeof addr);
+    int64_t age = now > acc.last_seen ? now - acc.last_seen : 0;
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "tag", acc.first->tag);
+    cJSON_AddStringToObject(p, "address", addr);
+    cJSON_AddNumberToObject(p, "files", (double)acc.files);
+    cJSON_AddNumberToObject(p, "bytes", (double)acc.bytes);
+    cJSON_AddNumberToObject(p, "last_seen", (double)acc.last_seen);
+    cJSON_AddNumberToObject(p, "age_s", (double)age);
+    cJSON_AddStringToObject(p, "state", age <= 2 * (int64_t)interval ? "live" : "quiet");
+    cJSON_AddBoolToObject(p, "self", self_tag != NULL && strcmp(self_tag, acc.first->tag) == 0);
+    cJSON_AddItemToArray(arr, p);
+    i = j;
+  }
+  free(idx);
+  return o;
+}
+
+/* ---------- files on the LAN ---------- */
+
+static int entry_root_cmp(const void *a, const void *b) {
+  const ls_tag_entry_t *x = *(const ls_tag_entry_t *const *)a, *y = *(const ls_tag_entry_t *const *)b;
+  int c = memcmp(x->root, y->root, LS_HASH_LEN);
+  if (c) return c;
+  return strcmp(x->name, y->name);
+}
+
+static const char *source_word(ls_source_t s) {
+  switch (s) {
+    case LS_SOURCE_SHARE: return "share";
+    case LS_SOURCE_DOWNLOADS: return "downloads";
+    case LS_SOURCE_PARTIAL: return "partial";
+  }
+  return "share";
+}
+
+cJSON *model_files(const ls_tag_entry_t *e, size_t n, const ls_catalog_snapshot_t *mine, const char *self_tag) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(o, "files");
+  const ls_tag_entry_t **idx = n ? malloc(n * sizeof *idx) : NULL;
+  if (n && idx == NULL) return o;
+  size_t m = 0;
+  for (size_t i = 0; i < n; i++)
+    if (self_tag == NULL || strcmp(e[i].tag, self_tag) != 0) idx[m++] = &e[i];
+  if (m) qsort(idx, m, sizeof *idx, entry_root_cmp);
+  for (size_t i = 0; i < m;) {
+    size_t j = i;
+    while (j < m && memcmp(idx[j]->root, idx[i]->root, LS_HASH_LEN) == 0) j++;
+    char hex[LS_HASH_HEX_LEN + 1];
+    ls_hash_to_hex(idx[i]->root, hex);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "root", hex);
+    cJSON_AddStringToObject(f, "name", idx[i]->name);
+    cJSON *names = cJSON_AddArrayToObject(f, "names");
+    cJSON_AddNumberToObject(f, "size", (double)idx[i]->size);
+    cJSON *holders = cJSON_AddArrayToObject(f, "holders");
+    unsigned complete = 0;
+    for (size_t k = i; k < j; k++) {
+      if (k == i || strcmp(idx[k]->name, idx[k - 1]->name) != 0)
+        cJSON_AddItemToArray(names, cJSON_CreateString(idx[k]->name));
+      char addr[32];
+      addr_str(idx[k], addr, sizeof addr);
+      cJSON *h = cJSON_CreateObject();
+      cJSON_AddStringToObject(h, "tag", idx[k]->tag);
+      cJSON_AddStringToObject(h, "address", addr);
+      cJSON_AddBoolToObject(h, "complete", idx[k]->complete);
+      cJSON_AddItemToArray(holders, h);
+      complete += idx[k]->complete ? 1u : 0u;
+    }
+    cJSON_AddNumberToObject(f, "complete_holders", complete);
+    const ls_catalog_entry_t *ce = mine ? ls_catalog_snapshot_find(mine, idx[i]->root) : NULL;
+    if (ce) cJSON_AddStringToObject(f, "mine", source_word(ce->source));
+    else cJSON_AddNullToObject(f, "mine");
+    cJSON_AddItemToArray(arr, f);
+    i = j;
+  }
+  free(idx);
+  return o;
+}
+
+/* ---------- this peer's share ---------- */
+
+cJSON *model_share(const ls_catalog_snapshot_t *snap) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *arr = cJSON_AddArrayToObject(o, "files");
+  cJSON_AddBoolToObject(o, "scanned", snap != NULL);
+  for (size_t i = 0; snap && i < snap->count; i++) {
+    const ls_catalog_entry_t *ce = &snap->entries[i];
+    char hex[LS_HASH_HEX_LEN + 1];
+    ls_hash_to_hex(ce->manifest.root, hex);
+    cJSON *f = cJSON_CreateObject();
+    cJSON_AddStringToObject(f, "name", ce->name);
+    cJSON_AddStringToObject(f, "root", hex);
+    cJSON_AddNumberToObject(f, "size", (double)ce->manifest.size);
+    cJSON_AddStringToObject(f, "source", source_word(ce->source));
+    cJSON_AddNumberToObject(f, "chunks", ce->manifest.nchunks);
+    cJSON_AddNumberToObject(f, "chunks_have", ce->nhave);
+    cJSON_AddItemToArray(arr, f);
+  }
+  return o;
+}
+
+void model_names_fill(ls_map_t *names, const ls_catalog_snapshot_t *snap) {
+  for (size_t i = 0; snap && i < snap->count; i++) {
+    char hex[LS_HASH_HEX_LEN + 1];
+    ls_hash_to_hex(snap->entries[i].manifest.root, hex);
+    hex[PREFIX_LEN] = '\0';
+    if (ls_map_get(names, hex) == NULL) ls_map_put(names, hex, snap->entries[i].name);
+  }
+}
+
+/* ---------- client.log ---------- */
+
+/* "tag@addr:port=bytes,..." or "-" */
+static cJSON *parse_peers(const char *s) {
+  cJSON *arr = cJSON_CreateArray();
+  if (strcmp(s, "-") == 0) return arr;
+  char *copy = strdup(s), *save = NULL;
+  if (copy == NULL) return arr;
+  for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    char *at = strchr(tok, '@'), *eq = strrchr(tok, '=');
+    if (at == NULL || eq == NULL || eq < at) continue;
+    *at = '\0';
+    *eq = '\0';
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "tag", tok);
+    cJSON_AddStringToObject(p, "address", at + 1);
+    cJSON_AddNumberToObject(p, "bytes", strtod(eq + 1, NULL));
+    cJSON_AddItemToArray(arr, p);
+  }
+  free(copy);
+  return arr;
+}
+
+static cJSON *history_item(const char *line, size_t len) {
+  cJSON *kv = model_logfmt_parse(line, len);
+  if (kv == NULL) return NULL;
+  const cJSON *name = cJSON_GetObjectItemCaseSensitive(kv, "name");
+  const cJSON *result = cJSON_GetObjectItemCaseSensitive(kv, "result");
+  if (!cJSON_IsString(name) || !cJSON_IsString(result)) {
+    cJSON_Delete(kv);
+    return NULL;
+  }
+  cJSON *h = cJSON_CreateObject();
+  static const char *strings[] = {"time", "name", "root", "result", "message"};
+  for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(kv, strings[i]);
+    cJSON_AddStringToObject(h, strings[i], cJSON_IsString(it) ? it->valuestring : "");
+  }
+  static const char *numbers[] = {"size", "duration_s", "speed_Bps", "fetched", "resumed"};
+  for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
+    cJSON_AddNumberToObject(h, numbers[i], num_field(kv, numbers[i]));
+  const cJSON *peers = cJSON_GetObjectItemCaseSensitive(kv, "peers");
+  cJSON_AddItemToObject(h, "peers", parse_peers(cJSON_IsString(peers) ? peers->valuestring : "-"));
+  cJSON_Delete(kv);
+  return h;
+}
+
+cJSON *model_history(const char *client_log_path) {
+  cJSON *arr = cJSON_CreateArray();
+  int fd = open(client_log_path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return arr;
+  struct stat st;
+  char *buf = NULL;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) goto out;
+  off_t from = st.st_size > (off_t)MODEL_HISTORY_TAIL ? st.st_size - (off_t)MODEL_HISTORY_TAIL : 0;
+  size_t want = (size_t)(st.st_size - from);
+  buf = malloc(want + 1);
+  if (buf == NULL) goto out;
+  ssize_t got = pread(fd, buf, want, from);
+  if (got <= 0) goto out;
+  size_t len = (size_t)got;
+  /* Lines from the end; the first one is skipped when the read began mid-file. */
+  size_t end = len, shown = 0;
+  while (end > 0 && shown < MODEL_HISTORY_MAX) {
+    size_t start = end;
+    if (buf[start - 1] == '\n') start--;
+    size_t line_end = start;
+    while (start > 0 && buf[start - 1] != '\n') start--;
+    if (start == 0 && from > 0) break;
+    if (line_end > start) {
+      cJSON *h = history_item(buf + start, line_end - start);
+      if (h) {
+        cJSON_AddItemToArray(arr, h);
+        shown++;
+      }
+    }
+    end = start;
+  }
+out:
+  free(buf);
+  close(fd);
+  return arr;
+}
+
+/* ---------- server.log ---------- */
+
+int model_serverlog_init(model_serverlog_t *s) {
+  memset(s, 0, sizeof *s);
+  return ls_map_init(&s->roots);
+}
+
+void model_serverlog_close(model_serverlog_t *s) {
+  ls_map_close(&s->roots);
+}
+
+static void serverlog_reset(model_serverlog_t *s) {
+  ls_map_close(&s->roots);
+  uint64_t ino = s->ino;
+  model_serverlog_init(s);
+  s->ino = ino;
+}
+
+void model_serverlog_line(model_serverlog_t *s, const char *line, size_t len) {
+  cJSON *kv = model_logfmt_parse(line, len);
+  if (kv == NULL) return;
+  if (cJSON_GetObjectItemCaseSensitive(kv, "peer") != NULL) {
+    s->connections++;
+    s->bytes += (uint64_t)num_field(kv, "bytes");
+    s->chunks += (uint64_t)num_field(kv, "chunks");
+    s->errors += (uint64_t)num_field(kv, "errors");
+    const cJSON *roots = cJSON_GetObjectItemCaseSensitive(kv, "roots");
+    if (cJSON_IsString(roots) && strcmp(roots->valuestring, "-") != 0) {
+      char *save = NULL;
+      for (char *tok = strtok_r(roots->valuestring, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        if (strlen(tok) != PREFIX_LEN) continue;
+        uintptr_t c = (uintptr_t)ls_map_get(&s->roots, tok);
+        if (c == 0 && s->roots.count >= MODEL_TOP_ROOTS) continue;
+        ls_map_put(&s->roots, tok, (void *)(c + 1));
+      }
+    }
+  }
+  cJSON_Delete(kv);
+}
+
+int model_serverlog_update(model_serverlog_t *s, const char *path) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  struct stat st;
+  int any = 0;
+  if (fstat(fd, &st) != 0) goto out;
+  if ((uint64_t)st.st_ino != s->ino || (uint64_t)st.st_size < s->offset) {
+    s->ino = (uint64_t)st.st_ino;
+    serverlog_reset(s);
+    any = 1;
+  }
+  char buf[65536];
+  for (;;) {
+    ssize_t got = pread(fd, buf, sizeof buf, (off_t)s->offset);
+    if (got <= 0) break;
+    any = 1;
+    s->offset += (uint64_t)got;
+    for (ssize_t i = 0; i < got; i++) {
+      if (buf[i] == '\n') {
+        if (s->partial_len < sizeof s->partial) model_serverlog_line(s, s->partial, s->partial_len);
+        s->partial_len = 0;
+      } else if (s->partial_len < sizeof s->partial) {
+        s->partial[s->partial_len++] = buf[i];
+      } /* an overlong line is skipped whole */
+    }
+  }
+out:
+  close(fd);
+  return any;
+}
+
+typedef struct {
+  const char *prefix;
+  uintptr_t count;
+} top_t;
+
+static int top_cmp(const void *a, const void *b) {
+  const top_t *x = a, *y = b;
+  if (x->count != y->count) return x->count < y->count ? 1 : -1;
+  return strcmp(x->prefix, y->prefix);
+}
+
+static const char *name_for(const ls_map_t *names, const char *prefix) {
+  return names ? ls_map_get(names, prefix) : NULL;
+}
+
+static void add_roots_named(cJSON *dst, const cJSON *roots, const ls_map_t *names) {
+  const cJSON *r;
+  cJSON_ArrayForEach(r, roots) {
+    if (!cJSON_IsString(r) || strlen(r->valuestring) != PREFIX_LEN) continue;
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "root", r->valuestring);
+    const char *nm = name_for(names, r->valuestring);
+    if (nm) cJSON_AddStringToObject(e, "name", nm);
+    else cJSON_AddNullToObject(e, "name");
+    cJSON_AddItemToArray(dst, e);
+  }
+}
+
+cJSON *model_server(const model_serverlog_t *log, const char *status_json, const ls_map_t *names) {
+  cJSON *o = cJSON_CreateObject();
+  cJSON *st = status_json ? cJSON_Parse(status_json) : NULL;
+  int running = 0;
+  const cJSON *pid = cJSON_GetObjectItemCaseSensitive(st, "pid");
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "running")) && cJSON_IsNumber(pid) && pid->valuedouble > 0 &&
+      pid->valuedouble < 4194305)
+    running = kill((pid_t)pid->valuedouble, 0) == 0 || errno == EPERM;
+  cJSON_AddBoolToObject(o, "running", running);
+  const cJSON *port = cJSON_GetObjectItemCaseSensitive(st, "port");
+  cJSON_AddNumberToObject(o, "port", running && cJSON_IsNumber(port) ? port->valuedouble : 0);
+  cJSON *now = cJSON_AddArrayToObject(o, "connections_now");
+  const cJSON *conns = cJSON_GetObjectItemCaseSensitive(st, "connections");
+  const cJSON *c;
+  if (running) {
+    cJSON_ArrayForEach(c, conns) {
+      const cJSON *peer = cJSON_GetObjectItemCaseSensitive(c, "peer");
+      const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(c, "bytes");
+      const cJSON *dur = cJSON_GetObjectItemCaseSensitive(c, "duration_ms");
+      if (!cJSON_IsString(peer)) continue;
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddStringToObject(e, "peer", peer->valuestring);
+      cJSON_AddNumberToObject(e, "bytes", cJSON_IsNumber(bytes) ? bytes->valuedouble : 0);
+      cJSON_AddNumberToObject(e, "duration_ms", cJSON_IsNumber(dur) ? dur->valuedouble : 0);
+      add_roots_named(cJSON_AddArrayToObject(e, "files"), cJSON_GetObjectItemCaseSensitive(c, "roots"), names);
+      cJSON_AddItemToArray(now, e);
+    }
+  }
+  cJSON_Delete(st);
+  cJSON *t = cJSON_AddObjectToObject(o, "totals");
+  cJSON_AddNumberToObject(t, "connections", (double)log->connections);
+  cJSON_AddNumberToObject(t, "bytes", (double)log->bytes);
+  cJSON_AddNumberToObject(t, "chunks", (double)log->chunks);
+  cJSON_AddNumberToObject(t, "errors", (double)log->errors);
+  cJSON *top = cJSON_AddArrayToObject(o, "top");
+  size_t n = log->roots.count, k = 0;
+  top_t *all = n ? malloc(n * sizeof *all) : NULL;
+  if (all) {
+    for (ls_map_node_t *it = ls_map_first(&log->roots); it && k < n; it = ls_map_next(&log->roots, it))
+      all[k++] = (top_t){it->key, (uintptr_t)it->value};
+    qsort(all, k, sizeof *all, top_cmp);
+    for (size_t i = 0; i < k && i < MODEL_TOP_SHOWN; i++) {
+      cJSON *e = cJSON_CreateObject();
+      cJSON_AddStringToObject(e, "root", all[i].prefix);
+      const char *nm = name_for(names, all[i].prefix);
+      if (nm) cJSON_AddStringToObject(e, "name", nm);
+      else cJSON_AddNullToObject(e, "name");
+      cJSON_AddNumberToObject(e, "connections", (double)all[i].count);
+      cJSON_AddItemToArray(top, e);
+    }
+    free(all);
+  }
+  return o;
+}
