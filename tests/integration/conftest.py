@@ -5,6 +5,8 @@ by binding port 0, so tests may run side by side. Nothing is sent anywhere but
 127.0.0.1 and the loopback broadcast address 127.255.255.255.
 """
 import hashlib
+import http.client
+import json
 import os
 import signal
 import socket
@@ -174,6 +176,18 @@ class Peer:
         h = self.have_file()
         return h.read_bytes().count(b"\x01") if h else 0
 
+    def start_web(self, *extra):
+        """lanswarm-web on a free port; returns a Web client for its API."""
+        port = free_port()
+        args = [prog("web")] + self.common() + ["--web-port", str(port)] + list(extra)
+        self.procs["web"] = Proc(args, str(self.dir / "web.out"))
+        self.swarm.all.append(self.procs["web"])
+        url_file = self.dir / "web.url"
+        wait_until(lambda: url_file.exists() and _port_open(port), 10, "lanswarm-web to listen")
+        url = url_file.read_text().strip()
+        self.web = Web(port, url.split("#token=", 1)[1], url)
+        return self.web
+
     def client_log(self):
         try:
             with open(self.dir / "client.log", encoding="utf-8") as f:
@@ -209,6 +223,48 @@ def parse_logfmt(line):
         out[key] = value
         i = j + 1
     return out
+
+
+class Web:
+    """A client of lanswarm-web's JSON API (docs/WEB.md)."""
+
+    def __init__(self, port, token, url):
+        self.port = port
+        self.token = token
+        self.url = url
+
+    def request(self, method, path, body=None, headers=None, token=True, raw=None):
+        """(status, parsed JSON or text). body: an object sent as JSON; raw: bytes as they are."""
+        h = {"Host": "127.0.0.1:%d" % self.port}
+        if token:
+            h["Authorization"] = "Bearer " + (self.token if token is True else token)
+        data = raw
+        if body is not None:
+            data = json.dumps(body).encode()
+            h["Content-Type"] = "application/json"
+        h.update(headers or {})
+        c = http.client.HTTPConnection("127.0.0.1", self.port, timeout=10 * SLOW)
+        try:
+            try:
+                c.request(method, path, body=data, headers=h)
+            except (BrokenPipeError, ConnectionResetError):
+                pass  # refused before the whole body was sent: the answer is waiting
+            r = c.getresponse()
+            text = r.read().decode("utf-8", "replace")
+        finally:
+            c.close()
+        try:
+            return r.status, json.loads(text)
+        except ValueError:
+            return r.status, text
+
+    def get(self, section):
+        status, j = self.request("GET", "/api/" + section)
+        assert status == 200, (section, status, j)
+        return j
+
+    def post(self, path, body):
+        return self.request("POST", "/api/" + path, body)
 
 
 class Swarm:

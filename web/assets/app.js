@@ -73,7 +73,7 @@ function fillTable(id, rows, emptyId) {
   if (emptyId) $(emptyId).hidden = rows.length !== 0;
 }
 
-const td = (label, content, cls) => el("td", { "data-label": label, class: cls }, content);
+const td = (label, content, cls) => el("td", { "data-label": label || null, class: cls }, content);
 
 // ---------- API ----------
 
@@ -367,9 +367,13 @@ document.addEventListener("DOMContentLoaded", () => {
     } catch (e) { toast(e.message, "bad"); }
     btn.disabled = false;
   });
-  $("add-path").addEventListener("change", () => {
-    if (!$("add-name").value) $("add-name").value = $("add-path").value.split("/").pop();
+  // The name follows the path's last part until the user edits it.
+  let nameEdited = false;
+  $("add-name").addEventListener("input", () => { nameEdited = $("add-name").value !== ""; });
+  $("add-path").addEventListener("input", () => {
+    if (!nameEdited) $("add-name").value = $("add-path").value.split("/").pop();
   });
+  $("add-form").addEventListener("reset", () => { nameEdited = false; });
   $("login-form").addEventListener("submit", (ev) => {
     ev.preventDefault();
     state.token = $("token-input").value.trim();
