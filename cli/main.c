@@ -50,7 +50,8 @@ static void usage(FILE *out) {
           "Usage: lanswarm [--dir DIR | --config FILE] COMMAND [ARGS]\n\n"
           "Commands:\n"
           "  init [DIR]        write a commented config and create the peer's folders\n"
-          "  up [--detach]     run this peer's daemons (listener, server, announcer), supervised\n"
+          "  up [--detach] [--web]  run this peer's daemons (listener, server, announcer;\n"
+          "                    with --web the dashboard too), supervised\n"
           "  down              stop a detached `up`\n"
           "  status [--json]   daemons, shared files, peers, downloads\n"
           "  peers             the peers in tags.txt\n"
@@ -175,18 +176,23 @@ static long read_pid(const ctx_t *c) {
 
 static int cmd_up(ctx_t *c, int argc, char **argv) {
   if (wants_help(argc, argv)) {
-    printf("Usage: lanswarm up [--detach]\n\nRuns this peer's listener, server and announcer, each logging to\n"
+    printf("Usage: lanswarm up [--detach] [--web]\n\nRuns this peer's listener, server and announcer, each logging to\n"
            "DIR/logs/NAME.log, and restarts one that dies (backoff from 1 s to 60 s,\n"
            "logged in DIR/logs/up.log). Ctrl-C or SIGTERM stops them all (the announcer's\n"
            "goodbye goes out) and exits 0. --detach runs in the background with a pid file\n"
-           "(DIR/run/lanswarm.pid); `lanswarm down` stops it. Downloads run on demand:\n"
-           "`lanswarm get NAME`.\n");
+           "(DIR/run/lanswarm.pid); `lanswarm down` stops it. --web runs the dashboard\n"
+           "(lanswarm-web) too: its address, with the token, is in DIR/web.url.\n"
+           "Downloads run on demand: `lanswarm get NAME`, or from the dashboard.\n");
     return 0;
   }
-  int detach = argc > 1 && strcmp(argv[1], "--detach") == 0;
-  if (argc > 1 + detach) {
-    fprintf(stderr, "lanswarm up: unexpected argument '%s'\n", argv[1 + detach]);
-    return 2;
+  int detach = 0, web = 0;
+  for (int i = 1; i < argc; i++) {
+    if (strcmp(argv[i], "--detach") == 0) detach = 1;
+    else if (strcmp(argv[i], "--web") == 0) web = 1;
+    else {
+      fprintf(stderr, "lanswarm up: unexpected argument '%s' (try lanswarm up --help)\n", argv[i]);
+      return 2;
+    }
   }
   long running = read_pid(c);
   if (running) {
@@ -213,6 +219,7 @@ static int cmd_up(ctx_t *c, int argc, char **argv) {
       }
       printf("lanswarm up in the background (pid %ld); logs in %s/logs; stop with: lanswarm --dir %s down\n", p,
              c->cfg.dir, c->cfg.dir);
+      if (web) printf("dashboard: open the address in %s/web.url (it carries the token)\n", c->cfg.dir);
       return 0;
     }
     setsid();
@@ -228,7 +235,7 @@ static int cmd_up(ctx_t *c, int argc, char **argv) {
   int n = snprintf(pidtext, sizeof pidtext, "%ld\n", (long)getpid());
   ls_write_file_atomic(path, pidtext, (size_t)n, 0);
   ls_log_init("up", LS_LOG_INFO);
-  rc = supervise_run(c->cfg.dir, c->config_path[0] ? c->config_path : NULL, c->bin_dir, detach);
+  rc = supervise_run(c->cfg.dir, c->config_path[0] ? c->config_path : NULL, c->bin_dir, detach, web);
   unlink(path);
   return rc;
 }

@@ -14,13 +14,13 @@
 #include "ls_net.h"
 #include "ls_util.h"
 
-#define NDAEMONS 3
+#define NDAEMONS 4 /* the last, lanswarm-web, only with `up --web` */
 #define BACKOFF_MIN_MS 1000
 #define BACKOFF_MAX_MS 60000
 #define STABLE_MS 60000    /* up this long: the next death starts the backoff again */
 #define STOP_GRACE_MS 10000
 
-static const char *daemon_names[NDAEMONS] = {"listener", "server", "announcer"};
+static const char *daemon_names[NDAEMONS] = {"listener", "server", "announcer", "web"};
 
 typedef struct sup_s sup_t;
 
@@ -44,6 +44,7 @@ struct sup_s {
   char config[PATH_MAX];
   char bin_dir[PATH_MAX];
   child_t kids[NDAEMONS];
+  int ndaemons;
   ls_signals_t signals;
   uv_timer_t grace;
   int stopping;
@@ -56,7 +57,7 @@ static void write_state(sup_t *s) {
   cJSON_AddNumberToObject(o, "started", (double)s->started);
   cJSON_AddStringToObject(o, "dir", s->dir);
   cJSON *arr = cJSON_AddArrayToObject(o, "daemons");
-  for (int i = 0; i < NDAEMONS; i++) {
+  for (int i = 0; i < s->ndaemons; i++) {
     child_t *k = &s->kids[i];
     cJSON *d = cJSON_CreateObject();
     cJSON_AddStringToObject(d, "name", k->name);
@@ -83,13 +84,13 @@ static void restart_cb(uv_timer_t *t) {
 
 static void maybe_done(sup_t *s) {
   if (!s->stopping) return;
-  for (int i = 0; i < NDAEMONS; i++)
+  for (int i = 0; i < s->ndaemons; i++)
     if (s->kids[i].running) return;
   write_state(s);
   ls_info("all daemons stopped");
   uv_close((uv_handle_t *)&s->grace, NULL);
   ls_signals_close(&s->signals);
-  for (int i = 0; i < NDAEMONS; i++) uv_close((uv_handle_t *)&s->kids[i].restart, NULL);
+  for (int i = 0; i < s->ndaemons; i++) uv_close((uv_handle_t *)&s->kids[i].restart, NULL);
 }
 
 static void exit_cb(uv_process_t *p, int64_t status, int sig) {
@@ -165,7 +166,7 @@ static void start_child(child_t *k) {
 
 static void grace_cb(uv_timer_t *t) {
   sup_t *s = t->data;
-  for (int i = 0; i < NDAEMONS; i++)
+  for (int i = 0; i < s->ndaemons; i++)
     if (s->kids[i].running) {
       ls_warn("%s did not stop in %d s: killing it", s->kids[i].name, STOP_GRACE_MS / 1000);
       uv_process_kill(&s->kids[i].proc, SIGKILL);
@@ -177,7 +178,7 @@ static void on_signal(ls_signals_t *sig, int signum) {
   if (s->stopping) return;
   s->stopping = 1;
   ls_info("signal %d: stopping the daemons", signum);
-  for (int i = 0; i < NDAEMONS; i++) {
+  for (int i = 0; i < s->ndaemons; i++) {
     uv_timer_stop(&s->kids[i].restart);
     if (s->kids[i].running) uv_process_kill(&s->kids[i].proc, SIGTERM); /* the announcer says goodbye */
   }
@@ -185,9 +186,10 @@ static void on_signal(ls_signals_t *sig, int signum) {
   maybe_done(s);
 }
 
-int supervise_run(const char *dir, const char *config, const char *bin_dir, int quiet) {
+int supervise_run(const char *dir, const char *config, const char *bin_dir, int quiet, int web) {
   sup_t *s = calloc(1, sizeof *s);
   if (s == NULL) return 1;
+  s->ndaemons = web ? NDAEMONS : NDAEMONS - 1;
   snprintf(s->dir, sizeof s->dir, "%s", dir);
   snprintf(s->config, sizeof s->config, "%s", config ? config : "");
   snprintf(s->bin_dir, sizeof s->bin_dir, "%s", bin_dir);
@@ -203,7 +205,7 @@ int supervise_run(const char *dir, const char *config, const char *bin_dir, int 
   uv_timer_init(s->loop, &s->grace);
   s->grace.data = s;
   ls_signals_init(s->loop, &s->signals, on_signal, s);
-  for (int i = 0; i < NDAEMONS; i++) {
+  for (int i = 0; i < s->ndaemons; i++) {
     child_t *k = &s->kids[i];
     k->sup = s;
     k->name = daemon_names[i];

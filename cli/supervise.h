@@ -7,6 +7,6 @@
 
 /* dir: the peer's folder; config: its config file or NULL; bin_dir: where
  * the lanswarm-* programs are. Returns the exit status for `up`. */
-int supervise_run(const char *dir, const char *config, const char *bin_dir, int quiet);
+int supervise_run(const char *dir, const char *config, const char *bin_dir, int quiet, int web);
 
 #endif

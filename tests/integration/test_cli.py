@@ -110,3 +110,27 @@ def test_detach_and_down(tmp_path, swarm):
         alive = False
     assert not alive
     assert run("--dir", str(a), "down").returncode == 1  # nothing to stop
+
+
+def test_up_with_web_runs_the_dashboard(tmp_path, swarm):
+    a = init_peer(tmp_path, swarm, "webby")
+    with open(a / "lanswarm.conf", "a") as f:
+        f.write("web_port = %d\n" % free_port())
+    r = run("--dir", str(a), "up", "--detach", "--web")
+    assert r.returncode == 0 and "web.url" in r.stdout, r.stderr
+    try:
+        wait_until(lambda: {d["name"] for d in json.loads(run("--dir", str(a), "status", "--json").stdout)["daemons"]
+                            if d["running"]} == {"listener", "server", "announcer", "web"}, 10, "four daemons")
+        wait_until(lambda: (a / "web.url").exists(), 10, "web.url")
+        url = (a / "web.url").read_text().strip()
+        port, token = int(url.split(":")[2].split("/")[0]), url.split("#token=")[1]
+        import http.client
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=5 * SLOW)
+        wait_until(lambda: c.request("GET", "/api/status", headers={"Authorization": "Bearer " + token}) or
+                   json.loads(c.getresponse().read()).get("tag") == "webby", 10, "the dashboard's status")
+        c.close()
+        assert (a / "logs" / "web.log").exists()
+    finally:
+        r = run("--dir", str(a), "down")
+    assert r.returncode == 0
+    assert run("--dir", str(a), "up", "--bogus").returncode == 2
