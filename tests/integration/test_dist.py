@@ -32,7 +32,7 @@ def test_systemd_units_verify(tmp_path):
     subprocess.run(["make", "-s", "install", "PREFIX=/usr", "BINDIR=" + os.path.abspath(BIN), "DESTDIR=" + str(tmp_path)],
                    cwd=ROOT, check=True, capture_output=True)
     units = sorted(glob.glob(str(tmp_path / "lib" / "systemd" / "system" / "lanswarm*")))
-    assert len(units) == 5
+    assert len(units) == 6
     r = subprocess.run(["systemd-analyze", "verify", "--man=no"] + units, capture_output=True, text=True)
     assert r.returncode == 0 and r.stdout == "" and r.stderr == "", r.stderr
     text = open(str(tmp_path / "lib" / "systemd" / "system" / "lanswarm-server.service")).read()
@@ -58,8 +58,11 @@ def test_deb_installs_into_a_scratch_root(tmp_path):
     subprocess.run(["dpkg-deb", "-x", deb, str(tmp_path)], check=True)
     r = subprocess.run([str(tmp_path / "usr" / "bin" / "lanswarm"), "--help"], capture_output=True, text=True)
     assert r.returncode == 0 and "Usage: lanswarm" in r.stdout
-    for prog in ["announcer", "listener", "server", "downloader", "tracker", "client"]:
+    for prog in ["announcer", "listener", "server", "downloader", "tracker", "client", "web"]:
         assert os.access(str(tmp_path / "usr" / "bin" / ("lanswarm-" + prog)), os.X_OK)
+    # lanswarm-web runs from the package: the page is inside the program.
+    r = subprocess.run([str(tmp_path / "usr" / "bin" / "lanswarm-web"), "--help"], capture_output=True, text=True)
+    assert r.returncode == 0 and "dashboard" in r.stdout
     assert (tmp_path / "etc" / "lanswarm" / "lanswarm.conf").exists()
     subprocess.run(["dpkg-deb", "-e", deb, str(tmp_path / "DEBIAN")], check=True)
     postinst = (tmp_path / "DEBIAN" / "postinst").read_text()
