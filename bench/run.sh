@@ -5,4 +5,5 @@ cd "$(dirname "$0")"
 echo "=== discovery"; ./discovery.sh
 echo; echo "=== transfer"; ./transfer.sh
 echo; echo "=== tracker"; /usr/bin/python3 ./tracker.py "${BIN:-../bin}" 1000 10000
+echo; echo "=== dashboard"; ./web.sh
 echo; echo "=== simulated LAN"; ./lan.sh

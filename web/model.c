@@ -351,7 +351,8 @@ int model_serverlog_update(model_serverlog_t *s, const char *path) {
     any = 1;
   }
   char buf[65536];
-  for (;;) {
+  /* A long log is read a few MiB per call, so the loop is never held long. */
+  for (size_t budget = MODEL_SERVERLOG_STEP; budget > 0; budget -= budget < sizeof buf ? budget : sizeof buf) {
     ssize_t got = pread(fd, buf, sizeof buf, (off_t)s->offset);
     if (got <= 0) break;
     any = 1;

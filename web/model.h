@@ -20,6 +20,7 @@
 #define MODEL_TOP_ROOTS 1024           /* distinct roots counted from server.log */
 #define MODEL_TOP_SHOWN 10
 #define MODEL_LOG_LINE_MAX 4096
+#define MODEL_SERVERLOG_STEP (4u << 20) /* server.log bytes read per update at most */
 
 /* One `TIME key=value key="quoted" ...` line (client.log, server.log) as an
  * object of strings, with "time" first. NULL if the line is malformed. */
@@ -58,8 +59,9 @@ int model_serverlog_init(model_serverlog_t *s);
 void model_serverlog_close(model_serverlog_t *s);
 /* Feeds one complete line. */
 void model_serverlog_line(model_serverlog_t *s, const char *line, size_t len);
-/* Reads what was appended to path since the last call (starting over if the
- * file was replaced or truncated). Returns 1 if anything was read. */
+/* Reads what was appended to path since the last call, at most
+ * MODEL_SERVERLOG_STEP bytes (starting over if the file was replaced or
+ * truncated). Returns 1 if anything was read. */
 int model_serverlog_update(model_serverlog_t *s, const char *path);
 
 /* {"running", "connections_now":[...], "totals":{...}, "top":[{root, name, connections}]}

@@ -54,7 +54,9 @@ def test_dashboard_in_chromium(swarm, tmp_path):
         "files": ["movie.mkv", "notes.txt", "photos/beach.jpg", "music/song.ogg", "notes-old.txt"],
         "search": {"query": "notes", "expect": ["notes.txt", "notes-old.txt"]},
         "download": "movie.mkv",
-        "late_peer": {"tag": "d", "argv": [prog("announcer")] + late.common()},
+        # d announces every 2 s, the others every 1 s: once killed it is quiet
+        # (2 of the dashboard's intervals) from 3 s until the listener drops it at 6 s.
+        "late_peer": {"tag": "d", "argv": [prog("announcer")] + late.common() + ["--interval", "2"]},
         "add": {"path": str(outside / "holiday.mov"), "name": "videos/holiday.mov"},
     }
     plan_path = tmp_path / "plan.json"
