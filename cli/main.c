@@ -517,14 +517,23 @@ static int cmd_status(ctx_t *c, int argc, char **argv) {
   if (!sup) printf("daemons: %snot up%s (start with: lanswarm --dir %s up)\n", C(c, YELLOW), C(c, RESET), c->cfg.dir);
   else printf("supervisor: pid %ld\n", sup);
   const cJSON *it;
+  int web_up = 0;
   cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "daemons")) {
     /* state.json is a file on disk: a field may be missing or of another type. */
     int up = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "running"));
     const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(it, "name"));
+    if (up && name && strcmp(name, "web") == 0) web_up = 1;
     int64_t started = (int64_t)json_number(it, "started");
     printf("  %-10s %s%-8s%s pid %-7d up %-10lld restarts %d\n", name ? name : "?", C(c, up ? GREEN : RED),
            up ? "running" : "stopped", C(c, RESET), (int)json_number(it, "pid"),
            up ? (long long)(ls_unix_now() - started) : 0LL, (int)json_number(it, "restarts"));
+  }
+  if (web_up) {
+    char url_path[PATH_MAX + 16];
+    snprintf(url_path, sizeof url_path, "%s/web.url", c->cfg.dir);
+    if (access(url_path, F_OK) == 0)
+      printf("dashboard: http://%s:%d/ (open the address in %s: it carries the token)\n", c->cfg.web_addr,
+             c->cfg.web_port, url_path);
   }
   printf("sharing %d file(s) from %s\n", cJSON_GetArraySize(shared), c->cfg.share_dir);
   printf("peers seen: %d (lanswarm peers)\n", cJSON_GetArraySize(peers));

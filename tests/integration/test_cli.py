@@ -130,6 +130,7 @@ def test_up_with_web_runs_the_dashboard(tmp_path, swarm):
                    json.loads(c.getresponse().read()).get("tag") == "webby", 10, "the dashboard's status")
         c.close()
         assert (a / "logs" / "web.log").exists()
+        assert "dashboard: http://127.0.0.1:%d/" % port in run("--dir", str(a), "status").stdout
     finally:
         r = run("--dir", str(a), "down")
     assert r.returncode == 0

@@ -311,3 +311,34 @@ def test_downloader_event_stream(swarm):
     assert r.returncode == 3
     (end,) = [json.loads(l) for l in r.stdout.splitlines()]
     assert end == {"event": "end", "name": "missing.bin", "result": "not-found", "message": "no peer in tags.txt has it"}
+
+
+def test_server_section_shows_what_is_served(swarm):
+    me = swarm.peer("me")
+    src = make_file(me.share / "shared.iso", 3 * 1024 * 1024, seed=12)
+    me.start("server", "announcer", extra=["--chunk-size", CHUNK, "--rate-limit", "1M"])
+    web = me.start_web()
+    s = wait_until(lambda: (lambda s: s if s["running"] else None)(web.get("server")), 10, "the server to be seen")
+    assert s["port"] == me.tcp_port
+    before = s["totals"]["connections"]  # the test's own probe of the port counts as one
+    other = swarm.peer("other")
+    other.start("listener")
+    wait_until(lambda: other.names_from("me"), 10, "the announcement")
+    dl = subprocess.Popen([prog("downloader")] + other.common() + ["--quiet", "shared.iso"])
+    try:
+        now = wait_until(lambda: web.get("server")["connections_now"], 10, "the connection being served")
+        assert now[0]["peer"].startswith("127.0.0.1:")
+        wait_until(lambda: any(f.get("name") == "shared.iso" for c in web.get("server")["connections_now"]
+                               for f in c["files"]), 10, "the file being served, by name")
+        assert dl.wait(60 * SLOW) == 0
+    finally:
+        if dl.poll() is None:
+            dl.kill()
+    s = wait_until(lambda: (lambda s: s if s["totals"]["connections"] > before and not s["connections_now"] else None)(
+        web.get("server")), 10, "server.log's line")
+    assert s["totals"]["bytes"] >= os.path.getsize(src)
+    assert s["top"][0]["name"] == "shared.iso" and s["top"][0]["connections"] >= 1
+    assert sha256_file(other.dir / "downloads" / "shared.iso") == sha256_file(src)
+    # A stopped server shows as stopped.
+    me.stop("server")
+    wait_until(lambda: not web.get("server")["running"], 10, "the server to show as stopped")
