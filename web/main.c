@@ -627,30 +627,33 @@ int main(int argc, char **argv) {
   }
   w.hub.data = &w;
   jobs_init(&w.jobs, w.loop, w.downloader, w.pass_args, jobs_changed, &w);
+  uv_timer_init(w.loop, &w.refresh);
+  w.refresh.data = &w;
+  uv_timer_init(w.loop, &w.stop_timer);
+  w.stop_timer.data = &w;
+  char url[512], path[PATH_MAX + 16];
+  snprintf(path, sizeof path, "%s/web.url", w.cfg.dir);
+  unlink(path); /* an old run's address (and token) must not be taken for this one's */
+  /* Every section has its real shape before the first request can come. */
+  publish_transfers(&w);
+  publish_share(&w);
+  refresh_cb(&w.refresh);
   char err[256];
   if (http_start(&w.hub, w.cfg.web_addr, w.cfg.web_port, w.token, &w.http, err, sizeof err) != 0) {
     fprintf(stderr, "lanswarm-web: %s\n", err);
     return 1;
   }
-  char url[512], path[PATH_MAX + 16];
-  snprintf(url, sizeof url, "http://%s:%d/#token=%s\n", w.cfg.web_addr, http_port(w.http), w.token);
-  snprintf(path, sizeof path, "%s/web.url", w.cfg.dir);
-  if ((rc = write_private(path, url)) != 0) ls_log(LS_LOG_WARN, "cannot write %s: %s", path, strerror(-rc));
+  publish_status(&w);
   ls_catalog_dirs_t dirs = {w.cfg.share_dir, w.cfg.downloads_dir, w.cfg.temp_dir, w.cfg.cache_dir, w.cfg.chunk_size};
   if (ls_catalog_new(w.loop, &dirs, w.cfg.rescan, catalog_cb, &w, &w.catalog) != 0 || ls_catalog_start(w.catalog) != 0) {
     fprintf(stderr, "lanswarm-web: cannot watch the share\n");
     return 1;
   }
   ls_signals_init(w.loop, &w.signals, on_signal, &w);
-  uv_timer_init(w.loop, &w.refresh);
-  w.refresh.data = &w;
-  uv_timer_init(w.loop, &w.stop_timer);
-  w.stop_timer.data = &w;
-  publish_status(&w);
-  publish_transfers(&w);
-  publish_share(&w);
-  refresh_cb(&w.refresh);
   uv_timer_start(&w.refresh, refresh_cb, REFRESH_MS, REFRESH_MS);
+  /* web.url last: whoever waits for it finds the dashboard answering. */
+  snprintf(url, sizeof url, "http://%s:%d/#token=%s\n", w.cfg.web_addr, http_port(w.http), w.token);
+  if ((rc = write_private(path, url)) != 0) ls_log(LS_LOG_WARN, "cannot write %s: %s", path, strerror(-rc));
   ls_log(LS_LOG_INFO, "dashboard on http://%s:%d/ (open the address in %s: it carries the token)", w.cfg.web_addr,
          http_port(w.http), path);
   uv_run(w.loop, UV_RUN_DEFAULT);

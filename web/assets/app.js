@@ -250,7 +250,9 @@ function renderTransfers() {
   $("active-empty").hidden = cards.length !== 0;
   const rows = (t.history || []).map((h) => el("tr", { data: { name: h.name, result: h.result } },
     td("When", when(h.time)),
-    td("Name", h.name, "name"),
+    td("Name", el("span", {}, h.name, h.peers.length
+      ? el("div", { class: "sub", text: "from " + h.peers.filter((p) => p.bytes > 0).map((p) => p.tag).join(", ") })
+      : null), "name"),
     td("Result", el("span", { class: "badge " + (h.result === "ok" ? "ok" : h.result === "interrupted" ? "warn" : "bad"),
       text: h.result === "ok" ? "verified" : h.result, title: h.message })),
     td("Size", bytes(h.size), "num"),
