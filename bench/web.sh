@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The dashboard under a big LAN: tags.txt with PEERS x FILES entries.
-#   - GET /api/files (the biggest answer) REQUESTS times, one connection each,
-#     from curl; the same bytes served by nginx as a static file, same curl.
+#   - GET /api/files (the biggest answer) REQUESTS times over one kept-alive
+#     connection from curl; the same bytes served by nginx as a static file.
 #   - how long after tags.txt changes the event stream carries the new files.
 #   - lanswarm-web's peak RSS and CPU over the run.
 # Loopback only; every loop bounded.
@@ -45,11 +45,16 @@ bytes=$(wc -c < "$files_json")
 mkdir -p "$WORK/static" && cp "$files_json" "$WORK/static/files.json"
 start_nginx "$WORK/static" "$nginx_port"
 
+# One curl for all the requests of each server (a kept-alive connection), so
+# the servers are measured rather than curl's start.
+curl_list() { for ((i = 0; i < REQUESTS; i++)); do printf 'url = "%s"\noutput = "/dev/null"\n' "$1"; done; }
+curl_list "http://127.0.0.1:$web_port/api/files" > "$WORK/web.curl"
+curl_list "http://127.0.0.1:$nginx_port/files.json" > "$WORK/nginx.curl"
 cpu_before=$(awk '{print $14 + $15}' "/proc/$web_pid/stat")
 t0=$(now)
-for ((i = 0; i < REQUESTS; i++)); do curl -s -o /dev/null -H "$auth" "http://127.0.0.1:$web_port/api/files"; done
+curl -s -H "$auth" -K "$WORK/web.curl"
 t1=$(now)
-for ((i = 0; i < REQUESTS; i++)); do curl -s -o /dev/null "http://127.0.0.1:$nginx_port/files.json"; done
+curl -s -K "$WORK/nginx.curl"
 t2=$(now)
 web_s=$(elapsed "$t0" "$t1")
 nginx_s=$(elapsed "$t1" "$t2")
@@ -60,8 +65,8 @@ curl -sN "http://127.0.0.1:$web_port/api/events?token=$token" > "$events" &
 curl_pid=$!
 PIDS+=($curl_pid)
 wait_for grep -q '^event: files' "$events"
+write_tags "-new" # its last step renames the new file into place
 t3=$(now)
-write_tags "-new"
 wait_for grep -q "file-$((FILES - 1))-new.bin" "$events"
 t4=$(now)
 kill "$curl_pid" 2>/dev/null || true
@@ -73,5 +78,5 @@ echo "tags.txt: $PEERS peers x $FILES files; /api/files answer $bytes bytes"
 printf "GET /api/files x %d: lanswarm-web %.2f ms each, nginx (same bytes, static) %.2f ms each: ratio %s\n" \
   "$REQUESTS" "$(awk -v s="$web_s" -v n="$REQUESTS" 'BEGIN{print s*1000/n}')" \
   "$(awk -v s="$nginx_s" -v n="$REQUESTS" 'BEGIN{print s*1000/n}')" "$(ratio "$web_s" "$nginx_s")"
-echo "tags.txt rewritten -> new files on the event stream: $(elapsed "$t3" "$t4") s (the look is every 250 ms)"
+echo "tags.txt replaced -> the new files on the event stream: $(elapsed "$t3" "$t4") s (the files are looked at every 250 ms)"
 echo "lanswarm-web: peak RSS $((rss / 1024)) MiB, CPU $(awk -v c=$((cpu_after - cpu_before)) -v hz="$hz" 'BEGIN{printf "%.2f", c/hz}') s over the run"
