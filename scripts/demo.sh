@@ -17,6 +17,7 @@ trap cleanup EXIT INT TERM
 UDP=$((20000 + $$ % 20000))
 BC=127.255.255.255
 declare -A TCP=([alpha]=$((UDP + 1)) [beta]=$((UDP + 2)) [gamma]=$((UDP + 3)))
+WEB=$((UDP + 4))
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -49,6 +50,10 @@ for peer in alpha beta gamma; do
   done
   echo "started $peer: listener, server (TCP ${TCP[$peer]}), announcer"
 done
+"$BIN/lanswarm-web" --dir "$DEMO/gamma" --web-port "$WEB" --log-level warn 2>>"$DEMO/gamma/web.err" &
+PIDS+=($!)
+for i in $(seq 50); do [ -s "$DEMO/gamma/web.url" ] && break; sleep 0.1; done
+echo "started gamma's dashboard: $(cat "$DEMO/gamma/web.url" 2>/dev/null || echo '(did not start: see web.err)')"
 
 say "gamma's tags.txt filling in"
 for i in 1 2 3 4 5 6; do
@@ -70,8 +75,13 @@ cat "$DEMO/gamma/client.log"
 say "alpha's and beta's server.log"
 cat "$DEMO/alpha/server.log" "$DEMO/beta/server.log"
 
+if [ -n "${DEMO_WAIT:-}" ]; then
+  say "the swarm keeps running: open $(cat "$DEMO/gamma/web.url") in a browser; Ctrl-C ends the demo"
+  while sleep 3600; do :; done
+fi
+
 say "beta leaves (SIGTERM): its goodbye removes it from alpha's tags.txt at once"
-kill "${PIDS[5]}"
+kill "${PIDS[5]}" # beta's announcer
 sleep 0.5
 cut -f1,8 "$DEMO/alpha/tags.txt"
-say "done; the demo folder is removed"
+say "done; the demo folder is removed (DEMO_WAIT=1 make demo keeps the swarm up to look at gamma's dashboard)"
