@@ -139,6 +139,25 @@ try {
   await pp.screenshot({ path: plan.out + "/phone-dark.png" });
   await phone.close();
 
+  // Without the token: the page asks for it, refuses a wrong one, takes the right one.
+  const fresh = await browser.newContext({ viewport: { width: 1000, height: 700 } });
+  const fp = await fresh.newPage();
+  fp.on("pageerror", (e) => pageErrors.push(String(e)));
+  const origin = new URL(plan.url).origin;
+  const token = new URL(plan.url).hash.replace("#token=", "");
+  await fp.goto(origin + "/");
+  await fp.locator("#login").waitFor({ timeout: T(5000) });
+  check(await fp.locator("#panel-files").isHidden(), "without a token the page asks for one and shows nothing else");
+  await fp.locator("#token-input").fill("not-the-token-at-all");
+  await fp.getByRole("button", { name: "Open" }).click();
+  await fp.locator("#login-error", { hasText: /wrong token/ }).waitFor({ timeout: T(5000) });
+  check(true, "a wrong token is refused with a clear message");
+  await fp.locator("#token-input").fill(token);
+  await fp.getByRole("button", { name: "Open" }).click();
+  await fp.locator(`#files-table tbody tr[data-name="${plan.files[0]}"]`).waitFor({ timeout: T(10000) });
+  check(true, "the right token opens the dashboard");
+  await fresh.close();
+
   check(pageErrors.length === 0, "no script error in the page " + pageErrors.join("; "));
 } catch (e) {
   console.error(String(e && e.stack || e));
