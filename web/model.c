@@ -149,9 +149,16 @@ cJSON *model_files(const ls_tag_entry_t *e, size_t n, const ls_catalog_snapshot_
   for (size_t i = 0; i < n; i++)
     if (self_tag == NULL || strcmp(e[i].tag, self_tag) != 0) idx[m++] = &e[i];
   if (m) qsort(idx, m, sizeof *idx, entry_root_cmp);
+  size_t listed = 0, more = 0;
   for (size_t i = 0; i < m;) {
     size_t j = i;
     while (j < m && memcmp(idx[j]->root, idx[i]->root, LS_HASH_LEN) == 0) j++;
+    if (listed == MODEL_FILES_MAX) {
+      more++;
+      i = j;
+      continue;
+    }
+    listed++;
     char hex[LS_HASH_HEX_LEN + 1];
     ls_hash_to_hex(idx[i]->root, hex);
     cJSON *f = cJSON_CreateObject();
@@ -180,6 +187,7 @@ cJSON *model_files(const ls_tag_entry_t *e, size_t n, const ls_catalog_snapshot_
     cJSON_AddItemToArray(arr, f);
     i = j;
   }
+  cJSON_AddNumberToObject(o, "more", (double)more);
   free(idx);
   return o;
 }

@@ -19,6 +19,7 @@
 #define MODEL_HISTORY_TAIL (256u << 10) /* bytes read from the end of client.log */
 #define MODEL_TOP_ROOTS 1024           /* distinct roots counted from server.log */
 #define MODEL_TOP_SHOWN 10
+#define MODEL_FILES_MAX 20000         /* contents listed; "more" counts the rest */
 #define MODEL_LOG_LINE_MAX 4096
 #define MODEL_SERVERLOG_STEP (4u << 20) /* server.log bytes read per update at most */
 
@@ -34,7 +35,7 @@ cJSON *model_peers(const ls_tag_entry_t *e, size_t n, int64_t now, unsigned inte
 /* {"files":[{root, name, names, size, holders:[{tag,address,complete}],
  * complete_holders, mine}]}, one per content (root hash), other peers only;
  * mine is "share", "downloads", "partial" or null (from this peer's catalog,
- * which may be NULL). */
+ * which may be NULL). At most MODEL_FILES_MAX, by root; "more" counts the rest. */
 cJSON *model_files(const ls_tag_entry_t *e, size_t n, const ls_catalog_snapshot_t *mine, const char *self_tag);
 
 /* {"files":[{name, root, size, source, chunks, chunks_have}]}: this peer's catalog. */

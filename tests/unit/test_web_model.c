@@ -113,7 +113,20 @@ static void files_by_content(void **state) {
   assert_int_equal((int)num(f, "complete_holders"), 1);
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(f, "names")), 2);
   assert_true(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(f, "mine")));
+  assert_int_equal((int)num(o, "more"), 0);
   cJSON_Delete(o);
+  /* Beyond MODEL_FILES_MAX contents the rest is counted, not listed. */
+  size_t n = MODEL_FILES_MAX + 5;
+  ls_tag_entry_t *many = calloc(n, sizeof *many);
+  for (size_t i = 0; i < n; i++) {
+    many[i] = entry("b", "127.0.0.1", 2000, 0, 1, 1, 1, "f");
+    memcpy(many[i].root, &i, sizeof i);
+  }
+  o = model_files(many, n, NULL, NULL);
+  assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "files")), MODEL_FILES_MAX);
+  assert_int_equal((int)num(o, "more"), 5);
+  cJSON_Delete(o);
+  free(many);
 }
 
 static void history_newest_first(void **state) {

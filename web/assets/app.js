@@ -194,7 +194,9 @@ function renderFiles() {
   $("files-empty").hidden = all.length !== 0;
   $("files-empty").textContent = all.length ? "" : "No files heard of yet. Peers announce their share every minute; the listener must be running.";
   if (all.length && !list.length) { $("files-empty").hidden = false; $("files-empty").textContent = "No file matches “" + state.query + "”."; }
-  $("count-files").textContent = all.length ? String(all.length) : "";
+  const more = (state.data.files && state.data.files.more) || 0;
+  if (more) { $("files-empty").hidden = false; $("files-empty").textContent = more + " more contents are not listed (the dashboard lists 20,000)."; }
+  $("count-files").textContent = all.length ? String(all.length + more) : "";
   for (const th of document.querySelectorAll("#files-table th")) {
     const b = th.querySelector(".sort");
     th.setAttribute("aria-sort", b && b.dataset.sort === key ? (dir > 0 ? "ascending" : "descending") : "none");
