@@ -39,7 +39,8 @@ def job(web, job_id):
 
 
 def test_peers_files_and_a_download(swarm):
-    seeders(swarm, ["b", "c"], {"clip.bin": (3 * 1024 * 1024 + 77, 1), "notes.txt": (1000, 2)}, rate="4M")
+    # 2 x 1 MB/s for 3 MiB: about 1.5 s, several progress events (every 250 ms) to see.
+    seeders(swarm, ["b", "c"], {"clip.bin": (3 * 1024 * 1024 + 77, 1), "notes.txt": (1000, 2)}, rate="1M")
     me = dashboard(swarm)
     web = me.web
     wait_until(lambda: {"b", "c"} <= {p["tag"] for p in web.get("peers")["peers"]}, 10, "peers b and c")
