@@ -73,13 +73,14 @@ int main(int argc, char **argv) {
     return 1;
   }
   server_set_key(app.server, &app.key);
+  /* Before the port opens: whoever sees it open may stop us at once. */
+  ls_signals_init(app.loop, &app.signals, on_signal, &app);
   if ((rc = server_start(app.server)) != 0) {
     fprintf(stderr, "lanswarm-server: cannot listen on TCP %s:%d: %s\n", app.cfg.listen_addr, app.cfg.tcp_port,
             uv_strerror(rc));
     return 1;
   }
   ls_catalog_start(app.catalog);
-  ls_signals_init(app.loop, &app.signals, on_signal, &app);
   char rate[32] = "unlimited";
   if (app.cfg.rate_limit > 0) {
     ls_format_bytes((double)app.cfg.rate_limit, rate, sizeof rate);

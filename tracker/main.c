@@ -113,13 +113,14 @@ int main(int argc, char **argv) {
   app.topts.ud = &app;
   app.loop = uv_default_loop();
   if (tracker_new(app.loop, &app.cfg, &app.topts, &app.tracker) != 0) return 1;
+  /* Before the port opens: whoever sees it open may stop us at once. */
+  ls_signals_init(app.loop, &app.signals, on_signal, &app);
   int rc = tracker_start(app.tracker);
   if (rc != 0) {
     fprintf(stderr, "lanswarm-tracker: cannot listen on TCP %s:%d: %s\n", app.cfg.listen_addr, app.cfg.tcp_port,
             uv_strerror(rc));
     return 1;
   }
-  ls_signals_init(app.loop, &app.signals, on_signal, &app);
   ls_info("listening on TCP %s:%d, pinging every %us%s", app.cfg.listen_addr, tracker_port(app.tracker),
           app.topts.ping_interval, app.topts.exit_when_empty ? ", exits when empty" : "");
   if (!app.no_shell && shell_start(app.loop, app.tracker, on_quit, &app, &app.shell) != 0) app.shell = NULL;

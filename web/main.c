@@ -638,6 +638,8 @@ int main(int argc, char **argv) {
   publish_transfers(&w);
   publish_share(&w);
   refresh_cb(&w.refresh);
+  /* Before the port opens: whoever sees it open may stop us at once. */
+  ls_signals_init(w.loop, &w.signals, on_signal, &w);
   char err[256];
   if (http_start(&w.hub, w.cfg.web_addr, w.cfg.web_port, w.token, &w.http, err, sizeof err) != 0) {
     fprintf(stderr, "lanswarm-web: %s\n", err);
@@ -649,7 +651,6 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lanswarm-web: cannot watch the share\n");
     return 1;
   }
-  ls_signals_init(w.loop, &w.signals, on_signal, &w);
   uv_timer_start(&w.refresh, refresh_cb, REFRESH_MS, REFRESH_MS);
   /* web.url last: whoever waits for it finds the dashboard answering. */
   snprintf(url, sizeof url, "http://%s:%d/#token=%s\n", w.cfg.web_addr, http_port(w.http), w.token);
