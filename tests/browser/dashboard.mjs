@@ -78,8 +78,16 @@ try {
   await page.locator("#search").fill("");
   await page.waitForFunction((n) => document.querySelectorAll("#files-table tbody tr").length === n, before);
   await page.locator('button.sort[data-sort="size"]').click();
-  const sizes = await rows.evaluateAll((rs) => rs.map((r) => r.querySelector("td:nth-child(2)").textContent));
-  check(sizes.length === before, "sorted by size: " + sizes.join(" > "));
+  const sizes = await rows.evaluateAll((rs) => rs.map((r) => Number(r.dataset.size)));
+  check(sizes.length === before && sizes.every((v, i) => i === 0 || sizes[i - 1] >= v),
+    "sorted by size, biggest first: " + sizes.join(" >= "));
+  await page.locator('button.sort[data-sort="size"]').click();
+  const up = await rows.evaluateAll((rs) => rs.map((r) => Number(r.dataset.size)));
+  check(up.every((v, i) => i === 0 || up[i - 1] <= v), "a second click sorts smallest first");
+  await page.locator('button.sort[data-sort="holders"]').click();
+  const holders = await rows.evaluateAll((rs) => rs.map((r) => Number(r.dataset.holders)));
+  check(holders[0] === Math.max(...holders), "sorted by holders: " + holders.join(", "));
+  await page.locator('button.sort[data-sort="size"]').click();
   await page.screenshot({ path: plan.out + "/files.png" });
 
   // Download: the progress bar moves, the row lands in the history.
@@ -119,6 +127,14 @@ try {
   }
   await page.locator(`#share-table tbody tr[data-name="${plan.download}"]`).waitFor({ timeout: T(15000) });
   await page.screenshot({ path: plan.out + "/share.png" });
+  if (plan.add) {
+    // Remove asks first; accepted, the file leaves the list (and the share).
+    page.once("dialog", (d) => d.accept());
+    const row = page.locator(`#share-table tbody tr[data-name="${plan.add.name}"]`);
+    await row.getByRole("button", { name: /Remove/ }).click();
+    await row.waitFor({ state: "detached", timeout: T(15000) });
+    check(true, "Remove takes " + plan.add.name + " out of the share, after asking");
+  }
 
   await page.getByRole("tab", { name: /Server/ }).click();
   await page.locator("#server-tiles .tile").first().waitFor();

@@ -70,7 +70,9 @@ def test_dashboard_in_chromium(swarm, tmp_path):
     assert sha256_file(me.dir / "downloads" / "movie.mkv") == sha256_file(swarm.peers["b"].share / "movie.mkv")
     (line,) = me.client_log()
     assert line["name"] == "movie.mkv" and line["result"] == "ok"
-    assert sha256_file(me.share / "videos" / "holiday.mov") == sha256_file(outside / "holiday.mov")
+    # Added, then removed: out of the share, kept in unshared/, the original untouched.
+    assert not (me.share / "videos" / "holiday.mov").exists()
+    assert sha256_file(me.dir / "unshared" / "videos" / "holiday.mov") == sha256_file(outside / "holiday.mov")
     for shot in ["peers", "files", "files-search", "transfers-running", "transfers", "share", "server", "phone-dark"]:
         path = os.path.join(out, shot + ".png")
         assert os.path.getsize(path) > 10000, path

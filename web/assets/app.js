@@ -183,7 +183,7 @@ function renderFiles() {
         onclick: (ev) => download(f, ev.currentTarget) }, f.mine === "partial" ? "Resume" : "Download");
     }
     const holders = f.holders.map((h) => h.tag + (h.complete ? "" : " (part)")).join(", ");
-    return el("tr", { data: { root: f.root, name: f.name } },
+    return el("tr", { data: { root: f.root, name: f.name, size: String(f.size), holders: String(f.holders.length) } },
       td("Name", el("span", {}, f.name, f.names.length > 1 ? el("span", { class: "badge", text: "also: " + f.names.slice(1).join(", ") }) : null,
         el("div", { class: "sub", text: f.root.slice(0, 16) + "…" })), "name"),
       td("Size", bytes(f.size), "num"),
