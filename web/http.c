@@ -8,6 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include <uv.h>
+
 #include "assets.h"
 #include "ls_log.h"
 
@@ -87,6 +89,8 @@ static unsigned check_token(const http_t *h, struct MHD_Connection *c, int allow
     return MHD_HTTP_UNAUTHORIZED;
   }
   if (!token_equal(h, given)) {
+    /* Guessing costs time: this connection's thread answers after a pause. */
+    uv_sleep(HTTP_WRONG_TOKEN_DELAY_MS);
     *msg = "wrong token";
     return MHD_HTTP_FORBIDDEN;
   }

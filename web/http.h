@@ -16,6 +16,7 @@
 #define HTTP_MAX_CONNS 64
 #define HTTP_TIMEOUT_S 60
 #define HTTP_SSE_KEEPALIVE_MS 15000
+#define HTTP_WRONG_TOKEN_DELAY_MS 250 /* per wrong guess, per connection */
 
 typedef struct http_s http_t;
 
