@@ -141,7 +141,9 @@ static int cmd_init(ctx_t *c, int argc, char **argv) {
                    "# Upload limit for the chunk server, bytes per second (0 = none), e.g. 25M\n"
                    "rate_limit = 0\n\n"
                    "# Tracker mode, when broadcast does not reach every peer:\n"
-                   "# tracker = 198.18.0.1:41772\n",
+                   "# tracker = 198.18.0.1:41772\n\n"
+                   "# The dashboard (lanswarm up --web): loopback only unless web_token is set.\n"
+                   "# web_addr = 127.0.0.1\n# web_port = 41773\n",
                    d.tag, dir, dir, dir, d.udp_port, d.tcp_port, d.interval);
   if ((rc = ls_write_file_atomic(path, text, (size_t)n, 1)) != 0) {
     fprintf(stderr, "lanswarm: cannot write %s: %s\n", path, strerror(-rc));
