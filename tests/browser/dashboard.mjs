@@ -99,7 +99,11 @@ try {
   const t0 = Date.now();
   let shot = false;
   while (Date.now() - t0 < T(60000)) {
-    const v = await bar.getAttribute("aria-valuenow").catch(() => null);
+    // Read without waiting: the card goes once the download is done.
+    const v = await page.evaluate((name) => {
+      const e = document.querySelector(`.transfer[data-name="${name}"] [role=progressbar]`);
+      return e ? e.getAttribute("aria-valuenow") : null;
+    }, plan.download);
     if (v !== null) seen.add(Number(v));
     if (!shot && v !== null && Number(v) >= 20 && Number(v) < 90) {
       await page.screenshot({ path: plan.out + "/transfers-running.png" });
@@ -112,6 +116,9 @@ try {
   check(partial.length >= 2, "the progress bar moved through " + [...seen].sort((a, b) => a - b).join(", ") + " %");
   await page.locator(`#history-table tbody tr[data-name="${plan.download}"][data-result="ok"]`).waitFor({ timeout: T(30000) });
   check(true, "the finished download shows in the history as verified");
+  await page.locator(".toast.ok", { hasText: plan.download + ": downloaded and verified" }).waitFor({ timeout: T(5000) })
+    .catch(async (e) => { throw new Error(e.message + "\ntoasts: " + (await page.locator(".toast").allTextContents()).join(" | ")); });
+  check(true, "a toast says the download ended");
   await page.screenshot({ path: plan.out + "/transfers.png" });
 
   // My share: add a file; it is listed once the catalog has it.

@@ -10,6 +10,7 @@ const state = {
   sort: { key: "name", dir: 1 },
   query: "",
   knownPeers: null,
+  endedJobs: null,
   source: null,
 };
 
@@ -246,6 +247,16 @@ async function cancel(j, button) {
 
 function renderTransfers() {
   const t = state.data.transfers || {};
+  // A toast when a download started here ends (not for those ended before the page opened).
+  const ended = new Set((t.recent || []).map((j) => j.id));
+  if (state.endedJobs) {
+    for (const j of t.recent || []) {
+      if (state.endedJobs.has(j.id)) continue;
+      if (j.state === "done") toast(j.name + ": downloaded and verified", "ok");
+      else toast(j.name + ": " + (j.message || j.state), j.state === "cancelled" ? "" : "bad");
+    }
+  }
+  state.endedJobs = ended;
   const active = t.active || [], recent = (t.recent || []).filter((j) => j.state !== "done");
   const cards = active.concat(recent.slice(0, 3)).map(transferCard);
   $("active").replaceChildren(...cards);
