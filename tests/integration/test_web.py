@@ -343,3 +343,18 @@ def test_server_section_shows_what_is_served(swarm):
     # A stopped server shows as stopped.
     me.stop("server")
     wait_until(lambda: not web.get("server")["running"], 10, "the server to show as stopped")
+
+
+def test_stopping_the_dashboard_interrupts_its_downloads_cleanly(swarm):
+    seeders(swarm, ["b"], {"long.bin": (6 * 1024 * 1024, 9)}, rate="1M")
+    me = dashboard(swarm)
+    web = me.web
+    wait_until(lambda: web.get("files")["files"], 10, "the file to be known")
+    status, r = web.post("downloads", {"name": "long.bin"})
+    assert status == 202
+    wait_until(lambda: (job(web, r["id"]) or {}).get("done", 0) > 0, 15, "some progress")
+    assert me.stop("web") == 0  # SIGTERM: the download is interrupted first, then the daemon exits 0
+    (line,) = me.client_log()
+    assert line["result"] == "interrupted"
+    assert any(n.endswith(".part") for n in os.listdir(me.dir / "temp"))
+    assert "stopped" in me.procs["web"].output()
