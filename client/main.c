@@ -24,6 +24,7 @@
 #include "ls_name.h"
 #include "ls_net.h"
 #include "ls_publisher.h"
+#include "ls_share.h"
 #include "ls_tags.h"
 #include "ls_util.h"
 
@@ -42,8 +43,7 @@ typedef struct {
   char pending[LS_NAME_MAX + 1]; /* a published name waiting for the catalog */
   uv_process_t child;
   int child_running;
-  uv_fs_t fs_req;
-  char publish_dest[PATH_MAX];
+  ls_share_add_t add;     /* the file being put into the share */
   char publish_name[LS_NAME_MAX + 1];
   int quitting;
 } client_t;
@@ -113,20 +113,10 @@ static void catalog_cb(ls_catalog_t *cat, void *ud) {
   }
 }
 
-static void placed_cb(uv_fs_t *req) {
+static void placed(ls_share_add_t *req, int rc) {
   client_t *c = req->data;
-  int rc = (int)req->result;
-  uv_fs_type type = req->fs_type;
-  uv_fs_req_cleanup(req);
-  if (rc == UV_EXDEV && type == UV_FS_LINK) {
-    /* Another file system: copy, never over an existing file. */
-    char src[PATH_MAX];
-    snprintf(src, sizeof src, "%s", c->publish_dest + strlen(c->publish_dest) + 1);
-    uv_fs_copyfile(c->loop, &c->fs_req, src, c->publish_dest, UV_FS_COPYFILE_EXCL, placed_cb);
-    return;
-  }
   if (rc < 0) {
-    say("cannot add %s to the share: %s", c->publish_name, uv_strerror(rc));
+    say("cannot add %s to the share: %s", c->publish_name, req->why);
     prompt(c);
     return;
   }
@@ -134,40 +124,17 @@ static void placed_cb(uv_fs_t *req) {
   ls_catalog_poke(c->catalog);
 }
 
+/* publish: the file goes into the share (ls_share: checked, never replacing,
+ * linked or copied whole), then to the tracker once the catalog has it. */
 static void cmd_publish(client_t *c, const char *local, const char *name) {
-  if (!ls_name_valid(name, strlen(name))) {
-    say("'%s' is not a valid name (relative, no '..', no control characters)", name);
+  c->add.data = c;
+  int rc = ls_share_add(c->loop, &c->add, c->cfg.share_dir, local, name, LS_SHARE_LENIENT, placed);
+  if (rc < 0) {
+    say("%s", c->add.why);
     return;
   }
-  struct stat st;
-  if (stat(local, &st) != 0 || !S_ISREG(st.st_mode)) {
-    say("%s: not a regular file", local);
-    return;
-  }
-  char dest[PATH_MAX];
-  if (snprintf(dest, sizeof dest, "%s/%s", c->cfg.share_dir, name) >= (int)sizeof dest) {
-    say("name too long");
-    return;
-  }
-  if (lstat(dest, &st) == 0) {
-    say("%s is already in the share; not replacing it", name);
-    return;
-  }
-  char parent[PATH_MAX];
-  snprintf(parent, sizeof parent, "%s", dest);
-  *strrchr(parent, '/') = '\0';
-  ls_mkdir_p(parent);
-  /* dest, then the source after its NUL, for the copy fallback. */
-  size_t dl = strlen(dest);
-  if (dl + 1 + strlen(local) + 1 > sizeof c->publish_dest) {
-    say("path too long");
-    return;
-  }
-  memcpy(c->publish_dest, dest, dl + 1);
-  memcpy(c->publish_dest + dl + 1, local, strlen(local) + 1);
   snprintf(c->publish_name, sizeof c->publish_name, "%s", name);
-  c->fs_req.data = c;
-  uv_fs_link(c->loop, &c->fs_req, local, c->publish_dest, placed_cb);
+  if (rc == 1) placed(&c->add, 0);
 }
 
 /* ---------- fetch ---------- */

@@ -68,9 +68,14 @@ void ls_fsync_parent(const char *path) {
 }
 
 int ls_write_file_atomic(const char *path, const void *data, size_t len, int durable) {
+  return ls_write_file_atomic_mode(path, data, len, durable, 0644);
+}
+
+int ls_write_file_atomic_mode(const char *path, const void *data, size_t len, int durable, unsigned mode) {
   char tmp[PATH_MAX];
   if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) return -ENAMETOOLONG;
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  unlink(tmp); /* a leftover of a killed run would keep its old mode */
+  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
   if (fd < 0) return -errno;
   const char *p = data;
   size_t left = len;

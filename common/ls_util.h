@@ -11,6 +11,8 @@ int ls_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 /* Writes path.tmp.<pid> then renames it over path, so readers see the old
  * file or the new one, never half of one. durable: fsync file and folder. */
 int ls_write_file_atomic(const char *path, const void *data, size_t len, int durable);
+/* The same, creating the file with mode (before the umask), e.g. 0600 for a secret. */
+int ls_write_file_atomic_mode(const char *path, const void *data, size_t len, int durable, unsigned mode);
 void ls_fsync_parent(const char *path);
 /* mkdir -p with mode 0755. */
 int ls_mkdir_p(const char *path);

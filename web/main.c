@@ -27,6 +27,7 @@
 #include "ls_map.h"
 #include "ls_name.h"
 #include "ls_net.h"
+#include "ls_share.h"
 #include "ls_tags.h"
 #include "ls_util.h"
 #include "model.h"
@@ -45,12 +46,10 @@ typedef struct {
 
 /* An "Add file" copying across file systems, answered when it ends. */
 typedef struct add_s {
-  uv_fs_t req;
+  ls_share_add_t req;
   struct add_s *next;
   struct web_s *web;
   hub_cmd_t *cmd;    /* NULL once answered at shutdown */
-  char tmp[PATH_MAX];
-  char dest[PATH_MAX];
   char name[LS_NAME_MAX + 1];
 } add_t;
 
@@ -278,6 +277,21 @@ static void add_done_json(web_t *w, hub_cmd_t *cmd, const char *name) {
   if (w->catalog) ls_catalog_poke(w->catalog);
 }
 
+/* An ls_share_add failure as an HTTP status: the request's fault or ours. */
+static int add_status(int rc) {
+  switch (-rc) {
+    case EEXIST:
+    case EBUSY: return 409;
+    case EINVAL:
+    case ENOENT:
+    case ENOTDIR:
+    case EACCES:
+    case ELOOP:
+    case ENAMETOOLONG: return 400;
+    default: return 500;
+  }
+}
+
 static void add_free(add_t *a) {
   web_t *w = a->web;
   for (add_t **pp = &w->adds; *pp; pp = &(*pp)->next)
@@ -288,114 +302,53 @@ static void add_free(add_t *a) {
   free(a);
 }
 
-static void add_copied(uv_fs_t *req) {
+static void add_copied(ls_share_add_t *req, int rc) {
   add_t *a = req->data;
   web_t *w = a->web;
-  int rc = (int)req->result;
-  uv_fs_req_cleanup(req);
-  hub_cmd_t tmp;
-  memset(&tmp, 0, sizeof tmp);
-  hub_cmd_t *cmd = a->cmd ? a->cmd : &tmp;
-  if (rc == 0) {
-    rc = link(a->tmp, a->dest) == 0 ? 0 : -errno;
-    unlink(a->tmp);
-    if (rc == 0) add_done_json(w, cmd, a->name);
-    else if (rc == -EEXIST) answer(cmd, 409, error_json("%s is already in the share; not replacing it", a->name));
-    else answer(cmd, 500, error_json("cannot add %s: %s", a->name, strerror(-rc)));
-  } else {
-    unlink(a->tmp);
-    answer(cmd, 500, error_json("cannot copy into the share: %s", uv_strerror(rc)));
+  ls_log(rc == 0 ? LS_LOG_INFO : LS_LOG_WARN, "add %s: %s", a->name, rc == 0 ? "copied into the share" : req->why);
+  if (a->cmd) {
+    hub_cmd_t tmp;
+    memset(&tmp, 0, sizeof tmp);
+    if (rc == 0) add_done_json(w, &tmp, a->name);
+    else answer(&tmp, add_status(rc), error_json("%s", req->why));
+    hub_answer(&w->hub, a->cmd, tmp.status, tmp.answer);
+  } else if (rc == 0 && w->catalog) {
+    ls_catalog_poke(w->catalog);
   }
-  ls_log(rc == 0 ? LS_LOG_INFO : LS_LOG_WARN, "add %s: %s", a->name, rc == 0 ? "copied into the share" : "failed");
-  if (a->cmd) hub_answer(&w->hub, a->cmd, cmd->status, cmd->answer);
-  else free(tmp.answer);
   add_free(a);
 }
 
-/* "Add file": a local file into the share under a name. The name passes the
- * share's own check (ls_name_valid); the source must be an absolute path to
- * a regular file (not a symlink, device or folder); nothing in the share is
- * ever replaced. Hard link when possible, else a copy that appears whole. */
+/* "Add file": a local file into the share under a name (ls_share, strictly:
+ * an absolute path to a regular file, never a symlink; nothing replaced). */
 static void cmd_share_add(web_t *w, hub_cmd_t *cmd) {
   const char *path = body_string(cmd, "path"), *name = body_string(cmd, "name");
-  if (name == NULL || !ls_name_valid(name, strlen(name))) {
-    answer(cmd, 400, error_json("\"name\": a valid file name (relative, no '..', no control characters)"));
+  if (path == NULL || name == NULL) {
+    answer(cmd, 400, error_json("\"path\" (an absolute path on this machine) and \"name\" (its name in the share)"));
     return;
   }
-  if (strstr(name, ".tmp.") != NULL) {
-    answer(cmd, 400, error_json("\"name\": names with '.tmp.' are lanswarm's temporary files"));
-    return;
-  }
-  if (path == NULL || path[0] != '/' || strlen(path) >= PATH_MAX) {
-    answer(cmd, 400, error_json("\"path\": an absolute path to a file on this machine"));
-    return;
-  }
-  struct stat st;
-  if (lstat(path, &st) != 0) {
-    answer(cmd, 400, error_json("%s: %s", path, strerror(errno)));
-    return;
-  }
-  if (!S_ISREG(st.st_mode)) {
-    answer(cmd, 400, error_json("%s: not a regular file (folders, links and devices are refused)", path));
-    return;
-  }
-  int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0) {
-    answer(cmd, 400, error_json("%s: %s", path, strerror(errno)));
-    return;
-  }
-  close(fd);
   add_t *a = calloc(1, sizeof *a);
   if (a == NULL) {
     answer(cmd, 500, error_json("out of memory"));
     return;
   }
-  if (snprintf(a->dest, sizeof a->dest, "%s/%s", w->cfg.share_dir, name) >= (int)sizeof a->dest) {
-    free(a);
-    answer(cmd, 400, error_json("\"name\": too long for this share"));
-    return;
-  }
-  if (lstat(a->dest, &st) == 0) {
-    free(a);
-    answer(cmd, 409, error_json("%s is already in the share; not replacing it", name));
-    return;
-  }
-  char parent[PATH_MAX];
-  snprintf(parent, sizeof parent, "%s", a->dest);
-  *strrchr(parent, '/') = '\0';
-  int rc = ls_mkdir_p(parent);
-  if (rc == 0) rc = link(path, a->dest) == 0 ? 0 : -errno;
-  if (rc == 0) {
-    free(a);
+  a->req.data = a;
+  int rc = ls_share_add(w->loop, &a->req, w->cfg.share_dir, path, name, LS_SHARE_STRICT, add_copied);
+  if (rc == 1) {
     ls_log(LS_LOG_INFO, "add %s: linked from %s", name, path);
     add_done_json(w, cmd, name);
-    return;
+  } else if (rc < 0) {
+    answer(cmd, add_status(rc), error_json("%s", a->req.why));
   }
-  if (rc != -EXDEV && rc != -EPERM) {
+  if (rc != 0) {
     free(a);
-    if (rc == -EEXIST) answer(cmd, 409, error_json("%s is already in the share; not replacing it", name));
-    else answer(cmd, 500, error_json("cannot add %s: %s", name, strerror(-rc)));
     return;
   }
-  /* Another file system (or links not allowed): copy next to the destination
-   * under a name the catalog skips, then link it in. */
+  /* Copying: answered in add_copied. */
   a->web = w;
   a->cmd = cmd;
   snprintf(a->name, sizeof a->name, "%s", name);
-  if (snprintf(a->tmp, sizeof a->tmp, "%s.tmp.web%d.%u", a->dest, (int)getpid(), ++w->add_seq) >= (int)sizeof a->tmp) {
-    free(a);
-    answer(cmd, 400, error_json("\"name\": too long for this share"));
-    return;
-  }
-  a->req.data = a;
   a->next = w->adds;
   w->adds = a;
-  rc = uv_fs_copyfile(w->loop, &a->req, path, a->tmp, UV_FS_COPYFILE_EXCL, add_copied);
-  if (rc != 0) {
-    add_free(a);
-    answer(cmd, 500, error_json("cannot copy %s: %s", path, uv_strerror(rc)));
-  }
-  /* else answered in add_copied */
 }
 
 /* "Remove": the file leaves the share but is not deleted: it moves to
@@ -560,19 +513,6 @@ static const ls_config_program_t program = {
     .own_cb = own_option,
 };
 
-static int write_private(const char *path, const char *text) {
-  char tmp[PATH_MAX + 32];
-  snprintf(tmp, sizeof tmp, "%s.tmp.%d", path, (int)getpid());
-  int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return -errno;
-  size_t len = strlen(text);
-  int rc = write(fd, text, len) == (ssize_t)len ? 0 : -EIO;
-  if (close(fd) != 0 && rc == 0) rc = -errno;
-  if (rc == 0 && rename(tmp, path) != 0) rc = -errno;
-  if (rc != 0) unlink(tmp);
-  return rc;
-}
-
 int main(int argc, char **argv) {
   static web_t w; /* large; lives for the whole program */
   ls_config_program_t prog = program;
@@ -654,7 +594,7 @@ int main(int argc, char **argv) {
   uv_timer_start(&w.refresh, refresh_cb, REFRESH_MS, REFRESH_MS);
   /* web.url last: whoever waits for it finds the dashboard answering. */
   snprintf(url, sizeof url, "http://%s:%d/#token=%s\n", w.cfg.web_addr, http_port(w.http), w.token);
-  if ((rc = write_private(path, url)) != 0) ls_log(LS_LOG_WARN, "cannot write %s: %s", path, strerror(-rc));
+  if ((rc = ls_write_file_atomic_mode(path, url, strlen(url), 0, 0600)) != 0) ls_log(LS_LOG_WARN, "cannot write %s: %s", path, strerror(-rc));
   ls_log(LS_LOG_INFO, "dashboard on http://%s:%d/ (open the address in %s: it carries the token)", w.cfg.web_addr,
          http_port(w.http), path);
   uv_run(w.loop, UV_RUN_DEFAULT);
