@@ -87,10 +87,7 @@ static int load_ctx(ctx_t *c, const char *dir, const char *config) {
 }
 
 static void find_bin_dir(ctx_t *c) {
-  size_t len = sizeof c->bin_dir;
-  if (uv_exepath(c->bin_dir, &len) != 0) snprintf(c->bin_dir, sizeof c->bin_dir, "/usr/bin/x");
-  char *slash = strrchr(c->bin_dir, '/');
-  if (slash) *slash = '\0';
+  ls_program_dir(c->bin_dir, sizeof c->bin_dir);
 }
 
 static int wants_help(int argc, char **argv) {

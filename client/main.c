@@ -153,13 +153,10 @@ static void child_exit(uv_process_t *p, int64_t status, int signal) {
 
 static void run_downloader(client_t *c, const char *tags_path) {
   char exe[PATH_MAX], dl[PATH_MAX + 32], port[16];
-  size_t len = sizeof exe;
-  if (uv_exepath(exe, &len) != 0) {
+  if (ls_program_dir(exe, sizeof exe) != 0) {
     say("cannot find the downloader");
     return;
   }
-  char *slash = strrchr(exe, '/');
-  if (slash) *slash = '\0';
   snprintf(dl, sizeof dl, "%s/lanswarm-downloader", exe);
   snprintf(port, sizeof port, "%d", c->cfg.tcp_port);
   char *args[] = {dl, "--dir", c->cfg.dir, "--share", c->cfg.share_dir, "--downloads", c->cfg.downloads_dir,

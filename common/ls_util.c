@@ -1,5 +1,7 @@
 #include "ls_util.h"
 
+#include <uv.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -171,4 +173,13 @@ void ls_format_bytes(double bytes, char *buf, size_t len) {
   }
   if (u == 0) snprintf(buf, len, "%.0f B", bytes);
   else snprintf(buf, len, "%.1f %s", bytes, units[u]);
+}
+
+int ls_program_dir(char *out, size_t len) {
+  char exe[PATH_MAX];
+  size_t n = sizeof exe;
+  if (uv_exepath(exe, &n) != 0) snprintf(exe, sizeof exe, "/usr/bin/lanswarm");
+  char *slash = strrchr(exe, '/');
+  if (slash) *slash = '\0';
+  return snprintf(out, len, "%s", slash ? exe : "/usr/bin") < (int)len ? 0 : -ENAMETOOLONG;
 }

@@ -18,6 +18,9 @@ void ls_fsync_parent(const char *path);
 int ls_mkdir_p(const char *path);
 /* Wall-clock seconds since the epoch. */
 int64_t ls_unix_now(void);
+/* The folder this program was started from (for its sibling lanswarm-*
+ * programs); "/usr/bin" if the system cannot tell. Returns 0 or -ENAMETOOLONG. */
+int ls_program_dir(char *out, size_t len);
 /* Parses a decimal unsigned integer (whole string) within [min, max]. */
 int ls_parse_u64(const char *s, uint64_t min, uint64_t max, uint64_t *out);
 /* Parses sizes such as 1048576, 64K, 1M, 25MB (K/M/G = 1024 powers). */

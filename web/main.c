@@ -76,6 +76,7 @@ typedef struct web_s {
   add_t *adds;
   unsigned add_seq;
   int64_t last_peers_second;
+  int64_t server_checked;      /* when the server section was last rebuilt */
   int stopping;
   int exit_code;
 } web_t;
@@ -181,7 +182,10 @@ static void refresh_cb(uv_timer_t *t) {
     server_changed = 1;
   }
   /* A server that died leaves running=true behind: look again now and then. */
-  if (server_changed || sec % 5 == 0) publish_server(w);
+  if (server_changed || sec >= w->server_checked + 5) {
+    w->server_checked = sec;
+    publish_server(w);
+  }
 }
 
 static void catalog_cb(ls_catalog_t *cat, void *ud) {
@@ -546,11 +550,12 @@ int main(int argc, char **argv) {
     for (size_t i = 0; i < sizeof raw; i++) snprintf(w.token + 2 * i, 3, "%02x", raw[i]);
   }
   if (w.downloader[0] == '\0') {
-    size_t len = sizeof w.downloader;
-    if (uv_exepath(w.downloader, &len) != 0) snprintf(w.downloader, sizeof w.downloader, "/usr/bin/x");
-    char *slash = strrchr(w.downloader, '/');
-    snprintf(slash ? slash + 1 : w.downloader, sizeof w.downloader - (size_t)(slash ? slash + 1 - w.downloader : 0),
-             "lanswarm-downloader");
+    char dir[PATH_MAX];
+    ls_program_dir(dir, sizeof dir);
+    if (snprintf(w.downloader, sizeof w.downloader, "%s/lanswarm-downloader", dir) >= (int)sizeof w.downloader) {
+      fprintf(stderr, "lanswarm-web: the path of lanswarm-downloader is too long (use --downloader)\n");
+      return 1;
+    }
   }
   int rc = ls_config_make_dirs(&w.cfg);
   if (rc != 0) {

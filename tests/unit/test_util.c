@@ -1,5 +1,7 @@
 /* ls_util, ls_map and ls_log. */
 #include "helpers.h"
+
+#include <limits.h>
 #include "ls_log.h"
 #include "ls_map.h"
 #include "ls_util.h"
@@ -95,8 +97,18 @@ static void log_to_file(void **state) {
   rm_tree(dir);
 }
 
+static void program_dir(void **state) {
+  (void)state;
+  char dir[PATH_MAX], self[PATH_MAX + 16];
+  assert_int_equal(ls_program_dir(dir, sizeof dir), 0);
+  snprintf(self, sizeof self, "%s/test_util", dir);
+  assert_int_equal(access(self, X_OK), 0); /* this test program's own folder */
+  char tiny[4];
+  assert_int_equal(ls_program_dir(tiny, sizeof tiny), -ENAMETOOLONG);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(parse_numbers), cmocka_unit_test(atomic_files),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(program_dir), cmocka_unit_test(parse_numbers), cmocka_unit_test(atomic_files),
                                      cmocka_unit_test(map_basics), cmocka_unit_test(ratelimit),
                                      cmocka_unit_test(log_to_file)};
   return cmocka_run_group_tests(tests, NULL, NULL);
