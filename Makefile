@@ -31,12 +31,16 @@ endif
 
 CFLAGS_PKG = $(shell pkg-config --cflags $(PKGS))
 LIBS_PKG = $(shell pkg-config --libs $(PKGS))
-CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers $(OPT) $(SANFLAGS) -Icommon $(CFLAGS_PKG) -MMD -MP
+CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-field-initializers $(OPT) $(SANFLAGS) $(COMMON_INC) $(CFLAGS_PKG) -MMD -MP
 # --as-needed: only lanswarm-web really needs libmicrohttpd.
 LDFLAGS += $(SANFLAGS) -Wl,--as-needed
 LDLIBS += $(LIBS_PKG) -lm -lpthread
 
-COMMON_SRC := $(wildcard common/*.c)
+# common/ in layers, lowest first; a layer includes only its own and lower
+# ones (scripts/check-layers.sh, run by `make test` and `make check`).
+LAYERS := base wire store loop app
+COMMON_INC := $(LAYERS:%=-Icommon/%)
+COMMON_SRC := $(foreach l,$(LAYERS),$(wildcard common/$(l)/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON := $(BUILD)/libcommon.a
 
@@ -48,7 +52,7 @@ BINARIES := $(foreach p,$(PROGRAMS),$(BIN)/$(call out_name,$(p)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test-deps unit unit-valgrind integration integration-valgrind test demo bench install clean format fuzz fuzz-smoke deb check
+.PHONY: layers all deps test-deps unit unit-valgrind integration integration-valgrind test demo bench install clean format fuzz fuzz-smoke deb check
 all: deps $(BINARIES)
 
 deps:
@@ -121,7 +125,11 @@ integration-valgrind: test-deps all
 	  for f in $$bad; do echo "== $$f"; head -40 $$f; done; echo "integration-valgrind: memcheck reported errors"; exit 1; fi; \
 	  echo "integration-valgrind: $$(ls build/valgrind/logs | wc -l) program runs, memcheck clean"
 
-test: test-deps all unit integration
+test: test-deps all layers unit integration
+
+# common/'s layers: each module includes only its own layer and those below.
+layers:
+	@scripts/check-layers.sh $(LAYERS)
 
 demo: all
 	@scripts/demo.sh
@@ -132,13 +140,13 @@ bench: all
 
 # Static checks: the whole tree with clang -Wall -Wextra -Werror as well as
 # gcc, and cppcheck with no finding.
-check:
+check: layers
 	@scripts/deps.sh check
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang BIN=build/clang/bin all
 	cppcheck -q --enable=warning,performance,portability --std=c11 -D_GNU_SOURCE --inline-suppr \
 	  --error-exitcode=1 --suppress=missingIncludeSystem \
 	  --library=tests/cppcheck/cjson.cfg \
-	  -Icommon $(PROGRAMS:%=-I%) common $(PROGRAMS)
+	  $(COMMON_INC) $(PROGRAMS:%=-I%) common $(PROGRAMS)
 	@echo "check: clang -Werror and cppcheck clean"
 
 # libFuzzer harnesses (clang, ASan + UBSan) for every parser of network input.
@@ -147,11 +155,11 @@ FUZZ_SECONDS ?= 30
 FUZZ_HARNESSES := announce proto manifest tmsg tags config
 FUZZ_BIN := $(FUZZ_HARNESSES:%=build/fuzz/fuzz_%)
 FUZZ_SRC := $(COMMON_SRC) listener/peer_table.c
-build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard common/*.h)
+build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard common/*/*.h)
 	@mkdir -p $(dir $@)
 	@echo "  FUZZ $@"
 	@$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	  -Wall -Wextra -Werror -Icommon -Ilistener $(CFLAGS_PKG) -o $@ $< $(FUZZ_SRC) $(LIBS_PKG) -lm
+	  -Wall -Wextra -Werror $(COMMON_INC) -Ilistener $(CFLAGS_PKG) -o $@ $< $(FUZZ_SRC) $(LIBS_PKG) -lm
 
 fuzz:
 	@scripts/deps.sh fuzz
