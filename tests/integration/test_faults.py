@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import SLOW, BIN, make_file, prog, read_tags, sha256_file, wait_until
+from conftest import SLOW, BIN, make_file, prog, read_tags, sha256_file, skip_unless_able, wait_until
 
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
@@ -66,12 +66,12 @@ def test_kill9_any_daemon_then_restart(swarm):
 @pytest.fixture
 def small_disk(tmp_path):
     if os.geteuid() != 0:
-        pytest.skip("needs root to mount a small tmpfs")
+        skip_unless_able("needs root to mount a small tmpfs")
     mnt = tmp_path / "disk"
     mnt.mkdir()
     r = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=3m", "tmpfs", str(mnt)], capture_output=True, text=True)
     if r.returncode != 0:
-        pytest.skip("cannot mount a tmpfs here: " + r.stderr.strip())
+        skip_unless_able("cannot mount a tmpfs here: " + r.stderr.strip())
     yield mnt
     subprocess.run(["umount", "-l", str(mnt)])
 
@@ -124,7 +124,7 @@ def test_file_changed_while_downloading(swarm):
 
 def test_wall_clock_jumps_do_not_expire_or_keep_peers(swarm, tmp_path):
     if not os.path.exists(FAKETIME):
-        pytest.skip("libfaketime is not installed (Debian package faketime)")
+        skip_unless_able("libfaketime is not installed (Debian package faketime)")
     if "/san/" in BIN:
         pytest.skip("libfaketime cannot be preloaded ahead of the ASan runtime")
     if SLOW > 1:

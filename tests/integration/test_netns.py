@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import SLOW, Proc, make_file, prog, read_tags, sha256_file, wait_until
+from conftest import SLOW, Proc, make_file, prog, read_tags, sha256_file, skip_unless_able, wait_until
 
 PREFIX = "lsw%d" % (os.getpid() % 100000)
 
@@ -88,7 +88,7 @@ class Lan:
 def lan(tmp_path):
     why = netns_possible()
     if why:
-        pytest.skip(why)
+        skip_unless_able(why)
     lan = Lan(tmp_path, 3)
     try:
         lan.build()

@@ -99,7 +99,7 @@ def test_tracker_restart_peers_register_again(swarm):
     a = tracked_peer(swarm, t, "alpha", [("a.txt", 10)])
     wait_until(lambda: "alpha" in shell(t, "list", ("alpha", "no hosts")), 5, "alpha")
     assert "shutting down" in shell(t, "quit", "shutting down")
-    assert t.p.wait(5 * SLOW) == 0
+    assert t.wait_exit(5 * SLOW) == 0
     wait_until(lambda: "shutting down" in a.procs["announcer"].output(), 5, "alpha told of the shutdown")
     # Same port again: the peers come back by themselves (backoff, no busy loop).
     args = [prog("tracker"), "--port", str(port), "--ping-interval", "1", "--listen-addr", "127.0.0.1"]
@@ -149,7 +149,7 @@ def test_exit_when_empty(swarm):
     a = tracked_peer(swarm, t, "alpha")
     wait_until(lambda: "host registered name=alpha" in t.output(), 5, "alpha")
     a.stop("announcer")
-    assert t.p.wait(5 * SLOW) == 0
+    assert t.wait_exit(5 * SLOW) == 0
     assert "the last host left" in t.output()
 
 
@@ -191,5 +191,5 @@ def test_client_shell_asks_for_another_name_publishes_and_fetches(swarm, tmp_pat
     c2.send("bogus")
     wait_until(lambda: "usage:" in c2.output(), 5, "usage")
     c2.send("quit")
-    assert c2.p.wait(5 * SLOW) == 0
+    assert c2.wait_exit(5 * SLOW) == 0
     wait_until(lambda: "host left name=dave" in t.output(), 5, "dave to leave")
