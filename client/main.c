@@ -19,12 +19,12 @@
 
 #include "ls_catalog.h"
 #include "ls_config.h"
-#include "ls_lines.h"
 #include "ls_log.h"
 #include "ls_name.h"
 #include "ls_net.h"
 #include "ls_publisher.h"
 #include "ls_share.h"
+#include "ls_shell.h"
 #include "ls_tags.h"
 #include "ls_util.h"
 
@@ -34,9 +34,8 @@ typedef struct {
   uv_loop_t *loop;
   ls_catalog_t *catalog;
   ls_publisher_t pub;
-  ls_lines_t in;
+  ls_shell_t sh;
   ls_signals_t signals;
-  int asking_name;        /* the next line is a host name */
   int registered_once;
   uint32_t lookup_id;
   char fetch_name[LS_NAME_MAX + 1];
@@ -49,8 +48,7 @@ typedef struct {
 } client_t;
 
 static void prompt(client_t *c) {
-  if (c->in.is_tty && !c->child_running) printf("lanswarm> ");
-  fflush(stdout);
+  ls_shell_prompt(&c->sh);
 }
 
 static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -69,7 +67,7 @@ static void quit(client_t *c) {
   say("leaving the tracker");
   ls_publisher_close(&c->pub);
   ls_catalog_close(c->catalog);
-  ls_lines_close(&c->in);
+  ls_shell_close(&c->sh);
   ls_signals_close(&c->signals);
 }
 
@@ -85,12 +83,20 @@ static void on_registered(ls_publisher_t *p) {
   c->registered_once = 1;
 }
 
+static void on_name(ls_shell_t *sh, char *line) {
+  client_t *c = sh->data;
+  while (*line == ' ') line++;
+  if (!ls_tag_valid(line, strlen(line))) {
+    ls_shell_ask(sh, "1 to 64 characters of A-Z a-z 0-9 . _ -; hostname: ", on_name);
+    return;
+  }
+  ls_publisher_rename(&c->pub, line);
+}
+
 static void on_taken(ls_publisher_t *p, const char *reason) {
   client_t *c = p->data;
   say("%s", reason);
-  printf("hostname: ");
-  fflush(stdout);
-  c->asking_name = 1;
+  ls_shell_ask(&c->sh, "hostname: ", on_name);
 }
 
 /* ---------- publish ---------- */
@@ -126,15 +132,19 @@ static void placed(ls_share_add_t *req, int rc) {
 
 /* publish: the file goes into the share (ls_share: checked, never replacing,
  * linked or copied whole), then to the tracker once the catalog has it. */
-static void cmd_publish(client_t *c, const char *local, const char *name) {
+static int cmd_publish(ls_shell_t *sh, int argc, char **argv) {
+  client_t *c = sh->data;
+  const char *local = argv[0], *name = argv[1];
+  (void)argc;
   c->add.data = c;
   int rc = ls_share_add(c->loop, &c->add, c->cfg.share_dir, local, name, LS_SHARE_LENIENT, placed);
   if (rc < 0) {
     say("%s", c->add.why);
-    return;
+    return LS_SHELL_LATER;
   }
   snprintf(c->publish_name, sizeof c->publish_name, "%s", name);
   if (rc == 1) placed(&c->add, 0);
+  return LS_SHELL_LATER;
 }
 
 /* ---------- fetch ---------- */
@@ -147,8 +157,7 @@ static void child_exit(uv_process_t *p, int64_t status, int signal) {
   if (status == 0) say("fetch %s: done, in %s", c->fetch_name, c->cfg.downloads_dir);
   else say("fetch %s: failed (downloader exit status %lld; see --help of lanswarm-downloader)", c->fetch_name,
            (long long)status);
-  ls_lines_resume(&c->in);
-  prompt(c);
+  ls_shell_resume(&c->sh);
 }
 
 static void run_downloader(client_t *c, const char *tags_path) {
@@ -177,7 +186,7 @@ static void run_downloader(client_t *c, const char *tags_path) {
     return;
   }
   c->child_running = 1;
-  ls_lines_pause(&c->in); /* one thing at a time; pings are still answered */
+  ls_shell_pause(&c->sh); /* one thing at a time; pings are still answered */
 }
 
 static void on_lookup(client_t *c, ls_tmsg_t *m) {
@@ -216,10 +225,13 @@ static void on_lookup(client_t *c, ls_tmsg_t *m) {
   run_downloader(c, tags);
 }
 
-static void cmd_fetch(client_t *c, const char *name) {
+static int cmd_fetch(ls_shell_t *sh, int argc, char **argv) {
+  client_t *c = sh->data;
+  const char *name = argv[0];
+  (void)argc;
   if (!ls_name_valid(name, strlen(name))) {
     say("'%s' is not a valid name", name);
-    return;
+    return LS_SHELL_LATER;
   }
   ls_tmsg_t m;
   memset(&m, 0, sizeof m);
@@ -228,6 +240,7 @@ static void cmd_fetch(client_t *c, const char *name) {
   snprintf(c->fetch_name, sizeof c->fetch_name, "%s", name);
   c->lookup_id = ls_publisher_request(&c->pub, &m);
   if (c->lookup_id == 0) say("not connected to the tracker; try again in a moment");
+  return LS_SHELL_LATER;
 }
 
 static void on_msg(ls_publisher_t *p, ls_tmsg_t *m) {
@@ -237,11 +250,14 @@ static void on_msg(ls_publisher_t *p, ls_tmsg_t *m) {
 
 /* ---------- the shell ---------- */
 
-static void cmd_list(client_t *c) {
+static int cmd_list(ls_shell_t *sh, int argc, char **argv) {
+  client_t *c = sh->data;
+  (void)argc;
+  (void)argv;
   const ls_catalog_snapshot_t *snap = ls_catalog_current(c->catalog);
   if (snap == NULL || snap->count == 0) {
     say("this peer shares no files");
-    return;
+    return LS_SHELL_DONE;
   }
   for (size_t i = 0; i < snap->count; i++) {
     char size[32];
@@ -249,48 +265,27 @@ static void cmd_list(client_t *c) {
     say("%-40s %10s  %s", snap->entries[i].name, size,
         snap->entries[i].source == LS_SOURCE_PARTIAL ? "partial" : "complete");
   }
+  return LS_SHELL_DONE;
 }
 
-static void on_line(ls_lines_t *in, char *line) {
-  client_t *c = in->data;
-  if (line == NULL) {
-    quit(c);
-    return;
-  }
-  if (c->asking_name) {
-    while (*line == ' ') line++;
-    if (!ls_tag_valid(line, strlen(line))) {
-      printf("1 to 64 characters of A-Z a-z 0-9 . _ -; hostname: ");
-      fflush(stdout);
-      return;
-    }
-    c->asking_name = 0;
-    ls_publisher_rename(&c->pub, line);
-    return;
-  }
-  char *save = NULL;
-  char *cmd = strtok_r(line, " \t", &save);
-  if (cmd == NULL) {
-    prompt(c);
-    return;
-  }
-  char *a1 = strtok_r(NULL, " \t", &save);
-  char *a2 = strtok_r(NULL, "", &save); /* a name may hold spaces */
-  if (strcmp(cmd, "quit") == 0 || strcmp(cmd, "disconnect") == 0 || strcmp(cmd, "exit") == 0) {
-    quit(c);
-    return;
-  }
-  if (strcmp(cmd, "list") == 0 && a1 == NULL) cmd_list(c);
-  else if (strcmp(cmd, "publish") == 0 && a1 != NULL && a2 != NULL) {
-    cmd_publish(c, a1, a2);
-    return;
-  } else if (strcmp(cmd, "fetch") == 0 && a1 != NULL) {
-    char name[LS_NAME_MAX + 1];
-    snprintf(name, sizeof name, "%s%s%s", a1, a2 ? " " : "", a2 ? a2 : "");
-    cmd_fetch(c, name);
-    return;
-  } else say("usage: publish <local-path> <name> | fetch <name> | list | quit");
-  prompt(c);
+static int cmd_quit(ls_shell_t *sh, int argc, char **argv) {
+  (void)argc;
+  (void)argv;
+  quit(sh->data);
+  return LS_SHELL_DONE;
+}
+
+static const ls_shell_cmd_t commands[] = {
+    {"publish", "<local-path> <name>", "add a file to the share under name and publish it", 2, 2, 1, cmd_publish},
+    {"fetch", "<name>", "show the holders and download it (lanswarm-downloader)", 1, 1, 1, cmd_fetch},
+    {"list", "", "this peer's files", 0, 0, 0, cmd_list},
+    {"quit", "", "leave the tracker cleanly", 0, LS_SHELL_MAX_ARGS, 0, cmd_quit},
+    {"disconnect", "", NULL, 0, LS_SHELL_MAX_ARGS, 0, cmd_quit},
+    {"exit", "", NULL, 0, LS_SHELL_MAX_ARGS, 0, cmd_quit},
+};
+
+static void on_end(ls_shell_t *sh) {
+  quit(sh->data);
 }
 
 static void on_signal(ls_signals_t *s, int signum) {
@@ -341,8 +336,8 @@ int main(int argc, char **argv) {
     return 1;
   }
   c.loop = uv_default_loop();
-  c.in.data = &c;
-  if (ls_lines_start(c.loop, &c.in, on_line) != 0) {
+  c.sh.data = &c;
+  if (ls_shell_start(c.loop, &c.sh, commands, sizeof commands / sizeof commands[0], "lanswarm> ", on_end) != 0) {
     fprintf(stderr, "lanswarm-client: standard input must be a terminal or a pipe\n");
     return 2;
   }
