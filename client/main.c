@@ -25,6 +25,7 @@
 #include "ls_publisher.h"
 #include "ls_share.h"
 #include "ls_shell.h"
+#include "ls_spawn.h"
 #include "ls_tags.h"
 #include "ls_util.h"
 
@@ -41,7 +42,6 @@ typedef struct {
   char fetch_name[LS_NAME_MAX + 1];
   char pending[LS_NAME_MAX + 1]; /* a published name waiting for the catalog */
   uv_process_t child;
-  int child_running;
   ls_share_add_t add;     /* the file being put into the share */
   char publish_name[LS_NAME_MAX + 1];
   int quitting;
@@ -152,7 +152,6 @@ static int cmd_publish(ls_shell_t *sh, int argc, char **argv) {
 static void child_exit(uv_process_t *p, int64_t status, int signal) {
   client_t *c = p->data;
   (void)signal;
-  c->child_running = 0;
   uv_close((uv_handle_t *)p, NULL);
   if (status == 0) say("fetch %s: done, in %s", c->fetch_name, c->cfg.downloads_dir);
   else say("fetch %s: failed (downloader exit status %lld; see --help of lanswarm-downloader)", c->fetch_name,
@@ -161,31 +160,18 @@ static void child_exit(uv_process_t *p, int64_t status, int signal) {
 }
 
 static void run_downloader(client_t *c, const char *tags_path) {
-  char exe[PATH_MAX], dl[PATH_MAX + 32], port[16];
-  if (ls_program_dir(exe, sizeof exe) != 0) {
-    say("cannot find the downloader");
-    return;
-  }
-  snprintf(dl, sizeof dl, "%s/lanswarm-downloader", exe);
+  char dl[PATH_MAX + 32], port[16];
   snprintf(port, sizeof port, "%d", c->cfg.tcp_port);
-  char *args[] = {dl, "--dir", c->cfg.dir, "--share", c->cfg.share_dir, "--downloads", c->cfg.downloads_dir,
+  char *args[] = {"--dir", c->cfg.dir, "--share", c->cfg.share_dir, "--downloads", c->cfg.downloads_dir,
                   "--temp", c->cfg.temp_dir, "--tags", (char *)tags_path, "--tag", c->cfg.tag, "--port", port,
                   c->fetch_name, c->cfg.key_file[0] ? "--key-file" : NULL, c->cfg.key_file, NULL};
-  uv_stdio_container_t stdio[3] = {{UV_IGNORE, {0}}, {UV_INHERIT_FD, {.fd = 1}}, {UV_INHERIT_FD, {.fd = 2}}};
-  uv_process_options_t opts;
-  memset(&opts, 0, sizeof opts);
-  opts.file = dl;
-  opts.args = args;
-  opts.exit_cb = child_exit;
-  opts.stdio = stdio;
-  opts.stdio_count = 3;
+  ls_spawn_opts_t so = {.program = "downloader", .args = args, .out_fd = 1, .err_fd = 2, .on_exit = child_exit};
   c->child.data = c;
-  int rc = uv_spawn(c->loop, &c->child, &opts);
+  int rc = ls_spawn(c->loop, &c->child, &so, dl, sizeof dl);
   if (rc != 0) {
     say("cannot run %s: %s", dl, uv_strerror(rc));
     return;
   }
-  c->child_running = 1;
   ls_shell_pause(&c->sh); /* one thing at a time; pings are still answered */
 }
 
