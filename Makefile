@@ -44,9 +44,10 @@ COMMON_SRC := $(foreach l,$(LAYERS),$(wildcard common/$(l)/*.c))
 COMMON_OBJ := $(COMMON_SRC:%.c=$(BUILD)/%.o)
 LIBCOMMON := $(BUILD)/libcommon.a
 
-PROGRAMS := announcer listener server downloader tracker client cli web
-# Every program is bin/lanswarm-FOLDER, but cli/, which is bin/lanswarm itself.
-out_name = $(if $(filter cli,$(1)),lanswarm,lanswarm-$(1))
+PROGRAMS := announcer listener server downloader tracker tracker-client cli web
+# Every program is bin/lanswarm-FOLDER, but cli/, which is bin/lanswarm itself,
+# and tracker-client/, the tracker's client shell, bin/lanswarm-client.
+out_name = $(if $(filter cli,$(1)),lanswarm,$(if $(filter tracker-client,$(1)),lanswarm-client,lanswarm-$(1)))
 BINARIES := $(foreach p,$(PROGRAMS),$(BIN)/$(call out_name,$(p)))
 
 UNIT_SRC := $(wildcard tests/unit/test_*.c)

@@ -12,6 +12,7 @@
 
 #include "ls_log.h"
 #include "ls_net.h"
+#include "ls_spawn.h"
 #include "ls_util.h"
 
 #define NDAEMONS 4 /* the last, lanswarm-web, only with `up --web` */
@@ -120,33 +121,13 @@ static void start_child(child_t *k) {
   sup_t *s = k->sup;
   if (s->stopping) return;
   char prog[PATH_MAX + 32], logpath[PATH_MAX + 32];
-  snprintf(prog, sizeof prog, "%s/lanswarm-%s", s->bin_dir, k->name);
   snprintf(logpath, sizeof logpath, "%s/logs/%s.log", s->dir, k->name);
   int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
-  char *args[8];
-  int n = 0;
-  args[n++] = prog;
-  args[n++] = "--dir";
-  args[n++] = s->dir;
-  if (s->config[0]) {
-    args[n++] = "--config";
-    args[n++] = s->config;
-  }
-  args[n] = NULL;
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = UV_IGNORE;
-  stdio[1].flags = fd >= 0 ? UV_INHERIT_FD : UV_IGNORE;
-  stdio[1].data.fd = fd;
-  stdio[2] = stdio[1];
-  uv_process_options_t opts;
-  memset(&opts, 0, sizeof opts);
-  opts.file = prog;
-  opts.args = args;
-  opts.exit_cb = exit_cb;
-  opts.stdio = stdio;
-  opts.stdio_count = 3;
+  char *args[] = {"--dir", s->dir, s->config[0] ? "--config" : NULL, s->config, NULL};
+  ls_spawn_opts_t so = {.program = k->name, .dir = s->bin_dir, .args = args, .out_fd = fd, .err_fd = fd,
+                        .on_exit = exit_cb};
   k->proc.data = k;
-  int rc = uv_spawn(s->loop, &k->proc, &opts);
+  int rc = ls_spawn(s->loop, &k->proc, &so, prog, sizeof prog);
   if (fd >= 0) close(fd);
   if (rc != 0) {
     ls_error("cannot start %s: %s; retrying", prog, uv_strerror(rc));

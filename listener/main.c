@@ -1,176 +1,32 @@
 /* lanswarm-listener: keeps tags.txt from the announcements it hears.
  *
- * Datagrams are validated by ls_announce_decode and applied to the
- * peer_table; tags.txt is rendered from the table and replaced atomically,
- * at most once per WRITE_DELAY_MS however many datagrams arrive, by a write
- * on the thread pool. Silent peers and files expire on a 1 s timer. */
+ * main.c is the command line and the wiring; the engine is listening.c. */
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <uv.h>
 
-#include "ls_announce.h"
-#include "ls_auth.h"
+#include "listening.h"
 #include "ls_config.h"
 #include "ls_log.h"
 #include "ls_net.h"
-#include "ls_tags.h"
 #include "ls_util.h"
-#include "peer_table.h"
-#include "tracker_feed.h"
-
-#define WRITE_DELAY_MS 100       /* after a change in who holds what */
-#define SEEN_WRITE_DELAY_MS 1000 /* when only last_seen columns moved */
-#define RCVBUF_BYTES (4 << 20)
 
 typedef struct {
   ls_config_t cfg;
   uv_loop_t *loop;
-  uv_udp_t udp;
-  uv_timer_t expire_timer;
-  uv_timer_t write_timer;
-  uv_work_t write_work;
   ls_signals_t signals;
-  peer_table_t table;
-  tracker_feed_t feed;          /* with `tracker` configured */
-  int use_tracker;
   ls_key_t key;                 /* with `key_file`: only sealed announcements count */
-  ls_ratelimit_t bad_rl;
-  char recv_buf[65536];
-  char *pending;        /* rendered tags.txt waiting for the thread pool */
-  size_t pending_len;
-  int write_rc;
-  int writing;
-  int dirty;
-  int dirty_urgent;
-  int stopping;
-  unsigned long datagrams;
-  unsigned long rejected;
+  listening_t engine;
 } listener_t;
-
-static void schedule_write(listener_t *l, int urgent);
-
-static void write_work_cb(uv_work_t *req) {
-  listener_t *l = req->data;
-  l->write_rc = ls_write_file_atomic(l->cfg.tags_path, l->pending, l->pending_len, 0);
-}
-
-static void write_done_cb(uv_work_t *req, int status) {
-  listener_t *l = req->data;
-  (void)status;
-  l->writing = 0;
-  free(l->pending);
-  l->pending = NULL;
-  if (l->write_rc != 0) ls_error("cannot write %s: %s", l->cfg.tags_path, uv_strerror(l->write_rc));
-  if (l->dirty && !l->stopping) schedule_write(l, l->dirty_urgent);
-}
-
-static void write_timer_cb(uv_timer_t *t) {
-  listener_t *l = t->data;
-  if (l->writing) return; /* write_done_cb reschedules */
-  ls_tag_entry_t *entries;
-  size_t n;
-  if (peer_table_entries(&l->table, &entries, &n) != 0) return;
-  int rc = ls_tags_render(entries, n, &l->pending, &l->pending_len);
-  free(entries);
-  if (rc != 0) return;
-  l->dirty = 0;
-  l->dirty_urgent = 0;
-  l->writing = 1;
-  l->write_work.data = l;
-  if (uv_queue_work(l->loop, &l->write_work, write_work_cb, write_done_cb) != 0) {
-    l->writing = 0;
-    free(l->pending);
-    l->pending = NULL;
-  }
-}
-
-/* Coalesces rewrites: a change in who holds what is written within
- * WRITE_DELAY_MS; fresher last_seen times alone wait up to a second. */
-static void schedule_write(listener_t *l, int urgent) {
-  l->dirty = 1;
-  if (urgent) l->dirty_urgent = 1;
-  if (l->writing) return; /* write_done_cb reschedules */
-  uint64_t delay = l->dirty_urgent ? WRITE_DELAY_MS : SEEN_WRITE_DELAY_MS;
-  if (uv_is_active((uv_handle_t *)&l->write_timer) && uv_timer_get_due_in(&l->write_timer) <= delay) return;
-  uv_timer_start(&l->write_timer, write_timer_cb, delay, 0);
-}
-
-static void reject(listener_t *l, const char *from, const char *why) {
-  unsigned long dropped;
-  l->rejected++;
-  if (ls_ratelimit_allow(&l->bad_rl, &dropped))
-    ls_warn("dropped datagram from=%s reason=\"%s\" (and %lu more dropped unlogged)", from, why, dropped);
-}
-
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  listener_t *l = h->data;
-  (void)suggested;
-  *buf = uv_buf_init(l->recv_buf, sizeof l->recv_buf);
-}
-
-static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags) {
-  listener_t *l = udp->data;
-  if (nread <= 0 || addr == NULL) return;
-  char from[32];
-  uint16_t from_port;
-  ls_net_addr_str(addr, from, sizeof from, &from_port);
-  l->datagrams++;
-  if ((flags & UV_UDP_PARTIAL) || nread > LS_ANNOUNCE_MAX_PAYLOAD) {
-    reject(l, from, "oversized datagram");
-    return;
-  }
-  if (addr->sa_family != AF_INET) {
-    reject(l, from, "not IPv4");
-    return;
-  }
-  ls_announce_t a;
-  const char *why;
-  const char *json = buf->base;
-  size_t json_len = (size_t)nread;
-  if (l->key.set && ls_auth_open(&l->key, buf->base, (size_t)nread, &json, &json_len) != 0) {
-    reject(l, from, "not authenticated with the network key");
-    return;
-  }
-  if (ls_announce_decode(&a, json, json_len, &why) != 0) {
-    reject(l, from, why);
-    return;
-  }
-
-  size_t before = peer_table_peer_count(&l->table);
-  int rc = peer_table_apply(&l->table, &a, from, uv_now(l->loop), ls_unix_now());
-  size_t after = peer_table_peer_count(&l->table);
-
-  if (a.type == LS_ANNOUNCE_BYE && after < before) ls_info("peer left tag=%s addr=%s:%u (goodbye)", a.tag, from, a.port);
-  else if (after > before) ls_info("peer joined tag=%s addr=%s:%u", a.tag, from, a.port);
-  if (rc < 0) reject(l, from, "over a limit (peers or files)");
-  if (rc != 0) schedule_write(l, rc != PT_SEEN);
-  ls_announce_free(&a);
-}
-
-static void feed_changed(void *ud, int urgent) {
-  schedule_write(ud, urgent);
-}
-
-static void expire_cb(uv_timer_t *t) {
-  listener_t *l = t->data;
-  size_t before = peer_table_peer_count(&l->table);
-  size_t removed = peer_table_expire(&l->table, uv_now(l->loop));
-  size_t after = peer_table_peer_count(&l->table);
-  if (before > after) ls_info("%zu silent peer(s) dropped", before - after);
-  if (removed > 0) schedule_write(l, 1);
-}
 
 static void on_signal(ls_signals_t *s, int signum) {
   listener_t *l = s->data;
-  if (l->stopping) return;
-  l->stopping = 1;
-  ls_info("signal %d: stopping (datagrams=%lu rejected=%lu)", signum, l->datagrams, l->rejected);
-  uv_close((uv_handle_t *)&l->udp, NULL);
-  uv_close((uv_handle_t *)&l->expire_timer, NULL);
-  uv_close((uv_handle_t *)&l->write_timer, NULL);
+  if (l->engine.stopping) return;
+  ls_info("signal %d: stopping (datagrams=%lu rejected=%lu)", signum, l->engine.datagrams, l->engine.rejected);
+  listening_close(&l->engine);
   ls_signals_close(&l->signals);
-  if (l->use_tracker) tracker_feed_close(&l->feed);
 }
 
 static const ls_config_program_t program = {
@@ -201,44 +57,16 @@ static int listener_main(listener_t *l, int argc, char **argv) {
     fprintf(stderr, "lanswarm-listener: cannot create %s: %s\n", l->cfg.dir, uv_strerror(rc));
     return 1;
   }
-  ls_ratelimit_init(&l->bad_rl, 10, 10000);
-  peer_table_init(&l->table, l->cfg.interval);
   l->loop = uv_default_loop();
-
-  /* What an earlier run knew stays until it expires, so a restart does not
-   * blank tags.txt for the downloader. */
-  ls_tag_entry_t *old;
-  size_t nold, bad;
-  if (ls_tags_read(l->cfg.tags_path, &old, &nold, &bad) == 0) {
-    peer_table_load(&l->table, old, nold, uv_now(l->loop), ls_unix_now());
-    if (nold > 0 || bad > 0) ls_info("loaded %zu entries from %s (%zu invalid lines ignored)", nold, l->cfg.tags_path, bad);
-    ls_tags_free(old, nold);
-  }
-
-  if ((rc = ls_net_udp_open(l->loop, &l->udp, l->cfg.listen_addr, l->cfg.udp_port, RCVBUF_BYTES)) != 0) {
-    fprintf(stderr, "lanswarm-listener: cannot listen on UDP %s:%d: %s\n", l->cfg.listen_addr, l->cfg.udp_port,
-            uv_strerror(rc));
+  char err[PATH_MAX + 128];
+  if ((rc = listening_init(&l->engine, l->loop, &l->cfg, l->key.set ? &l->key : NULL, err, sizeof err)) != 0) {
+    fprintf(stderr, "lanswarm-listener: %s\n", err);
     return 1;
   }
-  l->udp.data = l;
-  uv_udp_recv_start(&l->udp, alloc_cb, recv_cb);
-  uv_timer_init(l->loop, &l->expire_timer);
-  uv_timer_init(l->loop, &l->write_timer);
-  l->expire_timer.data = l->write_timer.data = l;
-  uv_timer_start(&l->expire_timer, expire_cb, 1000, 1000);
   ls_signals_init(l->loop, &l->signals, on_signal, l);
-  schedule_write(l, 1); /* tags.txt exists from the start, even if empty */
-  if (l->cfg.tracker[0]) {
-    tracker_feed_init(l->loop, &l->feed, l->cfg.tracker, &l->table, l->cfg.interval, feed_changed, l);
-    l->feed.client.key = l->key.set ? &l->key : NULL;
-    l->use_tracker = 1;
-    tracker_feed_start(&l->feed);
-    ls_info("also reading the tracker at %s every %us", l->cfg.tracker, l->cfg.interval);
-  }
-  ls_info("listening on UDP %s:%d, writing %s", l->cfg.listen_addr, l->cfg.udp_port, l->cfg.tags_path);
+  listening_start(&l->engine);
   uv_run(l->loop, UV_RUN_DEFAULT);
-  free(l->pending);
-  peer_table_close(&l->table);
+  listening_free(&l->engine);
   uv_loop_close(l->loop);
   return 0;
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ls_log.h"
+#include "ls_spawn.h"
 #include "ls_util.h"
 
 typedef enum { J_RUNNING, J_DONE, J_FAILED, J_CANCELLED } job_state_t;
@@ -215,6 +216,30 @@ static void err_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
   }
 }
 
+/* lanswarm-downloader --events, with stdout and stderr on the job's pipes. */
+static int spawn_downloader(jobs_t *j, job_t *job, const char *root_hex) {
+  size_t nargs = 0;
+  while (j->args && j->args[nargs]) nargs++;
+  char **args = calloc(nargs + 6, sizeof *args);
+  if (args == NULL) return UV_ENOMEM;
+  size_t k = 0;
+  for (size_t i = 0; i < nargs; i++) args[k++] = j->args[i];
+  args[k++] = "--events";
+  if (root_hex) {
+    args[k++] = "--root";
+    args[k++] = (char *)root_hex;
+  }
+  args[k++] = "--";
+  args[k++] = job->name;
+  args[k] = NULL;
+  job->out.data = job->err.data = job->proc.data = job;
+  ls_spawn_opts_t so = {.path = j->downloader, .args = args, .out_pipe = &job->out, .err_pipe = &job->err,
+                        .on_exit = exit_cb, .on_close = handle_closed};
+  int rc = ls_spawn(j->loop, &job->proc, &so, NULL, 0);
+  free(args);
+  return rc;
+}
+
 jobs_err_t jobs_start(jobs_t *j, const char *name, const char *root_hex, unsigned *id, char *err, size_t errlen) {
   if (j->closing) {
     snprintf(err, errlen, "shutting down");
@@ -243,47 +268,14 @@ jobs_err_t jobs_start(jobs_t *j, const char *name, const char *root_hex, unsigne
   snprintf(job->name, sizeof job->name, "%s", name);
   if (root_hex) snprintf(job->root, sizeof job->root, "%s", root_hex);
 
-  size_t nargs = 0;
-  while (j->args && j->args[nargs]) nargs++;
-  char **argv = calloc(nargs + 8, sizeof *argv);
-  if (argv == NULL) {
-    job_free(job);
-    snprintf(err, errlen, "out of memory");
+  int rc = spawn_downloader(j, job, root_hex);
+  if (rc != 0) snprintf(err, errlen, "cannot run %s: %s", j->downloader, uv_strerror(rc));
+  if (rc != 0 && !uv_is_closing((uv_handle_t *)&job->proc)) {
+    job_free(job); /* no handle was opened */
     return JOBS_SPAWN;
   }
-  size_t k = 0;
-  argv[k++] = (char *)j->downloader;
-  for (size_t i = 0; i < nargs; i++) argv[k++] = j->args[i];
-  argv[k++] = "--events";
-  if (root_hex) {
-    argv[k++] = "--root";
-    argv[k++] = (char *)root_hex;
-  }
-  argv[k++] = "--";
-  argv[k++] = job->name;
-  argv[k] = NULL;
-
-  uv_pipe_init(j->loop, &job->out, 0);
-  uv_pipe_init(j->loop, &job->err, 0);
-  job->out.data = job->err.data = job->proc.data = job;
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = UV_IGNORE;
-  stdio[1].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[1].data.stream = (uv_stream_t *)&job->out;
-  stdio[2].flags = UV_CREATE_PIPE | UV_WRITABLE_PIPE;
-  stdio[2].data.stream = (uv_stream_t *)&job->err;
-  uv_process_options_t po;
-  memset(&po, 0, sizeof po);
-  po.file = j->downloader;
-  po.args = argv;
-  po.exit_cb = exit_cb;
-  po.stdio = stdio;
-  po.stdio_count = 3;
-  int rc = uv_spawn(j->loop, &job->proc, &po);
-  free(argv);
   if (rc != 0) {
-    snprintf(err, errlen, "cannot run %s: %s", j->downloader, uv_strerror(rc));
-    /* The pipes were initialised: close them, then free the job. */
+    /* ls_spawn closes the pipes and the process: then the job is freed. */
     job->state = J_FAILED;
     job->open_handles = 3;
     j->active++;
@@ -294,9 +286,6 @@ jobs_err_t jobs_start(jobs_t *j, const char *name, const char *root_hex, unsigne
     job->next = j->list;
     j->list = job;
     job->exit_status = -1;
-    uv_close((uv_handle_t *)&job->out, handle_closed);
-    uv_close((uv_handle_t *)&job->err, handle_closed);
-    uv_close((uv_handle_t *)&job->proc, handle_closed);
     return JOBS_SPAWN;
   }
   job->open_handles = 3;

@@ -1,0 +1,191 @@
+#include "announcing.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls_announce.h"
+#include "ls_log.h"
+
+#define PACE_MS 2          /* one burst of datagrams every PACE_MS */
+#define PACE_BURST 16      /* datagrams per burst and target */
+
+static void queue_clear(announcing_t *an) {
+  for (size_t i = 0; i < an->queue_len; i++) free(an->queue[i].data);
+  an->queue_len = an->next_page = an->next_target = 0;
+}
+
+static int queue_push(void *ud, const char *buf, size_t len) {
+  announcing_t *an = ud;
+  if (an->queue_len == an->queue_cap) {
+    size_t cap = an->queue_cap ? an->queue_cap * 2 : 16;
+    datagram_t *q = realloc(an->queue, cap * sizeof *q);
+    if (q == NULL) return UV_ENOMEM;
+    an->queue = q;
+    an->queue_cap = cap;
+  }
+  char *copy = malloc(len + LS_SEAL_OVERHEAD);
+  if (copy == NULL) return UV_ENOMEM;
+  memcpy(copy, buf, len);
+  if (an->key != NULL) len = (size_t)ls_auth_seal(an->key, copy, len, copy, len + LS_SEAL_OVERHEAD);
+  datagram_t *d = &an->queue[an->queue_len++]; /* the queue owns it; queue_clear frees it */
+  d->data = copy;
+  d->len = len;
+  return 0;
+}
+
+/* Sends up to PACE_BURST pages per target; returns 1 when the round is done. */
+static int send_some(announcing_t *an) {
+  for (unsigned sent = 0; sent < PACE_BURST * an->ntargets && an->next_page < an->queue_len; sent++) {
+    datagram_t *d = &an->queue[an->next_page];
+    uv_buf_t b = uv_buf_init(d->data, (unsigned)d->len);
+    int rc = uv_udp_try_send(&an->udp, &b, 1, (const struct sockaddr *)&an->targets[an->next_target]);
+    if (rc == UV_EAGAIN) return 0; /* socket buffer full: next tick */
+    if (rc < 0) {
+      static ls_ratelimit_t rl = {5, 10000, 0, 0, 0};
+      unsigned long dropped;
+      char addr[32];
+      ls_net_addr_str((const struct sockaddr *)&an->targets[an->next_target], addr, sizeof addr, NULL);
+      if (ls_ratelimit_allow(&rl, &dropped)) ls_warn("send to %s failed: %s", addr, uv_strerror(rc));
+    }
+    if (++an->next_target == an->ntargets) {
+      an->next_target = 0;
+      an->next_page++;
+    }
+  }
+  return an->next_page >= an->queue_len;
+}
+
+static void pace_cb(uv_timer_t *t) {
+  announcing_t *an = t->data;
+  if (send_some(an)) uv_timer_stop(&an->pace_timer);
+}
+
+static void announce(announcing_t *an, const char *why) {
+  const ls_catalog_snapshot_t *snap = ls_catalog_current(an->catalog);
+  if (snap == NULL || an->stopping) return;
+  ls_announce_file_t *files = calloc(snap->count + 1, sizeof *files);
+  if (files == NULL) return;
+  for (size_t i = 0; i < snap->count; i++) {
+    const ls_catalog_entry_t *e = &snap->entries[i];
+    files[i].name = e->name;
+    files[i].size = e->manifest.size;
+    files[i].chunk_size = e->manifest.chunk_size;
+    memcpy(files[i].root, e->manifest.root, LS_HASH_LEN);
+    files[i].complete = e->nhave == e->manifest.nchunks;
+  }
+  /* A new round replaces what is left of the previous one. */
+  queue_clear(an);
+  size_t skipped = 0;
+  an->seq++;
+  int pages = ls_announce_encode_pages_r(an->cfg->tag, (uint16_t)an->cfg->tcp_port, an->cfg->interval, an->seq, files,
+                                         snap->count, an->key != NULL ? LS_SEAL_OVERHEAD : 0, queue_push, an, &skipped);
+  free(files);
+  if (pages < 0) {
+    ls_error("cannot encode announcement: %s", uv_strerror(pages));
+    queue_clear(an);
+    return;
+  }
+  if (skipped > 0) ls_warn("%zu file(s) not announced: name too long for one datagram", skipped);
+  ls_debug("announce seq=%u files=%zu pages=%d reason=%s", an->seq, snap->count - skipped, pages, why);
+  if (!send_some(an)) uv_timer_start(&an->pace_timer, pace_cb, PACE_MS, PACE_MS);
+}
+
+static void interval_cb(uv_timer_t *t) {
+  announce(t->data, "interval");
+}
+
+static void catalog_cb(ls_catalog_t *cat, void *ud) {
+  announcing_t *an = ud;
+  const ls_catalog_snapshot_t *snap = ls_catalog_current(cat);
+  ls_info("share: %zu file(s)", snap->count);
+  announce(an, "change");
+  /* The periodic announcement counts from the last one. */
+  uv_timer_again(&an->interval_timer);
+  if (an->use_tracker) ls_publisher_sync(&an->publisher);
+}
+
+static void name_taken(ls_publisher_t *p, const char *reason) {
+  /* A daemon cannot ask for another name: it says so and tries again later,
+   * when the other host may have left. */
+  ls_error("tracker refuses the tag %s: %s (set another tag)", p->host, reason);
+  ls_tclient_drop(&p->client, "name taken");
+}
+
+static void send_goodbye(announcing_t *an) {
+  char buf[LS_ANNOUNCE_MAX_PAYLOAD * 2];
+  int n = ls_announce_encode_bye(an->cfg->tag, (uint16_t)an->cfg->tcp_port, buf, sizeof buf);
+  if (n < 0) return;
+  if (an->key != NULL) n = ls_auth_seal(an->key, buf, (size_t)n, buf, sizeof buf);
+  if (n < 0) return;
+  for (size_t i = 0; i < an->ntargets; i++) {
+    uv_buf_t b = uv_buf_init(buf, (unsigned)n);
+    uv_udp_try_send(&an->udp, &b, 1, (const struct sockaddr *)&an->targets[i]);
+  }
+}
+
+int announcing_init(announcing_t *an, uv_loop_t *loop, const ls_config_t *cfg, const ls_key_t *key, char *err,
+                    size_t errlen) {
+  memset(an, 0, sizeof *an);
+  an->cfg = cfg;
+  an->key = key;
+  an->loop = loop;
+  int rc = ls_net_broadcast_targets(cfg->broadcast, cfg->udp_port, an->targets, LS_NET_MAX_TARGETS, &an->ntargets);
+  if (rc != 0) {
+    snprintf(err, errlen, "no broadcast address from '%s': %s", cfg->broadcast, uv_strerror(rc));
+    return rc;
+  }
+  if ((rc = ls_net_udp_open(loop, &an->udp, "0.0.0.0", 0, 0)) != 0) {
+    snprintf(err, errlen, "cannot open UDP socket: %s", uv_strerror(rc));
+    return rc;
+  }
+  uv_timer_init(loop, &an->interval_timer);
+  uv_timer_init(loop, &an->pace_timer);
+  an->interval_timer.data = an->pace_timer.data = an;
+  ls_catalog_dirs_t dirs = {cfg->share_dir, cfg->downloads_dir, cfg->temp_dir, cfg->cache_dir, cfg->chunk_size};
+  if ((rc = ls_catalog_new(loop, &dirs, cfg->rescan, catalog_cb, an, &an->catalog)) != 0) {
+    snprintf(err, errlen, "cannot set up the catalog: %s", uv_strerror(rc));
+    return rc;
+  }
+  if (cfg->tracker[0]) {
+    if (ls_publisher_init(loop, &an->publisher, cfg->tracker, cfg->tag, (uint16_t)cfg->tcp_port, an->catalog) != 0) {
+      snprintf(err, errlen, "tracker: expected ADDRESS:PORT with a dotted IPv4 address, got '%s'", cfg->tracker);
+      return ANNOUNCING_BAD_TRACKER;
+    }
+    an->publisher.on_taken = name_taken;
+    an->publisher.client.key = key;
+    an->use_tracker = 1;
+  }
+  return 0;
+}
+
+void announcing_start(announcing_t *an) {
+  uint64_t interval_ms = (uint64_t)an->cfg->interval * 1000;
+  uv_timer_start(&an->interval_timer, interval_cb, interval_ms, interval_ms);
+  ls_catalog_start(an->catalog);
+  if (an->use_tracker) ls_publisher_start(&an->publisher);
+  for (size_t i = 0; i < an->ntargets; i++) {
+    char addr[32];
+    ls_net_addr_str((const struct sockaddr *)&an->targets[i], addr, sizeof addr, NULL);
+    ls_info("announcing tag=%s to %s:%d every %us, chunk server port %d", an->cfg->tag, addr, an->cfg->udp_port,
+            an->cfg->interval, an->cfg->tcp_port);
+  }
+}
+
+void announcing_close(announcing_t *an) {
+  if (an->stopping) return;
+  an->stopping = 1;
+  send_goodbye(an);
+  queue_clear(an);
+  uv_close((uv_handle_t *)&an->udp, NULL);
+  uv_close((uv_handle_t *)&an->interval_timer, NULL);
+  uv_close((uv_handle_t *)&an->pace_timer, NULL);
+  if (an->use_tracker) ls_publisher_close(&an->publisher);
+  ls_catalog_close(an->catalog);
+}
+
+void announcing_free(announcing_t *an) {
+  queue_clear(an);
+  free(an->queue);
+  an->queue = NULL;
+}

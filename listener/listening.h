@@ -1,0 +1,54 @@
+/* listening: the listener's engine. Datagrams are validated by
+ * ls_announce_decode (and ls_auth with a network key) and applied to the
+ * peer_table; tags.txt is rendered from the table and replaced atomically,
+ * at most once per WRITE_DELAY_MS (100 ms) however many datagrams arrive,
+ * by a write on the thread pool. Silent peers and files expire on a 1 s
+ * timer. With `tracker` configured, the tracker's listings feed the same
+ * table (tracker_feed). */
+#ifndef LISTENING_H
+#define LISTENING_H
+
+#include <uv.h>
+
+#include "ls_auth.h"
+#include "ls_config.h"
+#include "ls_log.h"
+#include "peer_table.h"
+#include "tracker_feed.h"
+
+typedef struct {
+  const ls_config_t *cfg;
+  const ls_key_t *key;          /* with `key_file`: only sealed announcements count */
+  uv_loop_t *loop;
+  uv_udp_t udp;
+  uv_timer_t expire_timer;
+  uv_timer_t write_timer;
+  uv_work_t write_work;
+  peer_table_t table;
+  tracker_feed_t feed;          /* with `tracker` configured */
+  int use_tracker;
+  ls_ratelimit_t bad_rl;
+  char recv_buf[65536];
+  char *pending;        /* rendered tags.txt waiting for the thread pool */
+  size_t pending_len;
+  int write_rc;
+  int writing;
+  int dirty;
+  int dirty_urgent;
+  int stopping;
+  unsigned long datagrams;
+  unsigned long rejected;
+} listening_t;
+
+/* The peer table (with what tags.txt already holds) and the UDP socket, from
+ * cfg (kept, as key is, until listening_free; key NULL without a network
+ * key). Returns 0, or a negative error code with err filled. */
+int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, const ls_key_t *key, char *err,
+                   size_t errlen);
+void listening_start(listening_t *l);
+/* Closes the handles; the loop then ends. */
+void listening_close(listening_t *l);
+/* After the loop has ended. */
+void listening_free(listening_t *l);
+
+#endif
