@@ -36,6 +36,9 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-fie
 LDFLAGS += $(SANFLAGS) -Wl,--as-needed
 LDLIBS += $(LIBS_PKG) -lm -lpthread
 
+# Every program's --version: debian/changelog's, the one place it is written.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+
 # common/ in layers, lowest first; a layer includes only its own and lower
 # ones (scripts/check-layers.sh, run by `make test` and `make check`).
 LAYERS := base wire store loop app
@@ -65,6 +68,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/common/app/ls_config.o: CPPFLAGS += -DLS_VERSION='"$(VERSION)"'
+$(BUILD)/common/app/ls_config.o: debian/changelog
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
