@@ -56,7 +56,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: layers all deps test-deps unit unit-valgrind integration integration-valgrind test demo bench install clean format fuzz fuzz-smoke deb check
-all: deps $(BINARIES)
+CONFIG_KEYS := $(BUILD)/tests/config_keys
+all: deps $(BINARIES) $(CONFIG_KEYS)
 
 deps:
 	@scripts/deps.sh build
@@ -102,6 +103,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(LIBCOMMON) $(PROG_LIB_OB
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(CFLAGS) $(PROGRAMS:%=-I%) $(shell pkg-config --cflags cmocka) -o $@ $< $(PROG_LIB_OBJ) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+# The configuration table as text, for the docs check (test_config_docs.py).
+$(CONFIG_KEYS): tests/tools/config_keys.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(LDLIBS)
 
 unit: test-deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done; echo "unit: $(words $(UNIT_BIN)) test programs passed" 
