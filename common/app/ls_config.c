@@ -67,59 +67,62 @@ static const char *check_web_token(const char *v) {
 /* The folders the catalog reads (announcer, server, client shell, dashboard, status). */
 #define CATALOG (ANN | SRV | CLT | WEB | CLI)
 
+/* One macro per type, as Redis' createIntConfig(): name, field, bounds,
+ * default (as the file would say it) or how docs say a computed one, the
+ * programs that read it, the flag's argument and the help line. */
+#define UINT_KEY(name, alias, field, min, max, def, programs, arg, help) \
+  {name, alias, LS_CFG_UINT, FIELD(field), min, max, def, NULL, programs, arg, help, NULL}
+#define SIZE_KEY(name, field, min, max, def, programs, arg, help) \
+  {name, NULL, LS_CFG_SIZE, FIELD(field), min, max, def, NULL, programs, arg, help, NULL}
+#define STRING_KEY(name, field, def, def_doc, programs, arg, help, check) \
+  {name, NULL, LS_CFG_STRING, FIELD(field), 0, 0, def, def_doc, programs, arg, help, check}
+#define PATH_KEY(name, field, def, def_doc, programs, arg, help) \
+  {name, NULL, LS_CFG_PATH, FIELD(field), 0, 0, def, def_doc, programs, arg, help, NULL}
+#define LEVEL_KEY(name, field, def, programs, arg, help) \
+  {name, NULL, LS_CFG_LEVEL, FIELD(field), 0, 0, def, NULL, programs, arg, help, NULL}
+
 static const ls_config_key_t keys[] = {
-    {"tag", NULL, LS_CFG_STRING, FIELD(tag), 0, 0, NULL, "the host name", ANN | DL | CLT | WEB | CLI, "TAG",
-     "this peer's name on the LAN (1-64 of A-Za-z0-9._-)", check_tag},
-    {"dir", NULL, LS_CFG_PATH, FIELD(dir), 0, 0, ".", NULL, ALL | CLI, "DIR",
-     "the peer's folder (lanswarm.conf, tags.txt, logs)", NULL},
-    {"share", NULL, LS_CFG_PATH, FIELD(share_dir), 0, 0, NULL, "DIR/share", CATALOG, "DIR", "the folder to share",
-     NULL},
-    {"downloads", NULL, LS_CFG_PATH, FIELD(downloads_dir), 0, 0, NULL, "DIR/downloads", CATALOG | DL, "DIR",
-     "finished downloads (also served)", NULL},
-    {"temp", NULL, LS_CFG_PATH, FIELD(temp_dir), 0, 0, NULL, "DIR/temp", CATALOG | DL, "DIR",
-     "partial downloads (verified chunks are served)", NULL},
-    {"tags", NULL, LS_CFG_PATH, FIELD(tags_path), 0, 0, NULL, "DIR/tags.txt", LIS | DL | WEB | CLI, "FILE",
-     "the peers' files: the listener writes it", NULL},
-    {"udp_port", NULL, LS_CFG_UINT, FIELD(udp_port), 1, 65535, "41770", NULL, ANN | LIS | WEB, "N",
-     "announcements (UDP)", NULL},
-    {"tcp_port", "port", LS_CFG_UINT, FIELD(tcp_port), 0, 65535, "41771", NULL, ANN | SRV | DL | TRK | CLT | WEB, "N",
-     "the chunk server (TCP); the tracker's own port", NULL},
-    {"broadcast", NULL, LS_CFG_STRING, FIELD(broadcast), 0, 0, "auto", NULL, ANN, "ADDR[,ADDR]",
-     "where announcements go: auto or a list", check_broadcast},
-    {"listen_addr", NULL, LS_CFG_STRING, FIELD(listen_addr), 0, 0, "0.0.0.0", NULL, LIS | SRV | TRK, "ADDR",
-     "where the listener, server and tracker bind", check_listen_addr},
-    {"interval", NULL, LS_CFG_UINT, FIELD(interval), 1, 3600, "60", NULL, ANN | LIS | WEB, "SEC",
-     "seconds between announcement rounds", NULL},
-    {"rescan", NULL, LS_CFG_UINT, FIELD(rescan), 1, 3600, "10", NULL, CATALOG & ~CLI, "SEC",
-     "seconds between fallback rescans of the share", NULL},
-    {"chunk_size", NULL, LS_CFG_SIZE, FIELD(chunk_size), LS_CHUNK_MIN, LS_CHUNK_MAX, "1M", NULL, CATALOG, "SIZE",
-     "chunk size for files this peer hashes", NULL},
-    {"rate_limit", NULL, LS_CFG_SIZE, FIELD(rate_limit), 0, UINT64_MAX, "0", NULL, SRV, "RATE",
-     "the server's upload in bytes/s (25M); 0: none", NULL},
-    {"max_conns", NULL, LS_CFG_UINT, FIELD(max_conns), 1, 100000, "256", NULL, SRV | TRK, "N",
-     "connections the server or tracker takes", NULL},
-    {"max_conns_per_ip", NULL, LS_CFG_UINT, FIELD(max_conns_per_ip), 1, 100000, "32", NULL, SRV, "N",
-     "the server's connections from one address", NULL},
-    {"idle_timeout", NULL, LS_CFG_UINT, FIELD(idle_timeout), 1, 86400, "60", NULL, SRV, "SEC",
-     "the server closes connections idle this long", NULL},
-    {"stall_timeout", NULL, LS_CFG_UINT, FIELD(stall_timeout), 1, 3600, "10", NULL, DL, "SEC",
-     "the downloader drops a peer silent this long", NULL},
-    {"fsync", NULL, LS_CFG_UINT, FIELD(fsync), 0, 1, "1", NULL, DL, "0|1",
-     "make a finished download durable first", NULL},
-    {"tracker", NULL, LS_CFG_STRING, FIELD(tracker), 0, 0, NULL, "none", ANN | LIS | CLT, "ADDR:PORT",
-     "a tracker to use (hybrid model)", check_tracker},
-    {"key_file", NULL, LS_CFG_PATH, FIELD(key_file), 0, 0, NULL, "none", ALL, "FILE",
-     "the network key: only peers with it take part", NULL},
-    {"web_addr", NULL, LS_CFG_STRING, FIELD(web_addr), 0, 0, "127.0.0.1", NULL, WEB | CLI, "ADDR",
-     "where lanswarm-web listens (off loopback: web_token)", check_web_addr},
-    {"web_port", NULL, LS_CFG_UINT, FIELD(web_port), 0, 65535, "41773", NULL, WEB | CLI, "N",
-     "lanswarm-web's HTTP port", NULL},
-    {"web_token", NULL, LS_CFG_STRING, FIELD(web_token), 0, 0, NULL, "made at start", WEB, "TOKEN",
-     "lanswarm-web's token (16-128 of A-Za-z0-9-._~)", check_web_token},
-    {"log_level", NULL, LS_CFG_LEVEL, FIELD(log_level), 0, 0, "info", NULL, ALL, "LEVEL",
-     "debug, info, warn or error", NULL},
-    {"log_file", NULL, LS_CFG_PATH, FIELD(log_file), 0, 0, NULL, "none", ALL, "FILE",
-     "also write diagnostics there", NULL},
+    STRING_KEY("tag", tag, NULL, "the host name", ANN | DL | CLT | WEB | CLI, "TAG",
+               "this peer's name on the LAN (1-64 of A-Za-z0-9._-)", check_tag),
+    PATH_KEY("dir", dir, ".", NULL, ALL | CLI, "DIR", "the peer's folder (lanswarm.conf, tags.txt, logs)"),
+    PATH_KEY("share", share_dir, NULL, "DIR/share", CATALOG, "DIR", "the folder to share"),
+    PATH_KEY("downloads", downloads_dir, NULL, "DIR/downloads", CATALOG | DL, "DIR",
+             "finished downloads (also served)"),
+    PATH_KEY("temp", temp_dir, NULL, "DIR/temp", CATALOG | DL, "DIR", "partial downloads (verified chunks are served)"),
+    PATH_KEY("tags", tags_path, NULL, "DIR/tags.txt", LIS | DL | WEB | CLI, "FILE",
+             "the peers' files: the listener writes it"),
+    UINT_KEY("udp_port", NULL, udp_port, 1, 65535, "41770", ANN | LIS | WEB, "N", "announcements (UDP)"),
+    UINT_KEY("tcp_port", "port", tcp_port, 0, 65535, "41771", ANN | SRV | DL | TRK | CLT | WEB, "N",
+             "the chunk server (TCP); the tracker's own port"),
+    STRING_KEY("broadcast", broadcast, "auto", NULL, ANN, "ADDR[,ADDR]", "where announcements go: auto or a list",
+               check_broadcast),
+    STRING_KEY("listen_addr", listen_addr, "0.0.0.0", NULL, LIS | SRV | TRK, "ADDR",
+               "where the listener, server and tracker bind", check_listen_addr),
+    UINT_KEY("interval", NULL, interval, 1, 3600, "60", ANN | LIS | WEB, "SEC", "seconds between announcement rounds"),
+    UINT_KEY("rescan", NULL, rescan, 1, 3600, "10", CATALOG & ~CLI, "SEC",
+             "seconds between fallback rescans of the share"),
+    SIZE_KEY("chunk_size", chunk_size, LS_CHUNK_MIN, LS_CHUNK_MAX, "1M", CATALOG, "SIZE",
+             "chunk size for files this peer hashes"),
+    SIZE_KEY("rate_limit", rate_limit, 0, UINT64_MAX, "0", SRV, "RATE",
+             "the server's upload in bytes/s (25M); 0: none"),
+    UINT_KEY("max_conns", NULL, max_conns, 1, 100000, "256", SRV | TRK, "N", "connections the server or tracker takes"),
+    UINT_KEY("max_conns_per_ip", NULL, max_conns_per_ip, 1, 100000, "32", SRV, "N",
+             "the server's connections from one address"),
+    UINT_KEY("idle_timeout", NULL, idle_timeout, 1, 86400, "60", SRV, "SEC",
+             "the server closes connections idle this long"),
+    UINT_KEY("stall_timeout", NULL, stall_timeout, 1, 3600, "10", DL, "SEC",
+             "the downloader drops a peer silent this long"),
+    UINT_KEY("fsync", NULL, fsync, 0, 1, "1", DL, "0|1", "make a finished download durable first"),
+    STRING_KEY("tracker", tracker, NULL, "none", ANN | LIS | CLT, "ADDR:PORT", "a tracker to use (hybrid model)",
+               check_tracker),
+    PATH_KEY("key_file", key_file, NULL, "none", ALL, "FILE", "the network key: only peers with it take part"),
+    STRING_KEY("web_addr", web_addr, "127.0.0.1", NULL, WEB | CLI, "ADDR",
+               "where lanswarm-web listens (off loopback: web_token)", check_web_addr),
+    UINT_KEY("web_port", NULL, web_port, 0, 65535, "41773", WEB | CLI, "N", "lanswarm-web's HTTP port"),
+    STRING_KEY("web_token", web_token, NULL, "made at start", WEB, "TOKEN",
+               "lanswarm-web's token (16-128 of A-Za-z0-9-._~)", check_web_token),
+    LEVEL_KEY("log_level", log_level, "info", ALL, "LEVEL", "debug, info, warn or error"),
+    PATH_KEY("log_file", log_file, NULL, "none", ALL, "FILE", "also write diagnostics there"),
 };
 #define NKEYS (sizeof keys / sizeof keys[0])
 
@@ -204,10 +207,10 @@ int ls_config_format(const ls_config_t *cfg, const ls_config_key_t *k, char *buf
   static const char *levels[] = {"debug", "info", "warn", "error"};
   const char *field = (const char *)cfg + k->offset;
   int n;
-  if (k->type == LS_CFG_UINT || k->type == LS_CFG_SIZE)
-    n = snprintf(buf, len, "%llu",
-                 (unsigned long long)(k->size == sizeof(uint64_t) ? *(const uint64_t *)field : *(const uint32_t *)field));
-  else if (k->type == LS_CFG_LEVEL)
+  if (k->type == LS_CFG_UINT || k->type == LS_CFG_SIZE) {
+    uint64_t v = k->size == sizeof(uint64_t) ? *(const uint64_t *)field : *(const uint32_t *)field;
+    n = snprintf(buf, len, "%llu", (unsigned long long)v);
+  } else if (k->type == LS_CFG_LEVEL)
     n = snprintf(buf, len, "%s", levels[*(const ls_log_level_t *)field & 3]);
   else n = snprintf(buf, len, "%s", field);
   return n >= 0 && (size_t)n < len ? 0 : -EINVAL;
