@@ -335,6 +335,7 @@ typedef struct {
 } options_t;
 
 static void build_options(options_t *o, const ls_config_program_t *prog) {
+  memset(o, 0, sizeof *o);
   size_t n = 0;
   for (size_t i = 0; i < NKEYS; i++) {
     ls_config_flag_name(&keys[i], o->names[i], sizeof o->names[i]);
