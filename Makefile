@@ -36,6 +36,9 @@ CFLAGS += -std=c11 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wno-missing-fie
 LDFLAGS += $(SANFLAGS) -Wl,--as-needed
 LDLIBS += $(LIBS_PKG) -lm -lpthread
 
+# Every program's --version: debian/changelog's, the one place it is written.
+VERSION := $(shell sed -n '1s/^[^(]*(\([^)]*\)).*/\1/p' debian/changelog)
+
 # common/ in layers, lowest first; a layer includes only its own and lower
 # ones (scripts/check-layers.sh, run by `make test` and `make check`).
 LAYERS := base wire store loop app
@@ -54,7 +57,8 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
 .PHONY: layers all deps test-deps unit unit-valgrind integration integration-valgrind test demo bench install clean format fuzz fuzz-smoke deb check
-all: deps $(BINARIES)
+CONFIG_KEYS := $(BUILD)/tests/config_keys
+all: deps $(BINARIES) $(CONFIG_KEYS)
 
 deps:
 	@scripts/deps.sh build
@@ -66,6 +70,9 @@ $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
+
+$(BUILD)/common/app/ls_config.o: CPPFLAGS += -DLS_VERSION='"$(VERSION)"'
+$(BUILD)/common/app/ls_config.o: debian/changelog
 
 $(LIBCOMMON): $(COMMON_OBJ)
 	@mkdir -p $(dir $@)
@@ -97,6 +104,12 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/helpers.h $(LIBCOMMON) $(PROG_LIB_OB
 	@mkdir -p $(dir $@)
 	@echo "  CC $<"
 	@$(CC) $(CFLAGS) $(PROGRAMS:%=-I%) $(shell pkg-config --cflags cmocka) -o $@ $< $(PROG_LIB_OBJ) $(LIBCOMMON) $(LDFLAGS) $(LDLIBS) $(shell pkg-config --libs cmocka)
+
+# The configuration table as text, for the docs check (test_config_docs.py).
+$(CONFIG_KEYS): tests/tools/config_keys.c $(LIBCOMMON)
+	@mkdir -p $(dir $@)
+	@echo "  CC $<"
+	@$(CC) $(CFLAGS) -o $@ $< $(LIBCOMMON) $(LDFLAGS) $(LDLIBS)
 
 unit: test-deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done; echo "unit: $(words $(UNIT_BIN)) test programs passed" 

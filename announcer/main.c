@@ -10,6 +10,7 @@
 
 #include "announcing.h"
 #include "ls_config.h"
+#include "ls_daemon.h"
 #include "ls_log.h"
 #include "ls_net.h"
 
@@ -37,33 +38,21 @@ static const ls_config_program_t program = {
                    "within about a second of a change, and a goodbye on SIGINT/SIGTERM.\n"
                    "With --tracker ADDR:PORT it also registers with that tracker under its tag\n"
                    "and keeps the tracker's copy of its file list current (hybrid model).",
+    .reads = LS_PROG_ANNOUNCER,
+    .start = LS_START_MAKE_DIRS,
 };
 
 int main(int argc, char **argv) {
   announcer_t an;
   memset(&an, 0, sizeof an);
-  int first = ls_config_from_args(&an.cfg, &program, argc, argv);
-  if (first < 0) return 2;
-  if (first < argc) {
-    fprintf(stderr, "lanswarm-announcer: unexpected argument '%s'\n", argv[first]);
-    return 2;
-  }
-  ls_log_init("announcer", an.cfg.log_level);
-  if (an.cfg.log_file[0] && ls_log_open_file(an.cfg.log_file, 0) != 0) {
-    fprintf(stderr, "lanswarm-announcer: cannot open log file %s\n", an.cfg.log_file);
-    return 1;
-  }
-  if (ls_config_load_key(&an.cfg, "lanswarm-announcer", &an.key) != 0) return 1;
+  ls_daemon_t d = {.cfg = &an.cfg, .key = &an.key};
+  int rc = ls_daemon_start(&d, &program, argc, argv);
+  if (rc != LS_DAEMON_RUN) return rc;
   if (an.cfg.tcp_port == 0) {
-    fprintf(stderr, "lanswarm-announcer: --port must name the chunk server's port\n");
+    fprintf(stderr, "lanswarm-announcer: --tcp-port must name the chunk server's port\n");
     return 2;
   }
-  int rc = ls_config_make_dirs(&an.cfg);
-  if (rc != 0) {
-    fprintf(stderr, "lanswarm-announcer: cannot create folders under %s: %s\n", an.cfg.dir, uv_strerror(rc));
-    return 1;
-  }
-  an.loop = uv_default_loop();
+  an.loop = d.loop;
   char err[PATH_MAX + 128];
   if ((rc = announcing_init(&an.engine, an.loop, &an.cfg, an.key.set ? &an.key : NULL, err, sizeof err)) != 0) {
     fprintf(stderr, "lanswarm-announcer: %s\n", err);

@@ -369,9 +369,43 @@ static int cmd_files(ctx_t *c, int argc, char **argv) {
   return 0;
 }
 
+/* `get --help`: this command's usage, then the downloader's options (from
+ * its --help, past its own usage line and description), which get passes on. */
+static int get_help(const char *prog) {
+  printf("Usage: lanswarm get NAME [OPTIONS]\n\nDownloads NAME from every peer that has it into DIR/downloads/ by running\n"
+         "lanswarm-downloader with this peer's --dir and --config; OPTIONS are passed on.\n\n");
+  fflush(stdout);
+  int fds[2];
+  if (pipe(fds) != 0) return 1;
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(fds[1], STDOUT_FILENO);
+    close(fds[0]);
+    close(fds[1]);
+    execl(prog, prog, "--help", (char *)NULL);
+    _exit(127);
+  }
+  close(fds[1]);
+  FILE *in = pid > 0 ? fdopen(fds[0], "r") : NULL;
+  if (in == NULL) {
+    close(fds[0]);
+    return 1;
+  }
+  char line[512];
+  int shown = 0, status = 1;
+  while (fgets(line, sizeof line, in) != NULL) {
+    if (!shown && (strncmp(line, "Exit status", 11) == 0 || strncmp(line, "Options:", 8) == 0)) shown = 1;
+    if (shown) fputs(line, stdout);
+  }
+  fclose(in);
+  waitpid(pid, &status, 0);
+  return status == 0 && shown ? 0 : 1;
+}
+
 static int cmd_get(ctx_t *c, int argc, char **argv) {
   char prog[PATH_MAX + 32];
   snprintf(prog, sizeof prog, "%s/lanswarm-downloader", c->bin_dir);
+  if (wants_help(argc, argv)) return get_help(prog);
   char **args = calloc((size_t)argc + 6, sizeof *args);
   int n = 0;
   args[n++] = prog;
@@ -558,6 +592,9 @@ int main(int argc, char **argv) {
     else if ((strcmp(argv[i], "--config") == 0 || strcmp(argv[i], "-c") == 0) && i + 1 < argc) config = argv[++i];
     else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
       usage(stdout);
+      return 0;
+    } else if (strcmp(argv[i], "--version") == 0) {
+      printf("lanswarm %s\n", ls_version());
       return 0;
     } else break;
   }

@@ -14,6 +14,7 @@
 
 #include "fetch.h"
 #include "ls_config.h"
+#include "ls_daemon.h"
 #include "ls_log.h"
 #include "ls_name.h"
 #include "ls_shell.h"
@@ -404,6 +405,9 @@ static const ls_config_program_t program = {
                         "  --depth N            chunk requests in flight per peer (default 4)\n",
     .own_options = own_options,
     .own_cb = own_option,
+    .reads = LS_PROG_DOWNLOADER,
+    .start = LS_START_ARGS,
+    .fail_status = EXIT_IO,
 };
 
 int main(int argc, char **argv) {
@@ -413,14 +417,10 @@ int main(int argc, char **argv) {
   memset(&o, 0, sizeof o);
   ls_config_program_t prog = program;
   prog.ud = &o;
-  int first = ls_config_from_args(&o.cfg, &prog, argc, argv);
-  if (first < 0) return EXIT_USAGE;
-  ls_log_init("downloader", o.cfg.log_level);
-  if (o.cfg.log_file[0] && ls_log_open_file(o.cfg.log_file, 0) != 0) {
-    fprintf(stderr, "lanswarm-downloader: cannot open log file %s\n", o.cfg.log_file);
-    return EXIT_IO;
-  }
-  if (ls_config_load_key(&o.cfg, "lanswarm-downloader", &o.key) != 0) return EXIT_IO;
+  ls_daemon_t d = {.cfg = &o.cfg, .key = &o.key};
+  int rc = ls_daemon_start(&d, &prog, argc, argv);
+  if (rc != LS_DAEMON_RUN) return rc;
+  int first = d.first_arg;
   if (first < argc - 1) {
     fprintf(stderr, "lanswarm-downloader: one NAME at a time (try --help)\n");
     return EXIT_USAGE;

@@ -9,6 +9,7 @@
 
 #include "listening.h"
 #include "ls_config.h"
+#include "ls_daemon.h"
 #include "ls_log.h"
 #include "ls_net.h"
 #include "ls_util.h"
@@ -37,27 +38,15 @@ static const ls_config_program_t program = {
                    "goodbye, are dropped. With --tracker ADDR:PORT it also lists that tracker's\n"
                    "tables every interval into the same tags.txt (hybrid model).\n"
                    "See docs/PROTOCOL.md for the file format.",
+    .reads = LS_PROG_LISTENER,
+    .start = LS_START_MAKE_DIR,
 };
 
 static int listener_main(listener_t *l, int argc, char **argv) {
-  int first = ls_config_from_args(&l->cfg, &program, argc, argv);
-  if (first < 0) return 2;
-  if (first < argc) {
-    fprintf(stderr, "lanswarm-listener: unexpected argument '%s'\n", argv[first]);
-    return 2;
-  }
-  ls_log_init("listener", l->cfg.log_level);
-  if (l->cfg.log_file[0] && ls_log_open_file(l->cfg.log_file, 0) != 0) {
-    fprintf(stderr, "lanswarm-listener: cannot open log file %s\n", l->cfg.log_file);
-    return 1;
-  }
-  if (ls_config_load_key(&l->cfg, "lanswarm-listener", &l->key) != 0) return 1;
-  int rc = ls_mkdir_p(l->cfg.dir);
-  if (rc != 0) {
-    fprintf(stderr, "lanswarm-listener: cannot create %s: %s\n", l->cfg.dir, uv_strerror(rc));
-    return 1;
-  }
-  l->loop = uv_default_loop();
+  ls_daemon_t d = {.cfg = &l->cfg, .key = &l->key};
+  int rc = ls_daemon_start(&d, &program, argc, argv);
+  if (rc != LS_DAEMON_RUN) return rc;
+  l->loop = d.loop;
   char err[PATH_MAX + 128];
   if ((rc = listening_init(&l->engine, l->loop, &l->cfg, l->key.set ? &l->key : NULL, err, sizeof err)) != 0) {
     fprintf(stderr, "lanswarm-listener: %s\n", err);

@@ -6,6 +6,7 @@
 
 #include "ls_catalog.h"
 #include "ls_config.h"
+#include "ls_daemon.h"
 #include "ls_log.h"
 #include "ls_net.h"
 #include "ls_util.h"
@@ -42,29 +43,17 @@ static const ls_config_program_t program = {
     .description = "Serves manifests and verified chunks of this peer's shared files, finished\n"
                    "downloads and partial downloads over TCP (docs/PROTOCOL.md). Requests name a\n"
                    "root hash, never a path. One line per connection goes to DIR/server.log.",
+    .reads = LS_PROG_SERVER,
+    .start = LS_START_MAKE_DIRS,
 };
 
 int main(int argc, char **argv) {
   app_t app;
   memset(&app, 0, sizeof app);
-  int first = ls_config_from_args(&app.cfg, &program, argc, argv);
-  if (first < 0) return 2;
-  if (first < argc) {
-    fprintf(stderr, "lanswarm-server: unexpected argument '%s'\n", argv[first]);
-    return 2;
-  }
-  ls_log_init("server", app.cfg.log_level);
-  if (app.cfg.log_file[0] && ls_log_open_file(app.cfg.log_file, 0) != 0) {
-    fprintf(stderr, "lanswarm-server: cannot open log file %s\n", app.cfg.log_file);
-    return 1;
-  }
-  if (ls_config_load_key(&app.cfg, "lanswarm-server", &app.key) != 0) return 1;
-  int rc = ls_config_make_dirs(&app.cfg);
-  if (rc != 0) {
-    fprintf(stderr, "lanswarm-server: cannot create folders under %s: %s\n", app.cfg.dir, uv_strerror(rc));
-    return 1;
-  }
-  app.loop = uv_default_loop();
+  ls_daemon_t d = {.cfg = &app.cfg, .key = &app.key};
+  int rc = ls_daemon_start(&d, &program, argc, argv);
+  if (rc != LS_DAEMON_RUN) return rc;
+  app.loop = d.loop;
   ls_catalog_dirs_t dirs = {app.cfg.share_dir, app.cfg.downloads_dir, app.cfg.temp_dir, app.cfg.cache_dir,
                             app.cfg.chunk_size};
   if (ls_catalog_new(app.loop, &dirs, app.cfg.rescan, catalog_cb, &app, &app.catalog) != 0) return 1;

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "ls_config.h"
+#include "ls_daemon.h"
 #include "ls_log.h"
 #include "ls_net.h"
 #include "session.h"
@@ -43,37 +44,22 @@ static const ls_config_program_t program = {
         "  list                          this peer's files\n"
         "  quit (or disconnect)          leave the tracker cleanly\n"
         "Run lanswarm-server beside it: files travel peer to peer.",
+    .reads = LS_PROG_CLIENT,
+    /* The shell's own lines are the output; diagnostics below warn go to --log-file only. */
+    .start = LS_START_MAKE_DIRS | LS_START_QUIET,
 };
 
 int main(int argc, char **argv) {
   client_t c;
   memset(&c, 0, sizeof c);
-  int first = ls_config_from_args(&c.cfg, &program, argc, argv);
-  if (first < 0) return 2;
-  if (first < argc) {
-    fprintf(stderr, "lanswarm-client: unexpected argument '%s'\n", argv[first]);
-    return 2;
-  }
+  ls_daemon_t d = {.cfg = &c.cfg, .key = &c.key};
+  int rc = ls_daemon_start(&d, &program, argc, argv);
+  if (rc != LS_DAEMON_RUN) return rc;
   if (c.cfg.tracker[0] == '\0') {
     fprintf(stderr, "lanswarm-client: no tracker configured (--tracker ADDR:PORT or 'tracker =' in the config)\n");
     return 2;
   }
-  /* The shell's own lines are the output; diagnostics below warn go to --log-file only. */
-  ls_log_init("client", c.cfg.log_level > LS_LOG_WARN ? c.cfg.log_level : LS_LOG_WARN);
-  if (c.cfg.log_file[0]) {
-    ls_log_init("client", c.cfg.log_level);
-    if (ls_log_open_file(c.cfg.log_file, 1) != 0) {
-      fprintf(stderr, "lanswarm-client: cannot open log file %s\n", c.cfg.log_file);
-      return 1;
-    }
-  }
-  if (ls_config_load_key(&c.cfg, "lanswarm-client", &c.key) != 0) return 1;
-  int rc = ls_config_make_dirs(&c.cfg);
-  if (rc != 0) {
-    fprintf(stderr, "lanswarm-client: cannot create folders under %s: %s\n", c.cfg.dir, uv_strerror(rc));
-    return 1;
-  }
-  c.loop = uv_default_loop();
+  c.loop = d.loop;
   rc = session_init(&c.session, c.loop, &c.cfg, c.key.set ? &c.key : NULL, session_ended, &c);
   if (rc == SESSION_NO_SHELL) {
     fprintf(stderr, "lanswarm-client: standard input must be a terminal or a pipe\n");

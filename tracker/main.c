@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "ls_config.h"
+#include "ls_daemon.h"
 #include "ls_log.h"
 #include "ls_net.h"
 #include "ls_util.h"
@@ -80,13 +81,14 @@ static const ls_config_program_t program = {
     .description =
         "The optional tracker (hybrid model): peers register a unique host name and\n"
         "publish their files; the files themselves travel peer to peer. Listens on\n"
-        "--port (TCP). On a terminal or a pipe, standard input is an admin shell:\n"
+        "--tcp-port (TCP). On a terminal or a pipe, standard input is an admin shell:\n"
         "discover <host>, ping <host>, list, files, quit.",
     .own_options_help = "  --ping-interval SEC  ping peers this often; drop one silent for 3 (default 10)\n"
                         "  --exit-when-empty    stop when the last registered host leaves\n"
                         "  --no-shell           no admin shell even on a terminal\n",
     .own_options = own_options,
     .own_cb = own_option,
+    .reads = LS_PROG_TRACKER,
 };
 
 int main(int argc, char **argv) {
@@ -95,27 +97,18 @@ int main(int argc, char **argv) {
   app.topts.ping_interval = 10;
   ls_config_program_t prog = program;
   prog.ud = &app;
-  int first = ls_config_from_args(&app.cfg, &prog, argc, argv);
-  if (first < 0) return 2;
-  if (first < argc) {
-    fprintf(stderr, "lanswarm-tracker: unexpected argument '%s'\n", argv[first]);
-    return 2;
-  }
-  ls_log_init("tracker", app.cfg.log_level);
-  if (app.cfg.log_file[0] && ls_log_open_file(app.cfg.log_file, 0) != 0) {
-    fprintf(stderr, "lanswarm-tracker: cannot open log file %s\n", app.cfg.log_file);
-    return 1;
-  }
-  if (ls_config_load_key(&app.cfg, "lanswarm-tracker", &app.key) != 0) return 1;
+  ls_daemon_t d = {.cfg = &app.cfg, .key = &app.key};
+  int rc = ls_daemon_start(&d, &prog, argc, argv);
+  if (rc != LS_DAEMON_RUN) return rc;
   app.topts.key = app.key.set ? &app.key : NULL;
   app.topts.max_conns = app.cfg.max_conns;
   app.topts.on_stopped = stopped;
   app.topts.ud = &app;
-  app.loop = uv_default_loop();
+  app.loop = d.loop;
   if (tracker_new(app.loop, &app.cfg, &app.topts, &app.tracker) != 0) return 1;
   /* Before the port opens: whoever sees it open may stop us at once. */
   ls_signals_init(app.loop, &app.signals, on_signal, &app);
-  int rc = tracker_start(app.tracker);
+  rc = tracker_start(app.tracker);
   if (rc != 0) {
     fprintf(stderr, "lanswarm-tracker: cannot listen on TCP %s:%d: %s\n", app.cfg.listen_addr, app.cfg.tcp_port,
             uv_strerror(rc));

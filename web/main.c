@@ -22,6 +22,7 @@
 #include "jobs.h"
 #include "ls_catalog.h"
 #include "ls_config.h"
+#include "ls_daemon.h"
 #include "ls_hash.h"
 #include "ls_log.h"
 #include "ls_map.h"
@@ -515,23 +516,17 @@ static const ls_config_program_t program = {
     .own_options_help = "  --downloader PATH    the lanswarm-downloader to run (default: next to this program)\n",
     .own_options = own_options,
     .own_cb = own_option,
+    .reads = LS_PROG_WEB,
+    .start = LS_START_MAKE_DIRS,
 };
 
 int main(int argc, char **argv) {
   static web_t w; /* large; lives for the whole program */
   ls_config_program_t prog = program;
   prog.ud = &w;
-  int first = ls_config_from_args(&w.cfg, &prog, argc, argv);
-  if (first < 0) return 2;
-  if (first < argc) {
-    fprintf(stderr, "lanswarm-web: unexpected argument '%s' (try --help)\n", argv[first]);
-    return 2;
-  }
-  ls_log_init("web", w.cfg.log_level);
-  if (w.cfg.log_file[0] && ls_log_open_file(w.cfg.log_file, 0) != 0) {
-    fprintf(stderr, "lanswarm-web: cannot open log file %s\n", w.cfg.log_file);
-    return 1;
-  }
+  ls_daemon_t d = {.cfg = &w.cfg}; /* no key: the downloads it runs load it */
+  int rc = ls_daemon_start(&d, &prog, argc, argv);
+  if (rc != LS_DAEMON_RUN) return rc;
   struct in_addr a;
   inet_pton(AF_INET, w.cfg.web_addr, &a);
   int loopback = (ntohl(a.s_addr) >> 24) == 127;
@@ -557,13 +552,8 @@ int main(int argc, char **argv) {
       return 1;
     }
   }
-  int rc = ls_config_make_dirs(&w.cfg);
-  if (rc != 0) {
-    fprintf(stderr, "lanswarm-web: cannot create the folders under %s: %s\n", w.cfg.dir, strerror(-rc));
-    return 1;
-  }
   w.pass_args = pass_through(argc, argv);
-  w.loop = uv_default_loop();
+  w.loop = d.loop;
   w.exit_code = 0;
   if (hub_init(&w.hub, w.loop, exec_cb) != 0 || w.pass_args == NULL || model_serverlog_init(&w.serverlog) != 0 ||
       ls_map_init(&w.names) != 0) {

@@ -8,13 +8,219 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "ls_auth.h"
 #include "ls_manifest.h"
 #include "ls_net.h"
 #include "ls_util.h"
 
+#ifndef LS_VERSION
+#define LS_VERSION "0.0.0+unknown" /* the Makefile passes debian/changelog's */
+#endif
+
+const char *ls_version(void) {
+  return LS_VERSION;
+}
+
+/* ---------- what string keys accept ---------- */
+
+static const char *check_tag(const char *v) {
+  return ls_tag_valid(v, strlen(v)) ? NULL : "1 to 64 characters of A-Z a-z 0-9 . _ -";
+}
+
+static const char *check_broadcast(const char *v) {
+  return *v ? NULL : "'auto' or a comma-separated list of IPv4 addresses";
+}
+
+static const char *check_tracker(const char *v) {
+  struct sockaddr_in sa;
+  return *v == '\0' || ls_net_parse_hostport(v, &sa) == 0 ? NULL
+                                                           : "ADDRESS:PORT of a tracker, e.g. 198.18.0.1:41772";
+}
+
+static const char *check_listen_addr(const char *v) {
+  return *v ? NULL : "an IPv4 address";
+}
+
+static const char *check_web_addr(const char *v) {
+  struct in_addr a;
+  return inet_pton(AF_INET, v, &a) == 1 ? NULL : "an IPv4 address such as 127.0.0.1";
+}
+
+static const char *check_web_token(const char *v) {
+  size_t n = strlen(v);
+  int ok = n >= LS_WEB_TOKEN_MIN && n <= LS_WEB_TOKEN_MAX;
+  for (size_t i = 0; ok && i < n; i++) ok = isalnum((unsigned char)v[i]) || strchr("-._~", v[i]) != NULL;
+  return ok ? NULL : "16 to 128 characters of A-Z a-z 0-9 - . _ ~";
+}
+
+/* ---------- the table ---------- */
+
+#define FIELD(f) offsetof(ls_config_t, f), sizeof(((ls_config_t *)0)->f)
+#define ALL LS_PROG_DAEMONS
+#define ANN LS_PROG_ANNOUNCER
+#define LIS LS_PROG_LISTENER
+#define SRV LS_PROG_SERVER
+#define DL LS_PROG_DOWNLOADER
+#define TRK LS_PROG_TRACKER
+#define CLT LS_PROG_CLIENT
+#define WEB LS_PROG_WEB
+#define CLI LS_PROG_CLI
+/* The folders the catalog reads (announcer, server, client shell, dashboard, status). */
+#define CATALOG (ANN | SRV | CLT | WEB | CLI)
+
+/* One macro per type, as Redis' createIntConfig(): name, field, bounds,
+ * default (as the file would say it) or how docs say a computed one, the
+ * programs that read it, the flag's argument and the help line. */
+#define UINT_KEY(name, alias, field, min, max, def, programs, arg, help) \
+  {name, alias, LS_CFG_UINT, FIELD(field), min, max, def, NULL, programs, arg, help, NULL}
+#define SIZE_KEY(name, field, min, max, def, programs, arg, help) \
+  {name, NULL, LS_CFG_SIZE, FIELD(field), min, max, def, NULL, programs, arg, help, NULL}
+#define STRING_KEY(name, field, def, def_doc, programs, arg, help, check) \
+  {name, NULL, LS_CFG_STRING, FIELD(field), 0, 0, def, def_doc, programs, arg, help, check}
+#define PATH_KEY(name, field, def, def_doc, programs, arg, help) \
+  {name, NULL, LS_CFG_PATH, FIELD(field), 0, 0, def, def_doc, programs, arg, help, NULL}
+#define LEVEL_KEY(name, field, def, programs, arg, help) \
+  {name, NULL, LS_CFG_LEVEL, FIELD(field), 0, 0, def, NULL, programs, arg, help, NULL}
+
+static const ls_config_key_t keys[] = {
+    STRING_KEY("tag", tag, NULL, "the host name", ANN | DL | CLT | WEB | CLI, "TAG",
+               "this peer's name on the LAN (1-64 of A-Za-z0-9._-)", check_tag),
+    PATH_KEY("dir", dir, ".", NULL, ALL | CLI, "DIR", "the peer's folder (lanswarm.conf, tags.txt, logs)"),
+    PATH_KEY("share", share_dir, NULL, "DIR/share", CATALOG, "DIR", "the folder to share"),
+    PATH_KEY("downloads", downloads_dir, NULL, "DIR/downloads", CATALOG | DL, "DIR",
+             "finished downloads (also served)"),
+    PATH_KEY("temp", temp_dir, NULL, "DIR/temp", CATALOG | DL, "DIR", "partial downloads (verified chunks are served)"),
+    PATH_KEY("tags", tags_path, NULL, "DIR/tags.txt", LIS | DL | WEB | CLI, "FILE",
+             "the peers' files: the listener writes it"),
+    UINT_KEY("udp_port", NULL, udp_port, 1, 65535, "41770", ANN | LIS | WEB, "N", "announcements (UDP)"),
+    UINT_KEY("tcp_port", "port", tcp_port, 0, 65535, "41771", ANN | SRV | DL | TRK | CLT | WEB, "N",
+             "the chunk server (TCP); the tracker's own port"),
+    STRING_KEY("broadcast", broadcast, "auto", NULL, ANN, "ADDR[,ADDR]", "where announcements go: auto or a list",
+               check_broadcast),
+    STRING_KEY("listen_addr", listen_addr, "0.0.0.0", NULL, LIS | SRV | TRK, "ADDR",
+               "where the listener, server and tracker bind", check_listen_addr),
+    UINT_KEY("interval", NULL, interval, 1, 3600, "60", ANN | LIS | WEB, "SEC", "seconds between announcement rounds"),
+    UINT_KEY("rescan", NULL, rescan, 1, 3600, "10", CATALOG & ~CLI, "SEC",
+             "seconds between fallback rescans of the share"),
+    SIZE_KEY("chunk_size", chunk_size, LS_CHUNK_MIN, LS_CHUNK_MAX, "1M", CATALOG, "SIZE",
+             "chunk size for files this peer hashes"),
+    SIZE_KEY("rate_limit", rate_limit, 0, UINT64_MAX, "0", SRV, "RATE",
+             "the server's upload in bytes/s (25M); 0: none"),
+    UINT_KEY("max_conns", NULL, max_conns, 1, 100000, "256", SRV | TRK, "N", "connections the server or tracker takes"),
+    UINT_KEY("max_conns_per_ip", NULL, max_conns_per_ip, 1, 100000, "32", SRV, "N",
+             "the server's connections from one address"),
+    UINT_KEY("idle_timeout", NULL, idle_timeout, 1, 86400, "60", SRV, "SEC",
+             "the server closes connections idle this long"),
+    UINT_KEY("stall_timeout", NULL, stall_timeout, 1, 3600, "10", DL, "SEC",
+             "the downloader drops a peer silent this long"),
+    UINT_KEY("fsync", NULL, fsync, 0, 1, "1", DL, "0|1", "make a finished download durable first"),
+    STRING_KEY("tracker", tracker, NULL, "none", ANN | LIS | CLT, "ADDR:PORT", "a tracker to use (hybrid model)",
+               check_tracker),
+    PATH_KEY("key_file", key_file, NULL, "none", ALL, "FILE", "the network key: only peers with it take part"),
+    STRING_KEY("web_addr", web_addr, "127.0.0.1", NULL, WEB | CLI, "ADDR",
+               "where lanswarm-web listens (off loopback: web_token)", check_web_addr),
+    UINT_KEY("web_port", NULL, web_port, 0, 65535, "41773", WEB | CLI, "N", "lanswarm-web's HTTP port"),
+    STRING_KEY("web_token", web_token, NULL, "made at start", WEB, "TOKEN",
+               "lanswarm-web's token (16-128 of A-Za-z0-9-._~)", check_web_token),
+    LEVEL_KEY("log_level", log_level, "info", ALL, "LEVEL", "debug, info, warn or error"),
+    PATH_KEY("log_file", log_file, NULL, "none", ALL, "FILE", "also write diagnostics there"),
+};
+#define NKEYS (sizeof keys / sizeof keys[0])
+
+const ls_config_key_t *ls_config_keys(size_t *count) {
+  *count = NKEYS;
+  return keys;
+}
+
+const ls_config_key_t *ls_config_key(const char *name) {
+  for (size_t i = 0; i < NKEYS; i++)
+    if (strcmp(keys[i].name, name) == 0) return &keys[i];
+  return NULL;
+}
+
+const char *ls_config_key_default(const ls_config_key_t *k) {
+  return k->def_doc ? k->def_doc : k->def ? k->def : "none";
+}
+
+void ls_config_flag_name(const ls_config_key_t *k, char *buf, size_t len) {
+  snprintf(buf, len, "%s", k->name);
+  for (char *p = buf; *p; p++)
+    if (*p == '_') *p = '-';
+}
+
+/* ---------- one key from text, and back ---------- */
+
+static int set_number(const ls_config_key_t *k, void *field, const char *value, char *err, size_t errlen) {
+  uint64_t v;
+  if (k->type == LS_CFG_UINT) {
+    if (ls_parse_u64(value, k->min, k->max, &v) != 0) {
+      snprintf(err, errlen, "%s: expected a whole number from %llu to %llu, got '%.80s'", k->name,
+               (unsigned long long)k->min, (unsigned long long)k->max, value);
+      return -EINVAL;
+    }
+  } else if (ls_parse_size(value, &v) != 0 || v < k->min || v > k->max) {
+    if (k->max == UINT64_MAX)
+      snprintf(err, errlen, "%s: expected bytes such as 25M (K, M, G: powers of 1024), got '%.80s'", k->name, value);
+    else
+      snprintf(err, errlen, "%s: expected from %lluK to %lluM, got '%.80s'", k->name,
+               (unsigned long long)k->min >> 10, (unsigned long long)k->max >> 20, value);
+    return -EINVAL;
+  }
+  if (k->size == sizeof(uint64_t)) *(uint64_t *)field = v;
+  else *(uint32_t *)field = (uint32_t)v; /* int, unsigned and uint32_t fields alike */
+  return 0;
+}
+
+static int set_value(ls_config_t *cfg, const ls_config_key_t *k, const char *value, char *err, size_t errlen) {
+  char *field = (char *)cfg + k->offset;
+  const char *why = NULL;
+  switch (k->type) {
+    case LS_CFG_UINT:
+    case LS_CFG_SIZE: return set_number(k, field, value, err, errlen);
+    case LS_CFG_LEVEL:
+      if (ls_log_level_parse(value, (ls_log_level_t *)field) == 0) return 0;
+      why = "debug, info, warn or error";
+      break;
+    case LS_CFG_PATH:
+      if (*value == '\0') why = "a path, not empty";
+      break;
+    case LS_CFG_STRING: why = k->check ? k->check(value) : NULL; break;
+  }
+  if (why == NULL && strlen(value) >= k->size) why = "too long";
+  if (why != NULL) {
+    snprintf(err, errlen, "%s: %s; got '%.80s'", k->name, why, value);
+    return -EINVAL;
+  }
+  memcpy(field, value, strlen(value) + 1);
+  return 0;
+}
+
+int ls_config_set(ls_config_t *cfg, const char *key, const char *value, char *err, size_t errlen) {
+  const ls_config_key_t *k = ls_config_key(key);
+  if (k == NULL) {
+    snprintf(err, errlen, "unknown key '%.64s'", key);
+    return -EINVAL;
+  }
+  return set_value(cfg, k, value, err, errlen);
+}
+
+int ls_config_format(const ls_config_t *cfg, const ls_config_key_t *k, char *buf, size_t len) {
+  static const char *levels[] = {"debug", "info", "warn", "error"};
+  const char *field = (const char *)cfg + k->offset;
+  int n;
+  if (k->type == LS_CFG_UINT || k->type == LS_CFG_SIZE) {
+    uint64_t v = k->size == sizeof(uint64_t) ? *(const uint64_t *)field : *(const uint32_t *)field;
+    n = snprintf(buf, len, "%llu", (unsigned long long)v);
+  } else if (k->type == LS_CFG_LEVEL)
+    n = snprintf(buf, len, "%s", levels[*(const ls_log_level_t *)field & 3]);
+  else n = snprintf(buf, len, "%s", field);
+  return n >= 0 && (size_t)n < len ? 0 : -EINVAL;
+}
+
 void ls_config_defaults(ls_config_t *cfg) {
   memset(cfg, 0, sizeof *cfg);
+  char err[256];
+  for (size_t i = 0; i < NKEYS; i++)
+    if (keys[i].def != NULL) set_value(cfg, &keys[i], keys[i].def, err, sizeof err);
   char host[256] = "peer";
   if (gethostname(host, sizeof host) != 0) snprintf(host, sizeof host, "peer");
   host[sizeof host - 1] = '\0';
@@ -23,181 +229,33 @@ void ls_config_defaults(ls_config_t *cfg) {
   while (n < LS_TAG_MAX && host[n] && ls_tag_valid(host + n, 1)) n++;
   if (n == 0) snprintf(cfg->tag, sizeof cfg->tag, "peer");
   else snprintf(cfg->tag, sizeof cfg->tag, "%.*s", (int)n, host);
-  snprintf(cfg->dir, sizeof cfg->dir, ".");
-  snprintf(cfg->broadcast, sizeof cfg->broadcast, "auto");
-  snprintf(cfg->listen_addr, sizeof cfg->listen_addr, "0.0.0.0");
-  cfg->udp_port = LS_DEFAULT_UDP_PORT;
-  cfg->tcp_port = LS_DEFAULT_TCP_PORT;
-  snprintf(cfg->web_addr, sizeof cfg->web_addr, "127.0.0.1");
-  cfg->web_port = LS_DEFAULT_WEB_PORT;
-  cfg->interval = 60;
-  cfg->rescan = 10;
-  cfg->chunk_size = LS_CHUNK_DEFAULT;
-  cfg->max_conns = 256;
-  cfg->max_conns_per_ip = 32;
-  cfg->idle_timeout = 60;
-  cfg->stall_timeout = 10;
-  cfg->fsync = 1;
-  cfg->log_level = LS_LOG_INFO;
 }
 
-static int set_path(char *dst, size_t len, const char *value, char *err, size_t errlen, const char *key) {
-  if (*value == '\0' || strlen(value) >= len) {
-    snprintf(err, errlen, "%s: path empty or too long", key);
-    return -EINVAL;
-  }
-  snprintf(dst, len, "%s", value);
-  return 0;
-}
-
-static int set_uint(uint64_t *out, const char *value, uint64_t min, uint64_t max, char *err, size_t errlen,
-                    const char *key) {
-  if (ls_parse_u64(value, min, max, out) != 0) {
-    snprintf(err, errlen, "%s: expected a whole number from %llu to %llu, got '%s'", key,
-             (unsigned long long)min, (unsigned long long)max, value);
-    return -EINVAL;
-  }
-  return 0;
-}
-
-int ls_config_set(ls_config_t *cfg, const char *key, const char *value, char *err, size_t errlen) {
-  uint64_t v;
-  int rc;
-  if (strcmp(key, "tag") == 0) {
-    if (!ls_tag_valid(value, strlen(value))) {
-      snprintf(err, errlen, "tag: 1 to 64 characters of A-Z a-z 0-9 . _ -, got '%.80s'", value);
-      return -EINVAL;
-    }
-    snprintf(cfg->tag, sizeof cfg->tag, "%s", value);
-    return 0;
-  }
-  if (strcmp(key, "dir") == 0) return set_path(cfg->dir, sizeof cfg->dir, value, err, errlen, key);
-  if (strcmp(key, "share") == 0) return set_path(cfg->share_dir, sizeof cfg->share_dir, value, err, errlen, key);
-  if (strcmp(key, "downloads") == 0)
-    return set_path(cfg->downloads_dir, sizeof cfg->downloads_dir, value, err, errlen, key);
-  if (strcmp(key, "temp") == 0) return set_path(cfg->temp_dir, sizeof cfg->temp_dir, value, err, errlen, key);
-  if (strcmp(key, "log_file") == 0) return set_path(cfg->log_file, sizeof cfg->log_file, value, err, errlen, key);
-  if (strcmp(key, "key_file") == 0) return set_path(cfg->key_file, sizeof cfg->key_file, value, err, errlen, key);
-  if (strcmp(key, "broadcast") == 0) {
-    if (*value == '\0' || strlen(value) >= sizeof cfg->broadcast) {
-      snprintf(err, errlen, "broadcast: 'auto' or a comma-separated list of IPv4 addresses");
-      return -EINVAL;
-    }
-    snprintf(cfg->broadcast, sizeof cfg->broadcast, "%s", value);
-    return 0;
-  }
-  if (strcmp(key, "tracker") == 0) {
-    struct sockaddr_in sa;
-    if (strlen(value) >= sizeof cfg->tracker || (*value && ls_net_parse_hostport(value, &sa) != 0)) {
-      snprintf(err, errlen, "tracker: ADDRESS:PORT of a tracker, e.g. 198.18.0.1:41772");
-      return -EINVAL;
-    }
-    snprintf(cfg->tracker, sizeof cfg->tracker, "%s", value);
-    return 0;
-  }
-  if (strcmp(key, "tags") == 0) return set_path(cfg->tags_path, sizeof cfg->tags_path, value, err, errlen, key);
-  if (strcmp(key, "listen_addr") == 0) {
-    if (*value == '\0' || strlen(value) >= sizeof cfg->listen_addr) {
-      snprintf(err, errlen, "listen_addr: an IPv4 address");
-      return -EINVAL;
-    }
-    snprintf(cfg->listen_addr, sizeof cfg->listen_addr, "%s", value);
-    return 0;
-  }
-  if (strcmp(key, "web_addr") == 0) {
-    struct in_addr a;
-    if (strlen(value) >= sizeof cfg->web_addr || inet_pton(AF_INET, value, &a) != 1) {
-      snprintf(err, errlen, "web_addr: an IPv4 address such as 127.0.0.1");
-      return -EINVAL;
-    }
-    snprintf(cfg->web_addr, sizeof cfg->web_addr, "%s", value);
-    return 0;
-  }
-  if (strcmp(key, "web_token") == 0) {
-    size_t n = strlen(value);
-    int ok = n >= LS_WEB_TOKEN_MIN && n <= LS_WEB_TOKEN_MAX;
-    for (size_t i = 0; ok && i < n; i++)
-      ok = isalnum((unsigned char)value[i]) || strchr("-._~", value[i]) != NULL;
-    if (!ok) {
-      snprintf(err, errlen, "web_token: %d to %d characters of A-Z a-z 0-9 - . _ ~", LS_WEB_TOKEN_MIN,
-               LS_WEB_TOKEN_MAX);
-      return -EINVAL;
-    }
-    snprintf(cfg->web_token, sizeof cfg->web_token, "%s", value);
-    return 0;
-  }
-  if (strcmp(key, "web_port") == 0) {
-    if ((rc = set_uint(&v, value, 0, 65535, err, errlen, key)) == 0) cfg->web_port = (int)v;
-    return rc;
-  }
-  if (strcmp(key, "udp_port") == 0) {
-    if ((rc = set_uint(&v, value, 1, 65535, err, errlen, key)) == 0) cfg->udp_port = (int)v;
-    return rc;
-  }
-  if (strcmp(key, "tcp_port") == 0) {
-    if ((rc = set_uint(&v, value, 0, 65535, err, errlen, key)) == 0) cfg->tcp_port = (int)v;
-    return rc;
-  }
-  if (strcmp(key, "interval") == 0) {
-    if ((rc = set_uint(&v, value, 1, 3600, err, errlen, key)) == 0) cfg->interval = (unsigned)v;
-    return rc;
-  }
-  if (strcmp(key, "rescan") == 0) {
-    if ((rc = set_uint(&v, value, 1, 3600, err, errlen, key)) == 0) cfg->rescan = (unsigned)v;
-    return rc;
-  }
-  if (strcmp(key, "max_conns") == 0) {
-    if ((rc = set_uint(&v, value, 1, 100000, err, errlen, key)) == 0) cfg->max_conns = (unsigned)v;
-    return rc;
-  }
-  if (strcmp(key, "max_conns_per_ip") == 0) {
-    if ((rc = set_uint(&v, value, 1, 100000, err, errlen, key)) == 0) cfg->max_conns_per_ip = (unsigned)v;
-    return rc;
-  }
-  if (strcmp(key, "idle_timeout") == 0) {
-    if ((rc = set_uint(&v, value, 1, 86400, err, errlen, key)) == 0) cfg->idle_timeout = (unsigned)v;
-    return rc;
-  }
-  if (strcmp(key, "stall_timeout") == 0) {
-    if ((rc = set_uint(&v, value, 1, 3600, err, errlen, key)) == 0) cfg->stall_timeout = (unsigned)v;
-    return rc;
-  }
-  if (strcmp(key, "fsync") == 0) {
-    if ((rc = set_uint(&v, value, 0, 1, err, errlen, key)) == 0) cfg->fsync = (int)v;
-    return rc;
-  }
-  if (strcmp(key, "chunk_size") == 0) {
-    if (ls_parse_size(value, &v) != 0 || v > UINT32_MAX || !ls_chunk_size_valid((uint32_t)v)) {
-      snprintf(err, errlen, "chunk_size: from 1K to 16M, got '%s'", value);
-      return -EINVAL;
-    }
-    cfg->chunk_size = (uint32_t)v;
-    return 0;
-  }
-  if (strcmp(key, "rate_limit") == 0) {
-    if (ls_parse_size(value, &v) != 0) {
-      snprintf(err, errlen, "rate_limit: bytes per second such as 25M, or 0 for none; got '%s'", value);
-      return -EINVAL;
-    }
-    cfg->rate_limit = v;
-    return 0;
-  }
-  if (strcmp(key, "log_level") == 0) {
-    if (ls_log_level_parse(value, &cfg->log_level) != 0) {
-      snprintf(err, errlen, "log_level: debug, info, warn or error; got '%s'", value);
-      return -EINVAL;
-    }
-    return 0;
-  }
-  snprintf(err, errlen, "unknown key '%.64s'", key);
-  return -EINVAL;
-}
+/* ---------- the file ---------- */
 
 static char *trim(char *s) {
   while (isspace((unsigned char)*s)) s++;
   char *e = s + strlen(s);
   while (e > s && isspace((unsigned char)e[-1])) *--e = '\0';
   return s;
+}
+
+/* One line of the file, its comment already cut. */
+static int load_line(ls_config_t *cfg, char *line, const char *path, int lineno, char *err, size_t errlen) {
+  char *t = trim(line);
+  if (*t == '\0') return 0;
+  char *eq = strchr(t, '=');
+  if (eq == NULL) {
+    snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
+    return -EINVAL;
+  }
+  *eq = '\0';
+  char why[256];
+  if (ls_config_set(cfg, trim(t), trim(eq + 1), why, sizeof why) != 0) {
+    snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
+    return -EINVAL;
+  }
+  return 0;
 }
 
 int ls_config_load_file(ls_config_t *cfg, const char *path, char *err, size_t errlen) {
@@ -213,39 +271,20 @@ int ls_config_load_file(ls_config_t *cfg, const char *path, char *err, size_t er
     free(data);
     return -EINVAL;
   }
-
   int lineno = 0;
-  char *text = (char *)data;
   /* strtok_r would skip empty lines and break the line count; walk by hand. */
-  char *line = text;
-
-  while (line != NULL && *line != '\0') {
+  char *line = (char *)data;
+  while (rc == 0 && line != NULL && *line != '\0') {
     char *next = strchr(line, '\n');
     if (next != NULL) *next++ = '\0';
     lineno++;
     char *hash = strchr(line, '#');
     if (hash != NULL) *hash = '\0';
-    char *t = trim(line);
-    if (*t != '\0') {
-      char *eq = strchr(t, '=');
-      if (eq == NULL) {
-        snprintf(err, errlen, "%s:%d: expected 'key = value'", path, lineno);
-        free(data);
-        return -EINVAL;
-      }
-      *eq = '\0';
-      char *key = trim(t), *value = trim(eq + 1);
-      char why[256];
-      if (ls_config_set(cfg, key, value, why, sizeof why) != 0) {
-        snprintf(err, errlen, "%s:%d: %s", path, lineno, why);
-        free(data);
-        return -EINVAL;
-      }
-    }
+    rc = load_line(cfg, line, path, lineno, err, errlen);
     line = next;
   }
   free(data);
-  return 0;
+  return rc;
 }
 
 static void derive(char *dst, size_t len, const char *dir, const char *name) {
@@ -265,14 +304,13 @@ void ls_config_finish(ls_config_t *cfg) {
   derive(cfg->server_status, sizeof cfg->server_status, cfg->dir, "server.status");
 }
 
-int ls_config_load_key(const ls_config_t *cfg, const char *prog, void *keyp) {
-  ls_key_t *key = keyp;
+int ls_config_load_key(const ls_config_t *cfg, ls_key_t *key, char *err, size_t errlen) {
   memset(key, 0, sizeof *key);
   if (cfg->key_file[0] == '\0') return 0;
   int rc = ls_key_load(cfg->key_file, key);
-  if (rc == -EINVAL) fprintf(stderr, "%s: %s: a key must hold at least %d bytes\n", prog, cfg->key_file, LS_KEY_MIN);
-  else if (rc != 0) fprintf(stderr, "%s: cannot read the key %s: %s\n", prog, cfg->key_file, strerror(-rc));
-  return rc == 0 ? 0 : -1;
+  if (rc == -EINVAL) snprintf(err, errlen, "%s: a key must hold at least %d bytes", cfg->key_file, LS_KEY_MIN);
+  else if (rc != 0) snprintf(err, errlen, "cannot read the key %s: %s", cfg->key_file, strerror(-rc));
+  return rc;
 }
 
 int ls_config_make_dirs(const ls_config_t *cfg) {
@@ -284,104 +322,125 @@ int ls_config_make_dirs(const ls_config_t *cfg) {
   return 0;
 }
 
-/* Common flags: each sets the config key of the same meaning. */
-static const struct {
-  const char *flag;
-  const char *key;
-  const char *help;
-} common_flags[] = {
-    {"dir", "dir", "DIR      the peer's folder (tags.txt, logs, cache); default ."},
-    {"tag", "tag", "TAG      this peer's name on the LAN; default the host name"},
-    {"share", "share", "DIR    folder to share; default DIR/share"},
-    {"downloads", "downloads", "DIR  finished downloads; default DIR/downloads"},
-    {"temp", "temp", "DIR     partial downloads; default DIR/temp"},
-    {"udp-port", "udp_port", "N   announcement port (UDP); default 41770"},
-    {"port", "tcp_port", "N       chunk server port (TCP); default 41771"},
-    {"broadcast", "broadcast", "ADDR[,ADDR] where announcements go; default auto (every"
-                               "\n                       interface's directed broadcast)"},
-    {"tracker", "tracker", "ADDR:PORT  a tracker to register with / read from (hybrid model)"},
-    {"tags", "tags", "FILE       the tags.txt to keep or read; default DIR/tags.txt"},
-    {"listen-addr", "listen_addr", "ADDR address the listener and server bind; default 0.0.0.0"},
-    {"interval", "interval", "SEC  announce interval, 1-3600; default 60"},
-    {"rescan", "rescan", "SEC    share rescan fallback; default 10"},
-    {"chunk-size", "chunk_size", "SIZE chunk size for new manifests; default 1M"},
-    {"rate-limit", "rate_limit", "RATE server upload limit in bytes/s (e.g. 25M); default 0, none"},
-    {"max-conns", "max_conns", "N   server connection limit; default 256"},
-    {"max-conns-per-ip", "max_conns_per_ip", "N server connections from one address; default 32"},
-    {"idle-timeout", "idle_timeout", "SEC server closes idle connections; default 60"},
-    {"stall-timeout", "stall_timeout", "SEC downloader drops a silent peer; default 10"},
-    {"fsync", "fsync", "0|1      fsync each finished download before it appears; default 1"},
-    {"key-file", "key_file", "FILE  the network key: only peers with the same key take part"},
-    {"log-level", "log_level", "L   debug, info, warn, error; default info"},
-    {"log-file", "log_file", "FILE  also write diagnostics to FILE"},
-    {"web-addr", "web_addr", "ADDR  where lanswarm-web listens; default 127.0.0.1"},
-    {"web-port", "web_port", "N     lanswarm-web's HTTP port; default 41773"},
-    {"web-token", "web_token", "T   lanswarm-web's token (needed off loopback); default: made at start"},
-};
-#define N_COMMON (sizeof common_flags / sizeof common_flags[0])
-#define FLAG_BASE 300 /* above any short option character; programs use 1000 and up */
+/* ---------- flags ---------- */
 
-static void print_help(const ls_config_program_t *prog) {
-  printf("Usage: %s %s\n\n%s\n\n", prog->program, prog->synopsis, prog->description);
-  if (prog->own_options_help != NULL) printf("Options:\n%s\n", prog->own_options_help);
-  printf("Peer options (also settable in the config file, same names with _):\n");
-  printf("  -c, --config FILE    config file; default DIR/lanswarm.conf if present\n");
-  for (size_t i = 0; i < N_COMMON; i++) printf("  --%s %s\n", common_flags[i].flag, common_flags[i].help);
-  printf("  -h, --help           show this help\n");
+#define FLAG_BASE 300   /* key i is FLAG_BASE + i: above any short option; programs use 1000 and up */
+#define FLAG_VERSION 299
+#define MAX_OPTS 96
+
+/* getopt's table: every key by its flag and its alias, then the program's own. */
+typedef struct {
+  struct option opts[MAX_OPTS];
+  char names[NKEYS][40];
+} options_t;
+
+static void build_options(options_t *o, const ls_config_program_t *prog) {
+  memset(o, 0, sizeof *o);
+  size_t n = 0;
+  for (size_t i = 0; i < NKEYS; i++) {
+    ls_config_flag_name(&keys[i], o->names[i], sizeof o->names[i]);
+    o->opts[n++] = (struct option){o->names[i], required_argument, NULL, (int)(FLAG_BASE + i)};
+    if (keys[i].alias) o->opts[n++] = (struct option){keys[i].alias, required_argument, NULL, (int)(FLAG_BASE + i)};
+  }
+  o->opts[n++] = (struct option){"config", required_argument, NULL, 'c'};
+  o->opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
+  o->opts[n++] = (struct option){"version", no_argument, NULL, FLAG_VERSION};
+  for (const struct option *p = prog->own_options; p != NULL && p->name != NULL && n < MAX_OPTS - 1; p++)
+    o->opts[n++] = *p;
+  o->opts[n] = (struct option){NULL, 0, NULL, 0};
 }
 
-int ls_config_from_args(ls_config_t *cfg, const ls_config_program_t *prog, int argc, char **argv) {
-  struct option opts[64];
-  size_t n = 0;
-  for (size_t i = 0; i < N_COMMON; i++) opts[n++] = (struct option){common_flags[i].flag, required_argument, NULL, (int)(FLAG_BASE + i)};
-  opts[n++] = (struct option){"config", required_argument, NULL, 'c'};
-  opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
-  for (const struct option *o = prog->own_options; o != NULL && o->name != NULL && n < 63; o++) opts[n++] = *o;
-  opts[n] = (struct option){NULL, 0, NULL, 0};
-
-  ls_config_defaults(cfg);
-  const char *config_path = NULL;
-  /* Pass 1: find --config, --dir and --help; pass 2 applies the flags over the file. */
-  opterr = 0;
-  optind = 1;
+/* Pass 1: --help and --version win; --config and --dir say which file to read. */
+static int first_pass(ls_config_t *cfg, const options_t *o, int argc, char **argv, const char **config_path) {
+  const int dir_code = FLAG_BASE + (int)(ls_config_key("dir") - keys);
   int c;
-  while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-    if (c == 'h') {
-      print_help(prog);
-      exit(0);
-    }
-    if (c == 'c') config_path = optarg;
-    if (c == FLAG_BASE) snprintf(cfg->dir, sizeof cfg->dir, "%s", optarg);
+  optind = 0;
+  while ((c = getopt_long(argc, argv, ":c:h", o->opts, NULL)) != -1) {
+    if (c == 'h') return LS_CONFIG_HELP;
+    if (c == FLAG_VERSION) return LS_CONFIG_VERSION;
+    if (c == 'c') *config_path = optarg;
+    if (c == dir_code) snprintf(cfg->dir, sizeof cfg->dir, "%s", optarg);
   }
-  char err[512];
+  return 0;
+}
+
+static int load_config_file(ls_config_t *cfg, const char *config_path, char *err, size_t errlen) {
   char default_path[PATH_MAX + 32];
   if (config_path == NULL) {
     snprintf(default_path, sizeof default_path, "%s/lanswarm.conf", cfg->dir);
     if (access(default_path, F_OK) == 0) config_path = default_path;
   }
-  if (config_path != NULL && ls_config_load_file(cfg, config_path, err, sizeof err) != 0) {
-    fprintf(stderr, "%s: %s\n", prog->program, err);
-    return -1;
-  }
-  opterr = 1;
-  optind = 1;
-  while ((c = getopt_long(argc, argv, "c:h", opts, NULL)) != -1) {
-    if (c == 'c') continue;
-    if (c >= FLAG_BASE && c < FLAG_BASE + (int)N_COMMON) {
-      const char *key = common_flags[c - FLAG_BASE].key;
-      if (ls_config_set(cfg, key, optarg, err, sizeof err) != 0) {
-        fprintf(stderr, "%s: --%s: %s\n", prog->program, common_flags[c - FLAG_BASE].flag, err);
-        return -1;
+  return config_path != NULL ? ls_config_load_file(cfg, config_path, err, errlen) : 0;
+}
+
+/* Pass 2: the flags over the file. */
+static int second_pass(ls_config_t *cfg, const ls_config_program_t *prog, const options_t *o, int argc, char **argv,
+                       char *err, size_t errlen) {
+  int c, index = -1;
+  char why[256];
+  optind = 0;
+  while ((c = getopt_long(argc, argv, ":c:h", o->opts, &index)) != -1) {
+    if (c >= FLAG_BASE && c < FLAG_BASE + (int)NKEYS) {
+      if (set_value(cfg, &keys[c - FLAG_BASE], optarg, why, sizeof why) != 0) {
+        snprintf(err, errlen, "--%s: %s", o->opts[index].name, why);
+        return -EINVAL;
       }
-      continue;
+    } else if (c >= 1000 && prog->own_cb != NULL) {
+      if (prog->own_cb(prog->ud, c, optarg) != 0) return -EINVAL;
+    } else if (c == ':') {
+      snprintf(err, errlen, "option '%.64s' needs a value (try --help)", argv[optind - 1]);
+      return -EINVAL;
+    } else if (c == '?') {
+      snprintf(err, errlen, "unknown option '%.64s' (try --help)", argv[optind - 1]);
+      return -EINVAL;
     }
-    if (c >= 1000 && prog->own_cb != NULL) {
-      if (prog->own_cb(prog->ud, c, optarg) != 0) return -1;
-      continue;
-    }
-    fprintf(stderr, "%s: try '%s --help'\n", prog->program, prog->program);
-    return -1;
+    index = -1;
   }
-  ls_config_finish(cfg);
   return optind;
+}
+
+int ls_config_from_args(ls_config_t *cfg, const ls_config_program_t *prog, int argc, char **argv, char *err,
+                        size_t errlen) {
+  options_t o;
+  build_options(&o, prog);
+  ls_config_defaults(cfg);
+  err[0] = '\0';
+  const char *config_path = NULL;
+  opterr = 0;
+  int rc = first_pass(cfg, &o, argc, argv, &config_path);
+  if (rc == 0) rc = load_config_file(cfg, config_path, err, errlen);
+  if (rc == 0) rc = second_pass(cfg, prog, &o, argc, argv, err, errlen);
+  if (rc >= 0) ls_config_finish(cfg);
+  return rc;
+}
+
+/* ---------- help ---------- */
+
+static void help_line(FILE *out, const char *left, const char *text) {
+  if (strlen(left) <= 22) fprintf(out, "  %-22s %s\n", left, text);
+  else fprintf(out, "  %s\n  %-22s %s\n", left, "", text);
+}
+
+static void help_key(FILE *out, const ls_config_key_t *k) {
+  char flag[40], left[96], text[256];
+  ls_config_flag_name(k, flag, sizeof flag);
+  if (k->alias) snprintf(left, sizeof left, "--%s, --%s %s", flag, k->alias, k->arg);
+  else snprintf(left, sizeof left, "--%s %s", flag, k->arg);
+  if (k->type == LS_CFG_UINT && !(k->min <= 1 && k->max == 65535))
+    snprintf(text, sizeof text, "%s (%llu-%llu; default %s)", k->help, (unsigned long long)k->min,
+             (unsigned long long)k->max, ls_config_key_default(k));
+  else snprintf(text, sizeof text, "%s (default %s)", k->help, ls_config_key_default(k));
+  help_line(out, left, text);
+}
+
+void ls_config_help(const ls_config_program_t *prog, FILE *out) {
+  fprintf(out, "Usage: %s %s\n\n%s\n\n", prog->program, prog->synopsis, prog->description);
+  if (prog->own_options_help != NULL) fprintf(out, "Options:\n%s\n", prog->own_options_help);
+  fprintf(out, "Peer options (each also a key of lanswarm.conf: the same name with _ for -):\n");
+  help_line(out, "-c, --config FILE", "config file (default DIR/lanswarm.conf if present)");
+  for (size_t i = 0; i < NKEYS; i++)
+    if (keys[i].programs & prog->reads) help_key(out, &keys[i]);
+  help_line(out, "-h, --help", "show this help");
+  help_line(out, "--version", "show the version");
+  fprintf(out, "\nThe other keys of lanswarm.conf(5) are accepted and not used here.\n");
 }

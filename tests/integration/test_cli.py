@@ -48,6 +48,10 @@ def test_help_and_unknown_commands():
         assert r.returncode == 0 and ("lanswarm " + cmd) in r.stdout, cmd
     r = run("frobnicate")
     assert r.returncode == 2 and "unknown command" in r.stderr and "status" in r.stderr
+    # get passes its options on to the downloader; its help is get's, with the downloader's options.
+    r = run("get", "--help")
+    assert r.returncode == 0 and r.stdout.startswith("Usage: lanswarm get NAME"), r.stdout
+    assert "lanswarm-downloader [" not in r.stdout and "--root HASH" in r.stdout and "--stall-timeout" in r.stdout
 
 
 def test_up_supervises_and_stops_cleanly(tmp_path, swarm):
