@@ -3,7 +3,6 @@
  * (supervise.c), `get` runs the downloader, `status`, `peers` and `files`
  * read tags.txt, client.log, temp/ and the supervisor's state. */
 #include <cjson/cJSON.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <fnmatch.h>
@@ -24,6 +23,7 @@
 #include "ls_manifest.h"
 #include "ls_partial.h"
 #include "ls_tags.h"
+#include "ls_tagsq.h"
 #include "ls_util.h"
 #include "supervise.h"
 
@@ -263,35 +263,6 @@ static int cmd_down(ctx_t *c, int argc, char **argv) {
 
 /* ---------- reading what the daemons wrote ---------- */
 
-typedef struct {
-  char tag[LS_TAG_MAX + 1];
-  char addr[LS_ADDR_MAX + 8];
-  size_t files;
-  uint64_t bytes;
-  int64_t seen;
-} peer_row_t;
-
-static size_t collect_peers(const ls_tag_entry_t *e, size_t n, peer_row_t *rows, size_t max) {
-  size_t k = 0;
-  for (size_t i = 0; i < n; i++) {
-    char addr[LS_ADDR_MAX + 8];
-    snprintf(addr, sizeof addr, "%s:%u", e[i].addr, e[i].port);
-    size_t j = 0;
-    while (j < k && !(strcmp(rows[j].tag, e[i].tag) == 0 && strcmp(rows[j].addr, addr) == 0)) j++;
-    if (j == k) {
-      if (k == max) continue;
-      memset(&rows[k], 0, sizeof rows[k]);
-      snprintf(rows[k].tag, sizeof rows[k].tag, "%s", e[i].tag);
-      snprintf(rows[k].addr, sizeof rows[k].addr, "%s", addr);
-      k++;
-    }
-    rows[j].files++;
-    rows[j].bytes += e[i].size;
-    if (e[i].last_seen > rows[j].seen) rows[j].seen = e[i].last_seen;
-  }
-  return k;
-}
-
 static void ago(int64_t then, char *buf, size_t len) {
   int64_t s = ls_unix_now() - then;
   if (s < 0) s = 0;
@@ -311,15 +282,16 @@ static int cmd_peers(ctx_t *c, int argc, char **argv) {
     fprintf(stderr, "lanswarm: cannot read %s\n", c->cfg.tags_path);
     return 1;
   }
-  peer_row_t *rows = calloc(n + 1, sizeof *rows);
-  size_t k = rows ? collect_peers(e, n, rows, n) : 0;
+  ls_tagsq_peer_t *rows = NULL;
+  size_t k = 0;
+  ls_tagsq_peers(e, n, &rows, &k);
   if (k == 0) printf("no peers in %s yet (is the listener running? `lanswarm status`)\n", c->cfg.tags_path);
   else printf("%s%-20s %-21s %6s %10s  %s%s\n", C(c, BOLD), "PEER", "ADDRESS", "FILES", "SIZE", "SEEN", C(c, RESET));
   for (size_t i = 0; i < k; i++) {
     char size[32], seen[32];
     ls_format_bytes((double)rows[i].bytes, size, sizeof size);
-    ago(rows[i].seen, seen, sizeof seen);
-    printf("%-20s %-21s %6zu %10s  %s\n", rows[i].tag, rows[i].addr, rows[i].files, size, seen);
+    ago(rows[i].last_seen, seen, sizeof seen);
+    printf("%-20s %-21s %6zu %10s  %s\n", rows[i].first->tag, rows[i].address, rows[i].files, size, seen);
   }
   free(rows);
   ls_tags_free(e, n);
@@ -453,6 +425,17 @@ static cJSON *daemons_json(const ctx_t *c) {
   return out;
 }
 
+/* ls_partial_scan: one download in progress into the array ud. */
+static int add_downloading(void *ud, ls_partial_info_t *info) {
+  cJSON *a = cJSON_CreateObject();
+  cJSON_AddStringToObject(a, "name", info->name);
+  cJSON_AddNumberToObject(a, "size", (double)info->manifest.size);
+  cJSON_AddNumberToObject(a, "chunks", info->manifest.nchunks);
+  cJSON_AddNumberToObject(a, "chunks_verified", (double)(info->held > 0 ? info->held : 0));
+  cJSON_AddItemToArray(ud, a);
+  return 0;
+}
+
 static int cmd_status(ctx_t *c, int argc, char **argv) {
   if (wants_help(argc, argv)) {
     printf("Usage: lanswarm status [--json]\n\nWhich daemons run (pid, uptime, restarts), this peer's shared files,\n"
@@ -486,15 +469,16 @@ static int cmd_status(ctx_t *c, int argc, char **argv) {
   size_t n;
   cJSON *peers = cJSON_AddArrayToObject(o, "peers");
   if (ls_tags_read(c->cfg.tags_path, &e, &n, NULL) == 0) {
-    peer_row_t *rows = calloc(n + 1, sizeof *rows);
-    size_t k = rows ? collect_peers(e, n, rows, n) : 0;
+    ls_tagsq_peer_t *rows = NULL;
+    size_t k = 0;
+    ls_tagsq_peers(e, n, &rows, &k);
     for (size_t i = 0; i < k; i++) {
       cJSON *p = cJSON_CreateObject();
-      cJSON_AddStringToObject(p, "tag", rows[i].tag);
-      cJSON_AddStringToObject(p, "address", rows[i].addr);
+      cJSON_AddStringToObject(p, "tag", rows[i].first->tag);
+      cJSON_AddStringToObject(p, "address", rows[i].address);
       cJSON_AddNumberToObject(p, "files", (double)rows[i].files);
       cJSON_AddNumberToObject(p, "bytes", (double)rows[i].bytes);
-      cJSON_AddNumberToObject(p, "last_seen", (double)rows[i].seen);
+      cJSON_AddNumberToObject(p, "last_seen", (double)rows[i].last_seen);
       cJSON_AddItemToArray(peers, p);
     }
     free(rows);
@@ -502,30 +486,7 @@ static int cmd_status(ctx_t *c, int argc, char **argv) {
   }
   /* Downloads in progress: temp/ROOT.manifest + .have. */
   cJSON *active = cJSON_AddArrayToObject(o, "downloading");
-  DIR *d = opendir(c->cfg.temp_dir);
-  struct dirent *de;
-  while (d && (de = readdir(d)) != NULL) {
-    const char *dot = strrchr(de->d_name, '.');
-    if (dot == NULL || strcmp(dot, ".manifest") != 0 || dot - de->d_name != LS_HASH_HEX_LEN) continue;
-    char hex[LS_HASH_HEX_LEN + 1], name[LS_NAME_MAX + 1];
-    memcpy(hex, de->d_name, LS_HASH_HEX_LEN);
-    hex[LS_HASH_HEX_LEN] = '\0';
-    ls_manifest_t m;
-    if (ls_partial_load_manifest(c->cfg.temp_dir, hex, &m) != 0) continue;
-    if (ls_partial_read_name(c->cfg.temp_dir, hex, name, sizeof name) == 0) {
-      uint8_t *have = malloc(m.nchunks + 1);
-      long held = have ? ls_partial_read_have(c->cfg.temp_dir, hex, have, m.nchunks) : 0;
-      free(have);
-      cJSON *a = cJSON_CreateObject();
-      cJSON_AddStringToObject(a, "name", name);
-      cJSON_AddNumberToObject(a, "size", (double)m.size);
-      cJSON_AddNumberToObject(a, "chunks", m.nchunks);
-      cJSON_AddNumberToObject(a, "chunks_verified", (double)(held > 0 ? held : 0));
-      cJSON_AddItemToArray(active, a);
-    }
-    ls_manifest_free(&m);
-  }
-  if (d) closedir(d);
+  ls_partial_scan(c->cfg.temp_dir, add_downloading, active);
   /* The last five finished downloads (client.log lines, as written). */
   cJSON *recent = cJSON_AddArrayToObject(o, "recent");
   uint8_t *log;

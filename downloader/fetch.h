@@ -14,18 +14,14 @@
 #include "ls_config.h"
 #include "ls_hash.h"
 #include "ls_tags.h"
+#include "ls_tagsq.h"
 
 #define FETCH_MAX_PEERS 64
 #define FETCH_DEFAULT_DEPTH 4
 #define FETCH_MAX_DEPTH 32
 #define FETCH_MAX_VERIFYING 8
 
-typedef struct {
-  char tag[LS_TAG_MAX + 1];
-  char addr[LS_ADDR_MAX];
-  uint16_t port;
-  int complete;
-} fetch_holder_t;
+typedef ls_tagsq_holder_t fetch_holder_t; /* from the tags.txt lookup */
 
 typedef enum {
   FETCH_OK = 0,

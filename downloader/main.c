@@ -2,7 +2,6 @@
  *
  * main.c is the command line: options, the tags.txt lookup, the progress bar,
  * client.log and the exit status. The engine is fetch.c. */
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
 #include <signal.h>
@@ -14,13 +13,15 @@
 
 #include "fetch.h"
 #include "ls_config.h"
+#include "ls_clientlog.h"
 #include "ls_daemon.h"
+#include "ls_events.h"
 #include "ls_log.h"
 #include "ls_name.h"
 #include "ls_shell.h"
 #include "ls_tags.h"
+#include "ls_tagsq.h"
 #include "ls_util.h"
-#include "lookup.h"
 #include "progress.h"
 
 enum {
@@ -83,14 +84,6 @@ static const struct option own_options[] = {
     {NULL, 0, NULL, 0},
 };
 
-static void json_escape_name(FILE *out, const char *s) {
-  fputc('"', out);
-  for (; *s; s++) {
-    if (*s == '"' || *s == '\\') fputc('\\', out);
-    fputc(*s, out);
-  }
-  fputc('"', out);
-}
 
 static const char *status_word(fetch_status_t st) {
   switch (st) {
@@ -107,113 +100,111 @@ static const char *status_word(fetch_status_t st) {
 /* One line per download, key=value, the name quoted last-but-one:
  * time name root size result duration_s speed_Bps fetched resumed peers message */
 static void client_log(const opts_t *o, const char *name, const char *root_hex, const fetch_result_t *r) {
-  FILE *f = fopen(o->cfg.client_log, "a");
-  if (f == NULL) {
-    fprintf(stderr, "lanswarm-downloader: cannot append to %s: %s\n", o->cfg.client_log, strerror(errno));
-    return;
+  ls_clientlog_t *rec = calloc(1, sizeof *rec);
+  if (rec == NULL) return;
+  ls_log_timestamp(rec->time, sizeof rec->time);
+  snprintf(rec->name, sizeof rec->name, "%s", name);
+  snprintf(rec->root, sizeof rec->root, "%s", root_hex);
+  rec->size = r->size;
+  snprintf(rec->result, sizeof rec->result, "%s", status_word(r->status));
+  rec->duration_s = r->seconds;
+  rec->speed_Bps = r->seconds > 0 ? (double)r->bytes_fetched / r->seconds : 0;
+  rec->fetched = r->bytes_fetched;
+  rec->resumed = r->bytes_resumed;
+  for (size_t i = 0; i < r->npeers && i < LS_CLIENTLOG_PEERS_MAX; i++) {
+    ls_clientlog_peer_t *p = &rec->peers[rec->npeers++];
+    memcpy(p->tag, r->peers[i].tag, sizeof p->tag);
+    memcpy(p->addr, r->peers[i].addr, sizeof p->addr);
+    p->port = r->peers[i].port;
+    p->bytes = r->peers[i].bytes;
   }
-  char ts[40];
-  ls_log_timestamp(ts, sizeof ts);
-  double speed = r->seconds > 0 ? (double)r->bytes_fetched / r->seconds : 0;
-  fprintf(f, "%s name=", ts);
-  json_escape_name(f, name);
-  fprintf(f, " root=%s size=%llu result=%s duration_s=%.3f speed_Bps=%.0f fetched=%llu resumed=%llu peers=", root_hex,
-          (unsigned long long)r->size, status_word(r->status), r->seconds, speed,
-          (unsigned long long)r->bytes_fetched, (unsigned long long)r->bytes_resumed);
-  int any = 0;
-  for (size_t i = 0; i < r->npeers; i++) {
-    fprintf(f, "%s%s@%s:%u=%llu", any ? "," : "", r->peers[i].tag, r->peers[i].addr, r->peers[i].port,
-            (unsigned long long)r->peers[i].bytes);
-    any = 1;
-  }
-  if (!any) fputc('-', f);
-  fprintf(f, " message=");
-  json_escape_name(f, r->message);
-  fputc('\n', f);
-  fclose(f);
+  snprintf(rec->message, sizeof rec->message, "%s", r->message);
+  int rc = ls_clientlog_append(o->cfg.client_log, rec);
+  if (rc != 0) fprintf(stderr, "lanswarm-downloader: cannot append to %s: %s\n", o->cfg.client_log, strerror(-rc));
+  free(rec);
 }
 
-/* Writes one JSON object as a line on stdout, flushed (a reader may be
- * following the stream). Takes the object. */
-static void emit(cJSON *o) {
-  char *s = cJSON_PrintUnformatted(o);
-  if (s) printf("%s\n", s);
+/* Writes one event as a line on stdout, flushed (a reader may be following
+ * the stream). */
+static void emit(const ls_event_t *ev, unsigned flags) {
+  char *s = NULL;
+  if (ls_events_encode(ev, flags, &s) == 0) printf("%s\n", s);
   fflush(stdout);
   free(s);
-  cJSON_Delete(o);
 }
 
 /* --events: {"event":"start"...} once the holders are known. */
-static void emit_start(const char *name, const char *root_hex, uint64_t size, const lookup_t *lk) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "event", "start");
-  cJSON_AddStringToObject(o, "name", name);
-  cJSON_AddStringToObject(o, "root", root_hex);
-  cJSON_AddNumberToObject(o, "size", (double)size);
-  cJSON *h = cJSON_AddArrayToObject(o, "holders");
-  for (size_t i = 0; i < lk->nholders; i++) cJSON_AddItemToArray(h, cJSON_CreateString(lk->holders[i].tag));
-  emit(o);
+static void emit_start(const char *name, const char *root_hex, uint64_t size, const ls_tagsq_lookup_t *lk) {
+  ls_event_t *ev = calloc(1, sizeof *ev);
+  if (ev == NULL) return;
+  ev->kind = LS_EVENT_START;
+  snprintf(ev->name, sizeof ev->name, "%s", name);
+  snprintf(ev->root, sizeof ev->root, "%s", root_hex);
+  ev->size = size;
+  for (size_t i = 0; i < lk->nholders && i < LS_EVENTS_PEERS_MAX; i++)
+    memcpy(ev->holders[ev->nholders++], lk->holders[i].tag, sizeof ev->holders[0]);
+  emit(ev, 0);
+  free(ev);
 }
 
 /* --events: {"event":"progress"...} four times a second (fetch_progress_cb). */
 static void emit_progress(void *ud, const fetch_progress_t *p) {
   (void)ud;
   if (p->total_bytes == 0) return; /* no manifest yet */
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddStringToObject(o, "event", "progress");
-  cJSON_AddNumberToObject(o, "done", (double)p->done_bytes);
-  cJSON_AddNumberToObject(o, "total", (double)p->total_bytes);
-  cJSON_AddNumberToObject(o, "rate_Bps", (double)(uint64_t)p->rate);
-  if (p->rate > 1 && p->total_bytes > p->done_bytes)
-    cJSON_AddNumberToObject(o, "eta_s", (double)(uint64_t)((double)(p->total_bytes - p->done_bytes) / p->rate));
-  else
-    cJSON_AddNullToObject(o, "eta_s");
-  cJSON *peers = cJSON_AddArrayToObject(o, "peers");
-  for (size_t i = 0; i < p->npeers; i++) {
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "tag", p->peer_tags[i]);
-    cJSON_AddNumberToObject(e, "bytes", (double)p->peer_bytes[i]);
-    cJSON_AddItemToArray(peers, e);
+  ls_event_t *ev = calloc(1, sizeof *ev);
+  if (ev == NULL) return;
+  ev->kind = LS_EVENT_PROGRESS;
+  ev->done = p->done_bytes;
+  ev->total = p->total_bytes;
+  ev->rate_Bps = (uint64_t)p->rate;
+  ev->eta_s = p->rate > 1 && p->total_bytes > p->done_bytes
+                  ? (int64_t)(uint64_t)((double)(p->total_bytes - p->done_bytes) / p->rate)
+                  : -1;
+  for (size_t i = 0; i < p->npeers && i < LS_EVENTS_PEERS_MAX; i++, ev->npeers++) {
+    snprintf(ev->peers[i].tag, sizeof ev->peers[i].tag, "%s", p->peer_tags[i]);
+    ev->peers[i].bytes = p->peer_bytes[i];
   }
-  emit(o);
+  emit(ev, 0);
+  free(ev);
 }
 
 /* --events: a download that ends before it starts (not found, exists...). */
 static void emit_early_end(const opts_t *o, const char *name, const char *result, const char *message) {
   if (!o->events) return;
-  cJSON *e = cJSON_CreateObject();
-  cJSON_AddStringToObject(e, "event", "end");
-  cJSON_AddStringToObject(e, "name", name);
-  cJSON_AddStringToObject(e, "result", result);
-  cJSON_AddStringToObject(e, "message", message);
-  emit(e);
+  ls_event_t *ev = calloc(1, sizeof *ev);
+  if (ev == NULL) return;
+  ev->kind = LS_EVENT_END;
+  snprintf(ev->name, sizeof ev->name, "%s", name);
+  snprintf(ev->result, sizeof ev->result, "%s", result);
+  snprintf(ev->message, sizeof ev->message, "%s", message);
+  emit(ev, 0);
+  free(ev);
 }
 
 static void print_json(int events, const char *name, const char *root_hex, const fetch_result_t *r, const char *dest) {
-  cJSON *o = cJSON_CreateObject();
-  if (events) cJSON_AddStringToObject(o, "event", "end");
-  cJSON_AddStringToObject(o, "name", name);
-  cJSON_AddStringToObject(o, "root", root_hex);
-  cJSON_AddStringToObject(o, "result", status_word(r->status));
-  cJSON_AddStringToObject(o, "message", r->message);
-  cJSON_AddNumberToObject(o, "size", (double)r->size);
-  cJSON_AddNumberToObject(o, "fetched", (double)r->bytes_fetched);
-  cJSON_AddNumberToObject(o, "resumed", (double)r->bytes_resumed);
-  cJSON_AddNumberToObject(o, "seconds", r->seconds);
-  cJSON_AddNumberToObject(o, "speed_Bps", r->seconds > 0 ? (double)r->bytes_fetched / r->seconds : 0);
-  if (r->status == FETCH_OK) cJSON_AddStringToObject(o, "path", dest);
-  cJSON *peers = cJSON_AddArrayToObject(o, "peers");
-  for (size_t i = 0; i < r->npeers; i++) {
-    cJSON *p = cJSON_CreateObject();
-    char addr[40];
-    snprintf(addr, sizeof addr, "%s:%u", r->peers[i].addr, r->peers[i].port);
-    cJSON_AddStringToObject(p, "tag", r->peers[i].tag);
-    cJSON_AddStringToObject(p, "address", addr);
-    cJSON_AddNumberToObject(p, "bytes", (double)r->peers[i].bytes);
-    cJSON_AddStringToObject(p, "end", r->peers[i].end);
-    cJSON_AddItemToArray(peers, p);
+  ls_event_t *ev = calloc(1, sizeof *ev);
+  if (ev == NULL) return;
+  ev->kind = LS_EVENT_END;
+  ev->started = 1;
+  snprintf(ev->name, sizeof ev->name, "%s", name);
+  snprintf(ev->root, sizeof ev->root, "%s", root_hex);
+  snprintf(ev->result, sizeof ev->result, "%s", status_word(r->status));
+  snprintf(ev->message, sizeof ev->message, "%s", r->message);
+  ev->size = r->size;
+  ev->fetched = r->bytes_fetched;
+  ev->resumed = r->bytes_resumed;
+  ev->seconds = r->seconds;
+  ev->speed_Bps = r->seconds > 0 ? (double)r->bytes_fetched / r->seconds : 0;
+  if (r->status == FETCH_OK) snprintf(ev->path, sizeof ev->path, "%s", dest);
+  for (size_t i = 0; i < r->npeers && i < LS_EVENTS_PEERS_MAX; i++, ev->npeers++) {
+    ls_event_peer_t *p = &ev->peers[i];
+    memcpy(p->tag, r->peers[i].tag, sizeof p->tag);
+    snprintf(p->address, sizeof p->address, "%s:%u", r->peers[i].addr, r->peers[i].port);
+    p->bytes = r->peers[i].bytes;
+    snprintf(p->end, sizeof p->end, "%s", r->peers[i].end);
   }
-  emit(o);
+  emit(ev, events ? 0 : LS_EVENTS_NO_KIND);
+  free(ev);
 }
 
 static int exit_for(fetch_status_t st) {
@@ -253,8 +244,8 @@ static int download(opts_t *o, const char *name) {
   }
   uint8_t want[LS_HASH_LEN];
   if (o->root_hex) ls_hash_from_hex(o->root_hex, strlen(o->root_hex), want);
-  lookup_t lk;
-  rc = lookup_name(entries, n, name, o->root_hex ? want : NULL, o->cfg.tag, (uint16_t)o->cfg.tcp_port, &lk);
+  ls_tagsq_lookup_t lk;
+  rc = ls_tagsq_lookup(entries, n, name, o->root_hex ? want : NULL, o->cfg.tag, (uint16_t)o->cfg.tcp_port, &lk);
   ls_tags_free(entries, n);
   if (rc != 0) {
     if (o->root_hex) fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s' with root %s\n", o->cfg.tags_path, name, o->root_hex);

@@ -1,6 +1,5 @@
 #include "server.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -14,9 +13,11 @@
 #include "ls_net.h"
 #include "ls_partial.h"
 #include "ls_proto.h"
+#include "ls_serverlog.h"
+#include "ls_srvstatus.h"
 #include "ls_util.h"
 
-#define FILES_LOGGED 4
+#define FILES_LOGGED LS_SERVERLOG_ROOTS_MAX
 
 typedef struct conn_s conn_t;
 
@@ -55,7 +56,7 @@ struct conn_s {
   char start_ts[40];
   uint64_t bytes_out;
   unsigned n_manifest, n_chunk, n_have, n_error;
-  char files[FILES_LOGGED][LS_HASH_HEX_LEN / 4 + 1]; /* root prefixes served */
+  ls_root_prefix_t files[FILES_LOGGED]; /* root prefixes served */
   const char *files_name[FILES_LOGGED];
   unsigned nfiles;
   int inflight;           /* requests accepted and not yet written */
@@ -96,26 +97,30 @@ static void server_release(server_t *srv);
 static void conn_log(conn_t *c) {
   server_t *srv = c->srv;
   if (srv->log == NULL) return;
-  char ts[40], files[FILES_LOGGED * 80 + 8];
-  ls_log_timestamp(ts, sizeof ts);
-  size_t used = 0;
-  files[0] = '\0';
-  for (unsigned i = 0; i < c->nfiles && used < sizeof files; i++)
-    used += (size_t)snprintf(files + used, sizeof files - used, "%s%s", i ? "," : "", c->files[i]);
-  fprintf(srv->log,
-          "%s peer=%s:%u start=%s duration_ms=%llu bytes=%llu manifests=%u chunks=%u haves=%u errors=%u roots=%s "
-          "end=%s\n",
-          ts, c->peer, c->peer_port, c->start_ts, (unsigned long long)(uv_now(srv->loop) - c->start_ms),
-          (unsigned long long)c->bytes_out, c->n_manifest, c->n_chunk, c->n_have, c->n_error,
-          c->nfiles ? files : "-", c->end ? c->end : "closed");
+  ls_serverlog_t rec;
+  memset(&rec, 0, sizeof rec);
+  ls_log_timestamp(rec.time, sizeof rec.time);
+  snprintf(rec.addr, sizeof rec.addr, "%.15s", c->peer);
+  rec.port = c->peer_port;
+  snprintf(rec.start, sizeof rec.start, "%s", c->start_ts);
+  rec.duration_ms = uv_now(srv->loop) - c->start_ms;
+  rec.bytes = c->bytes_out;
+  rec.manifests = c->n_manifest;
+  rec.chunks = c->n_chunk;
+  rec.haves = c->n_have;
+  rec.errors = c->n_error;
+  memcpy(rec.roots, c->files, sizeof rec.roots);
+  rec.nroots = c->nfiles;
+  snprintf(rec.end, sizeof rec.end, "%s", c->end ? c->end : "closed");
+  char line[LS_LOGFMT_LINE_MAX];
+  int n = ls_serverlog_encode(&rec, line, sizeof line);
+  if (n > 0) fwrite(line, 1, (size_t)n, srv->log);
   fflush(srv->log);
 }
 
 static void note_root(conn_t *c, const uint8_t *root) {
-  char hex[LS_HASH_HEX_LEN + 1], prefix[LS_HASH_HEX_LEN / 4 + 1];
-  ls_hash_to_hex(root, hex);
-  memcpy(prefix, hex, sizeof prefix - 1);
-  prefix[sizeof prefix - 1] = '\0';
+  ls_root_prefix_t prefix;
+  ls_serverlog_root_prefix(root, prefix);
   for (unsigned i = 0; i < c->nfiles; i++)
     if (strcmp(c->files[i], prefix) == 0) return;
   if (c->nfiles < FILES_LOGGED) memcpy(c->files[c->nfiles++], prefix, sizeof prefix);
@@ -127,34 +132,29 @@ static void note_root(conn_t *c, const uint8_t *root) {
  * when something changed; an empty list once the server stops. */
 
 static void status_write(server_t *srv) {
-  cJSON *o = cJSON_CreateObject();
-  cJSON_AddNumberToObject(o, "updated", (double)ls_unix_now());
-  cJSON_AddNumberToObject(o, "pid", (double)getpid());
-  cJSON_AddNumberToObject(o, "port", srv->closing ? 0 : (double)ls_net_tcp_port(&srv->listener));
-  cJSON_AddBoolToObject(o, "running", !srv->closing);
-  cJSON *arr = cJSON_AddArrayToObject(o, "connections");
+  ls_srvstatus_t st = {ls_unix_now(), getpid(), 0, !srv->closing, NULL, 0};
+  st.port = srv->closing ? 0 : (uint16_t)ls_net_tcp_port(&srv->listener);
+  st.conns = calloc(srv->nconns + 1, sizeof *st.conns);
+  if (st.conns == NULL) return;
   uint64_t now = uv_now(srv->loop);
-  for (conn_t *c = srv->closing ? NULL : srv->conns; c != NULL; c = c->next) {
-    char addr[48];
-    snprintf(addr, sizeof addr, "%s:%u", c->peer, c->peer_port);
-    cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "peer", addr);
-    cJSON_AddStringToObject(e, "start", c->start_ts);
-    cJSON_AddNumberToObject(e, "duration_ms", (double)(now - c->start_ms));
-    cJSON_AddNumberToObject(e, "bytes", (double)c->bytes_out);
-    cJSON_AddNumberToObject(e, "chunks", c->n_chunk);
-    cJSON *roots = cJSON_AddArrayToObject(e, "roots");
-    for (unsigned i = 0; i < c->nfiles; i++) cJSON_AddItemToArray(roots, cJSON_CreateString(c->files[i]));
-    cJSON_AddItemToArray(arr, e);
+  for (conn_t *c = srv->closing ? NULL : srv->conns; c != NULL && st.nconns < srv->nconns + 1; c = c->next) {
+    ls_srvstatus_conn_t *e = &st.conns[st.nconns++];
+    snprintf(e->addr, sizeof e->addr, "%.15s", c->peer);
+    e->port = c->peer_port;
+    snprintf(e->start, sizeof e->start, "%s", c->start_ts);
+    e->duration_ms = now - c->start_ms;
+    e->bytes = c->bytes_out;
+    e->chunks = c->n_chunk;
+    memcpy(e->roots, c->files, sizeof e->roots);
+    e->nroots = c->nfiles;
   }
-  char *s = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  if (s == NULL) return;
-  size_t len = strlen(s);
-  s[len] = '\n';
-  int rc = ls_write_file_atomic(srv->cfg->server_status, s, len + 1, 0);
+  char *text = NULL;
+  size_t len = 0;
+  int rc = ls_srvstatus_encode(&st, &text, &len);
+  free(st.conns);
+  if (rc == 0) rc = ls_write_file_atomic(srv->cfg->server_status, text, len, 0);
   if (rc != 0) ls_log(LS_LOG_WARN, "cannot write %s: %s", srv->cfg->server_status, strerror(-rc));
-  free(s);
+  free(text);
 }
 
 /* A cheap signature of what server.status would show. */
@@ -276,13 +276,7 @@ static void read_work(uv_work_t *w) {
   /* A chunk: a partial must hold it; a shared file must not have changed
    * since it was hashed (else its bytes no longer match the manifest). */
   if (r->partial) {
-    uint8_t have[1];
-    char path[4096];
-    snprintf(path, sizeof path, "%s/%s.have", r->temp_dir, hex);
-    int hfd = open(path, O_RDONLY | O_CLOEXEC);
-    int held = hfd >= 0 && pread(hfd, have, 1, r->rq.index) == 1 && have[0] == 1;
-    if (hfd >= 0) close(hfd);
-    if (!held) {
+    if (!ls_partial_chunk_held(r->temp_dir, hex, r->rq.index)) {
       r->err = LS_ERR_NOT_HELD;
       return;
     }

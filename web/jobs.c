@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ls_events.h"
 #include "ls_log.h"
 #include "ls_spawn.h"
 #include "ls_util.h"
@@ -24,7 +25,7 @@ struct job_s {
   int64_t started, ended;
   double seconds;
   char result[32];
-  char message[256];
+  char message[LS_EVENTS_TEXT_MAX];
   char err_line[256];   /* last line the downloader wrote on stderr */
   int cancel_asked;
   int exited, exit_status, term_signal;
@@ -82,48 +83,43 @@ static void changed(jobs_t *j) {
   if (j->cb) j->cb(j, j->ud);
 }
 
-static void set_str(char *dst, size_t len, const cJSON *o, const char *key) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-  if (cJSON_IsString(it)) snprintf(dst, len, "%s", it->valuestring);
-}
-
-static double get_num(const cJSON *o, const char *key, double dflt) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-  return cJSON_IsNumber(it) ? it->valuedouble : dflt;
+/* The peers of a progress event as the API shows them: [{tag, bytes}]. */
+static cJSON *progress_peers(const ls_event_t *ev) {
+  cJSON *arr = cJSON_CreateArray();
+  for (size_t i = 0; i < ev->npeers && i < JOBS_MAX_PEERS_SHOWN; i++) {
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "tag", ev->peers[i].tag);
+    cJSON_AddNumberToObject(p, "bytes", (double)ev->peers[i].bytes);
+    cJSON_AddItemToArray(arr, p);
+  }
+  return arr;
 }
 
 /* One event line from the downloader. */
 static void on_event(job_t *job, const char *line) {
-  cJSON *ev = cJSON_Parse(line);
-  const cJSON *kind = cJSON_GetObjectItemCaseSensitive(ev, "event");
-  if (!cJSON_IsString(kind)) {
-    cJSON_Delete(ev);
+  ls_event_t *ev = malloc(sizeof *ev);
+  if (ev == NULL || ls_events_decode(line, strlen(line), ev) != 0) {
+    free(ev);
     return;
   }
-  if (strcmp(kind->valuestring, "start") == 0) {
-    set_str(job->root, sizeof job->root, ev, "root");
-    job->total = (uint64_t)get_num(ev, "size", 0);
-  } else if (strcmp(kind->valuestring, "progress") == 0) {
-    job->done = (uint64_t)get_num(ev, "done", 0);
-    job->total = (uint64_t)get_num(ev, "total", (double)job->total);
-    job->rate = get_num(ev, "rate_Bps", 0);
-    job->eta = get_num(ev, "eta_s", -1);
-    cJSON *peers = cJSON_DetachItemFromObjectCaseSensitive(ev, "peers");
-    if (cJSON_IsArray(peers)) {
-      while (cJSON_GetArraySize(peers) > JOBS_MAX_PEERS_SHOWN) cJSON_DeleteItemFromArray(peers, JOBS_MAX_PEERS_SHOWN);
-      cJSON_Delete(job->peers);
-      job->peers = peers;
-    } else {
-      cJSON_Delete(peers);
-    }
-  } else if (strcmp(kind->valuestring, "end") == 0) {
-    set_str(job->result, sizeof job->result, ev, "result");
-    set_str(job->message, sizeof job->message, ev, "message");
-    set_str(job->root, sizeof job->root, ev, "root");
-    job->seconds = get_num(ev, "seconds", 0);
-    if (strcmp(job->result, "ok") == 0) job->done = job->total = (uint64_t)get_num(ev, "size", (double)job->total);
+  if (ev->kind == LS_EVENT_START) {
+    snprintf(job->root, sizeof job->root, "%s", ev->root);
+    job->total = ev->size;
+  } else if (ev->kind == LS_EVENT_PROGRESS) {
+    job->done = ev->done;
+    job->total = ev->total;
+    job->rate = (double)ev->rate_Bps;
+    job->eta = (double)ev->eta_s;
+    cJSON_Delete(job->peers);
+    job->peers = progress_peers(ev);
+  } else {
+    snprintf(job->result, sizeof job->result, "%s", ev->result);
+    snprintf(job->message, sizeof job->message, "%s", ev->message);
+    if (ev->started) snprintf(job->root, sizeof job->root, "%s", ev->root);
+    job->seconds = ev->seconds;
+    if (strcmp(job->result, "ok") == 0) job->done = job->total = ev->started ? ev->size : job->total;
   }
-  cJSON_Delete(ev);
+  free(ev);
   changed(job->jobs);
 }
 

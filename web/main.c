@@ -30,6 +30,7 @@
 #include "ls_net.h"
 #include "ls_share.h"
 #include "ls_tags.h"
+#include "ls_tagsq.h"
 #include "ls_util.h"
 #include "model.h"
 
@@ -240,11 +241,8 @@ static void cmd_download(web_t *w, hub_cmd_t *cmd) {
     answer(cmd, 400, error_json("\"root\": 64 hex characters"));
     return;
   }
-  int found = 0;
-  for (size_t i = 0; i < w->ntags && !found; i++)
-    found = strcmp(w->tags[i].name, name) == 0 && strcmp(w->tags[i].tag, w->cfg.tag) != 0 &&
-            (root == NULL || memcmp(w->tags[i].root, want, LS_HASH_LEN) == 0);
-  if (!found) {
+  ls_tagsq_lookup_t found;
+  if (ls_tagsq_lookup(w->tags, w->ntags, name, root ? want : NULL, w->cfg.tag, (uint16_t)w->cfg.tcp_port, &found) != 0) {
     answer(cmd, 404, error_json("no peer in tags.txt has '%s'", name));
     return;
   }

@@ -8,81 +8,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "ls_clientlog.h"
 #include "ls_hash.h"
-
-#define PREFIX_LEN (LS_HASH_HEX_LEN / 4) /* root prefixes in server.log */
-
-/* ---------- logfmt ---------- */
-
-cJSON *model_logfmt_parse(const char *line, size_t len) {
-  while (len > 0 && (line[len - 1] == '\n' || line[len - 1] == '\r')) len--;
-  const char *end = line + len, *p = memchr(line, ' ', len);
-  if (p == NULL || p == line || len > MODEL_LOG_LINE_MAX) return NULL;
-  cJSON *o = cJSON_CreateObject();
-  char *buf = malloc(len + 1);
-  if (o == NULL || buf == NULL) goto bad;
-  memcpy(buf, line, (size_t)(p - line));
-  buf[p - line] = '\0';
-  cJSON_AddStringToObject(o, "time", buf);
-  while (p < end) {
-    while (p < end && *p == ' ') p++;
-    if (p == end) break;
-    const char *eq = p;
-    while (eq < end && *eq != '=' && *eq != ' ') eq++;
-    if (eq == end || *eq != '=' || eq == p) goto bad;
-    char key[64];
-    if ((size_t)(eq - p) >= sizeof key) goto bad;
-    memcpy(key, p, (size_t)(eq - p));
-    key[eq - p] = '\0';
-    const char *v = eq + 1;
-    size_t n = 0;
-    if (v < end && *v == '"') {
-      v++;
-      while (v < end && *v != '"') {
-        if (*v == '\\' && v + 1 < end) v++;
-        buf[n++] = *v++;
-      }
-      if (v == end) goto bad; /* unterminated quote */
-      v++;
-    } else {
-      while (v < end && *v != ' ') buf[n++] = *v++;
-    }
-    buf[n] = '\0';
-    cJSON_DeleteItemFromObjectCaseSensitive(o, key);
-    cJSON_AddStringToObject(o, key, buf);
-    p = v;
-  }
-  free(buf);
-  return o;
-bad:
-  free(buf);
-  cJSON_Delete(o);
-  return NULL;
-}
-
-static double num_field(const cJSON *o, const char *key) {
-  const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
-  if (!cJSON_IsString(it)) return 0;
-  char *e;
-  double d = strtod(it->valuestring, &e);
-  return *e == '\0' ? d : 0;
-}
+#include "ls_serverlog.h"
+#include "ls_srvstatus.h"
+#include "ls_tagsq.h"
 
 /* ---------- peers ---------- */
-
-typedef struct {
-  const ls_tag_entry_t *first;
-  uint64_t files, bytes;
-  int64_t last_seen;
-} peer_acc_t;
-
-static int entry_peer_cmp(const void *a, const void *b) {
-  const ls_tag_entry_t *x = *(const ls_tag_entry_t *const *)a, *y = *(const ls_tag_entry_t *const *)b;
-  int c = strcmp(x->tag, y->tag);
-  if (c) return c;
-  if ((c = strcmp(x->addr, y->addr))) return c;
-  return (int)x->port - (int)y->port;
-}
 
 static void addr_str(const ls_tag_entry_t *e, char *buf, size_t len) {
   snprintf(buf, len, "%s:%u", e->addr, e->port);
@@ -91,34 +23,24 @@ static void addr_str(const ls_tag_entry_t *e, char *buf, size_t len) {
 cJSON *model_peers(const ls_tag_entry_t *e, size_t n, int64_t now, unsigned interval, const char *self_tag) {
   cJSON *o = cJSON_CreateObject();
   cJSON *arr = cJSON_AddArrayToObject(o, "peers");
-  const ls_tag_entry_t **idx = n ? malloc(n * sizeof *idx) : NULL;
-  if (n && idx == NULL) return o;
-  for (size_t i = 0; i < n; i++) idx[i] = &e[i];
-  if (n) qsort(idx, n, sizeof *idx, entry_peer_cmp);
-  for (size_t i = 0; i < n;) {
-    peer_acc_t acc = {idx[i], 0, 0, 0};
-    size_t j = i;
-    for (; j < n && entry_peer_cmp(&idx[i], &idx[j]) == 0; j++) {
-      acc.files++;
-      acc.bytes += idx[j]->size;
-      if (idx[j]->last_seen > acc.last_seen) acc.last_seen = idx[j]->last_seen;
-    }
-    char addr[32];
-    addr_str(acc.first, addr, sizeof addr);
-    int64_t age = now > acc.last_seen ? now - acc.last_seen : 0;
+  ls_tagsq_peer_t *peers;
+  size_t count;
+  if (ls_tagsq_peers(e, n, &peers, &count) != 0) return o;
+  for (size_t i = 0; i < count; i++) {
+    const ls_tagsq_peer_t *acc = &peers[i];
+    int64_t age = now > acc->last_seen ? now - acc->last_seen : 0;
     cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "tag", acc.first->tag);
-    cJSON_AddStringToObject(p, "address", addr);
-    cJSON_AddNumberToObject(p, "files", (double)acc.files);
-    cJSON_AddNumberToObject(p, "bytes", (double)acc.bytes);
-    cJSON_AddNumberToObject(p, "last_seen", (double)acc.last_seen);
+    cJSON_AddStringToObject(p, "tag", acc->first->tag);
+    cJSON_AddStringToObject(p, "address", acc->address);
+    cJSON_AddNumberToObject(p, "files", (double)acc->files);
+    cJSON_AddNumberToObject(p, "bytes", (double)acc->bytes);
+    cJSON_AddNumberToObject(p, "last_seen", (double)acc->last_seen);
     cJSON_AddNumberToObject(p, "age_s", (double)age);
     cJSON_AddStringToObject(p, "state", age <= 2 * (int64_t)interval ? "live" : "quiet");
-    cJSON_AddBoolToObject(p, "self", self_tag != NULL && strcmp(self_tag, acc.first->tag) == 0);
+    cJSON_AddBoolToObject(p, "self", self_tag != NULL && strcmp(self_tag, acc->first->tag) == 0);
     cJSON_AddItemToArray(arr, p);
-    i = j;
   }
-  free(idx);
+  free(peers);
   return o;
 }
 
@@ -216,57 +138,42 @@ cJSON *model_share(const ls_catalog_snapshot_t *snap) {
 
 void model_names_fill(ls_map_t *names, const ls_catalog_snapshot_t *snap) {
   for (size_t i = 0; snap && i < snap->count; i++) {
-    char hex[LS_HASH_HEX_LEN + 1];
-    ls_hash_to_hex(snap->entries[i].manifest.root, hex);
-    hex[PREFIX_LEN] = '\0';
-    if (ls_map_get(names, hex) == NULL) ls_map_put(names, hex, snap->entries[i].name);
+    ls_root_prefix_t prefix;
+    ls_serverlog_root_prefix(snap->entries[i].manifest.root, prefix);
+    if (ls_map_get(names, prefix) == NULL) ls_map_put(names, prefix, snap->entries[i].name);
   }
 }
 
 /* ---------- client.log ---------- */
 
-/* "tag@addr:port=bytes,..." or "-" */
-static cJSON *parse_peers(const char *s) {
-  cJSON *arr = cJSON_CreateArray();
-  if (strcmp(s, "-") == 0) return arr;
-  char *copy = strdup(s), *save = NULL;
-  if (copy == NULL) return arr;
-  for (char *tok = strtok_r(copy, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-    char *at = strchr(tok, '@'), *eq = strrchr(tok, '=');
-    if (at == NULL || eq == NULL || eq < at) continue;
-    *at = '\0';
-    *eq = '\0';
-    cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "tag", tok);
-    cJSON_AddStringToObject(p, "address", at + 1);
-    cJSON_AddNumberToObject(p, "bytes", strtod(eq + 1, NULL));
-    cJSON_AddItemToArray(arr, p);
-  }
-  free(copy);
-  return arr;
-}
-
 static cJSON *history_item(const char *line, size_t len) {
-  cJSON *kv = model_logfmt_parse(line, len);
-  if (kv == NULL) return NULL;
-  const cJSON *name = cJSON_GetObjectItemCaseSensitive(kv, "name");
-  const cJSON *result = cJSON_GetObjectItemCaseSensitive(kv, "result");
-  if (!cJSON_IsString(name) || !cJSON_IsString(result)) {
-    cJSON_Delete(kv);
+  ls_clientlog_t *rec = malloc(sizeof *rec);
+  if (rec == NULL || ls_clientlog_decode(line, len, rec) != 0) {
+    free(rec);
     return NULL;
   }
   cJSON *h = cJSON_CreateObject();
-  static const char *strings[] = {"time", "name", "root", "result", "message"};
-  for (size_t i = 0; i < sizeof strings / sizeof strings[0]; i++) {
-    const cJSON *it = cJSON_GetObjectItemCaseSensitive(kv, strings[i]);
-    cJSON_AddStringToObject(h, strings[i], cJSON_IsString(it) ? it->valuestring : "");
+  cJSON_AddStringToObject(h, "time", rec->time);
+  cJSON_AddStringToObject(h, "name", rec->name);
+  cJSON_AddStringToObject(h, "root", rec->root);
+  cJSON_AddStringToObject(h, "result", rec->result);
+  cJSON_AddStringToObject(h, "message", rec->message);
+  cJSON_AddNumberToObject(h, "size", (double)rec->size);
+  cJSON_AddNumberToObject(h, "duration_s", rec->duration_s);
+  cJSON_AddNumberToObject(h, "speed_Bps", rec->speed_Bps);
+  cJSON_AddNumberToObject(h, "fetched", (double)rec->fetched);
+  cJSON_AddNumberToObject(h, "resumed", (double)rec->resumed);
+  cJSON *peers = cJSON_AddArrayToObject(h, "peers");
+  for (size_t i = 0; i < rec->npeers; i++) {
+    char addr[32];
+    snprintf(addr, sizeof addr, "%s:%u", rec->peers[i].addr, rec->peers[i].port);
+    cJSON *p = cJSON_CreateObject();
+    cJSON_AddStringToObject(p, "tag", rec->peers[i].tag);
+    cJSON_AddStringToObject(p, "address", addr);
+    cJSON_AddNumberToObject(p, "bytes", (double)rec->peers[i].bytes);
+    cJSON_AddItemToArray(peers, p);
   }
-  static const char *numbers[] = {"size", "duration_s", "speed_Bps", "fetched", "resumed"};
-  for (size_t i = 0; i < sizeof numbers / sizeof numbers[0]; i++)
-    cJSON_AddNumberToObject(h, numbers[i], num_field(kv, numbers[i]));
-  const cJSON *peers = cJSON_GetObjectItemCaseSensitive(kv, "peers");
-  cJSON_AddItemToObject(h, "peers", parse_peers(cJSON_IsString(peers) ? peers->valuestring : "-"));
-  cJSON_Delete(kv);
+  free(rec);
   return h;
 }
 
@@ -326,25 +233,17 @@ static void serverlog_reset(model_serverlog_t *s) {
 }
 
 void model_serverlog_line(model_serverlog_t *s, const char *line, size_t len) {
-  cJSON *kv = model_logfmt_parse(line, len);
-  if (kv == NULL) return;
-  if (cJSON_GetObjectItemCaseSensitive(kv, "peer") != NULL) {
-    s->connections++;
-    s->bytes += (uint64_t)num_field(kv, "bytes");
-    s->chunks += (uint64_t)num_field(kv, "chunks");
-    s->errors += (uint64_t)num_field(kv, "errors");
-    const cJSON *roots = cJSON_GetObjectItemCaseSensitive(kv, "roots");
-    if (cJSON_IsString(roots) && strcmp(roots->valuestring, "-") != 0) {
-      char *save = NULL;
-      for (char *tok = strtok_r(roots->valuestring, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        if (strlen(tok) != PREFIX_LEN) continue;
-        uintptr_t c = (uintptr_t)ls_map_get(&s->roots, tok);
-        if (c == 0 && s->roots.count >= MODEL_TOP_ROOTS) continue;
-        ls_map_put(&s->roots, tok, (void *)(c + 1));
-      }
-    }
+  ls_serverlog_t rec;
+  if (ls_serverlog_decode(line, len, &rec) != 0) return;
+  s->connections++;
+  s->bytes += rec.bytes;
+  s->chunks += rec.chunks;
+  s->errors += rec.errors;
+  for (size_t i = 0; i < rec.nroots; i++) {
+    uintptr_t c = (uintptr_t)ls_map_get(&s->roots, rec.roots[i]);
+    if (c == 0 && s->roots.count >= MODEL_TOP_ROOTS) continue;
+    ls_map_put(&s->roots, rec.roots[i], (void *)(c + 1));
   }
-  cJSON_Delete(kv);
 }
 
 int model_serverlog_update(model_serverlog_t *s, const char *path) {
@@ -394,13 +293,11 @@ static const char *name_for(const ls_map_t *names, const char *prefix) {
   return names ? ls_map_get(names, prefix) : NULL;
 }
 
-static void add_roots_named(cJSON *dst, const cJSON *roots, const ls_map_t *names) {
-  const cJSON *r;
-  cJSON_ArrayForEach(r, roots) {
-    if (!cJSON_IsString(r) || strlen(r->valuestring) != PREFIX_LEN) continue;
+static void add_roots_named(cJSON *dst, const ls_srvstatus_conn_t *c, const ls_map_t *names) {
+  for (size_t i = 0; i < c->nroots; i++) {
     cJSON *e = cJSON_CreateObject();
-    cJSON_AddStringToObject(e, "root", r->valuestring);
-    const char *nm = name_for(names, r->valuestring);
+    cJSON_AddStringToObject(e, "root", c->roots[i]);
+    const char *nm = name_for(names, c->roots[i]);
     if (nm) cJSON_AddStringToObject(e, "name", nm);
     else cJSON_AddNullToObject(e, "name");
     cJSON_AddItemToArray(dst, e);
@@ -409,33 +306,25 @@ static void add_roots_named(cJSON *dst, const cJSON *roots, const ls_map_t *name
 
 cJSON *model_server(const model_serverlog_t *log, const char *status_json, const ls_map_t *names) {
   cJSON *o = cJSON_CreateObject();
-  cJSON *st = status_json ? cJSON_Parse(status_json) : NULL;
-  int running = 0;
-  const cJSON *pid = cJSON_GetObjectItemCaseSensitive(st, "pid");
-  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(st, "running")) && cJSON_IsNumber(pid) && pid->valuedouble > 0 &&
-      pid->valuedouble < 4194305)
-    running = kill((pid_t)pid->valuedouble, 0) == 0 || errno == EPERM;
+  ls_srvstatus_t st;
+  if (status_json == NULL || ls_srvstatus_decode(status_json, strlen(status_json), &st) != 0)
+    memset(&st, 0, sizeof st);
+  int running = st.running && st.pid > 0 && (kill((pid_t)st.pid, 0) == 0 || errno == EPERM);
   cJSON_AddBoolToObject(o, "running", running);
-  const cJSON *port = cJSON_GetObjectItemCaseSensitive(st, "port");
-  cJSON_AddNumberToObject(o, "port", running && cJSON_IsNumber(port) ? port->valuedouble : 0);
+  cJSON_AddNumberToObject(o, "port", running ? st.port : 0);
   cJSON *now = cJSON_AddArrayToObject(o, "connections_now");
-  const cJSON *conns = cJSON_GetObjectItemCaseSensitive(st, "connections");
-  const cJSON *c;
-  if (running) {
-    cJSON_ArrayForEach(c, conns) {
-      const cJSON *peer = cJSON_GetObjectItemCaseSensitive(c, "peer");
-      const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(c, "bytes");
-      const cJSON *dur = cJSON_GetObjectItemCaseSensitive(c, "duration_ms");
-      if (!cJSON_IsString(peer)) continue;
-      cJSON *e = cJSON_CreateObject();
-      cJSON_AddStringToObject(e, "peer", peer->valuestring);
-      cJSON_AddNumberToObject(e, "bytes", cJSON_IsNumber(bytes) ? bytes->valuedouble : 0);
-      cJSON_AddNumberToObject(e, "duration_ms", cJSON_IsNumber(dur) ? dur->valuedouble : 0);
-      add_roots_named(cJSON_AddArrayToObject(e, "files"), cJSON_GetObjectItemCaseSensitive(c, "roots"), names);
-      cJSON_AddItemToArray(now, e);
-    }
+  for (size_t i = 0; running && i < st.nconns; i++) {
+    const ls_srvstatus_conn_t *c = &st.conns[i];
+    char peer[32];
+    snprintf(peer, sizeof peer, "%s:%u", c->addr, c->port);
+    cJSON *e = cJSON_CreateObject();
+    cJSON_AddStringToObject(e, "peer", peer);
+    cJSON_AddNumberToObject(e, "bytes", (double)c->bytes);
+    cJSON_AddNumberToObject(e, "duration_ms", (double)c->duration_ms);
+    add_roots_named(cJSON_AddArrayToObject(e, "files"), c, names);
+    cJSON_AddItemToArray(now, e);
   }
-  cJSON_Delete(st);
+  ls_srvstatus_free(&st);
   cJSON *t = cJSON_AddObjectToObject(o, "totals");
   cJSON_AddNumberToObject(t, "connections", (double)log->connections);
   cJSON_AddNumberToObject(t, "bytes", (double)log->bytes);

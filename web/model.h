@@ -20,12 +20,8 @@
 #define MODEL_TOP_ROOTS 1024           /* distinct roots counted from server.log */
 #define MODEL_TOP_SHOWN 10
 #define MODEL_FILES_MAX 20000         /* contents listed; "more" counts the rest */
-#define MODEL_LOG_LINE_MAX 4096
+#define MODEL_LOG_LINE_MAX 4096         /* longest server.log line counted */
 #define MODEL_SERVERLOG_STEP (4u << 20) /* server.log bytes read per update at most */
-
-/* One `TIME key=value key="quoted" ...` line (client.log, server.log) as an
- * object of strings, with "time" first. NULL if the line is malformed. */
-cJSON *model_logfmt_parse(const char *line, size_t len);
 
 /* {"peers":[{tag, address, files, bytes, last_seen, age_s, state, self}]},
  * one per (tag, address:port), sorted by tag. state: "live" when heard within

@@ -245,58 +245,35 @@ static void walk(scan_t *s, const char *root, const char *rel, int depth, ls_sou
   closedir(d);
 }
 
-static int is_hex_root(const char *s, size_t len) {
-  if (len != LS_HASH_HEX_LEN) return 0;
-  for (size_t i = 0; i < len; i++) {
-    char c = s[i];
-    if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'))) return 0;
+/* ls_partial_scan: one download in progress, whose manifest the entry takes. */
+static int add_partial(void *ud, ls_partial_info_t *info) {
+  scan_t *s = ud;
+  if (s->out->count >= LS_CATALOG_MAX_FILES) return 1;
+  char path[PATH_MAX];
+  struct stat st;
+  if (info->held < 0 || ls_partial_path(s->dirs->temp_dir, info->root_hex, LS_PARTIAL_PART, path, sizeof path) != 0 ||
+      stat(path, &st) != 0)
+    return 0;
+  ls_catalog_entry_t e;
+  memset(&e, 0, sizeof e);
+  e.source = LS_SOURCE_PARTIAL;
+  e.nhave = (uint32_t)info->held;
+  e.mtime_ns = stat_mtime_ns(&st);
+  e.ino = (uint64_t)st.st_ino;
+  e.manifest = info->manifest; /* taken */
+  memset(&info->manifest, 0, sizeof info->manifest);
+  e.name = strdup(info->name);
+  e.path = strdup(path);
+  if (e.name == NULL || e.path == NULL || push_entry(s, &e) != 0) {
+    free(e.name);
+    free(e.path);
+    ls_manifest_free(&e.manifest);
   }
-  return 1;
+  return 0;
 }
 
 static void scan_partials(scan_t *s) {
-  const char *dir = s->dirs->temp_dir;
-  DIR *d = opendir(dir);
-  if (d == NULL) return;
-  struct dirent *de;
-  while ((de = readdir(d)) != NULL && s->out->count < LS_CATALOG_MAX_FILES) {
-    const char *dot = strrchr(de->d_name, '.');
-    if (dot == NULL || strcmp(dot, ".manifest") != 0) continue;
-    size_t hlen = (size_t)(dot - de->d_name);
-    if (!is_hex_root(de->d_name, hlen)) continue;
-    char hex[LS_HASH_HEX_LEN + 1];
-    memcpy(hex, de->d_name, hlen);
-    hex[hlen] = '\0';
-    ls_catalog_entry_t e;
-    memset(&e, 0, sizeof e);
-    char name[LS_NAME_MAX + 1], path[PATH_MAX];
-    if (ls_partial_load_manifest(dir, hex, &e.manifest) != 0) continue;
-    if (ls_partial_read_name(dir, hex, name, sizeof name) != 0) {
-      ls_manifest_free(&e.manifest);
-      continue;
-    }
-    uint8_t *have = malloc(e.manifest.nchunks + 1);
-    long held = have ? ls_partial_read_have(dir, hex, have, e.manifest.nchunks) : -ENOMEM;
-    free(have);
-    snprintf(path, sizeof path, "%s/%s.part", dir, hex);
-    struct stat st;
-    if (held < 0 || stat(path, &st) != 0) {
-      ls_manifest_free(&e.manifest);
-      continue;
-    }
-    e.source = LS_SOURCE_PARTIAL;
-    e.nhave = (uint32_t)held;
-    e.mtime_ns = stat_mtime_ns(&st);
-    e.ino = (uint64_t)st.st_ino;
-    e.name = strdup(name);
-    e.path = strdup(path);
-    if (e.name == NULL || e.path == NULL || push_entry(s, &e) != 0) {
-      free(e.name);
-      free(e.path);
-      ls_manifest_free(&e.manifest);
-    }
-  }
-  closedir(d);
+  ls_partial_scan(s->dirs->temp_dir, add_partial, s);
 }
 
 static int cmp_name_source(const void *a, const void *b) {

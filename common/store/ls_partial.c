@@ -1,5 +1,6 @@
 #include "ls_partial.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -12,15 +13,23 @@
 #include "ls_name.h"
 #include "ls_util.h"
 
-static void state_path(char *out, size_t len, const char *dir, const char *root_hex, const char *ext) {
-  snprintf(out, len, "%s/%s.%s", dir, root_hex, ext);
+static const char *const exts[] = {"part", "have", "manifest", "name"};
+
+int ls_partial_path(const char *temp_dir, const char *root_hex, ls_partial_file_t which, char *buf, size_t cap) {
+  if ((unsigned)which > LS_PARTIAL_NAME) return -EINVAL;
+  int n = snprintf(buf, cap, "%s/%s.%s", temp_dir, root_hex, exts[which]);
+  return n >= 0 && (size_t)n < cap ? 0 : -ENAMETOOLONG;
+}
+
+static void state_path(char *out, size_t len, const char *dir, const char *root_hex, ls_partial_file_t which) {
+  ls_partial_path(dir, root_hex, which, out, len);
 }
 
 int ls_partial_load_manifest(const char *temp_dir, const char *root_hex, ls_manifest_t *m) {
   char path[4096];
   uint8_t *buf;
   size_t len;
-  state_path(path, sizeof path, temp_dir, root_hex, "manifest");
+  state_path(path, sizeof path, temp_dir, root_hex, LS_PARTIAL_MANIFEST);
   int rc = ls_read_file(path, LS_MANIFEST_HEADER_LEN + (size_t)LS_MANIFEST_MAX_CHUNKS * LS_HASH_LEN, &buf, &len);
   if (rc != 0) return rc;
   rc = ls_manifest_decode(m, buf, len);
@@ -39,7 +48,7 @@ int ls_partial_read_name(const char *temp_dir, const char *root_hex, char *buf, 
   char path[4096];
   uint8_t *data;
   size_t n;
-  state_path(path, sizeof path, temp_dir, root_hex, "name");
+  state_path(path, sizeof path, temp_dir, root_hex, LS_PARTIAL_NAME);
   int rc = ls_read_file(path, LS_NAME_MAX + 1, &data, &n);
   if (rc != 0) return rc;
   if (n > 0 && data[n - 1] == '\n') n--;
@@ -53,7 +62,7 @@ int ls_partial_read_name(const char *temp_dir, const char *root_hex, char *buf, 
   return 0;
 }
 
-static int write_state_file(const char *temp_dir, const char *root_hex, const char *ext, const void *data,
+static int write_state_file(const char *temp_dir, const char *root_hex, ls_partial_file_t ext, const void *data,
                             size_t len) {
   char path[4096];
   state_path(path, sizeof path, temp_dir, root_hex, ext);
@@ -72,7 +81,7 @@ int ls_partial_open(ls_partial_t *p, const char *temp_dir, const ls_manifest_t *
   if (p->temp_dir == NULL || p->name == NULL) { rc = -ENOMEM; goto fail; }
   if ((rc = ls_manifest_copy(&p->manifest, m)) != 0) goto fail;
 
-  state_path(path, sizeof path, temp_dir, p->root_hex, "part");
+  state_path(path, sizeof path, temp_dir, p->root_hex, LS_PARTIAL_PART);
   p->part_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (p->part_fd < 0) { rc = -errno; goto fail; }
   if (flock(p->part_fd, LOCK_EX | LOCK_NB) != 0) { rc = errno == EWOULDBLOCK ? -EBUSY : -errno; goto fail; }
@@ -82,18 +91,18 @@ int ls_partial_open(ls_partial_t *p, const char *temp_dir, const ls_manifest_t *
   uint8_t *bytes;
   size_t blen;
   if ((rc = ls_manifest_encode(m, &bytes, &blen)) != 0) goto fail;
-  rc = write_state_file(temp_dir, p->root_hex, "manifest", bytes, blen);
+  rc = write_state_file(temp_dir, p->root_hex, LS_PARTIAL_MANIFEST, bytes, blen);
   free(bytes);
   if (rc != 0) goto fail;
   char line[LS_NAME_MAX + 2];
   int n = snprintf(line, sizeof line, "%s\n", name);
-  if ((rc = write_state_file(temp_dir, p->root_hex, "name", line, (size_t)n)) != 0) goto fail;
+  if ((rc = write_state_file(temp_dir, p->root_hex, LS_PARTIAL_NAME, line, (size_t)n)) != 0) goto fail;
 
   struct stat st;
   if (fstat(p->part_fd, &st) != 0) { rc = -errno; goto fail; }
   if ((uint64_t)st.st_size != m->size && ftruncate(p->part_fd, (off_t)m->size) != 0) { rc = -errno; goto fail; }
 
-  state_path(path, sizeof path, temp_dir, p->root_hex, "have");
+  state_path(path, sizeof path, temp_dir, p->root_hex, LS_PARTIAL_HAVE);
   p->have_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (p->have_fd < 0) { rc = -errno; goto fail; }
   p->have = calloc(m->nchunks + 1, 1);
@@ -169,13 +178,13 @@ int ls_partial_unmark(ls_partial_t *p, uint32_t index) {
 int ls_partial_finish(ls_partial_t *p, const char *dest_path, int durable) {
   char path[4096];
   if (durable && fsync(p->part_fd) != 0) return -errno;
-  state_path(path, sizeof path, p->temp_dir, p->root_hex, "part");
+  state_path(path, sizeof path, p->temp_dir, p->root_hex, LS_PARTIAL_PART);
   /* link() never replaces an existing file: the atomic no-clobber move. */
   if (link(path, dest_path) != 0) return -errno;
   if (durable) ls_fsync_parent(dest_path);
-  static const char *exts[] = {"have", "name", "manifest", "part"};
+  static const ls_partial_file_t files[] = {LS_PARTIAL_HAVE, LS_PARTIAL_NAME, LS_PARTIAL_MANIFEST, LS_PARTIAL_PART};
   for (size_t i = 0; i < 4; i++) {
-    state_path(path, sizeof path, p->temp_dir, p->root_hex, exts[i]);
+    state_path(path, sizeof path, p->temp_dir, p->root_hex, files[i]);
     unlink(path);
   }
   return 0;
@@ -195,7 +204,7 @@ void ls_partial_close(ls_partial_t *p) {
 
 long ls_partial_read_have(const char *temp_dir, const char *root_hex, uint8_t *have, uint32_t nchunks) {
   char path[4096];
-  state_path(path, sizeof path, temp_dir, root_hex, "have");
+  state_path(path, sizeof path, temp_dir, root_hex, LS_PARTIAL_HAVE);
   int fd = open(path, O_RDONLY | O_CLOEXEC);
   if (fd < 0) return -errno;
   memset(have, 0, nchunks);
@@ -209,4 +218,48 @@ long ls_partial_read_have(const char *temp_dir, const char *root_hex, uint8_t *h
     count += have[i];
   }
   return count;
+}
+
+int ls_partial_chunk_held(const char *temp_dir, const char *root_hex, uint32_t index) {
+  char path[4096];
+  uint8_t have = 0;
+  if (ls_partial_path(temp_dir, root_hex, LS_PARTIAL_HAVE, path, sizeof path) != 0) return 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return 0;
+  int held = pread(fd, &have, 1, (off_t)index) == 1 && have == 1;
+  close(fd);
+  return held;
+}
+
+static int is_root_hex(const char *s, size_t len) {
+  return len == LS_HASH_HEX_LEN && strspn(s, "0123456789abcdef") >= LS_HASH_HEX_LEN;
+}
+
+/* One temp/ROOT.manifest: its info to cb; 1 if cb asked to stop. */
+static int scan_one(const char *temp_dir, const char *file, ls_partial_scan_cb cb, void *ud) {
+  const char *dot = strrchr(file, '.');
+  if (dot == NULL || strcmp(dot, ".manifest") != 0 || !is_root_hex(file, (size_t)(dot - file))) return 0;
+  ls_partial_info_t info;
+  memset(&info, 0, sizeof info);
+  memcpy(info.root_hex, file, LS_HASH_HEX_LEN);
+  if (ls_partial_load_manifest(temp_dir, info.root_hex, &info.manifest) != 0) return 0;
+  int stop = 0;
+  if (ls_partial_read_name(temp_dir, info.root_hex, info.name, sizeof info.name) == 0) {
+    uint8_t *have = malloc(info.manifest.nchunks + 1);
+    info.held = have ? ls_partial_read_have(temp_dir, info.root_hex, have, info.manifest.nchunks) : -ENOMEM;
+    free(have);
+    stop = cb(ud, &info);
+  }
+  ls_manifest_free(&info.manifest);
+  return stop;
+}
+
+int ls_partial_scan(const char *temp_dir, ls_partial_scan_cb cb, void *ud) {
+  DIR *d = opendir(temp_dir);
+  if (d == NULL) return -errno;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL)
+    if (scan_one(temp_dir, de->d_name, cb, ud)) break;
+  closedir(d);
+  return 0;
 }

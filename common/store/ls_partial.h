@@ -17,6 +17,13 @@
 #include <stdint.h>
 
 #include "ls_manifest.h"
+#include "ls_name.h"
+
+typedef enum { LS_PARTIAL_PART, LS_PARTIAL_HAVE, LS_PARTIAL_MANIFEST, LS_PARTIAL_NAME } ls_partial_file_t;
+
+/* The path of one of root_hex's files in temp_dir: "TEMP/ROOT.part" etc. The
+ * one place that spells the layout. 0 or -ENAMETOOLONG. */
+int ls_partial_path(const char *temp_dir, const char *root_hex, ls_partial_file_t which, char *buf, size_t cap);
 
 typedef struct {
   char *temp_dir;
@@ -53,5 +60,21 @@ void ls_partial_close(ls_partial_t *p);
 long ls_partial_read_have(const char *temp_dir, const char *root_hex, uint8_t *have, uint32_t nchunks);
 /* Reads R.name into buf. 0 or negative errno (-EINVAL if not a valid name). */
 int ls_partial_read_name(const char *temp_dir, const char *root_hex, char *buf, size_t len);
+/* 1 if R.have marks chunk index as verified and written, else 0. */
+int ls_partial_chunk_held(const char *temp_dir, const char *root_hex, uint32_t index);
+
+/* A download in progress, as ls_partial_scan finds it. */
+typedef struct {
+  char root_hex[LS_HASH_HEX_LEN + 1];
+  char name[LS_NAME_MAX + 1];
+  ls_manifest_t manifest; /* the callback may take it (and zero it) */
+  long held;              /* chunks held, or a negative errno if R.have is unreadable */
+} ls_partial_info_t;
+
+/* Returns nonzero to stop the scan. */
+typedef int (*ls_partial_scan_cb)(void *ud, ls_partial_info_t *info);
+/* Calls cb for each download in temp_dir with a valid manifest and name.
+ * 0, or a negative errno if the folder cannot be read. */
+int ls_partial_scan(const char *temp_dir, ls_partial_scan_cb cb, void *ud);
 
 #endif

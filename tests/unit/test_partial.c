@@ -99,7 +99,70 @@ static void bad_state_is_refused(void **state) {
   rm_tree(dir);
 }
 
+typedef struct {
+  int calls;
+  char name[LS_NAME_MAX + 1];
+  long held;
+  uint32_t nchunks;
+} scan_seen_t;
+
+static int on_partial(void *ud, ls_partial_info_t *info) {
+  scan_seen_t *seen = ud;
+  seen->calls++;
+  snprintf(seen->name, sizeof seen->name, "%s", info->name);
+  seen->held = info->held;
+  seen->nchunks = info->manifest.nchunks;
+  return 0;
+}
+
+/* The temp/ layout: each file's path, a chunk's mark, and the scan of
+ * downloads in progress (which skips what is not one). */
+static void layout_and_scan(void **state) {
+  (void)state;
+  char dir[256], path[600];
+  make_temp_dir(dir, sizeof dir);
+  size_t len = 3000;
+  uint8_t *data = malloc(len);
+  fill_pattern(data, len, 5);
+  ls_manifest_t m;
+  make_manifest(&m, data, len, 1024);
+  char hex[65];
+  ls_hash_to_hex(m.root, hex);
+  assert_int_equal(ls_partial_path("/t", hex, LS_PARTIAL_HAVE, path, sizeof path), 0);
+  char want[128];
+  snprintf(want, sizeof want, "/t/%s.have", hex);
+  assert_string_equal(path, want);
+  assert_int_equal(ls_partial_path("/t", hex, LS_PARTIAL_PART, path, 20), -ENAMETOOLONG);
+  assert_int_equal(ls_partial_path("/t", hex, (ls_partial_file_t)9, path, sizeof path), -EINVAL);
+
+  ls_partial_t p;
+  assert_int_equal(ls_partial_open(&p, dir, &m, "a b.bin"), 0);
+  assert_int_equal(ls_partial_write_chunk(&p, 1, data + 1024, 1024), 0);
+  assert_true(ls_partial_chunk_held(dir, hex, 1));
+  assert_false(ls_partial_chunk_held(dir, hex, 0));
+  assert_false(ls_partial_chunk_held(dir, hex, 99));
+  assert_false(ls_partial_chunk_held(dir, "00", 1));
+  /* Noise the scan must pass over. */
+  snprintf(path, sizeof path, "%s/notes.manifest", dir);
+  write_bytes(path, "x", 1);
+  snprintf(path, sizeof path, "%s/%.63s.manifest", dir, hex);
+  write_bytes(path, "x", 1);
+  scan_seen_t seen = {0};
+  assert_int_equal(ls_partial_scan(dir, on_partial, &seen), 0);
+  assert_int_equal(seen.calls, 1);
+  assert_string_equal(seen.name, "a b.bin");
+  assert_int_equal(seen.held, 1);
+  assert_int_equal(seen.nchunks, 3);
+  ls_partial_close(&p);
+  snprintf(path, sizeof path, "%s/missing", dir);
+  assert_int_equal(ls_partial_scan(path, on_partial, &seen), -ENOENT);
+  ls_manifest_free(&m);
+  free(data);
+  rm_tree(dir);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(write_resume_finish), cmocka_unit_test(bad_state_is_refused)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(write_resume_finish), cmocka_unit_test(bad_state_is_refused),
+                                     cmocka_unit_test(layout_and_scan)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,32 +40,6 @@ static const char *str(const cJSON *o, const char *key) {
   return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
-static void logfmt(void **state) {
-  (void)state;
-  const char *line = "2026-11-25T10:00:00.000Z name=\"a \\\"b\\\" c\" root=ab size=12 peers=x@1.2.3.4:5=6 message=\"\"\n";
-  cJSON *o = model_logfmt_parse(line, strlen(line));
-  assert_non_null(o);
-  assert_string_equal(str(o, "time"), "2026-11-25T10:00:00.000Z");
-  assert_string_equal(str(o, "name"), "a \"b\" c");
-  assert_string_equal(str(o, "size"), "12");
-  assert_string_equal(str(o, "peers"), "x@1.2.3.4:5=6");
-  assert_string_equal(str(o, "message"), "");
-  cJSON_Delete(o);
-  /* Malformed lines are refused, not half-read. */
-  const char *bad[] = {"", "nospace", " leading=1", "t key", "t k=\"unterminated", "t =v", "t k=v junk"};
-  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) assert_null(model_logfmt_parse(bad[i], strlen(bad[i])));
-  /* An overlong line is refused. */
-  char *big = malloc(MODEL_LOG_LINE_MAX + 100);
-  memset(big, 'a', MODEL_LOG_LINE_MAX + 99);
-  big[0] = 't';
-  big[1] = ' ';
-  big[2] = 'k';
-  big[3] = '=';
-  big[MODEL_LOG_LINE_MAX + 99] = '\0';
-  assert_null(model_logfmt_parse(big, strlen(big)));
-  free(big);
-}
-
 static void peers_grouped_and_aged(void **state) {
   (void)state;
   ls_tag_entry_t e[] = {
@@ -255,7 +229,6 @@ static void hub_versions(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {
-      cmocka_unit_test(logfmt),
       cmocka_unit_test(peers_grouped_and_aged),
       cmocka_unit_test(files_by_content),
       cmocka_unit_test(history_newest_first),

@@ -1,0 +1,29 @@
+#include "ls_json.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+cJSON *ls_json_parse_object(const char *text, size_t len, size_t max) {
+  if (len == 0 || len > max || memchr(text, '\0', len) != NULL) return NULL;
+  char *copy = malloc(len + 1);
+  if (copy == NULL) return NULL;
+  memcpy(copy, text, len);
+  copy[len] = '\0';
+  cJSON *o = cJSON_ParseWithOpts(copy, NULL, 1);
+  free(copy);
+  if (!cJSON_IsObject(o)) {
+    cJSON_Delete(o);
+    return NULL;
+  }
+  return o;
+}
+
+int ls_json_uint(const cJSON *o, const char *key, double max, uint64_t *out) {
+  const cJSON *it = cJSON_GetObjectItemCaseSensitive(o, key);
+  if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 && it->valuedouble <= max) ||
+      it->valuedouble != (double)(uint64_t)it->valuedouble)
+    return -EINVAL;
+  *out = (uint64_t)it->valuedouble;
+  return 0;
+}

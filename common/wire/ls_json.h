@@ -1,0 +1,17 @@
+/* ls_json: the checks every strict JSON decoder here starts with (cJSON). */
+#ifndef LS_JSON_H
+#define LS_JSON_H
+
+#include <cjson/cJSON.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define LS_JSON_INT_MAX 9007199254740992.0 /* 2^53: integers a double holds exactly */
+
+/* Parses text (len bytes, at most max, no NUL byte) as one JSON object with
+ * nothing but whitespace after it. NULL if it is not; cJSON_Delete it. */
+cJSON *ls_json_parse_object(const char *text, size_t len, size_t max);
+/* o's key as an integer in [0, max] into *out. 0, or -EINVAL if missing or not one. */
+int ls_json_uint(const cJSON *o, const char *key, double max, uint64_t *out);
+
+#endif
