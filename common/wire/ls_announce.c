@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ls_json.h"
 #include "ls_manifest.h"
 
 #define MAX_SAFE_INT 9007199254740991.0 /* 2^53 - 1: exact in a JSON number */
@@ -54,6 +55,7 @@ int ls_announce_decode(ls_announce_t *a, const char *buf, size_t len, const char
   *why = "";
   if (len == 0 || len > LS_ANNOUNCE_MAX_PAYLOAD) return *why = "bad datagram length", -EINVAL;
   if (memchr(buf, '\0', len) != NULL) return *why = "NUL byte in datagram", -EINVAL;
+  if (ls_json_has_nul_escape(buf, len)) return *why = "NUL escape in a string", -EINVAL;
   const char *end = NULL;
   cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
   if (root == NULL) return *why = "not JSON", -EINVAL;

@@ -4,8 +4,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+int ls_json_has_nul_escape(const char *text, size_t len) {
+  for (size_t i = 0; i + 1 < len; i++) {
+    if (text[i] != '\\') continue;
+    /* A backslash escapes the next character: "\\u0000" is a backslash and text. */
+    if (text[i + 1] == 'u' && i + 5 < len && memcmp(text + i + 2, "0000", 4) == 0) return 1;
+    i++;
+  }
+  return 0;
+}
+
 cJSON *ls_json_parse_object(const char *text, size_t len, size_t max) {
-  if (len == 0 || len > max || memchr(text, '\0', len) != NULL) return NULL;
+  if (len == 0 || len > max || memchr(text, '\0', len) != NULL || ls_json_has_nul_escape(text, len)) return NULL;
   char *copy = malloc(len + 1);
   if (copy == NULL) return NULL;
   memcpy(copy, text, len);

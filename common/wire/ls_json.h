@@ -8,7 +8,11 @@
 
 #define LS_JSON_INT_MAX 9007199254740992.0 /* 2^53: integers a double holds exactly */
 
-/* Parses text (len bytes, at most max, no NUL byte) as one JSON object with
+/* 1 if text holds the escape \u0000 (cJSON would decode it into a NUL that
+ * cuts a string short: "ok.txt\u0000/../x" would read as "ok.txt"), else 0.
+ * Every decoder of network or file input refuses such text whole. */
+int ls_json_has_nul_escape(const char *text, size_t len);
+/* Parses text (len bytes, at most max, no NUL byte or NUL escape) as one JSON object with
  * nothing but whitespace after it. NULL if it is not; cJSON_Delete it. */
 cJSON *ls_json_parse_object(const char *text, size_t len, size_t max);
 /* o's key as an integer in [0, max] into *out. 0, or -EINVAL if missing or not one. */

@@ -1,5 +1,6 @@
 #include "helpers.h"
 #include "ls_announce.h"
+#include "ls_json.h"
 
 typedef struct {
   char *pages[4096];
@@ -127,6 +128,9 @@ static void hostile_datagrams_are_refused(void **state) {
       HEAD "\"files\":[{\"name\":\"a\",\"size\":1,\"chunk\":4096,\"root\":" R ",\"complete\":1}]}",
       HEAD "\"files\":[{\"name\":5,\"size\":1,\"chunk\":4096,\"root\":" R ",\"complete\":true}]}",
       HEAD "\"files\":{}}",
+      /* A NUL escape would cut the string short: "ok.txt" and "nultag" must not come out. */
+      HEAD "\"files\":[{\"name\":\"ok.txt\\u0000/../../etc/passwd\",\"size\":1,\"chunk\":4096,\"root\":" R ",\"complete\":true}]}",
+      "{\"v\":1,\"type\":\"bye\",\"tag\":\"nultag\\u0000!!bad tag\",\"port\":5}",
       "{\"v\":1,\"type\":\"announce\",\"tag\":\"t\",\"port\":5,\"interval\":0,\"seq\":1,\"page\":0,\"pages\":1,\"files\":[]}",
       "{\"v\":1,\"type\":\"announce\",\"tag\":\"t\",\"port\":5,\"interval\":60,\"seq\":1,\"page\":1,\"pages\":1,\"files\":[]}",
   };
@@ -137,6 +141,10 @@ static void hostile_datagrams_are_refused(void **state) {
     if (rc == 0) fail_msg("accepted: %s", bad[i]);
     assert_non_null(why);
   }
+  /* An escaped backslash before "u0000" is no NUL escape (and a backslash is no name). */
+  const char *escaped_backslash = "\"a\\\\u0000\"", *nul_escape = "\"a\\u0000\"";
+  assert_int_equal(ls_json_has_nul_escape(escaped_backslash, strlen(escaped_backslash)), 0);
+  assert_int_equal(ls_json_has_nul_escape(nul_escape, strlen(nul_escape)), 1);
   /* A NUL inside, and a datagram over the limit. */
   ls_announce_t a;
   const char *why;
