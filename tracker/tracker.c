@@ -18,7 +18,7 @@ typedef struct conn_s {
   reg_host_t *host;          /* NULL until registered */
   uint64_t last_heard_ms;
   int authed;                /* passed the network key's challenge (always, without a key) */
-  uint8_t nonce[LS_NONCE_LEN];
+  ls_auth_hs_t hs;           /* our challenge, with a network key */
   struct conn_s *prev, *next;
 } conn_t;
 
@@ -106,22 +106,17 @@ static void host_leaves(tracker_t *t, conn_t *c, const char *why) {
  * the tracker proves it too. */
 static void authenticate(conn_t *c, ls_tmsg_t *m) {
   tracker_t *t = c->t;
-  uint8_t mac[LS_MAC_LEN];
-  if (m->type == LS_TMSG_AUTH) {
-    ls_auth_mac(t->opts.key, "tracker-client", c->nonce, LS_NONCE_LEN, m->nonce, LS_NONCE_LEN, mac);
-    if (ls_auth_equal(mac, m->mac)) {
-      c->authed = 1;
-      ls_tmsg_t ok;
-      memset(&ok, 0, sizeof ok);
-      ok.type = LS_TMSG_AUTH_OK;
-      ok.id = m->id;
-      ls_auth_mac(t->opts.key, "tracker-server", m->nonce, LS_NONCE_LEN, c->nonce, LS_NONCE_LEN, ok.mac);
-      ls_tlink_send(&c->link, &ok);
-      return;
-    }
+  ls_tmsg_t ok;
+  memset(&ok, 0, sizeof ok);
+  if (m->type == LS_TMSG_AUTH && ls_auth_check_response(t->opts.key, &c->hs, m->nonce, m->mac, ok.mac) == 0) {
+    c->authed = 1;
+    ok.type = LS_TMSG_AUTH_OK;
+    ok.id = m->id;
+    ls_tlink_send(&c->link, &ok);
+    return;
   }
   send_error(c, m->id, LS_TERR_AUTH, "network key required");
-  ls_tlink_close(&c->link, "bad message: no valid network key");
+  ls_tlink_close_for(&c->link, LS_TLINK_END_BAD_MESSAGE, "bad message: no valid network key");
 }
 
 static void on_msg(ls_tlink_t *l, ls_tmsg_t *m) {
@@ -233,10 +228,10 @@ static void on_msg(ls_tlink_t *l, ls_tmsg_t *m) {
   }
 }
 
-static void on_end(ls_tlink_t *l, const char *why) {
+static void on_end(ls_tlink_t *l, ls_tlink_end_t reason, const char *why) {
   conn_t *c = l->data;
   tracker_t *t = c->t;
-  if (strncmp(why, "bad message", 11) == 0) {
+  if (reason == LS_TLINK_END_BAD_MESSAGE) {
     static ls_ratelimit_t rl = {10, 10000, 0, 0, 0};
     unsigned long dropped;
     if (ls_ratelimit_allow(&rl, &dropped)) ls_warn("closed connection from %s:%u: %s", l->peer, l->peer_port, why);
@@ -298,8 +293,8 @@ static void on_connection(uv_stream_t *s, int status) {
     ls_tmsg_t ch;
     memset(&ch, 0, sizeof ch);
     ch.type = LS_TMSG_CHALLENGE;
-    ls_auth_nonce(c->nonce);
-    memcpy(ch.nonce, c->nonce, LS_NONCE_LEN);
+    ls_auth_challenge(&c->hs, LS_AUTH_TRACKER);
+    memcpy(ch.nonce, c->hs.server_nonce, LS_NONCE_LEN);
     ls_tlink_send(&c->link, &ch);
   }
 }
