@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "ls_catalog.h"
+#include "ls_conn.h"
 #include "ls_log.h"
 #include "ls_manifest.h"
 #include "ls_net.h"
@@ -23,23 +24,17 @@
 
 typedef struct fetch_s fetch_t;
 
-typedef enum { P_CONNECTING, P_READY, P_GONE } peer_state_t;
+/* How a peer's part ended, beside the text in end. */
+typedef enum { PEER_UNUSED, PEER_OK, PEER_STOPPED, PEER_DROPPED, PEER_BANNED } peer_end_t;
 
 typedef struct {
   fetch_t *f;
   fetch_holder_t h;
-  uv_tcp_t tcp;
-  uv_connect_t connect;
-  uv_timer_t timer;          /* connect and stall timeout */
-  int handles;
-  peer_state_t state;
-  ls_proto_reader_t reader;
+  ls_conn_t conn;            /* framing, the key's handshake, connect and stall timeouts */
+  int gone;
+  peer_end_t end_kind;
   uint8_t *have;             /* NULL: holds everything */
   int in_sched;
-  int authed;                /* proved the network key (always 1 without one) */
-  int auth_pending;
-  uint8_t nonce[LS_NONCE_LEN];        /* ours */
-  uint8_t server_nonce[LS_NONCE_LEN]; /* the server's challenge */
   int have_pending;
   int manifest_pending;
   uint32_t reqs[FETCH_MAX_DEPTH];
@@ -47,7 +42,6 @@ typedef struct {
   uint64_t bytes;
   const char *end;
   char end_buf[160];
-  uint8_t slab[RECV_SLAB];
 } peer_t;
 
 typedef struct {
@@ -94,15 +88,23 @@ struct fetch_s {
   char last_drop_tag[LS_TAG_MAX + 1];
 };
 
-static void peer_drop(peer_t *p, const char *why, int banned);
+static void peer_drop(peer_t *p, const char *why, peer_end_t kind);
 static void fill(peer_t *p);
 static void fill_all(fetch_t *f);
 static void check_stuck(fetch_t *f);
+static size_t max_reply(const fetch_t *f);
 
 /* ---------- the end ---------- */
 
 static void close_if_open(uv_handle_t *h) {
   if (!uv_is_closing(h)) uv_close(h, NULL);
+}
+
+/* The peer's part is over (its end already said); the connection goes. */
+static void peer_close(peer_t *p) {
+  if (p->gone) return;
+  p->gone = 1;
+  ls_conn_close(&p->conn, LS_CONN_END_LOCAL);
 }
 
 static void fetch_stop(fetch_t *f, fetch_status_t status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
@@ -116,12 +118,11 @@ static void fetch_stop(fetch_t *f, fetch_status_t status, const char *fmt, ...) 
   va_end(ap);
   for (size_t i = 0; i < f->npeers; i++) {
     peer_t *p = &f->peers[i];
-    if (p->state != P_GONE) {
-      p->state = P_GONE;
-      if (p->end == NULL) p->end = status == FETCH_OK ? "ok" : "stopped";
-      uv_close((uv_handle_t *)&p->tcp, NULL);
-      uv_close((uv_handle_t *)&p->timer, NULL);
+    if (p->end == NULL) {
+      p->end = status == FETCH_OK ? "ok" : "stopped";
+      p->end_kind = status == FETCH_OK ? PEER_OK : PEER_STOPPED;
     }
+    peer_close(p);
   }
   close_if_open((uv_handle_t *)&f->progress_timer);
   close_if_open((uv_handle_t *)&f->sigint);
@@ -138,7 +139,7 @@ static void report_progress(fetch_t *f, int finished) {
   pr.finished = finished;
   for (size_t i = 0; i < f->npeers; i++) {
     const peer_t *p = &f->peers[i];
-    if (p->state != P_READY || (p->nreqs == 0 && p->bytes == 0)) continue;
+    if (p->gone || !ls_conn_ready(&p->conn) || (p->nreqs == 0 && p->bytes == 0)) continue;
     pr.peers_active++;
     if (pr.npeers < FETCH_MAX_PEERS) {
       pr.peer_tags[pr.npeers] = p->h.tag;
@@ -254,11 +255,10 @@ static void maybe_finish(fetch_t *f) {
   f->finishing = 1;
   for (size_t i = 0; i < f->npeers; i++) {
     peer_t *p = &f->peers[i];
-    if (p->state != P_GONE) {
+    if (!p->gone) {
       p->end = "ok";
-      p->state = P_GONE;
-      uv_close((uv_handle_t *)&p->tcp, NULL);
-      uv_close((uv_handle_t *)&p->timer, NULL);
+      p->end_kind = PEER_OK;
+      peer_close(p);
     }
   }
   uint32_t n = f->manifest.nchunks;
@@ -305,7 +305,7 @@ static void verify_done_cb(uv_work_t *w, int status) {
     snprintf(why, sizeof why, "banned: chunk %u failed its hash", v->index);
     ls_warn("peer %s (%s:%u) sent chunk %u with a wrong hash: banned for this download", p->h.tag, p->h.addr,
             p->h.port, v->index);
-    peer_drop(p, why, 1);
+    peer_drop(p, why, PEER_BANNED);
   } else if (v->write_rc != 0) {
     sched_release(&f->sched, v->index);
     fetch_stop(f, FETCH_IO, "cannot write chunk %u to %s: %s; the %u verified chunk(s) are kept, run again to resume",
@@ -344,41 +344,15 @@ static int verify_queue(fetch_t *f, peer_t *p, uint32_t index, uint8_t *base, ui
 
 /* ---------- requests ---------- */
 
-typedef struct {
-  uv_write_t w;
-  uint8_t buf[LS_PROTO_MAX_REQUEST + 64];
-} wreq_t;
-
-static void wreq_done(uv_write_t *w, int status) {
-  (void)status; /* a failed write shows up as a read error or a stall */
-  free(w->data);
-}
-
 static int send_request(peer_t *p, uint8_t type, uint32_t id, uint32_t index) {
-  wreq_t *r = malloc(sizeof *r);
-  if (r == NULL) return -ENOMEM;
-  size_t n = ls_proto_encode_request(r->buf, type, id, p->f->o->root, index);
-  uv_buf_t b = uv_buf_init((char *)r->buf, (unsigned)n);
-  r->w.data = r;
-  int rc = uv_write(&r->w, (uv_stream_t *)&p->tcp, &b, 1, wreq_done);
-  if (rc != 0) free(r);
-  return rc;
-}
-
-static int send_frame(peer_t *p, uint8_t type, const uint8_t *payload, size_t len) {
-  wreq_t *r = malloc(sizeof *r);
-  if (r == NULL) return -ENOMEM;
-  size_t n = ls_proto_encode_header(r->buf, type, 0, len);
-  memcpy(r->buf + n, payload, len);
-  uv_buf_t b = uv_buf_init((char *)r->buf, (unsigned)(n + len));
-  r->w.data = r;
-  int rc = uv_write(&r->w, (uv_stream_t *)&p->tcp, &b, 1, wreq_done);
-  if (rc != 0) free(r);
-  return rc;
+  uint8_t payload[LS_HASH_LEN + 4];
+  memcpy(payload, p->f->o->root, LS_HASH_LEN);
+  ls_put_u32(payload + LS_HASH_LEN, index);
+  return ls_conn_send(&p->conn, type, id, payload, type == LS_MSG_CHUNK_REQ ? LS_HASH_LEN + 4 : LS_HASH_LEN);
 }
 
 static int usable(const peer_t *p) {
-  return p->state == P_READY && p->authed;
+  return !p->gone && ls_conn_ready(&p->conn);
 }
 
 static unsigned outstanding(const fetch_t *f) {
@@ -398,14 +372,13 @@ static void fill(peer_t *p) {
     int64_t idx = sched_pick(&f->sched, p->have, p->reqs, p->nreqs);
     if (idx < 0) break;
     if (send_request(p, LS_MSG_CHUNK_REQ, (uint32_t)idx, (uint32_t)idx) != 0) {
-      peer_drop(p, "dropped: write failed", 0);
+      peer_drop(p, "dropped: write failed", PEER_DROPPED);
       return;
     }
     sched_start(&f->sched, (uint32_t)idx);
     p->reqs[p->nreqs++] = (uint32_t)idx;
   }
-  if (p->nreqs > 0 && !uv_is_active((uv_handle_t *)&p->timer))
-    uv_timer_again(&p->timer);
+  if (p->nreqs > 0) ls_conn_arm(&p->conn);
 }
 
 static void fill_all(fetch_t *f) {
@@ -430,7 +403,7 @@ static void peer_enter_sched(peer_t *p) {
   if (!p->h.complete && p->have == NULL) {
     if (!p->have_pending) {
       p->have_pending = 1;
-      if (send_request(p, LS_MSG_HAVE_REQ, ID_HAVE, 0) != 0) peer_drop(p, "dropped: write failed", 0);
+      if (send_request(p, LS_MSG_HAVE_REQ, ID_HAVE, 0) != 0) peer_drop(p, "dropped: write failed", PEER_DROPPED);
     }
     return;
   }
@@ -449,7 +422,7 @@ static void ask_manifest(fetch_t *f) {
     p->manifest_pending = 1;
     if (send_request(p, LS_MSG_MANIFEST_REQ, ID_MANIFEST, 0) != 0) {
       p->manifest_pending = 0;
-      peer_drop(p, "dropped: write failed", 0);
+      peer_drop(p, "dropped: write failed", PEER_DROPPED);
       continue;
     }
     return;
@@ -494,71 +467,39 @@ static void on_manifest(peer_t *p, ls_frame_t *fr) {
   if (ls_manifest_decode(&m, fr->payload, fr->len) != 0 || memcmp(m.root, f->o->root, LS_HASH_LEN) != 0) {
     if (m.hashes != NULL) ls_manifest_free(&m);
     ls_warn("peer %s (%s:%u) sent a manifest that does not hash to the root: banned", p->h.tag, p->h.addr, p->h.port);
-    peer_drop(p, "banned: manifest does not match the root", 1);
+    peer_drop(p, "banned: manifest does not match the root", PEER_BANNED);
     ask_manifest(f);
     return;
   }
   f->manifest = m;
   if (start_with_manifest(f, 0) != 0) return;
-  for (size_t i = 0; i < f->npeers; i++) {
-    f->peers[i].reader.max_payload = f->manifest.chunk_size + 4 > ls_proto_have_payload_len(f->manifest.nchunks)
-                                         ? f->manifest.chunk_size + 4
-                                         : ls_proto_have_payload_len(f->manifest.nchunks);
-  }
+  for (size_t i = 0; i < f->npeers; i++) ls_conn_set_max_payload(&f->peers[i].conn, max_reply(f));
   maybe_finish(f); /* an empty file, or everything resumed */
   for (size_t i = 0; i < f->npeers; i++) peer_enter_sched(&f->peers[i]);
 }
 
-/* Before anything else with a network key: answer the server's challenge
- * and check its proof (docs/PROTOCOL.md, section 5). */
-static int on_auth_frame(peer_t *p, ls_frame_t *fr) {
+/* Connected and, with a network key, proved both ways: ask. */
+static void on_ready(ls_conn_t *c) {
+  peer_t *p = c->data;
   fetch_t *f = p->f;
-  const ls_key_t *key = f->o->key;
-  uint8_t mac[LS_MAC_LEN];
-  if (fr->type == LS_MSG_AUTH_CHALLENGE && !p->auth_pending) {
-    uint8_t reply[2 * LS_NONCE_LEN];
-    ls_auth_nonce(p->nonce);
-    memcpy(reply, p->nonce, LS_NONCE_LEN);
-    ls_auth_mac(key, "chunk-client", fr->payload, LS_NONCE_LEN, p->nonce, LS_NONCE_LEN, reply + LS_NONCE_LEN);
-    memcpy(p->server_nonce, fr->payload, LS_NONCE_LEN); /* for checking its proof */
-    p->auth_pending = 1;
-    if (send_frame(p, LS_MSG_AUTH_RESPONSE, reply, sizeof reply) != 0) peer_drop(p, "dropped: write failed", 0);
-    return p->state == P_READY ? 0 : 1;
-  }
-  if (fr->type == LS_MSG_AUTH_OK && p->auth_pending) {
-    ls_auth_mac(key, "chunk-server", p->nonce, LS_NONCE_LEN, p->server_nonce, LS_NONCE_LEN, mac);
-    if (ls_auth_equal(mac, fr->payload)) {
-      p->authed = 1;
-      p->auth_pending = 0;
-      if (!f->have_manifest) ask_manifest(f);
-      else peer_enter_sched(p);
-      if (p->manifest_pending) uv_timer_again(&p->timer);
-      return 0;
-    }
-  }
-  if (fr->type == LS_MSG_ERROR) peer_drop(p, "dropped: refused our network key", 0);
-  else peer_drop(p, "banned: did not prove the network key", 1);
-  return 1;
+  if (!f->have_manifest) ask_manifest(f);
+  else peer_enter_sched(p);
+  if (p->manifest_pending) ls_conn_watch(&p->conn);
 }
 
-static int on_frame(void *ud, ls_frame_t *fr) {
-  peer_t *p = ud;
+static int on_frame(ls_conn_t *c, ls_frame_t *fr) {
+  peer_t *p = c->data;
   fetch_t *f = p->f;
-  if (p->state != P_READY || f->stopped) return 1;
-  if (!p->authed) return on_auth_frame(p, fr);
-  if (fr->type == LS_MSG_AUTH_CHALLENGE) {
-    peer_drop(p, "dropped: the peer requires a network key", 0);
-    return 1;
-  }
+  if (p->gone || f->stopped) return 1;
   if (fr->type == LS_MSG_MANIFEST_REP && fr->id == ID_MANIFEST && p->manifest_pending) {
     on_manifest(p, fr);
-    return p->state == P_READY ? 0 : 1;
+    return p->gone ? 1 : 0;
   }
   if (fr->type == LS_MSG_HAVE_REP && fr->id == ID_HAVE && p->have_pending && f->have_manifest) {
     p->have_pending = 0;
     p->have = malloc(f->manifest.nchunks + 1);
     if (p->have == NULL || ls_proto_parse_have(fr, f->manifest.nchunks, p->have) != 0) {
-      peer_drop(p, "dropped: bad chunk map", 0);
+      peer_drop(p, "dropped: bad chunk map", PEER_DROPPED);
       return 1;
     }
     peer_enter_sched(p);
@@ -570,12 +511,12 @@ static int on_frame(void *ud, ls_frame_t *fr) {
     const uint8_t *data;
     size_t len;
     if (ls_proto_parse_chunk_rep(fr, &index, &data, &len) != 0 || fr->id != index || !take_req(p, index)) {
-      peer_drop(p, "dropped: reply to nothing asked", 1);
+      peer_drop(p, "dropped: reply to nothing asked", PEER_DROPPED);
       return 1;
     }
     if (len != ls_manifest_chunk_len(&f->manifest, index)) {
       sched_release(&f->sched, index);
-      peer_drop(p, "banned: chunk of the wrong length", 1);
+      peer_drop(p, "banned: chunk of the wrong length", PEER_BANNED);
       return 1;
     }
     if (f->sched.done[index]) {
@@ -586,7 +527,7 @@ static int on_frame(void *ud, ls_frame_t *fr) {
       if (verify_queue(f, p, index, fr->payload, (uint32_t)len) == 0) fr->payload = NULL;
       else sched_release(&f->sched, index);
     }
-    if (p->nreqs == 0) uv_timer_stop(&p->timer);
+    if (p->nreqs == 0) ls_conn_rest(&p->conn);
     fill(p);
     check_stuck(f);
     return 0;
@@ -601,7 +542,7 @@ static int on_frame(void *ud, ls_frame_t *fr) {
         snprintf(p->end_buf, sizeof p->end_buf, "dropped: no longer holds this content (changed or removed)");
       else
         snprintf(p->end_buf, sizeof p->end_buf, "dropped: %s", ls_proto_err_name(code));
-      peer_drop(p, p->end_buf, 0);
+      peer_drop(p, p->end_buf, PEER_DROPPED);
       if (fr->id == ID_MANIFEST) ask_manifest(f);
       return 1;
     }
@@ -612,70 +553,53 @@ static int on_frame(void *ud, ls_frame_t *fr) {
     check_stuck(f);
     return 0;
   }
-  peer_drop(p, "dropped: unexpected reply", 1);
+  peer_drop(p, "dropped: unexpected reply", PEER_DROPPED);
   return 1;
 }
 
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  peer_t *p = h->data;
-  size_t room;
-  (void)suggested;
-  uint8_t *direct = ls_proto_reader_direct(&p->reader, &room);
-  if (direct != NULL && room >= 4096) *buf = uv_buf_init((char *)direct, (unsigned)room);
-  else *buf = uv_buf_init((char *)p->slab, sizeof p->slab);
-}
-
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  peer_t *p = s->data;
-  if (p->state != P_READY) return;
-  if (nread < 0) {
-    peer_drop(p, nread == UV_EOF ? "dropped: closed the connection" : "dropped: connection reset", 0);
-    return;
+/* The connection ended on its own: say why, as client.log shows it. */
+static void on_conn_end(ls_conn_t *c, ls_conn_end_t why) {
+  peer_t *p = c->data;
+  if (p->gone) return; /* our own close */
+  const char *text;
+  peer_end_t kind = PEER_DROPPED;
+  switch (why) {
+    case LS_CONN_END_EOF: text = "dropped: closed the connection"; break;
+    case LS_CONN_END_RESET: text = "dropped: connection reset"; break;
+    case LS_CONN_END_PROTOCOL: text = "banned: malformed or oversized frame", kind = PEER_BANNED; break;
+    case LS_CONN_END_NOMEM: text = "dropped: out of memory"; break;
+    case LS_CONN_END_WRITE: text = "dropped: write failed"; break;
+    case LS_CONN_END_STALL: text = "dropped: stalled"; break;
+    case LS_CONN_END_CONNECT_TIMEOUT: text = "dropped: connect timed out"; break;
+    case LS_CONN_END_AUTH_TIMEOUT: text = "dropped: no network key challenge in time"; break;
+    case LS_CONN_END_AUTH_FAILED: text = "banned: did not prove the network key", kind = PEER_BANNED; break;
+    case LS_CONN_END_AUTH_REFUSED: text = "dropped: refused our network key"; break;
+    case LS_CONN_END_KEY_REQUIRED: text = "dropped: the peer requires a network key"; break;
+    case LS_CONN_END_CONNECT:
+      snprintf(p->end_buf, sizeof p->end_buf, "dropped: connect failed: %s", uv_strerror(c->error));
+      text = p->end_buf;
+      break;
+    default:
+      snprintf(p->end_buf, sizeof p->end_buf, "dropped: %s", ls_conn_end_name(why));
+      text = p->end_buf;
+      break;
   }
-  if (nread == 0) return;
-  if (p->nreqs > 0) uv_timer_again(&p->timer); /* progress: the stall clock restarts */
-  int rc;
-  if ((uint8_t *)buf->base == p->slab) rc = ls_proto_reader_feed(&p->reader, p->slab, (size_t)nread, on_frame, p);
-  else rc = ls_proto_reader_commit(&p->reader, (size_t)nread, on_frame, p);
-  if (rc == -EPROTO && p->state == P_READY) peer_drop(p, "banned: malformed or oversized frame", 1);
-  else if (rc < 0 && p->state == P_READY) peer_drop(p, "dropped: out of memory", 0);
+  peer_drop(p, text, kind);
 }
 
-static void timer_cb(uv_timer_t *t) {
-  peer_t *p = t->data;
-  if (p->state == P_CONNECTING) peer_drop(p, "dropped: connect timed out", 0);
-  else if (!p->authed) peer_drop(p, "dropped: no network key challenge in time", 0);
-  else if (p->nreqs > 0 || p->manifest_pending || p->have_pending) peer_drop(p, "dropped: stalled", 0);
-  else uv_timer_stop(t);
+static int peer_busy(const ls_conn_t *c) {
+  const peer_t *p = c->data;
+  return p->nreqs > 0 || p->manifest_pending || p->have_pending;
 }
 
-static void connect_cb(uv_connect_t *req, int status) {
-  peer_t *p = req->data;
+/* Ends a peer's part: its requests go back to the scheduler. kind is
+ * PEER_BANNED for a peer that sent what failed verification. */
+static void peer_drop(peer_t *p, const char *why, peer_end_t kind) {
   fetch_t *f = p->f;
-  if (p->state != P_CONNECTING) return;
-  if (status < 0) {
-    snprintf(p->end_buf, sizeof p->end_buf, "dropped: connect failed: %s", uv_strerror(status));
-    peer_drop(p, p->end_buf, 0);
-    return;
-  }
-  p->state = P_READY;
-  uv_timer_stop(&p->timer);
-  uv_tcp_nodelay(&p->tcp, 1);
-  uv_read_start((uv_stream_t *)&p->tcp, alloc_cb, read_cb);
-  if (!p->authed) {
-    uv_timer_again(&p->timer); /* the challenge must come in time */
-    return;
-  }
-  if (!f->have_manifest) ask_manifest(f);
-  else peer_enter_sched(p);
-  if (p->manifest_pending) uv_timer_again(&p->timer);
-}
-
-static void peer_drop(peer_t *p, const char *why, int banned) {
-  fetch_t *f = p->f;
-  if (p->state == P_GONE) return;
-  if (p->state == P_READY || banned) ls_info("peer %s (%s:%u) %s", p->h.tag, p->h.addr, p->h.port, why);
-  p->state = P_GONE;
+  if (p->gone) return;
+  if (p->conn.connected || kind == PEER_BANNED) ls_info("peer %s (%s:%u) %s", p->h.tag, p->h.addr, p->h.port, why);
+  p->gone = 1;
+  p->end_kind = kind;
   if (why != p->end_buf) snprintf(p->end_buf, sizeof p->end_buf, "%s", why); /* why may be on the caller's stack */
   p->end = p->end_buf;
   snprintf(f->last_drop, sizeof f->last_drop, "%s", p->end_buf);
@@ -686,8 +610,7 @@ static void peer_drop(peer_t *p, const char *why, int banned) {
   p->in_sched = 0;
   int was_manifest = p->manifest_pending;
   p->manifest_pending = 0;
-  uv_close((uv_handle_t *)&p->tcp, NULL);
-  uv_close((uv_handle_t *)&p->timer, NULL);
+  ls_conn_close(&p->conn, LS_CONN_END_LOCAL);
   if (was_manifest) ask_manifest(f);
   fill_all(f);
   check_stuck(f);
@@ -699,12 +622,12 @@ static void check_stuck(fetch_t *f) {
   size_t live = 0, waiting = 0, banned = 0;
   for (size_t i = 0; i < f->npeers; i++) {
     peer_t *p = &f->peers[i];
-    if (p->state == P_GONE) {
-      banned += p->end != NULL && strncmp(p->end, "banned", 6) == 0;
+    if (p->gone) {
+      banned += p->end_kind == PEER_BANNED;
       continue;
     }
     live++;
-    if (p->state == P_CONNECTING || !p->authed || p->manifest_pending || p->have_pending) waiting++;
+    if (!ls_conn_ready(&p->conn) || p->manifest_pending || p->have_pending) waiting++;
   }
   if (live == 0) {
     if (banned > 0 && banned == f->npeers)
@@ -756,24 +679,56 @@ void fetch_dest_path(const ls_config_t *cfg, const char *name, char *buf, size_t
   if (snprintf(buf, len, "%s/%s", cfg->downloads_dir, name) >= (int)len) buf[len - 1] = '\0';
 }
 
-fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
-  fetch_t *f = calloc(1, sizeof *f);
-  memset(res, 0, sizeof *res);
-  if (f == NULL) {
-    res->status = FETCH_IO;
-    snprintf(res->message, sizeof res->message, "out of memory");
-    return res->status;
+/* The longest reply a peer may send: the manifest until it is known, then a
+ * chunk (with its index) or a chunk map. */
+static size_t max_reply(const fetch_t *f) {
+  if (!f->have_manifest) return MANIFEST_MAX;
+  size_t max_payload = f->manifest.chunk_size + 4;
+  if (ls_proto_have_payload_len(f->manifest.nchunks) > max_payload)
+    max_payload = ls_proto_have_payload_len(f->manifest.nchunks);
+  return max_payload;
+}
+
+/* Connects to one holder; the connection's timer bounds the connect, the
+ * key's handshake and then each wait for a reply. */
+static void peer_start(fetch_t *f, peer_t *p, const fetch_holder_t *h) {
+  p->f = f;
+  p->h = *h;
+  ls_conn_opts_t co = {.role = LS_CONN_CLIENT,
+                       .key = f->o->key,
+                       .max_payload = max_reply(f),
+                       .slab = RECV_SLAB,
+                       .timeout_ms = (uint64_t)f->o->cfg->stall_timeout * 1000,
+                       .on_frame = on_frame,
+                       .on_ready = on_ready,
+                       .on_end = on_conn_end,
+                       .busy = peer_busy};
+  int rc = ls_conn_init(&f->loop, &p->conn, &co);
+  if (rc != 0) {
+    p->gone = 1; /* no handle open */
+    snprintf(p->end_buf, sizeof p->end_buf, "dropped: %s", uv_strerror(rc));
+    p->end = p->end_buf;
+    p->end_kind = PEER_DROPPED;
+    return;
   }
+  p->conn.data = p;
+  struct sockaddr_in sa;
+  rc = ls_net_ipv4(p->h.addr, p->h.port, &sa);
+  if (rc == 0) rc = ls_conn_connect(&p->conn, (const struct sockaddr *)&sa);
+  if (rc != 0) {
+    snprintf(p->end_buf, sizeof p->end_buf, "dropped: %s", uv_strerror(rc));
+    peer_drop(p, p->end_buf, PEER_DROPPED);
+  }
+}
+
+/* The loop, the progress timer and the signals that interrupt. */
+static void fetch_init(fetch_t *f, const fetch_opts_t *o, fetch_result_t *res) {
   f->o = o;
   f->res = res;
   uv_loop_init(&f->loop);
   f->start_ms = uv_now(&f->loop);
   f->last_tick = f->start_ms;
   fetch_dest_path(o->cfg, o->name, f->dest, sizeof f->dest);
-
-
-  size_t n = o->nholders < FETCH_MAX_PEERS ? o->nholders : FETCH_MAX_PEERS;
-  f->peers = calloc(n + 1, sizeof *f->peers);
   uv_timer_init(&f->loop, &f->progress_timer);
   f->progress_timer.data = f;
   uv_timer_start(&f->progress_timer, progress_cb, 250, 250);
@@ -782,45 +737,11 @@ fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
   f->sigint.data = f->sigterm.data = f;
   uv_signal_start(&f->sigint, on_signal, SIGINT);
   uv_signal_start(&f->sigterm, on_signal, SIGTERM);
+}
 
-  /* Resume: a manifest stored by an earlier run needs no peer to fetch it. */
-  char hex[LS_HASH_HEX_LEN + 1];
-  ls_hash_to_hex(o->root, hex);
-  if (ls_partial_load_manifest(o->cfg->temp_dir, hex, &f->manifest) == 0) start_with_manifest(f, 1);
-
-  size_t max_payload = MANIFEST_MAX;
-  if (f->have_manifest) {
-    max_payload = f->manifest.chunk_size + 4;
-    if (ls_proto_have_payload_len(f->manifest.nchunks) > max_payload)
-      max_payload = ls_proto_have_payload_len(f->manifest.nchunks);
-  }
-  uint64_t stall_ms = (uint64_t)o->cfg->stall_timeout * 1000;
-  f->npeers = 0;
-  for (size_t i = 0; i < n && f->peers != NULL && !f->stopped; i++) {
-    peer_t *p = &f->peers[i];
-    f->npeers = i + 1;
-    p->f = f;
-    p->h = o->holders[i];
-    p->state = P_CONNECTING;
-    p->authed = o->key == NULL || !o->key->set;
-    ls_proto_reader_init(&p->reader, max_payload, 0);
-    uv_tcp_init(&f->loop, &p->tcp);
-    uv_timer_init(&f->loop, &p->timer);
-    p->tcp.data = p->timer.data = p->connect.data = p;
-    uv_timer_start(&p->timer, timer_cb, stall_ms, stall_ms);
-    struct sockaddr_in sa;
-    int rc = ls_net_ipv4(p->h.addr, p->h.port, &sa);
-    if (rc == 0) rc = uv_tcp_connect(&p->connect, &p->tcp, (const struct sockaddr *)&sa, connect_cb);
-    if (rc != 0) {
-      snprintf(p->end_buf, sizeof p->end_buf, "dropped: %s", uv_strerror(rc));
-      peer_drop(p, p->end_buf, 0);
-    }
-  }
-  if (f->peers == NULL) fetch_stop(f, FETCH_IO, "out of memory");
-  if (f->have_manifest) maybe_finish(f);
-  if (n == 0 && !f->finishing) fetch_stop(f, FETCH_NO_HOLDER, "no holder to fetch from");
-  uv_run(&f->loop, UV_RUN_DEFAULT);
-
+/* After the loop: what each peer did, then everything freed. */
+static void fetch_finish(fetch_t *f) {
+  fetch_result_t *res = f->res;
   res->seconds = (double)(uv_now(&f->loop) - f->start_ms) / 1000.0;
   res->size = f->have_manifest ? f->manifest.size : 0;
   for (size_t i = 0; i < f->npeers; i++) {
@@ -831,7 +752,6 @@ fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
     r->port = p->h.port;
     r->bytes = p->bytes;
     snprintf(r->end, sizeof r->end, "%s", p->end ? p->end : "unused");
-    ls_proto_reader_close(&p->reader);
     free(p->have);
   }
   uv_loop_close(&f->loop);
@@ -840,5 +760,33 @@ fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
   ls_manifest_free(&f->manifest);
   free(f->peers);
   free(f);
+}
+
+fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
+  fetch_t *f = calloc(1, sizeof *f);
+  memset(res, 0, sizeof *res);
+  if (f == NULL) {
+    res->status = FETCH_IO;
+    snprintf(res->message, sizeof res->message, "out of memory");
+    return res->status;
+  }
+  fetch_init(f, o, res);
+  size_t n = o->nholders < FETCH_MAX_PEERS ? o->nholders : FETCH_MAX_PEERS;
+  f->peers = calloc(n + 1, sizeof *f->peers);
+
+  /* Resume: a manifest stored by an earlier run needs no peer to fetch it. */
+  char hex[LS_HASH_HEX_LEN + 1];
+  ls_hash_to_hex(o->root, hex);
+  if (ls_partial_load_manifest(o->cfg->temp_dir, hex, &f->manifest) == 0) start_with_manifest(f, 1);
+
+  for (size_t i = 0; i < n && f->peers != NULL && !f->stopped; i++) {
+    f->npeers = i + 1;
+    peer_start(f, &f->peers[i], &o->holders[i]);
+  }
+  if (f->peers == NULL) fetch_stop(f, FETCH_IO, "out of memory");
+  if (f->have_manifest) maybe_finish(f);
+  if (n == 0 && !f->finishing) fetch_stop(f, FETCH_NO_HOLDER, "no holder to fetch from");
+  uv_run(&f->loop, UV_RUN_DEFAULT);
+  fetch_finish(f);
   return res->status;
 }
