@@ -368,6 +368,48 @@ static void pump(server_t *srv) {
 
 /* ---------- requests ---------- */
 
+/* A chunk map: whole for a complete file; a partial's is read from temp/. */
+static void serve_have(server_t *srv, req_t *r, const ls_manifest_t *m) {
+  if (!r->partial) {
+    r->buf_len = ls_proto_have_payload_len(m->nchunks);
+    r->buf = malloc(r->buf_len);
+    if (r->buf == NULL) r->err = LS_ERR_INTERNAL;
+    else ls_proto_encode_have_payload(r->buf, NULL, m->nchunks);
+    reply(r->conn, r);
+    return;
+  }
+  r->temp_dir = strdup(srv->cfg->temp_dir);
+  if (r->temp_dir == NULL) {
+    r->err = LS_ERR_INTERNAL;
+    reply(r->conn, r);
+  } else {
+    start_read(srv, r);
+  }
+}
+
+/* A chunk waits for the buffer budget and the rate, then is read. */
+static void serve_chunk(server_t *srv, req_t *r, const ls_catalog_entry_t *e) {
+  const ls_manifest_t *m = &e->manifest;
+  if (r->rq.index >= m->nchunks) {
+    r->err = LS_ERR_BAD_REQUEST;
+    reply(r->conn, r);
+    return;
+  }
+  r->chunk_len = ls_manifest_chunk_len(m, r->rq.index);
+  r->chunk_offset = (uint64_t)r->rq.index * m->chunk_size;
+  r->mtime_ns = e->mtime_ns;
+  r->path = strdup(e->path);
+  r->temp_dir = strdup(srv->cfg->temp_dir);
+  if (r->path == NULL || r->temp_dir == NULL) {
+    r->err = LS_ERR_INTERNAL;
+    reply(r->conn, r);
+    return;
+  }
+  wait_push(srv, r);
+  pump(srv);
+}
+
+/* Each request gets exactly one reply, whatever happens to it. */
 static int handle_frame(ls_conn_t *lc, ls_frame_t *f) {
   conn_t *c = lc->data;
   server_t *srv = c->srv;
@@ -388,50 +430,15 @@ static int handle_frame(ls_conn_t *lc, ls_frame_t *f) {
     return 0;
   }
   note_root(c, r->rq.root);
-  const ls_manifest_t *m = &e->manifest;
   r->partial = e->source == LS_SOURCE_PARTIAL;
-  r->nchunks = m->nchunks;
+  r->nchunks = e->manifest.nchunks;
   switch (r->rq.type) {
     case LS_MSG_MANIFEST_REQ:
-      if (ls_manifest_encode(m, &r->buf, &r->buf_len) != 0) r->err = LS_ERR_INTERNAL;
+      if (ls_manifest_encode(&e->manifest, &r->buf, &r->buf_len) != 0) r->err = LS_ERR_INTERNAL;
       reply(c, r);
       return 0;
-    case LS_MSG_HAVE_REQ:
-      if (!r->partial) {
-        r->buf_len = ls_proto_have_payload_len(m->nchunks);
-        r->buf = malloc(r->buf_len);
-        if (r->buf == NULL) r->err = LS_ERR_INTERNAL;
-        else ls_proto_encode_have_payload(r->buf, NULL, m->nchunks);
-        reply(c, r);
-        return 0;
-      }
-      r->temp_dir = strdup(srv->cfg->temp_dir);
-      if (r->temp_dir == NULL) {
-        r->err = LS_ERR_INTERNAL;
-        reply(c, r);
-      } else {
-        start_read(srv, r);
-      }
-      return 0;
-    case LS_MSG_CHUNK_REQ:
-      if (r->rq.index >= m->nchunks) {
-        r->err = LS_ERR_BAD_REQUEST;
-        reply(c, r);
-        return 0;
-      }
-      r->chunk_len = ls_manifest_chunk_len(m, r->rq.index);
-      r->chunk_offset = (uint64_t)r->rq.index * m->chunk_size;
-      r->mtime_ns = e->mtime_ns;
-      r->path = strdup(e->path);
-      r->temp_dir = strdup(srv->cfg->temp_dir);
-      if (r->path == NULL || r->temp_dir == NULL) {
-        r->err = LS_ERR_INTERNAL;
-        reply(c, r);
-        return 0;
-      }
-      wait_push(srv, r);
-      pump(srv);
-      return 0;
+    case LS_MSG_HAVE_REQ: serve_have(srv, r, &e->manifest); return 0;
+    case LS_MSG_CHUNK_REQ: serve_chunk(srv, r, e); return 0;
     default:
       r->err = LS_ERR_BAD_REQUEST;
       reply(c, r);
