@@ -417,6 +417,7 @@ static int handle_frame(ls_conn_t *lc, ls_frame_t *f) {
   if (r == NULL) return -ENOMEM;
   r->conn = c;
   c->inflight++;
+  conn_maybe_resume(c); /* a full pipeline stops reading */
   if (ls_proto_parse_request(f, &r->rq) != 0) {
     r->rq.id = f->id;
     r->err = LS_ERR_BAD_REQUEST;
