@@ -238,9 +238,16 @@ static void on_conn_end(ls_conn_t *c, ls_conn_end_t why) {
   peer_drop(p, text, kind);
 }
 
+/* Replies awaited: the stall timer ends a peer that sends none in time. */
 static int peer_busy(const ls_conn_t *c) {
   const peer_t *p = c->data;
   return p->nreqs > 0 || p->manifest_pending || p->have_pending;
+}
+
+/* Only the bytes of chunk replies count as progress. */
+static int peer_receiving(const ls_conn_t *c) {
+  const peer_t *p = c->data;
+  return p->nreqs > 0;
 }
 
 /* Ends a peer's part: its requests go back to the scheduler. kind is
@@ -290,7 +297,8 @@ void peer_start(fetch_t *f, peer_t *p, const fetch_holder_t *h) {
                        .on_frame = on_frame,
                        .on_ready = on_ready,
                        .on_end = on_conn_end,
-                       .busy = peer_busy};
+                       .busy = peer_busy,
+                       .receiving = peer_receiving};
   int rc = ls_conn_init(&f->loop, &p->conn, &co);
   if (rc != 0) {
     p->gone = 1; /* no handle open */

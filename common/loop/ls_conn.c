@@ -191,7 +191,8 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   }
   if (nread == 0) return;
   /* A client's progress: bytes of an awaited reply restart the stall clock. */
-  if (c->o.role == LS_CONN_CLIENT && c->state == LS_CONN_READY && c->o.busy && c->o.busy(c))
+  ls_conn_busy_cb receiving = c->o.receiving ? c->o.receiving : c->o.busy;
+  if (c->o.role == LS_CONN_CLIENT && c->state == LS_CONN_READY && receiving && receiving(c))
     uv_timer_again(&c->timer);
   int rc;
   if ((uint8_t *)buf->base == c->slab) rc = ls_proto_reader_feed(&c->reader, c->slab, (size_t)nread, frame_cb, c);

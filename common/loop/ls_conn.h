@@ -69,6 +69,8 @@ typedef struct {
   ls_conn_end_cb on_end;     /* once, as it closes (also when the owner closes it) */
   ls_conn_cb on_closed;      /* its handles are closed: the owner may free it */
   ls_conn_busy_cb busy;      /* NULL: never busy */
+  ls_conn_busy_cb receiving; /* client: while this holds, bytes received restart the stall
+                              * clock (chunk replies, long); NULL: while busy */
 } ls_conn_opts_t;
 
 struct ls_conn_s {
