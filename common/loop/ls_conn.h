@@ -99,7 +99,8 @@ int ls_conn_init(uv_loop_t *loop, ls_conn_t *c, const ls_conn_opts_t *o);
 int ls_conn_accept(ls_conn_t *c, uv_stream_t *listener);
 /* Server: starts the idle timer and reading; with a key, sends the challenge. */
 void ls_conn_start(ls_conn_t *c);
-/* Client: connects; on_ready or on_end follows. */
+/* Client: connects; on_ready or on_end follows. On an error returned here
+ * the owner closes c. */
 int ls_conn_connect(ls_conn_t *c, const struct sockaddr *addr);
 /* A frame of ours, copied (requests, the handshake's frames). */
 int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload, size_t len);

@@ -21,6 +21,7 @@ typedef struct {
   ls_conn_end_t why;
   int closed;
   int busy;
+  int pause;      /* stop reading after each frame */
 } end_t;
 
 typedef struct {
@@ -39,6 +40,7 @@ static int on_frame(ls_conn_t *c, ls_frame_t *f) {
   e->id = f->id;
   e->len = f->len;
   memcpy(e->payload, f->payload, f->len < sizeof e->payload ? f->len : sizeof e->payload);
+  if (e->pause) ls_conn_set_reading(c, 0);
   return 0;
 }
 
@@ -318,6 +320,35 @@ static void handshake_impostor_server(void **state) {
   world_close(&w);
 }
 
+/* Back-pressure: a paused connection reads nothing more until resumed. */
+static void reading_paused(void **state) {
+  (void)state;
+  world_t w;
+  world_init(&w, NULL, 5000);
+  int fd = raw_connect(w.port);
+  run_until(&w, &w.server.used);
+  w.server.pause = 1;
+  uint8_t req[64];
+  size_t n = ls_proto_encode_request(req, LS_MSG_MANIFEST_REQ, 1, root, 0);
+  assert_int_equal(write(fd, req, n), (ssize_t)n);
+  run_until(&w, &w.server.frames);
+  assert_int_equal(write(fd, req, n), (ssize_t)n);
+  for (int i = 0; i < 50; i++) {
+    uv_run(&w.loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_int_equal(w.server.frames, 1);
+  w.server.pause = 0;
+  ls_conn_set_reading(&w.server.conn, 1);
+  for (int i = 0; i < 2500 && w.server.frames < 2; i++) {
+    uv_run(&w.loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_int_equal(w.server.frames, 2);
+  close(fd);
+  world_close(&w);
+}
+
 /* The idle timer: no request and none owed closes; a busy one stays. */
 static void idle_timer(void **state) {
   (void)state;
@@ -358,8 +389,8 @@ int main(void) {
       cmocka_unit_test(frame_split_across_reads), cmocka_unit_test(oversize_frame_error_then_close),
       cmocka_unit_test(fail_says_then_closes),    cmocka_unit_test(handshake_right_key),
       cmocka_unit_test(handshake_wrong_key),      cmocka_unit_test(handshake_key_required),
-      cmocka_unit_test(handshake_impostor_server), cmocka_unit_test(idle_timer),
-      cmocka_unit_test(stall_timer),
+      cmocka_unit_test(handshake_impostor_server), cmocka_unit_test(reading_paused),
+      cmocka_unit_test(idle_timer),                cmocka_unit_test(stall_timer),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
