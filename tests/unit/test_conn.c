@@ -99,6 +99,23 @@ static void run_until(world_t *w, const int *flag) {
   assert_true(*flag);
 }
 
+/* Runs the loop until the server has n frames (5 s at most). */
+static void run_until_frames(world_t *w, int n) {
+  for (int i = 0; i < 2500 && w->server.frames < n; i++) {
+    uv_run(&w->loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_int_equal(w->server.frames, n);
+}
+
+/* Runs the loop for about ms milliseconds, whatever happens. */
+static void run_for(world_t *w, int ms) {
+  for (int i = 0; i < ms; i++) {
+    uv_run(&w->loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+}
+
 static void world_close(world_t *w) {
   if (w->server.used) ls_conn_close(&w->server.conn, LS_CONN_END_SHUTDOWN);
   if (w->client.used) ls_conn_close(&w->client.conn, LS_CONN_END_SHUTDOWN);
@@ -158,11 +175,7 @@ static void frame_split_across_reads(void **state) {
     for (int k = 0; k < 3; k++) uv_run(&w.loop, UV_RUN_NOWAIT);
     if (i + 1 < first) assert_int_equal(w.server.frames, 0); /* nothing before the frame is whole */
   }
-  for (int i = 0; i < 2500 && w.server.frames < 2; i++) {
-    uv_run(&w.loop, UV_RUN_NOWAIT);
-    usleep(1000);
-  }
-  assert_int_equal(w.server.frames, 2);
+  run_until_frames(&w, 2);
   assert_int_equal(w.server.type, LS_MSG_HAVE_REQ);
   assert_int_equal(w.server.id, 43);
   assert_memory_equal(w.server.payload, root, LS_HASH_LEN);
@@ -333,18 +346,11 @@ static void reading_paused(void **state) {
   assert_int_equal(write(fd, req, n), (ssize_t)n);
   run_until(&w, &w.server.frames);
   assert_int_equal(write(fd, req, n), (ssize_t)n);
-  for (int i = 0; i < 50; i++) {
-    uv_run(&w.loop, UV_RUN_NOWAIT);
-    usleep(1000);
-  }
+  run_for(&w, 50);
   assert_int_equal(w.server.frames, 1);
   w.server.pause = 0;
   ls_conn_set_reading(&w.server.conn, 1);
-  for (int i = 0; i < 2500 && w.server.frames < 2; i++) {
-    uv_run(&w.loop, UV_RUN_NOWAIT);
-    usleep(1000);
-  }
-  assert_int_equal(w.server.frames, 2);
+  run_until_frames(&w, 2);
   close(fd);
   world_close(&w);
 }
@@ -357,10 +363,7 @@ static void idle_timer(void **state) {
   int fd = raw_connect(w.port);
   run_until(&w, &w.server.used);
   w.server.busy = 1;
-  for (int i = 0; i < 100; i++) {
-    uv_run(&w.loop, UV_RUN_NOWAIT);
-    usleep(2000);
-  }
+  run_for(&w, 200);
   assert_int_equal(w.server.ended, 0); /* replies owed: not idle */
   w.server.busy = 0;
   run_until(&w, &w.server.ended);
