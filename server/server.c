@@ -7,7 +7,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "ls_auth.h"
+#include "ls_conn.h"
 #include "ls_log.h"
 #include "ls_map.h"
 #include "ls_net.h"
@@ -43,13 +43,11 @@ typedef struct req_s {
   int err;                /* ls_err_code_t or 0 */
 } req_t;
 
+/* A client's connection: framing, the key's handshake and the idle timer are
+ * ls_conn's; admission, serving and the counts for server.log are ours. */
 struct conn_s {
-  uv_tcp_t tcp;
-  uv_timer_t idle;
+  ls_conn_t conn;
   server_t *srv;
-  uint8_t nonce[LS_NONCE_LEN]; /* our challenge, with a network key */
-  int authed;
-  ls_proto_reader_t reader;
   char peer[32];
   uint16_t peer_port;
   uint64_t start_ms;
@@ -60,9 +58,9 @@ struct conn_s {
   const char *files_name[FILES_LOGGED];
   unsigned nfiles;
   int inflight;           /* requests accepted and not yet written */
-  int reading;
   int closing;
-  int handles;
+  int listed;             /* admitted: in srv->conns and per_ip */
+  int closed;             /* ls_conn's handles are closed */
   const char *end;
   conn_t *prev, *next;
 };
@@ -87,7 +85,7 @@ struct server_s {
   int handles;
 };
 
-static void conn_close(conn_t *c, const char *why);
+static void conn_close(conn_t *c, ls_conn_end_t why);
 static void pump(server_t *srv);
 static void conn_release(conn_t *c);
 static void server_release(server_t *srv);
@@ -190,7 +188,7 @@ static void write_done(uv_write_t *w, int status) {
   conn_t *c = r->conn;
   server_t *srv = c->srv;
   c->inflight--;
-  if (status < 0 && !c->closing) conn_close(c, "write-error");
+  if (status < 0 && !c->closing) conn_close(c, LS_CONN_END_WRITE);
   req_free(r);
   if (!c->closing) {
     conn_maybe_resume(c);
@@ -216,7 +214,7 @@ static void reply(conn_t *c, req_t *r) {
     if (r->buf == NULL) {
       c->inflight--;
       req_free(r);
-      conn_close(c, "out-of-memory");
+      conn_close(c, LS_CONN_END_NOMEM);
       return;
     }
     r->buf_len = ls_proto_encode_error(r->buf, r->rq.id, (uint16_t)r->err, ls_proto_err_name((unsigned)r->err));
@@ -236,11 +234,11 @@ static void reply(conn_t *c, req_t *r) {
   }
   for (int i = 0; i < n; i++) c->bytes_out += bufs[i].len;
   r->write.data = r;
-  int rc = uv_write(&r->write, (uv_stream_t *)&c->tcp, bufs, (unsigned)n, write_done);
+  int rc = ls_conn_write(&c->conn, &r->write, bufs, (unsigned)n, write_done);
   if (rc != 0) {
     c->inflight--;
     req_free(r);
-    conn_close(c, "write-error");
+    conn_close(c, LS_CONN_END_WRITE);
   }
 }
 
@@ -250,7 +248,8 @@ static int pread_full(int fd, uint8_t *buf, size_t len, uint64_t off) {
   while (len > 0) {
     ssize_t n = pread(fd, buf, len, (off_t)off);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return -1;
+    if (n < 0) return -errno;
+    if (n == 0) return UV_EIO; /* the file shrank */
     buf += n;
     len -= (size_t)n;
     off += (uint64_t)n;
@@ -363,63 +362,56 @@ static void pump(server_t *srv) {
 
 /* ---------- requests ---------- */
 
-/* A small frame of ours (challenge, proof), written with its own copy. */
-typedef struct {
-  uv_write_t w;
-  uint8_t buf[LS_PROTO_HEADER_LEN + 64];
-} small_write_t;
-
-static void small_written(uv_write_t *w, int status) {
-  (void)status;
-  free(w->data);
-}
-
-static void send_small(conn_t *c, uint8_t type, const uint8_t *payload, size_t len) {
-  small_write_t *sw = malloc(sizeof *sw);
-  if (sw == NULL) return;
-  size_t n = ls_proto_encode_header(sw->buf, type, 0, len);
-  memcpy(sw->buf + n, payload, len);
-  uv_buf_t b = uv_buf_init((char *)sw->buf, (unsigned)(n + len));
-  sw->w.data = sw;
-  if (uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written) != 0) free(sw);
-}
-
-/* With a network key nothing is answered before the client proves it holds
- * the key; the server proves it too (docs/PROTOCOL.md, section 5). */
-static int authenticate(conn_t *c, const ls_frame_t *f) {
-  server_t *srv = c->srv;
-  uint8_t mac[LS_MAC_LEN];
-  if (f->type == LS_MSG_AUTH_RESPONSE && f->len == 2 * LS_NONCE_LEN) {
-    ls_auth_mac(srv->key, "chunk-client", c->nonce, LS_NONCE_LEN, f->payload, LS_NONCE_LEN, mac);
-    if (ls_auth_equal(mac, f->payload + LS_NONCE_LEN)) {
-      c->authed = 1;
-      ls_auth_mac(srv->key, "chunk-server", f->payload, LS_NONCE_LEN, c->nonce, LS_NONCE_LEN, mac);
-      send_small(c, LS_MSG_AUTH_OK, mac, LS_MAC_LEN);
-      return 0;
-    }
+/* A chunk map: whole for a complete file; a partial's is read from temp/. */
+static void serve_have(server_t *srv, req_t *r, const ls_manifest_t *m) {
+  if (!r->partial) {
+    r->buf_len = ls_proto_have_payload_len(m->nchunks);
+    r->buf = malloc(r->buf_len);
+    if (r->buf == NULL) r->err = LS_ERR_INTERNAL;
+    else ls_proto_encode_have_payload(r->buf, NULL, m->nchunks);
+    reply(r->conn, r);
+    return;
   }
-  uint8_t err[LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT];
-  size_t n = ls_proto_encode_error(err, f->id, LS_ERR_AUTH, "network key required");
-  uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
-  uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-  c->n_error++;
-  static ls_ratelimit_t rl = {5, 10000, 0, 0, 0};
-  unsigned long dropped;
-  if (ls_ratelimit_allow(&rl, &dropped)) ls_warn("connection from %s: no valid network key; closed", c->peer);
-  conn_close(c, "auth-failed");
-  return 1;
+  r->temp_dir = strdup(srv->cfg->temp_dir);
+  if (r->temp_dir == NULL) {
+    r->err = LS_ERR_INTERNAL;
+    reply(r->conn, r);
+  } else {
+    start_read(srv, r);
+  }
 }
 
-static int handle_frame(void *ud, ls_frame_t *f) {
-  conn_t *c = ud;
+/* A chunk waits for the buffer budget and the rate, then is read. */
+static void serve_chunk(server_t *srv, req_t *r, const ls_catalog_entry_t *e) {
+  const ls_manifest_t *m = &e->manifest;
+  if (r->rq.index >= m->nchunks) {
+    r->err = LS_ERR_BAD_REQUEST;
+    reply(r->conn, r);
+    return;
+  }
+  r->chunk_len = ls_manifest_chunk_len(m, r->rq.index);
+  r->chunk_offset = (uint64_t)r->rq.index * m->chunk_size;
+  r->mtime_ns = e->mtime_ns;
+  r->path = strdup(e->path);
+  r->temp_dir = strdup(srv->cfg->temp_dir);
+  if (r->path == NULL || r->temp_dir == NULL) {
+    r->err = LS_ERR_INTERNAL;
+    reply(r->conn, r);
+    return;
+  }
+  wait_push(srv, r);
+  pump(srv);
+}
+
+/* Each request gets exactly one reply, whatever happens to it. */
+static int handle_frame(ls_conn_t *lc, ls_frame_t *f) {
+  conn_t *c = lc->data;
   server_t *srv = c->srv;
-  if (c->closing) return 1;
-  if (srv->key != NULL && !c->authed) return authenticate(c, f);
   req_t *r = calloc(1, sizeof *r);
   if (r == NULL) return -ENOMEM;
   r->conn = c;
   c->inflight++;
-  uv_timer_again(&c->idle); /* a whole request is activity; stray bytes are not */
+  conn_maybe_resume(c); /* a full pipeline stops reading */
   if (ls_proto_parse_request(f, &r->rq) != 0) {
     r->rq.id = f->id;
     r->err = LS_ERR_BAD_REQUEST;
@@ -433,50 +425,15 @@ static int handle_frame(void *ud, ls_frame_t *f) {
     return 0;
   }
   note_root(c, r->rq.root);
-  const ls_manifest_t *m = &e->manifest;
   r->partial = e->source == LS_SOURCE_PARTIAL;
-  r->nchunks = m->nchunks;
+  r->nchunks = e->manifest.nchunks;
   switch (r->rq.type) {
     case LS_MSG_MANIFEST_REQ:
-      if (ls_manifest_encode(m, &r->buf, &r->buf_len) != 0) r->err = LS_ERR_INTERNAL;
+      if (ls_manifest_encode(&e->manifest, &r->buf, &r->buf_len) != 0) r->err = LS_ERR_INTERNAL;
       reply(c, r);
       return 0;
-    case LS_MSG_HAVE_REQ:
-      if (!r->partial) {
-        r->buf_len = ls_proto_have_payload_len(m->nchunks);
-        r->buf = malloc(r->buf_len);
-        if (r->buf == NULL) r->err = LS_ERR_INTERNAL;
-        else ls_proto_encode_have_payload(r->buf, NULL, m->nchunks);
-        reply(c, r);
-        return 0;
-      }
-      r->temp_dir = strdup(srv->cfg->temp_dir);
-      if (r->temp_dir == NULL) {
-        r->err = LS_ERR_INTERNAL;
-        reply(c, r);
-      } else {
-        start_read(srv, r);
-      }
-      return 0;
-    case LS_MSG_CHUNK_REQ:
-      if (r->rq.index >= m->nchunks) {
-        r->err = LS_ERR_BAD_REQUEST;
-        reply(c, r);
-        return 0;
-      }
-      r->chunk_len = ls_manifest_chunk_len(m, r->rq.index);
-      r->chunk_offset = (uint64_t)r->rq.index * m->chunk_size;
-      r->mtime_ns = e->mtime_ns;
-      r->path = strdup(e->path);
-      r->temp_dir = strdup(srv->cfg->temp_dir);
-      if (r->path == NULL || r->temp_dir == NULL) {
-        r->err = LS_ERR_INTERNAL;
-        reply(c, r);
-        return 0;
-      }
-      wait_push(srv, r);
-      pump(srv);
-      return 0;
+    case LS_MSG_HAVE_REQ: serve_have(srv, r, &e->manifest); return 0;
+    case LS_MSG_CHUNK_REQ: serve_chunk(srv, r, e); return 0;
     default:
       r->err = LS_ERR_BAD_REQUEST;
       reply(c, r);
@@ -486,52 +443,10 @@ static int handle_frame(void *ud, ls_frame_t *f) {
 
 /* ---------- connections ---------- */
 
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  static char slab[4096]; /* requests are tiny; the reader copies what it keeps */
-  (void)h;
-  (void)suggested;
-  *buf = uv_buf_init(slab, sizeof slab);
-}
-
-static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  conn_t *c = s->data;
-  if (nread == UV_EOF) {
-    conn_close(c, "eof");
-    return;
-  }
-  if (nread < 0) {
-    conn_close(c, "reset");
-    return;
-  }
-  int rc = ls_proto_reader_feed(&c->reader, (const uint8_t *)buf->base, (size_t)nread, handle_frame, c);
-  if (rc == -EPROTO) {
-    /* The byte stream cannot be trusted: say so once and hang up. */
-    uint8_t err[LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT];
-    size_t n = ls_proto_encode_error(err, 0, LS_ERR_BAD_REQUEST, "malformed frame");
-    uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
-    uv_try_write(s, &b, 1);
-    c->n_error++;
-    conn_close(c, "protocol-error");
-    return;
-  }
-  if (rc != 0) {
-    conn_close(c, "out-of-memory");
-    return;
-  }
-  conn_maybe_resume(c);
-}
-
 /* Back-pressure: stop reading while this connection has a full pipeline. */
 static void conn_maybe_resume(conn_t *c) {
   if (c->closing) return;
-  int want = c->inflight < SERVER_MAX_PIPELINE;
-  if (want && !c->reading) {
-    uv_read_start((uv_stream_t *)&c->tcp, alloc_cb, read_cb);
-    c->reading = 1;
-  } else if (!want && c->reading) {
-    uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = 0;
-  }
+  ls_conn_set_reading(&c->conn, c->inflight < SERVER_MAX_PIPELINE);
 }
 
 /* A connection's memory goes once its handles are closed and no request of
@@ -545,25 +460,27 @@ static void server_release(server_t *srv) {
 }
 
 static void conn_release(conn_t *c) {
-  if (c->handles > 0 || c->inflight > 0) return;
+  if (!c->closed || c->inflight > 0) return;
   server_t *srv = c->srv;
   free(c);
   server_release(srv);
 }
 
-static void conn_handle_closed(uv_handle_t *h) {
-  conn_t *c = h->data;
-  c->handles--;
+static void conn_closed(ls_conn_t *lc) {
+  conn_t *c = lc->data;
+  c->closed = 1;
   conn_release(c);
 }
 
-static void conn_close(conn_t *c, const char *why) {
-  if (c->closing) return;
+/* ls_conn ends every connection through here, whoever closes it. */
+static void conn_ended(ls_conn_t *lc, ls_conn_end_t why) {
+  conn_t *c = lc->data;
   server_t *srv = c->srv;
   c->closing = 1;
-  c->end = why;
+  if (!c->listed) return; /* refused at admission: not logged */
+  c->end = ls_conn_end_name(why);
+  c->n_error += lc->errors_sent;
   conn_log(c);
-  ls_proto_reader_close(&c->reader);
   if (c->prev) c->prev->next = c->next;
   else srv->conns = c->next;
   if (c->next) c->next->prev = c->prev;
@@ -571,92 +488,74 @@ static void conn_close(conn_t *c, const char *why) {
   uintptr_t n = (uintptr_t)ls_map_get(&srv->per_ip, c->peer);
   if (n <= 1) ls_map_del(&srv->per_ip, c->peer);
   else ls_map_put(&srv->per_ip, c->peer, (void *)(n - 1));
-  uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
-  uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
 }
 
-static void idle_cb(uv_timer_t *t) {
-  conn_t *c = t->data;
-  if (c->inflight == 0) conn_close(c, "idle");
+static void conn_close(conn_t *c, ls_conn_end_t why) {
+  ls_conn_close(&c->conn, why);
 }
 
-static void refuse_closed(uv_handle_t *h) {
-  server_t *srv = h->data;
-  free(h);
-  server_release(srv);
+static int conn_busy(const ls_conn_t *lc) {
+  const conn_t *c = lc->data;
+  return c->inflight > 0;
+}
+
+/* Admission: the limits in all and per address. 0, or the connection was
+ * refused (ERROR 4, then closed). */
+static int admit(server_t *srv, conn_t *c) {
+  static ls_ratelimit_t rl_all = {5, 10000, 0, 0, 0}, rl_ip = {5, 10000, 0, 0, 0};
+  unsigned long dropped;
+  if (srv->nconns >= srv->cfg->max_conns) {
+    if (ls_ratelimit_allow(&rl_all, &dropped))
+      ls_warn("connection refused: %u connections open (max_conns)", srv->nconns);
+    ls_conn_fail(&c->conn, 0, LS_ERR_BUSY, "too many connections", LS_CONN_END_REFUSED);
+    return UV_EBUSY;
+  }
+  /* One address cannot take every slot: honest peers keep being served. */
+  uintptr_t from_ip = (uintptr_t)ls_map_get(&srv->per_ip, c->peer);
+  if (from_ip >= srv->cfg->max_conns_per_ip || ls_map_put(&srv->per_ip, c->peer, (void *)(from_ip + 1)) != 0) {
+    if (ls_ratelimit_allow(&rl_ip, &dropped))
+      ls_warn("connection from %s refused: %lu open from that address (max_conns_per_ip)", c->peer,
+              (unsigned long)from_ip);
+    ls_conn_fail(&c->conn, 0, LS_ERR_BUSY, "too many connections from your address", LS_CONN_END_REFUSED);
+    return UV_EBUSY;
+  }
+  c->listed = 1;
+  c->next = srv->conns;
+  if (srv->conns) srv->conns->prev = c;
+  srv->conns = c;
+  srv->nconns++;
+  return 0;
 }
 
 static void on_connection(uv_stream_t *ls, int status) {
   server_t *srv = ls->data;
   if (status < 0) return;
-  if (srv->nconns >= srv->cfg->max_conns) {
-    uv_tcp_t *t = malloc(sizeof *t);
-    if (t == NULL) return;
-    uv_tcp_init(srv->loop, t);
-    t->data = srv;
-    srv->handles++;
-    if (uv_accept(ls, (uv_stream_t *)t) == 0) {
-      uint8_t err[LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT];
-      size_t n = ls_proto_encode_error(err, 0, LS_ERR_BUSY, "too many connections");
-      uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
-      uv_try_write((uv_stream_t *)t, &b, 1);
-      static ls_ratelimit_t rl = {5, 10000, 0, 0, 0};
-      unsigned long dropped;
-      if (ls_ratelimit_allow(&rl, &dropped))
-        ls_warn("connection refused: %u connections open (max_conns)", srv->nconns);
-    }
-    uv_close((uv_handle_t *)t, refuse_closed);
-    return;
-  }
   conn_t *c = calloc(1, sizeof *c);
   if (c == NULL) return;
   c->srv = srv;
-  uv_tcp_init(srv->loop, &c->tcp);
-  uv_timer_init(srv->loop, &c->idle);
-  c->tcp.data = c->idle.data = c;
-  c->handles = 2;
+  ls_conn_opts_t o = {.role = LS_CONN_SERVER,
+                      .key = srv->key,
+                      .timeout_ms = (uint64_t)srv->cfg->idle_timeout * 1000,
+                      .on_frame = handle_frame,
+                      .on_end = conn_ended,
+                      .on_closed = conn_closed,
+                      .busy = conn_busy};
+  if (ls_conn_init(srv->loop, &c->conn, &o) != 0) {
+    free(c);
+    return;
+  }
+  c->conn.data = c;
   srv->handles++;
-  if (uv_accept(ls, (uv_stream_t *)&c->tcp) != 0) {
-    c->closing = 1;
-    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
-    uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
+  if (ls_conn_accept(&c->conn, ls) != 0) {
+    conn_close(c, LS_CONN_END_RESET);
     return;
   }
-  uv_tcp_nodelay(&c->tcp, 1);
-  struct sockaddr_storage ss;
-  int len = sizeof ss;
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0)
-    ls_net_addr_str((struct sockaddr *)&ss, c->peer, sizeof c->peer, &c->peer_port);
-  /* One address cannot take every slot: honest peers keep being served. */
-  uintptr_t from_ip = (uintptr_t)ls_map_get(&srv->per_ip, c->peer);
-  if (from_ip >= srv->cfg->max_conns_per_ip || ls_map_put(&srv->per_ip, c->peer, (void *)(from_ip + 1)) != 0) {
-    uint8_t err[LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT];
-    size_t n = ls_proto_encode_error(err, 0, LS_ERR_BUSY, "too many connections from your address");
-    uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
-    uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-    static ls_ratelimit_t rl = {5, 10000, 0, 0, 0};
-    unsigned long dropped;
-    if (ls_ratelimit_allow(&rl, &dropped))
-      ls_warn("connection from %s refused: %lu open from that address (max_conns_per_ip)", c->peer,
-              (unsigned long)from_ip);
-    c->closing = 1;
-    uv_close((uv_handle_t *)&c->tcp, conn_handle_closed);
-    uv_close((uv_handle_t *)&c->idle, conn_handle_closed);
-    return;
-  }
+  snprintf(c->peer, sizeof c->peer, "%s", c->conn.peer);
+  c->peer_port = c->conn.peer_port;
+  if (admit(srv, c) != 0) return;
   c->start_ms = uv_now(srv->loop);
   ls_log_timestamp(c->start_ts, sizeof c->start_ts);
-  ls_proto_reader_init(&c->reader, 0, 1);
-  c->next = srv->conns;
-  if (srv->conns) srv->conns->prev = c;
-  srv->conns = c;
-  srv->nconns++;
-  uint64_t idle_ms = (uint64_t)srv->cfg->idle_timeout * 1000;
-  uv_timer_start(&c->idle, idle_cb, idle_ms, idle_ms);
-  if (srv->key != NULL) {
-    ls_auth_nonce(c->nonce);
-    send_small(c, LS_MSG_AUTH_CHALLENGE, c->nonce, LS_NONCE_LEN);
-  }
+  ls_conn_start(&c->conn);
   conn_maybe_resume(c);
 }
 
@@ -709,7 +608,7 @@ static void server_handle_closed(uv_handle_t *h) {
 
 void server_close(server_t *srv) {
   srv->closing = 1;
-  while (srv->conns != NULL) conn_close(srv->conns, "shutdown");
+  while (srv->conns != NULL) conn_close(srv->conns, LS_CONN_END_SHUTDOWN);
   /* Requests still waiting for budget are dropped with their connection. */
   while (srv->wait_head != NULL) {
     req_t *r = srv->wait_head;

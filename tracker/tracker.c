@@ -18,7 +18,7 @@ typedef struct conn_s {
   reg_host_t *host;          /* NULL until registered */
   uint64_t last_heard_ms;
   int authed;                /* passed the network key's challenge (always, without a key) */
-  uint8_t nonce[LS_NONCE_LEN];
+  ls_auth_hs_t hs;           /* our challenge, with a network key */
   struct conn_s *prev, *next;
 } conn_t;
 
@@ -106,22 +106,116 @@ static void host_leaves(tracker_t *t, conn_t *c, const char *why) {
  * the tracker proves it too. */
 static void authenticate(conn_t *c, ls_tmsg_t *m) {
   tracker_t *t = c->t;
-  uint8_t mac[LS_MAC_LEN];
-  if (m->type == LS_TMSG_AUTH) {
-    ls_auth_mac(t->opts.key, "tracker-client", c->nonce, LS_NONCE_LEN, m->nonce, LS_NONCE_LEN, mac);
-    if (ls_auth_equal(mac, m->mac)) {
-      c->authed = 1;
-      ls_tmsg_t ok;
-      memset(&ok, 0, sizeof ok);
-      ok.type = LS_TMSG_AUTH_OK;
-      ok.id = m->id;
-      ls_auth_mac(t->opts.key, "tracker-server", m->nonce, LS_NONCE_LEN, c->nonce, LS_NONCE_LEN, ok.mac);
-      ls_tlink_send(&c->link, &ok);
-      return;
-    }
+  ls_tmsg_t ok;
+  memset(&ok, 0, sizeof ok);
+  if (m->type == LS_TMSG_AUTH && ls_auth_check_response(t->opts.key, &c->hs, m->nonce, m->mac, ok.mac) == 0) {
+    c->authed = 1;
+    ok.type = LS_TMSG_AUTH_OK;
+    ok.id = m->id;
+    ls_tlink_send(&c->link, &ok);
+    return;
   }
   send_error(c, m->id, LS_TERR_AUTH, "network key required");
-  ls_tlink_close(&c->link, "bad message: no valid network key");
+  ls_tlink_close_for(&c->link, LS_TLINK_END_BAD_MESSAGE, "bad message: no valid network key");
+}
+
+static void on_register(conn_t *c, const ls_tmsg_t *m) {
+  tracker_t *t = c->t;
+  const char *peer = c->link.peer;
+  if (c->host != NULL) {
+    send_error(c, m->id, LS_TERR_ALREADY_REGISTERED, "this connection is already registered");
+    return;
+  }
+  reg_host_t *other = registry_find(&t->reg, m->host);
+  if (other != NULL) {
+    char why[LS_TMSG_MAX_REASON];
+    snprintf(why, sizeof why, "the name '%s' is taken (by %s); choose another", m->host, other->addr);
+    ls_info("register refused name=%s addr=%s: name taken", m->host, peer);
+    send_error(c, m->id, LS_TERR_NAME_TAKEN, why);
+    return;
+  }
+  if (registry_add(&t->reg, m->host, peer, m->port, c, &c->host) != 0) {
+    send_error(c, m->id, LS_TERR_LIMIT, "out of memory");
+    return;
+  }
+  t->ever_registered++;
+  ls_info("host registered name=%s addr=%s:%u", m->host, peer, m->port);
+  send_simple(c, LS_TMSG_OK, m->id);
+}
+
+/* PUBLISH and UNPUBLISH: a registered host's files. */
+static void on_publish(conn_t *c, const ls_tmsg_t *m) {
+  tracker_t *t = c->t;
+  if (c->host == NULL) {
+    send_error(c, m->id, LS_TERR_NOT_REGISTERED, "register first");
+    return;
+  }
+  if (m->type == LS_TMSG_PUBLISH) {
+    int rc = registry_publish(&t->reg, c->host, m->files, m->nfiles, m->replace);
+    ls_info("publish name=%s files=%zu%s total=%zu", c->host->name, m->nfiles, m->replace ? " (replace)" : "",
+            c->host->files.count);
+    if (rc == -ENOSPC) {
+      send_error(c, m->id, LS_TERR_LIMIT, "file limit reached; some files were not published");
+      return;
+    }
+  } else {
+    registry_unpublish(&t->reg, c->host, m->names, m->nnames);
+    ls_info("unpublish name=%s files=%zu total=%zu", c->host->name, m->nnames, c->host->files.count);
+  }
+  send_simple(c, LS_TMSG_OK, m->id);
+}
+
+/* The holders of one name, as rows; returns how many went into rows (cap). */
+static size_t rows_by_name(const registry_t *reg, const char *name, ls_tentry_t *rows, size_t cap) {
+  const reg_holders_t *hs = registry_holders(reg, name);
+  size_t n = 0;
+  for (size_t i = 0; hs && i < hs->n && n < cap; i++) {
+    const reg_host_t *h = hs->v[i];
+    const ls_announce_file_t *f = ls_map_get(&h->files, name);
+    memcpy(rows[n].host, h->name, sizeof rows[n].host);
+    memcpy(rows[n].addr, h->addr, sizeof rows[n].addr);
+    rows[n].port = h->port;
+    rows[n].file = *f;
+    n++;
+  }
+  return n;
+}
+
+static void on_lookup(conn_t *c, const ls_tmsg_t *m) {
+  tracker_t *t = c->t;
+  const reg_holders_t *by_name = m->has_root ? NULL : registry_holders(&t->reg, m->name);
+  size_t cap = m->has_root ? LS_TMSG_MAX_FILES : (by_name ? by_name->n : 0);
+  if (cap > LS_TMSG_MAX_FILES) cap = LS_TMSG_MAX_FILES;
+  ls_tentry_t *rows = malloc((cap + 1) * sizeof *rows);
+  if (rows == NULL) return;
+  size_t n;
+  if (m->has_root) n = registry_rows_by_root(&t->reg, m->root, LS_TMSG_MAX_FILES, rows);
+  else n = rows_by_name(&t->reg, m->name, rows, cap);
+  /* The rows' names belong to the registry: do not free them. */
+  send_entries(c, m->id, rows, n, 0, (uint32_t)n);
+  free(rows);
+}
+
+static void on_list(conn_t *c, const ls_tmsg_t *m) {
+  tracker_t *t = c->t;
+  ls_tentry_t *rows = malloc((m->limit + 1) * sizeof *rows);
+  if (rows == NULL) return;
+  size_t n = registry_rows(&t->reg, m->offset, m->limit, rows);
+  send_entries(c, m->id, rows, n, m->offset, (uint32_t)t->reg.total_files);
+  free(rows);
+}
+
+/* A PONG answers an admin ping (tracker_ping) of this host. */
+static void on_pong(conn_t *c, const ls_tmsg_t *m) {
+  for (admin_ping_t *p = c->t->pings; p; p = p->next) {
+    if (p->id == m->id && !p->done && c->host && strcmp(c->host->name, p->host) == 0) {
+      p->done = 1;
+      double rtt = (double)(uv_hrtime() - p->sent_ns) / 1e6;
+      ls_info("ping name=%s rtt_ms=%.3f", p->host, rtt);
+      p->cb(p->ud, p->host, rtt);
+      uv_close((uv_handle_t *)&p->timer, admin_ping_closed);
+    }
+  }
 }
 
 static void on_msg(ls_tlink_t *l, ls_tmsg_t *m) {
@@ -133,110 +227,25 @@ static void on_msg(ls_tlink_t *l, ls_tmsg_t *m) {
     return;
   }
   switch (m->type) {
-    case LS_TMSG_REGISTER: {
-      if (c->host != NULL) {
-        send_error(c, m->id, LS_TERR_ALREADY_REGISTERED, "this connection is already registered");
-        return;
-      }
-      reg_host_t *other = registry_find(&t->reg, m->host);
-      if (other != NULL) {
-        char why[LS_TMSG_MAX_REASON];
-        snprintf(why, sizeof why, "the name '%s' is taken (by %s); choose another", m->host, other->addr);
-        ls_info("register refused name=%s addr=%s: name taken", m->host, l->peer);
-        send_error(c, m->id, LS_TERR_NAME_TAKEN, why);
-        return;
-      }
-      if (registry_add(&t->reg, m->host, l->peer, m->port, c, &c->host) != 0) {
-        send_error(c, m->id, LS_TERR_LIMIT, "out of memory");
-        return;
-      }
-      t->ever_registered++;
-      ls_info("host registered name=%s addr=%s:%u", m->host, l->peer, m->port);
-      send_simple(c, LS_TMSG_OK, m->id);
-      return;
-    }
+    case LS_TMSG_REGISTER: on_register(c, m); return;
     case LS_TMSG_PUBLISH:
-    case LS_TMSG_UNPUBLISH:
-      if (c->host == NULL) {
-        send_error(c, m->id, LS_TERR_NOT_REGISTERED, "register first");
-        return;
-      }
-      if (m->type == LS_TMSG_PUBLISH) {
-        int rc = registry_publish(&t->reg, c->host, m->files, m->nfiles, m->replace);
-        ls_info("publish name=%s files=%zu%s total=%zu", c->host->name, m->nfiles, m->replace ? " (replace)" : "",
-                c->host->files.count);
-        if (rc == -ENOSPC) {
-          send_error(c, m->id, LS_TERR_LIMIT, "file limit reached; some files were not published");
-          return;
-        }
-      } else {
-        registry_unpublish(&t->reg, c->host, m->names, m->nnames);
-        ls_info("unpublish name=%s files=%zu total=%zu", c->host->name, m->nnames, c->host->files.count);
-      }
-      send_simple(c, LS_TMSG_OK, m->id);
-      return;
-    case LS_TMSG_LOOKUP: {
-      const reg_holders_t *by_name = m->has_root ? NULL : registry_holders(&t->reg, m->name);
-      size_t cap = m->has_root ? LS_TMSG_MAX_FILES : (by_name ? by_name->n : 0);
-      if (cap > LS_TMSG_MAX_FILES) cap = LS_TMSG_MAX_FILES;
-      ls_tentry_t *rows = malloc((cap + 1) * sizeof *rows);
-      size_t n = 0;
-      if (rows == NULL) return;
-      if (m->has_root) {
-        n = registry_rows_by_root(&t->reg, m->root, LS_TMSG_MAX_FILES, rows);
-      } else {
-        const reg_holders_t *hs = by_name;
-        for (size_t i = 0; hs && i < hs->n && n < cap; i++) {
-          const reg_host_t *h = hs->v[i];
-          const ls_announce_file_t *f = ls_map_get(&h->files, m->name);
-          memcpy(rows[n].host, h->name, sizeof rows[n].host);
-          memcpy(rows[n].addr, h->addr, sizeof rows[n].addr);
-          rows[n].port = h->port;
-          rows[n].file = *f;
-          n++;
-        }
-      }
-      /* The rows' names belong to the registry: do not free them. */
-      send_entries(c, m->id, rows, n, 0, (uint32_t)n);
-      free(rows);
-      return;
-    }
-    case LS_TMSG_LIST: {
-      ls_tentry_t *rows = malloc((m->limit + 1) * sizeof *rows);
-      if (rows == NULL) return;
-      size_t n = registry_rows(&t->reg, m->offset, m->limit, rows);
-      send_entries(c, m->id, rows, n, m->offset, (uint32_t)t->reg.total_files);
-      free(rows);
-      return;
-    }
-    case LS_TMSG_PING:
-      send_simple(c, LS_TMSG_PONG, m->id);
-      return;
-    case LS_TMSG_PONG:
-      for (admin_ping_t *p = t->pings; p; p = p->next) {
-        if (p->id == m->id && !p->done && c->host && strcmp(c->host->name, p->host) == 0) {
-          p->done = 1;
-          double rtt = (double)(uv_hrtime() - p->sent_ns) / 1e6;
-          ls_info("ping name=%s rtt_ms=%.3f", p->host, rtt);
-          p->cb(p->ud, p->host, rtt);
-          uv_close((uv_handle_t *)&p->timer, admin_ping_closed);
-        }
-      }
-      return;
+    case LS_TMSG_UNPUBLISH: on_publish(c, m); return;
+    case LS_TMSG_LOOKUP: on_lookup(c, m); return;
+    case LS_TMSG_LIST: on_list(c, m); return;
+    case LS_TMSG_PING: send_simple(c, LS_TMSG_PONG, m->id); return;
+    case LS_TMSG_PONG: on_pong(c, m); return;
     case LS_TMSG_BYE:
       host_leaves(t, c, "goodbye");
       ls_tlink_close(&c->link, "goodbye");
       return;
-    default:
-      send_error(c, m->id, LS_TERR_BAD_REQUEST, "unexpected message type");
-      return;
+    default: send_error(c, m->id, LS_TERR_BAD_REQUEST, "unexpected message type"); return;
   }
 }
 
-static void on_end(ls_tlink_t *l, const char *why) {
+static void on_end(ls_tlink_t *l, ls_tlink_end_t reason, const char *why) {
   conn_t *c = l->data;
   tracker_t *t = c->t;
-  if (strncmp(why, "bad message", 11) == 0) {
+  if (reason == LS_TLINK_END_BAD_MESSAGE) {
     static ls_ratelimit_t rl = {10, 10000, 0, 0, 0};
     unsigned long dropped;
     if (ls_ratelimit_allow(&rl, &dropped)) ls_warn("closed connection from %s:%u: %s", l->peer, l->peer_port, why);
@@ -298,8 +307,8 @@ static void on_connection(uv_stream_t *s, int status) {
     ls_tmsg_t ch;
     memset(&ch, 0, sizeof ch);
     ch.type = LS_TMSG_CHALLENGE;
-    ls_auth_nonce(c->nonce);
-    memcpy(ch.nonce, c->nonce, LS_NONCE_LEN);
+    ls_auth_challenge(&c->hs, LS_AUTH_TRACKER);
+    memcpy(ch.nonce, c->hs.server_nonce, LS_NONCE_LEN);
     ls_tlink_send(&c->link, &ch);
   }
 }

@@ -39,7 +39,7 @@ static int frame_cb(void *ud, const char *json, size_t len) {
   if (ls_tmsg_decode(&m, json, len, &why) != 0) {
     char reason[128];
     snprintf(reason, sizeof reason, "bad message: %s", why);
-    ls_tlink_close(l, reason);
+    ls_tlink_close_for(l, LS_TLINK_END_BAD_MESSAGE, reason);
     return 1;
   }
   l->on_msg(l, &m);
@@ -51,12 +51,13 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   ls_tlink_t *l = s->data;
   if (l->closing) return;
   if (nread < 0) {
-    ls_tlink_close(l, nread == UV_EOF ? "eof" : "reset");
+    if (nread == UV_EOF) ls_tlink_close_for(l, LS_TLINK_END_EOF, "eof");
+    else ls_tlink_close_for(l, LS_TLINK_END_RESET, "reset");
     return;
   }
   int rc = ls_tmsg_reader_feed(&l->reader, (const uint8_t *)buf->base, (size_t)nread, frame_cb, l);
-  if (rc == -EMSGSIZE) ls_tlink_close(l, "bad message: oversized");
-  else if (rc < 0 && !l->closing) ls_tlink_close(l, "out of memory");
+  if (rc == -EMSGSIZE) ls_tlink_close_for(l, LS_TLINK_END_BAD_MESSAGE, "bad message: oversized");
+  else if (rc < 0 && !l->closing) ls_tlink_close_for(l, LS_TLINK_END_NOMEM, "out of memory");
 }
 
 int ls_tlink_start(ls_tlink_t *l) {
@@ -78,13 +79,13 @@ static void write_cb(uv_write_t *w, int status) {
   ls_tlink_t *l = w->handle->data;
   free(r->frame);
   free(r);
-  if (status < 0 && !l->closing) ls_tlink_close(l, "write failed");
+  if (status < 0 && !l->closing) ls_tlink_close_for(l, LS_TLINK_END_WRITE, "write failed");
 }
 
 int ls_tlink_send(ls_tlink_t *l, const ls_tmsg_t *m) {
   if (l->closing) return UV_ENOTCONN;
   if (uv_stream_get_write_queue_size((uv_stream_t *)&l->tcp) > LS_TLINK_MAX_QUEUED) {
-    ls_tlink_close(l, "too slow to read its replies");
+    ls_tlink_close_for(l, LS_TLINK_END_WRITE, "too slow to read its replies");
     return UV_ENOBUFS;
   }
   wreq_t *r = malloc(sizeof *r);
@@ -123,11 +124,15 @@ static void closed_cb(uv_handle_t *h) {
   if (l->on_closed) l->on_closed(l);
 }
 
-void ls_tlink_close(ls_tlink_t *l, const char *why) {
+void ls_tlink_close_for(ls_tlink_t *l, ls_tlink_end_t reason, const char *why) {
   if (l->closing) return;
   l->closing = 1;
-  if (l->on_end) l->on_end(l, why);
+  if (l->on_end) l->on_end(l, reason, why);
   uv_close((uv_handle_t *)&l->tcp, closed_cb);
+}
+
+void ls_tlink_close(ls_tlink_t *l, const char *why) {
+  ls_tlink_close_for(l, LS_TLINK_END_LOCAL, why);
 }
 
 /* ---------- a client ---------- */
@@ -140,23 +145,17 @@ static void client_auth(ls_tclient_t *c, ls_tlink_t *l, ls_tmsg_t *m) {
   ls_tmsg_t reply;
   memset(&reply, 0, sizeof reply);
   if (m->type == LS_TMSG_CHALLENGE) {
-    memcpy(c->server_nonce, m->nonce, LS_NONCE_LEN);
-    ls_auth_nonce(c->nonce);
     reply.type = LS_TMSG_AUTH;
-    memcpy(reply.nonce, c->nonce, LS_NONCE_LEN);
-    ls_auth_mac(c->key, "tracker-client", c->server_nonce, LS_NONCE_LEN, c->nonce, LS_NONCE_LEN, reply.mac);
+    ls_auth_respond(c->key, &c->hs, LS_AUTH_TRACKER, m->nonce, reply.mac);
+    memcpy(reply.nonce, c->hs.client_nonce, LS_NONCE_LEN);
     ls_tlink_send(l, &reply);
     return;
   }
-  uint8_t mac[LS_MAC_LEN];
-  if (m->type == LS_TMSG_AUTH_OK) {
-    ls_auth_mac(c->key, "tracker-server", c->nonce, LS_NONCE_LEN, c->server_nonce, LS_NONCE_LEN, mac);
-    if (ls_auth_equal(mac, m->mac)) {
-      c->authed = 1;
-      ls_info("tracker %s: network key verified", c->addr_text);
-      if (c->on_up) c->on_up(c);
-      return;
-    }
+  if (m->type == LS_TMSG_AUTH_OK && ls_auth_check_proof(c->key, &c->hs, m->mac) == 0) {
+    c->authed = 1;
+    ls_info("tracker %s: network key verified", c->addr_text);
+    if (c->on_up) c->on_up(c);
+    return;
   }
   ls_error("tracker %s: it does not hold our network key (or refused ours)", c->addr_text);
   ls_tlink_close(l, "network key mismatch");
@@ -176,8 +175,9 @@ static void client_msg(ls_tlink_t *l, ls_tmsg_t *m) {
   if (c->on_msg) c->on_msg(c, m);
 }
 
-static void client_end(ls_tlink_t *l, const char *why) {
+static void client_end(ls_tlink_t *l, ls_tlink_end_t reason, const char *why) {
   ls_tclient_t *c = l->data;
+  (void)reason;
   int was_up = c->connected;
   c->connected = 0;
   c->link = NULL;

@@ -16,9 +16,20 @@
 
 typedef struct ls_tlink_s ls_tlink_t;
 typedef void (*ls_tlink_msg_cb)(ls_tlink_t *l, ls_tmsg_t *m);
+
+/* Why a link ended: the code to act on, beside the text to show. */
+typedef enum {
+  LS_TLINK_END_LOCAL,       /* the owner closed it (ls_tlink_close) */
+  LS_TLINK_END_EOF,         /* the peer closed it */
+  LS_TLINK_END_RESET,       /* a read error */
+  LS_TLINK_END_BAD_MESSAGE, /* a frame that failed its check, or oversized */
+  LS_TLINK_END_WRITE,       /* a write failed, or the peer reads too slowly */
+  LS_TLINK_END_NOMEM,
+} ls_tlink_end_t;
+
 /* Called once when the connection ends (why: "eof", "reset", "bad message:
  * ...", or the caller's reason); the owner may free l in on_closed. */
-typedef void (*ls_tlink_end_cb)(ls_tlink_t *l, const char *why);
+typedef void (*ls_tlink_end_cb)(ls_tlink_t *l, ls_tlink_end_t reason, const char *why);
 typedef void (*ls_tlink_closed_cb)(ls_tlink_t *l);
 
 struct ls_tlink_s {
@@ -42,6 +53,8 @@ int ls_tlink_send(ls_tlink_t *l, const ls_tmsg_t *m);
 /* Writes now or not at all (for a last word before closing). */
 int ls_tlink_try_send(ls_tlink_t *l, const ls_tmsg_t *m);
 void ls_tlink_close(ls_tlink_t *l, const char *why);
+/* The same with a reason code other than LS_TLINK_END_LOCAL. */
+void ls_tlink_close_for(ls_tlink_t *l, ls_tlink_end_t reason, const char *why);
 
 /* A client connection to a tracker. */
 typedef struct ls_tclient_s ls_tclient_t;
@@ -64,8 +77,7 @@ struct ls_tclient_s {
   void *data;
   const ls_key_t *key;     /* the network key, or NULL: set before ls_tclient_start */
   int authed;
-  uint8_t nonce[LS_NONCE_LEN];
-  uint8_t server_nonce[LS_NONCE_LEN];
+  ls_auth_hs_t hs;         /* the nonces of the handshake in progress */
 };
 
 /* addr: "host:port" with a dotted IPv4 host. 0 or UV_EINVAL. */

@@ -19,10 +19,10 @@ const char *ls_tmsg_type_name(ls_tmsg_type_t t) {
 
 static int get_u32(const cJSON *o, const char *key, uint32_t max, uint32_t *out, int required) {
   const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
-  if (v == NULL) return required ? -1 : 0;
+  if (v == NULL) return required ? -EINVAL : 0;
   if (!cJSON_IsNumber(v) || !isfinite(v->valuedouble) || v->valuedouble < 0 || v->valuedouble > max ||
       floor(v->valuedouble) != v->valuedouble)
-    return -1;
+    return -EINVAL;
   *out = (uint32_t)v->valuedouble;
   return 0;
 }
@@ -57,158 +57,208 @@ static int decode_entry(const cJSON *o, ls_tentry_t *e, const char **why) {
   return ls_announce_file_from_json(o, &e->file, why);
 }
 
+/* ---------- decoding: one function per message type ----------
+ * Each returns 0, or -EINVAL / -ENOMEM with a static reason in *why; the
+ * caller frees what a failed one left in m. */
+
+static int decode_register(const cJSON *o, ls_tmsg_t *m, const char **why) {
+  const char *host = get_str(o, "host");
+  uint32_t port = 0;
+  if (host == NULL || !ls_tag_valid(host, strlen(host))) return *why = "bad host name", -EINVAL;
+  if (get_u32(o, "port", 65535, &port, 1) != 0 || port == 0) return *why = "bad port", -EINVAL;
+  snprintf(m->host, sizeof m->host, "%s", host);
+  m->port = (uint16_t)port;
+  return 0;
+}
+
+static int decode_publish(const cJSON *o, ls_tmsg_t *m, const char **why) {
+  const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, "files");
+  const cJSON *replace = cJSON_GetObjectItemCaseSensitive(o, "replace");
+  if (!cJSON_IsArray(files) || cJSON_GetArraySize(files) > LS_TMSG_MAX_FILES) return *why = "bad files", -EINVAL;
+  if (replace != NULL && !cJSON_IsBool(replace)) return *why = "bad replace", -EINVAL;
+  m->replace = cJSON_IsTrue(replace);
+  m->files = calloc((size_t)cJSON_GetArraySize(files) + 1, sizeof *m->files);
+  if (m->files == NULL) return *why = "out of memory", -ENOMEM;
+  const cJSON *f;
+  cJSON_ArrayForEach(f, files) {
+    if (ls_announce_file_from_json(f, &m->files[m->nfiles], why) != 0) return -EINVAL;
+    m->nfiles++;
+  }
+  return 0;
+}
+
+static int decode_unpublish(const cJSON *o, ls_tmsg_t *m, const char **why) {
+  const cJSON *names = cJSON_GetObjectItemCaseSensitive(o, "names");
+  if (!cJSON_IsArray(names) || cJSON_GetArraySize(names) > LS_TMSG_MAX_FILES) return *why = "bad names", -EINVAL;
+  m->names = calloc((size_t)cJSON_GetArraySize(names) + 1, sizeof *m->names);
+  if (m->names == NULL) return *why = "out of memory", -ENOMEM;
+  const cJSON *n;
+  cJSON_ArrayForEach(n, names) {
+    if (!cJSON_IsString(n) || !ls_name_valid(n->valuestring, strlen(n->valuestring))) return *why = "bad name", -EINVAL;
+    if ((m->names[m->nnames] = strdup(n->valuestring)) == NULL) return *why = "out of memory", -ENOMEM;
+    m->nnames++;
+  }
+  return 0;
+}
+
+static int decode_lookup(const cJSON *o, ls_tmsg_t *m, const char **why) {
+  const char *name = get_str(o, "name"), *root = get_str(o, "root");
+  if ((name == NULL) == (root == NULL)) return *why = "lookup needs a name or a root", -EINVAL;
+  if (name != NULL) {
+    if (!ls_name_valid(name, strlen(name))) return *why = "bad name", -EINVAL;
+    if ((m->name = strdup(name)) == NULL) return *why = "out of memory", -ENOMEM;
+    return 0;
+  }
+  if (ls_hash_from_hex(root, strlen(root), m->root) != 0) return *why = "bad root", -EINVAL;
+  m->has_root = 1;
+  return 0;
+}
+
+static int decode_list(const cJSON *o, ls_tmsg_t *m, const char **why) {
+  m->limit = LS_TMSG_MAX_FILES;
+  if (get_u32(o, "offset", UINT32_MAX, &m->offset, 0) != 0 || get_u32(o, "limit", LS_TMSG_MAX_FILES, &m->limit, 0) != 0)
+    return *why = "bad offset or limit", -EINVAL;
+  return 0;
+}
+
+static int decode_error(const cJSON *o, ls_tmsg_t *m, const char **why) {
+  const char *reason = get_str(o, "reason");
+  uint32_t code = 0;
+  if (get_u32(o, "code", 1000, &code, 1) != 0) return *why = "bad code", -EINVAL;
+  m->code = (int)code;
+  /* Text from the network is shown to people: printable ASCII only. */
+  size_t k = 0;
+  for (const char *c = reason ? reason : ""; *c && k + 1 < sizeof m->reason; c++)
+    m->reason[k++] = (*c >= 0x20 && *c < 0x7F) ? *c : '?';
+  m->reason[k] = '\0';
+  return 0;
+}
+
+static int decode_entries(const cJSON *o, ls_tmsg_t *m, const char **why) {
+  const cJSON *entries = cJSON_GetObjectItemCaseSensitive(o, "entries");
+  if (!cJSON_IsArray(entries) || cJSON_GetArraySize(entries) > LS_TMSG_MAX_FILES) return *why = "bad entries", -EINVAL;
+  if (get_u32(o, "total", UINT32_MAX, &m->total, 0) != 0 || get_u32(o, "offset", UINT32_MAX, &m->offset, 0) != 0)
+    return *why = "bad total or offset", -EINVAL;
+  m->entries = calloc((size_t)cJSON_GetArraySize(entries) + 1, sizeof *m->entries);
+  if (m->entries == NULL) return *why = "out of memory", -ENOMEM;
+  const cJSON *e;
+  cJSON_ArrayForEach(e, entries) {
+    if (decode_entry(e, &m->entries[m->nentries], why) != 0) return -EINVAL;
+    m->nentries++;
+  }
+  return 0;
+}
+
+/* CHALLENGE (nonce), AUTH (nonce, mac), AUTH_OK (mac). */
+static int decode_auth(const cJSON *o, ls_tmsg_t *m, const char **why) {
+  const char *nonce = get_str(o, "nonce"), *mac = get_str(o, "mac");
+  if (m->type != LS_TMSG_AUTH_OK && (nonce == NULL || ls_hash_from_hex(nonce, strlen(nonce), m->nonce) != 0))
+    return *why = "bad nonce", -EINVAL;
+  if (m->type != LS_TMSG_CHALLENGE && (mac == NULL || ls_hash_from_hex(mac, strlen(mac), m->mac) != 0))
+    return *why = "bad mac", -EINVAL;
+  return 0;
+}
+
+/* The fields every message has: v, id, type. */
+static int decode_common(const cJSON *o, ls_tmsg_t *m, const char **why) {
+  uint32_t v = 0;
+  const char *type = get_str(o, "type");
+  if (!cJSON_IsObject(o)) return *why = "not an object", -EINVAL;
+  if (get_u32(o, "v", 1000, &v, 1) != 0 || v != LS_TMSG_VERSION) return *why = "unsupported version", -EINVAL;
+  if (get_u32(o, "id", UINT32_MAX, &m->id, 0) != 0) return *why = "bad id", -EINVAL;
+  m->type = 0;
+  for (size_t i = 1; type != NULL && i < NTYPES; i++)
+    if (strcmp(type, type_names[i]) == 0) m->type = (ls_tmsg_type_t)i;
+  if (m->type == 0) return *why = "unknown type", -EINVAL;
+  return 0;
+}
+
+static int decode_body(const cJSON *o, ls_tmsg_t *m, const char **why) {
+  switch (m->type) {
+    case LS_TMSG_REGISTER: return decode_register(o, m, why);
+    case LS_TMSG_PUBLISH: return decode_publish(o, m, why);
+    case LS_TMSG_UNPUBLISH: return decode_unpublish(o, m, why);
+    case LS_TMSG_LOOKUP: return decode_lookup(o, m, why);
+    case LS_TMSG_LIST: return decode_list(o, m, why);
+    case LS_TMSG_ERROR: return decode_error(o, m, why);
+    case LS_TMSG_ENTRIES: return decode_entries(o, m, why);
+    case LS_TMSG_CHALLENGE:
+    case LS_TMSG_AUTH:
+    case LS_TMSG_AUTH_OK: return decode_auth(o, m, why);
+    default: return 0; /* PING, PONG, BYE, SHUTDOWN, OK: nothing more */
+  }
+}
+
 int ls_tmsg_decode(ls_tmsg_t *m, const char *json, size_t len, const char **why) {
   memset(m, 0, sizeof *m);
   *why = "";
   if (len == 0 || len > LS_TMSG_MAX || memchr(json, '\0', len) != NULL) return *why = "bad length", -EINVAL;
   cJSON *o = cJSON_ParseWithLength(json, len);
   if (o == NULL) return *why = "not JSON", -EINVAL;
-  int rc = -EINVAL;
-  uint32_t v = 0, port = 0;
-  const char *type = get_str(o, "type");
-  if (!cJSON_IsObject(o)) { *why = "not an object"; goto out; }
-  if (get_u32(o, "v", 1000, &v, 1) != 0 || v != LS_TMSG_VERSION) { *why = "unsupported version"; goto out; }
-  if (get_u32(o, "id", UINT32_MAX, &m->id, 0) != 0) { *why = "bad id"; goto out; }
-  m->type = 0;
-  for (size_t i = 1; type != NULL && i < NTYPES; i++)
-    if (strcmp(type, type_names[i]) == 0) m->type = (ls_tmsg_type_t)i;
-  if (m->type == 0) { *why = "unknown type"; goto out; }
-  switch (m->type) {
-    case LS_TMSG_REGISTER: {
-      const char *host = get_str(o, "host");
-      if (host == NULL || !ls_tag_valid(host, strlen(host))) { *why = "bad host name"; goto out; }
-      if (get_u32(o, "port", 65535, &port, 1) != 0 || port == 0) { *why = "bad port"; goto out; }
-      snprintf(m->host, sizeof m->host, "%s", host);
-      m->port = (uint16_t)port;
-      break;
-    }
-    case LS_TMSG_PUBLISH: {
-      const cJSON *files = cJSON_GetObjectItemCaseSensitive(o, "files");
-      const cJSON *replace = cJSON_GetObjectItemCaseSensitive(o, "replace");
-      if (!cJSON_IsArray(files) || cJSON_GetArraySize(files) > LS_TMSG_MAX_FILES) { *why = "bad files"; goto out; }
-      if (replace != NULL && !cJSON_IsBool(replace)) { *why = "bad replace"; goto out; }
-      m->replace = cJSON_IsTrue(replace);
-      m->files = calloc((size_t)cJSON_GetArraySize(files) + 1, sizeof *m->files);
-      if (m->files == NULL) { *why = "out of memory"; rc = -ENOMEM; goto out; }
-      const cJSON *f;
-      cJSON_ArrayForEach(f, files) {
-        if (ls_announce_file_from_json(f, &m->files[m->nfiles], why) != 0) goto out;
-        m->nfiles++;
-      }
-      break;
-    }
-    case LS_TMSG_UNPUBLISH: {
-      const cJSON *names = cJSON_GetObjectItemCaseSensitive(o, "names");
-      if (!cJSON_IsArray(names) || cJSON_GetArraySize(names) > LS_TMSG_MAX_FILES) { *why = "bad names"; goto out; }
-      m->names = calloc((size_t)cJSON_GetArraySize(names) + 1, sizeof *m->names);
-      if (m->names == NULL) { *why = "out of memory"; rc = -ENOMEM; goto out; }
-      const cJSON *n;
-      cJSON_ArrayForEach(n, names) {
-        if (!cJSON_IsString(n) || !ls_name_valid(n->valuestring, strlen(n->valuestring))) { *why = "bad name"; goto out; }
-        if ((m->names[m->nnames] = strdup(n->valuestring)) == NULL) { *why = "out of memory"; goto out; }
-        m->nnames++;
-      }
-      break;
-    }
-    case LS_TMSG_LOOKUP: {
-      const char *name = get_str(o, "name"), *root = get_str(o, "root");
-      if ((name == NULL) == (root == NULL)) { *why = "lookup needs a name or a root"; goto out; }
-      if (name != NULL) {
-        if (!ls_name_valid(name, strlen(name))) { *why = "bad name"; goto out; }
-        if ((m->name = strdup(name)) == NULL) { *why = "out of memory"; goto out; }
-      } else {
-        if (ls_hash_from_hex(root, strlen(root), m->root) != 0) { *why = "bad root"; goto out; }
-        m->has_root = 1;
-      }
-      break;
-    }
-    case LS_TMSG_LIST:
-      m->limit = LS_TMSG_MAX_FILES;
-      if (get_u32(o, "offset", UINT32_MAX, &m->offset, 0) != 0 ||
-          get_u32(o, "limit", LS_TMSG_MAX_FILES, &m->limit, 0) != 0) { *why = "bad offset or limit"; goto out; }
-      break;
-    case LS_TMSG_ERROR: {
-      const char *reason = get_str(o, "reason");
-      uint32_t code = 0;
-      if (get_u32(o, "code", 1000, &code, 1) != 0) { *why = "bad code"; goto out; }
-      m->code = (int)code;
-      /* Text from the network is shown to people: printable ASCII only. */
-      size_t k = 0;
-      for (const char *c = reason ? reason : ""; *c && k + 1 < sizeof m->reason; c++)
-        m->reason[k++] = (*c >= 0x20 && *c < 0x7F) ? *c : '?';
-      m->reason[k] = '\0';
-      break;
-    }
-    case LS_TMSG_ENTRIES: {
-      const cJSON *entries = cJSON_GetObjectItemCaseSensitive(o, "entries");
-      if (!cJSON_IsArray(entries) || cJSON_GetArraySize(entries) > LS_TMSG_MAX_FILES) { *why = "bad entries"; goto out; }
-      if (get_u32(o, "total", UINT32_MAX, &m->total, 0) != 0 || get_u32(o, "offset", UINT32_MAX, &m->offset, 0) != 0) {
-        *why = "bad total or offset";
-        goto out;
-      }
-      m->entries = calloc((size_t)cJSON_GetArraySize(entries) + 1, sizeof *m->entries);
-      if (m->entries == NULL) { *why = "out of memory"; rc = -ENOMEM; goto out; }
-      const cJSON *e;
-      cJSON_ArrayForEach(e, entries) {
-        if (decode_entry(e, &m->entries[m->nentries], why) != 0) goto out;
-        m->nentries++;
-      }
-      break;
-    }
-    case LS_TMSG_CHALLENGE:
-    case LS_TMSG_AUTH:
-    case LS_TMSG_AUTH_OK: {
-      const char *nonce = get_str(o, "nonce"), *mac = get_str(o, "mac");
-      if (m->type != LS_TMSG_AUTH_OK && (nonce == NULL || ls_hash_from_hex(nonce, strlen(nonce), m->nonce) != 0)) {
-        *why = "bad nonce";
-        goto out;
-      }
-      if (m->type != LS_TMSG_CHALLENGE && (mac == NULL || ls_hash_from_hex(mac, strlen(mac), m->mac) != 0)) {
-        *why = "bad mac";
-        goto out;
-      }
-      break;
-    }
-    default: break; /* PING, PONG, BYE, SHUTDOWN, OK: nothing more */
-  }
-  rc = 0;
-out:
+  int rc = decode_common(o, m, why);
+  if (rc == 0) rc = decode_body(o, m, why);
   cJSON_Delete(o);
   if (rc != 0) ls_tmsg_free(m);
   return rc;
 }
 
-int ls_tmsg_encode(const ls_tmsg_t *m, uint8_t **frame, size_t *len) {
-  cJSON *o = cJSON_CreateObject();
-  if (o == NULL) return -ENOMEM;
-  cJSON_AddNumberToObject(o, "v", LS_TMSG_VERSION);
-  cJSON_AddStringToObject(o, "type", ls_tmsg_type_name(m->type));
-  cJSON_AddNumberToObject(o, "id", m->id);
+/* ---------- encoding ---------- */
+
+static void encode_files(cJSON *o, const ls_tmsg_t *m) {
+  cJSON_AddBoolToObject(o, "replace", m->replace);
+  cJSON *arr = cJSON_AddArrayToObject(o, "files");
+  for (size_t i = 0; i < m->nfiles; i++) cJSON_AddItemToArray(arr, ls_announce_file_to_json(&m->files[i]));
+}
+
+static void encode_names(cJSON *o, const ls_tmsg_t *m) {
+  cJSON *arr = cJSON_AddArrayToObject(o, "names");
+  for (size_t i = 0; i < m->nnames; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(m->names[i]));
+}
+
+static void encode_lookup(cJSON *o, const ls_tmsg_t *m) {
   char hex[LS_HASH_HEX_LEN + 1];
+  if (m->has_root) {
+    ls_hash_to_hex(m->root, hex);
+    cJSON_AddStringToObject(o, "root", hex);
+  } else {
+    cJSON_AddStringToObject(o, "name", m->name ? m->name : "");
+  }
+}
+
+static void encode_entries(cJSON *o, const ls_tmsg_t *m) {
+  cJSON_AddNumberToObject(o, "total", m->total);
+  cJSON_AddNumberToObject(o, "offset", m->offset);
+  cJSON *arr = cJSON_AddArrayToObject(o, "entries");
+  for (size_t i = 0; i < m->nentries; i++) {
+    cJSON *e = ls_announce_file_to_json(&m->entries[i].file);
+    cJSON_AddStringToObject(e, "host", m->entries[i].host);
+    cJSON_AddStringToObject(e, "addr", m->entries[i].addr);
+    cJSON_AddNumberToObject(e, "port", m->entries[i].port);
+    cJSON_AddItemToArray(arr, e);
+  }
+}
+
+static void encode_auth(cJSON *o, const ls_tmsg_t *m) {
+  char hex[LS_HASH_HEX_LEN + 1];
+  if (m->type != LS_TMSG_AUTH_OK) {
+    ls_hash_to_hex(m->nonce, hex);
+    cJSON_AddStringToObject(o, "nonce", hex);
+  }
+  if (m->type != LS_TMSG_CHALLENGE) {
+    ls_hash_to_hex(m->mac, hex);
+    cJSON_AddStringToObject(o, "mac", hex);
+  }
+}
+
+static void encode_body(cJSON *o, const ls_tmsg_t *m) {
   switch (m->type) {
     case LS_TMSG_REGISTER:
       cJSON_AddStringToObject(o, "host", m->host);
       cJSON_AddNumberToObject(o, "port", m->port);
       break;
-    case LS_TMSG_PUBLISH: {
-      cJSON_AddBoolToObject(o, "replace", m->replace);
-      cJSON *arr = cJSON_AddArrayToObject(o, "files");
-      for (size_t i = 0; i < m->nfiles; i++) cJSON_AddItemToArray(arr, ls_announce_file_to_json(&m->files[i]));
-      break;
-    }
-    case LS_TMSG_UNPUBLISH: {
-      cJSON *arr = cJSON_AddArrayToObject(o, "names");
-      for (size_t i = 0; i < m->nnames; i++) cJSON_AddItemToArray(arr, cJSON_CreateString(m->names[i]));
-      break;
-    }
-    case LS_TMSG_LOOKUP:
-      if (m->has_root) {
-        ls_hash_to_hex(m->root, hex);
-        cJSON_AddStringToObject(o, "root", hex);
-      } else {
-        cJSON_AddStringToObject(o, "name", m->name ? m->name : "");
-      }
-      break;
+    case LS_TMSG_PUBLISH: encode_files(o, m); break;
+    case LS_TMSG_UNPUBLISH: encode_names(o, m); break;
+    case LS_TMSG_LOOKUP: encode_lookup(o, m); break;
     case LS_TMSG_LIST:
       cJSON_AddNumberToObject(o, "offset", m->offset);
       cJSON_AddNumberToObject(o, "limit", m->limit);
@@ -217,52 +267,40 @@ int ls_tmsg_encode(const ls_tmsg_t *m, uint8_t **frame, size_t *len) {
       cJSON_AddNumberToObject(o, "code", m->code);
       cJSON_AddStringToObject(o, "reason", m->reason);
       break;
-    case LS_TMSG_ENTRIES: {
-      cJSON_AddNumberToObject(o, "total", m->total);
-      cJSON_AddNumberToObject(o, "offset", m->offset);
-      cJSON *arr = cJSON_AddArrayToObject(o, "entries");
-      for (size_t i = 0; i < m->nentries; i++) {
-        cJSON *e = ls_announce_file_to_json(&m->entries[i].file);
-        cJSON_AddStringToObject(e, "host", m->entries[i].host);
-        cJSON_AddStringToObject(e, "addr", m->entries[i].addr);
-        cJSON_AddNumberToObject(e, "port", m->entries[i].port);
-        cJSON_AddItemToArray(arr, e);
-      }
-      break;
-    }
+    case LS_TMSG_ENTRIES: encode_entries(o, m); break;
     case LS_TMSG_CHALLENGE:
     case LS_TMSG_AUTH:
-    case LS_TMSG_AUTH_OK:
-      if (m->type != LS_TMSG_AUTH_OK) {
-        ls_hash_to_hex(m->nonce, hex);
-        cJSON_AddStringToObject(o, "nonce", hex);
-      }
-      if (m->type != LS_TMSG_CHALLENGE) {
-        ls_hash_to_hex(m->mac, hex);
-        cJSON_AddStringToObject(o, "mac", hex);
-      }
-      break;
+    case LS_TMSG_AUTH_OK: encode_auth(o, m); break;
     default: break;
   }
-  char *text = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  if (text == NULL) return -ENOMEM;
+}
+
+/* The frame: u32 big-endian length, then the JSON text. */
+static int frame_text(char *text, uint8_t **frame, size_t *len) {
   size_t n = strlen(text);
-  if (n > LS_TMSG_MAX) {
-    free(text);
-    return -EMSGSIZE;
-  }
+  if (n > LS_TMSG_MAX) return -EMSGSIZE;
   uint8_t *buf = malloc(n + 4);
-  if (buf == NULL) {
-    free(text);
-    return -ENOMEM;
-  }
+  if (buf == NULL) return -ENOMEM;
   buf[0] = (uint8_t)(n >> 24); buf[1] = (uint8_t)(n >> 16); buf[2] = (uint8_t)(n >> 8); buf[3] = (uint8_t)n;
   memcpy(buf + 4, text, n);
-  free(text);
   *frame = buf;
   *len = n + 4;
   return 0;
+}
+
+int ls_tmsg_encode(const ls_tmsg_t *m, uint8_t **frame, size_t *len) {
+  cJSON *o = cJSON_CreateObject();
+  if (o == NULL) return -ENOMEM;
+  cJSON_AddNumberToObject(o, "v", LS_TMSG_VERSION);
+  cJSON_AddStringToObject(o, "type", ls_tmsg_type_name(m->type));
+  cJSON_AddNumberToObject(o, "id", m->id);
+  encode_body(o, m);
+  char *text = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  if (text == NULL) return -ENOMEM;
+  int rc = frame_text(text, frame, len);
+  free(text);
+  return rc;
 }
 
 void ls_tmsg_reader_init(ls_tmsg_reader_t *r) {

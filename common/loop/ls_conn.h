@@ -1,0 +1,122 @@
+/* ls_conn: a TCP connection speaking the chunk protocol (docs/PROTOCOL.md,
+ * section 5), in either role, as ls_tlink is for the tracker's.
+ *
+ * It owns what both ends share, written once: reading frames with ls_proto's
+ * bounded reader (zero-copy for large payloads), writing frames, the network
+ * key's challenge-response (the server challenges and proves, the client
+ * answers and checks), "an error frame, then close", and one timer: idle for
+ * a server, connect / handshake / stall for a client. What frames mean
+ * (admission, serving, scheduling) stays with the owner, which embeds an
+ * ls_conn_t and finds itself through c->data. */
+#ifndef LS_CONN_H
+#define LS_CONN_H
+
+#include <uv.h>
+
+#include "ls_auth.h"
+#include "ls_proto.h"
+#include "ls_tags.h"
+
+typedef enum { LS_CONN_SERVER, LS_CONN_CLIENT } ls_conn_role_t;
+
+typedef enum {
+  LS_CONN_CONNECTING, /* client: connect in progress (also a server's before ls_conn_start) */
+  LS_CONN_HANDSHAKE,  /* the network key's challenge-response in progress */
+  LS_CONN_READY,      /* frames go to the owner */
+  LS_CONN_CLOSED,
+} ls_conn_state_t;
+
+/* Why a connection ended. */
+typedef enum {
+  LS_CONN_END_LOCAL,           /* the owner closed it for a reason of its own */
+  LS_CONN_END_EOF,             /* the peer closed it */
+  LS_CONN_END_RESET,           /* a read error */
+  LS_CONN_END_PROTOCOL,        /* a malformed or oversized frame */
+  LS_CONN_END_NOMEM,
+  LS_CONN_END_WRITE,           /* a write failed */
+  LS_CONN_END_IDLE,            /* server: no request for timeout_ms, none owed */
+  LS_CONN_END_STALL,           /* client: replies awaited, none for timeout_ms */
+  LS_CONN_END_CONNECT,         /* client: the connect failed (c->error says why) */
+  LS_CONN_END_CONNECT_TIMEOUT, /* client */
+  LS_CONN_END_AUTH_TIMEOUT,    /* client: the handshake did not end in time */
+  LS_CONN_END_AUTH_FAILED,     /* the other end did not prove the key */
+  LS_CONN_END_AUTH_REFUSED,    /* client: the server refused our proof */
+  LS_CONN_END_KEY_REQUIRED,    /* client without a key: the server asks for one */
+  LS_CONN_END_REFUSED,         /* server: admission refused it (busy) */
+  LS_CONN_END_SHUTDOWN,
+} ls_conn_end_t;
+
+/* A word for each (server.log's end=...). */
+const char *ls_conn_end_name(ls_conn_end_t why);
+
+typedef struct ls_conn_s ls_conn_t;
+/* A whole frame after the handshake; return 0 to go on, non-zero to stop
+ * reading this batch. The callback may take f->payload (set it to NULL). */
+typedef int (*ls_conn_frame_cb)(ls_conn_t *c, ls_frame_t *f);
+typedef void (*ls_conn_cb)(ls_conn_t *c);
+typedef void (*ls_conn_end_cb)(ls_conn_t *c, ls_conn_end_t why);
+/* Whether replies are owed (server) or awaited (client): the timer's question. */
+typedef int (*ls_conn_busy_cb)(const ls_conn_t *c);
+
+typedef struct {
+  ls_conn_role_t role;
+  const ls_key_t *key;       /* the network key, or NULL: no handshake */
+  size_t max_payload;        /* client: the longest reply payload accepted */
+  size_t slab;               /* receive buffer; 0: a shared 4 KiB one (small frames only) */
+  uint64_t timeout_ms;       /* server: idle; client: connect, handshake and stall */
+  ls_conn_frame_cb on_frame;
+  ls_conn_cb on_ready;       /* client: connected and, with a key, proved both ways */
+  ls_conn_end_cb on_end;     /* once, as it closes (also when the owner closes it) */
+  ls_conn_cb on_closed;      /* its handles are closed: the owner may free it */
+  ls_conn_busy_cb busy;      /* NULL: never busy */
+  ls_conn_busy_cb receiving; /* client: while this holds, bytes received restart the stall
+                              * clock (chunk replies, long); NULL: while busy */
+} ls_conn_opts_t;
+
+struct ls_conn_s {
+  uv_tcp_t tcp;
+  uv_timer_t timer;
+  ls_conn_opts_t o;
+  ls_conn_state_t state;
+  ls_proto_reader_t reader;
+  ls_auth_hs_t hs;
+  int auth_pending;          /* client: our answer sent, the proof awaited */
+  int connected;             /* accepted, or the connect succeeded */
+  int reading;
+  int handles;
+  int error;                 /* the failed connect's UV_E* code */
+  unsigned errors_sent;      /* error frames written by ls_conn_fail or the handshake */
+  char peer[LS_ADDR_MAX];    /* the other end's address and port */
+  uint16_t peer_port;
+  uint8_t *slab;
+  int own_slab;
+  void *data;
+};
+
+/* 0 or a negative UV_E* code (the handles are then not open). */
+int ls_conn_init(uv_loop_t *loop, ls_conn_t *c, const ls_conn_opts_t *o);
+/* Server: accepts a connection from the listener, and learns its address. */
+int ls_conn_accept(ls_conn_t *c, uv_stream_t *listener);
+/* Server: starts the idle timer and reading; with a key, sends the challenge. */
+void ls_conn_start(ls_conn_t *c);
+/* Client: connects; on_ready or on_end follows. On an error returned here
+ * the owner closes c. */
+int ls_conn_connect(ls_conn_t *c, const struct sockaddr *addr);
+/* A frame of ours, copied (requests, the handshake's frames). */
+int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload, size_t len);
+/* A frame in the caller's buffers (header included), written without a copy. */
+int ls_conn_write(ls_conn_t *c, uv_write_t *w, const uv_buf_t *bufs, unsigned n, uv_write_cb cb);
+/* Says ERROR code/text to the peer (now or never), then closes. */
+void ls_conn_fail(ls_conn_t *c, uint32_t id, uint16_t code, const char *text, ls_conn_end_t why);
+void ls_conn_close(ls_conn_t *c, ls_conn_end_t why);
+/* Back-pressure: stop or resume reading. */
+void ls_conn_set_reading(ls_conn_t *c, int on);
+void ls_conn_set_max_payload(ls_conn_t *c, size_t max_payload);
+/* The timer: restart it now; start it unless it runs; stop it. */
+void ls_conn_watch(ls_conn_t *c);
+void ls_conn_arm(ls_conn_t *c);
+void ls_conn_rest(ls_conn_t *c);
+/* Ready for frames: connected and, with a key, proved both ways. */
+int ls_conn_ready(const ls_conn_t *c);
+
+#endif

@@ -1,0 +1,102 @@
+/* What fetch.c, peer.c and disk.c share: the download's state, a peer's
+ * state, and the functions each file offers the others. Not for other
+ * modules: fetch.h is the engine's contract. */
+#ifndef FETCH_IMPL_H
+#define FETCH_IMPL_H
+
+#include <uv.h>
+
+#include "fetch.h"
+#include "ls_conn.h"
+#include "ls_manifest.h"
+#include "ls_partial.h"
+#include "ls_proto.h"
+#include "scheduler.h"
+
+#define ID_MANIFEST 0xFFFFFFFFu
+#define ID_HAVE 0xFFFFFFFEu
+#define RECV_SLAB (64 * 1024)
+#define MANIFEST_MAX (LS_MANIFEST_HEADER_LEN + (size_t)LS_MANIFEST_MAX_CHUNKS * LS_HASH_LEN)
+
+typedef struct fetch_s fetch_t;
+
+/* How a peer's part ended, beside the text in end. */
+typedef enum { PEER_UNUSED, PEER_OK, PEER_STOPPED, PEER_DROPPED, PEER_BANNED } peer_end_t;
+
+typedef struct {
+  fetch_t *f;
+  fetch_holder_t h;
+  ls_conn_t conn;            /* framing, the key's handshake, connect and stall timeouts */
+  int gone;
+  peer_end_t end_kind;
+  uint8_t *have;             /* NULL: holds everything */
+  int in_sched;
+  int have_pending;
+  int manifest_pending;
+  uint32_t reqs[FETCH_MAX_DEPTH];
+  size_t nreqs;
+  uint64_t bytes;
+  const char *end;
+  char end_buf[160];
+} peer_t;
+
+struct fetch_s {
+  const fetch_opts_t *o;
+  fetch_result_t *res;
+  uv_loop_t loop;
+  peer_t *peers;
+  size_t npeers;
+  ls_manifest_t manifest;
+  int have_manifest;
+  ls_partial_t partial;
+  int partial_open;
+  sched_t sched;
+  uv_timer_t progress_timer;
+  uv_signal_t sigint, sigterm;
+  uv_work_t final_work;
+  struct final_part_s *final_parts;
+  unsigned final_pending;
+  uint64_t final_start;
+  int final_rc;
+  int64_t final_bad;
+  unsigned verifying;
+  int stopped;
+  int finishing;
+  uint64_t start_ms;
+  uint64_t done_bytes;
+  uint64_t rate_bytes;       /* since the last progress tick */
+  double rate;
+  uint64_t last_tick;
+  char dest[4096];
+  char last_drop[160];      /* why the last peer went, for the final message */
+  char last_drop_tag[LS_TAG_MAX + 1];
+};
+
+/* fetch.c: the download as a whole. */
+/* Ends the download with status and a message; every peer's connection goes. */
+void fetch_stop(fetch_t *f, fetch_status_t status, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Ends the download when no live peer can supply what is missing. */
+void fetch_check_stuck(fetch_t *f);
+/* With the manifest known: the partial state and the scheduler. 0 or a
+ * negative errno (the download is then stopped). */
+int fetch_start_with_manifest(fetch_t *f, int resuming);
+void fetch_report_progress(fetch_t *f, int finished);
+
+/* peer.c: one holder's connection: requests, replies, the end of its part. */
+void peer_start(fetch_t *f, peer_t *p, const fetch_holder_t *h);
+void peer_enter_sched(peer_t *p);
+void peer_fill_all(fetch_t *f);
+void peer_ask_manifest(fetch_t *f);
+void peer_drop(peer_t *p, const char *why, peer_end_t kind);
+void peer_close(peer_t *p);
+/* Chunk requests in flight on every peer, and chunks being verified. */
+unsigned peer_outstanding(const fetch_t *f);
+size_t peer_max_reply(const fetch_t *f);
+
+/* disk.c: chunks verified and written, the resume check, the final check
+ * and the move into downloads/, all on the thread pool. */
+int disk_verify_queue(fetch_t *f, peer_t *p, uint32_t index, uint8_t *base, uint32_t len);
+void disk_maybe_finish(fetch_t *f);
+void disk_resume_check(fetch_t *f);
+
+#endif

@@ -1,0 +1,399 @@
+/* ls_conn on loopback: real libuv handles, a raw socket where a misbehaving
+ * or hand-driven peer is needed. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "helpers.h"
+#include "ls_conn.h"
+#include "ls_net.h"
+
+typedef struct {
+  ls_conn_t conn;
+  int used;
+  int frames;
+  uint8_t type;
+  uint32_t id;
+  size_t len;
+  uint8_t payload[64];
+  int ready;
+  int ended;
+  ls_conn_end_t why;
+  int closed;
+  int busy;
+  int pause;      /* stop reading after each frame */
+} end_t;
+
+typedef struct {
+  uv_loop_t loop;
+  uv_tcp_t listener;
+  int port;
+  end_t server, client;
+  ls_conn_opts_t server_opts;
+  int accept_raw; /* leave connections to a raw accept() */
+} world_t;
+
+static int on_frame(ls_conn_t *c, ls_frame_t *f) {
+  end_t *e = c->data;
+  e->frames++;
+  e->type = f->type;
+  e->id = f->id;
+  e->len = f->len;
+  memcpy(e->payload, f->payload, f->len < sizeof e->payload ? f->len : sizeof e->payload);
+  if (e->pause) ls_conn_set_reading(c, 0);
+  return 0;
+}
+
+static void on_ready(ls_conn_t *c) {
+  ((end_t *)c->data)->ready = 1;
+}
+
+static void on_end(ls_conn_t *c, ls_conn_end_t why) {
+  end_t *e = c->data;
+  e->ended++;
+  e->why = why;
+}
+
+static void on_closed(ls_conn_t *c) {
+  ((end_t *)c->data)->closed = 1;
+}
+
+static int is_busy(const ls_conn_t *c) {
+  return ((const end_t *)c->data)->busy;
+}
+
+static ls_conn_opts_t opts(ls_conn_role_t role, const ls_key_t *key, uint64_t timeout_ms) {
+  ls_conn_opts_t o = {.role = role, .key = key, .max_payload = 1024, .timeout_ms = timeout_ms,
+                      .on_frame = on_frame, .on_ready = on_ready, .on_end = on_end, .on_closed = on_closed,
+                      .busy = is_busy};
+  if (role == LS_CONN_CLIENT) o.slab = 8192;
+  return o;
+}
+
+static void on_connection(uv_stream_t *ls, int status) {
+  world_t *w = ls->data;
+  assert_int_equal(status, 0);
+  assert_int_equal(w->server.used, 0);
+  w->server.used = 1;
+  assert_int_equal(ls_conn_init(&w->loop, &w->server.conn, &w->server_opts), 0);
+  w->server.conn.data = &w->server;
+  assert_int_equal(ls_conn_accept(&w->server.conn, ls), 0);
+  ls_conn_start(&w->server.conn);
+}
+
+static void world_init(world_t *w, const ls_key_t *key, uint64_t idle_ms) {
+  memset(w, 0, sizeof *w);
+  assert_int_equal(uv_loop_init(&w->loop), 0);
+  w->server_opts = opts(LS_CONN_SERVER, key, idle_ms);
+  w->listener.data = w;
+  assert_int_equal(ls_net_tcp_listen(&w->loop, &w->listener, "127.0.0.1", 0, 16, on_connection), 0);
+  w->port = ls_net_tcp_port(&w->listener);
+}
+
+/* Runs the loop until *flag is set (5 s at most). */
+static void run_until(world_t *w, const int *flag) {
+  for (int i = 0; i < 2500 && !*flag; i++) {
+    uv_run(&w->loop, UV_RUN_NOWAIT);
+    if (!*flag) usleep(2000);
+  }
+  assert_true(*flag);
+}
+
+/* Runs the loop until the server has n frames (5 s at most). */
+static void run_until_frames(world_t *w, int n) {
+  for (int i = 0; i < 2500 && w->server.frames < n; i++) {
+    uv_run(&w->loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+  assert_int_equal(w->server.frames, n);
+}
+
+/* Runs the loop for about ms milliseconds, whatever happens. */
+static void run_for(world_t *w, int ms) {
+  for (int i = 0; i < ms; i++) {
+    uv_run(&w->loop, UV_RUN_NOWAIT);
+    usleep(1000);
+  }
+}
+
+static void world_close(world_t *w) {
+  if (w->server.used) ls_conn_close(&w->server.conn, LS_CONN_END_SHUTDOWN);
+  if (w->client.used) ls_conn_close(&w->client.conn, LS_CONN_END_SHUTDOWN);
+  uv_close((uv_handle_t *)&w->listener, NULL);
+  assert_int_equal(uv_run(&w->loop, UV_RUN_DEFAULT), 0);
+  if (w->server.used) assert_true(w->server.closed);
+  if (w->client.used) assert_true(w->client.closed);
+  assert_int_equal(uv_loop_close(&w->loop), 0);
+}
+
+static void client_connect(world_t *w, const ls_key_t *key, uint64_t timeout_ms) {
+  ls_conn_opts_t o = opts(LS_CONN_CLIENT, key, timeout_ms);
+  assert_int_equal(ls_conn_init(&w->loop, &w->client.conn, &o), 0);
+  w->client.used = 1;
+  w->client.conn.data = &w->client;
+  struct sockaddr_in sa;
+  assert_int_equal(ls_net_ipv4("127.0.0.1", (uint16_t)w->port, &sa), 0);
+  assert_int_equal(ls_conn_connect(&w->client.conn, (const struct sockaddr *)&sa), 0);
+}
+
+static int raw_connect(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+  return fd;
+}
+
+/* Reads what the peer sent until it closed (5 s at most), running the loop. */
+static size_t raw_read_to_eof(world_t *w, int fd, uint8_t *buf, size_t cap) {
+  size_t got = 0;
+  for (int i = 0; i < 2500; i++) {
+    uv_run(&w->loop, UV_RUN_NOWAIT);
+    ssize_t n = recv(fd, buf + got, cap - got, MSG_DONTWAIT);
+    if (n == 0) return got;
+    if (n > 0) got += (size_t)n;
+    else usleep(2000);
+  }
+  fail_msg("the connection was not closed");
+  return got;
+}
+
+static const uint8_t root[LS_HASH_LEN] = {1, 2, 3};
+
+/* A request that arrives a byte at a time is one frame. */
+static void frame_split_across_reads(void **state) {
+  (void)state;
+  world_t w;
+  world_init(&w, NULL, 5000);
+  int fd = raw_connect(w.port);
+  run_until(&w, &w.server.used);
+  uint8_t req[128];
+  size_t first = ls_proto_encode_request(req, LS_MSG_CHUNK_REQ, 42, root, 7);
+  size_t n = first + ls_proto_encode_request(req + first, LS_MSG_HAVE_REQ, 43, root, 0);
+  for (size_t i = 0; i < n; i++) {
+    assert_int_equal(write(fd, req + i, 1), 1);
+    for (int k = 0; k < 3; k++) uv_run(&w.loop, UV_RUN_NOWAIT);
+    if (i + 1 < first) assert_int_equal(w.server.frames, 0); /* nothing before the frame is whole */
+  }
+  run_until_frames(&w, 2);
+  assert_int_equal(w.server.type, LS_MSG_HAVE_REQ);
+  assert_int_equal(w.server.id, 43);
+  assert_memory_equal(w.server.payload, root, LS_HASH_LEN);
+  assert_int_equal(w.server.ended, 0);
+  close(fd);
+  run_until(&w, &w.server.ended);
+  assert_int_equal(w.server.why, LS_CONN_END_EOF);
+  world_close(&w);
+}
+
+/* A frame longer than its type allows: ERROR 1 with id 0, then the close. */
+static void oversize_frame_error_then_close(void **state) {
+  (void)state;
+  world_t w;
+  world_init(&w, NULL, 5000);
+  int fd = raw_connect(w.port);
+  uint8_t hdr[LS_PROTO_HEADER_LEN], got[512];
+  ls_proto_encode_header(hdr, LS_MSG_CHUNK_REQ, 9, 1000);
+  assert_int_equal(write(fd, hdr, sizeof hdr), (ssize_t)sizeof hdr);
+  size_t n = raw_read_to_eof(&w, fd, got, sizeof got);
+  uint8_t want[LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT];
+  size_t wn = ls_proto_encode_error(want, 0, LS_ERR_BAD_REQUEST, "malformed frame");
+  assert_int_equal(n, wn);
+  assert_memory_equal(got, want, wn);
+  assert_int_equal(w.server.ended, 1);
+  assert_int_equal(w.server.why, LS_CONN_END_PROTOCOL);
+  assert_int_equal(w.server.conn.errors_sent, 1);
+  assert_int_equal(w.server.frames, 0);
+  close(fd);
+  world_close(&w);
+}
+
+/* ls_conn_fail: the owner's refusal, said once, then closed. */
+static void fail_says_then_closes(void **state) {
+  (void)state;
+  world_t w;
+  world_init(&w, NULL, 5000);
+  int fd = raw_connect(w.port);
+  run_until(&w, &w.server.used);
+  ls_conn_fail(&w.server.conn, 0, LS_ERR_BUSY, "too many connections", LS_CONN_END_REFUSED);
+  ls_conn_fail(&w.server.conn, 0, LS_ERR_BUSY, "again", LS_CONN_END_REFUSED); /* closed: no-op */
+  uint8_t got[512], want[512];
+  size_t n = raw_read_to_eof(&w, fd, got, sizeof got);
+  size_t wn = ls_proto_encode_error(want, 0, LS_ERR_BUSY, "too many connections");
+  assert_int_equal(n, wn);
+  assert_memory_equal(got, want, wn);
+  assert_int_equal(w.server.ended, 1);
+  assert_int_equal(w.server.why, LS_CONN_END_REFUSED);
+  assert_string_equal(ls_conn_end_name(w.server.why), "refused");
+  close(fd);
+  world_close(&w);
+}
+
+static void make_key(ls_key_t *k, const char *text) {
+  memset(k, 0, sizeof *k);
+  k->len = strlen(text);
+  memcpy(k->bytes, text, k->len);
+  k->set = 1;
+}
+
+/* Both roles with the same key: proved both ways, then requests flow. */
+static void handshake_right_key(void **state) {
+  (void)state;
+  ls_key_t k;
+  make_key(&k, "the swarm's shared key");
+  world_t w;
+  world_init(&w, &k, 5000);
+  client_connect(&w, &k, 5000);
+  run_until(&w, &w.client.ready);
+  assert_true(ls_conn_ready(&w.client.conn));
+  assert_int_equal(ls_conn_send(&w.client.conn, LS_MSG_MANIFEST_REQ, 5, root, LS_HASH_LEN), 0);
+  run_until(&w, &w.server.frames);
+  assert_true(ls_conn_ready(&w.server.conn));
+  assert_int_equal(w.server.type, LS_MSG_MANIFEST_REQ);
+  assert_int_equal(w.server.id, 5);
+  assert_int_equal(w.client.frames, 0); /* the handshake's frames are not the owner's */
+  world_close(&w);
+}
+
+/* A client with another key is refused (ERROR 7, then the close). */
+static void handshake_wrong_key(void **state) {
+  (void)state;
+  ls_key_t k, other;
+  make_key(&k, "the swarm's shared key");
+  make_key(&other, "a key from elsewhere!");
+  world_t w;
+  world_init(&w, &k, 5000);
+  client_connect(&w, &other, 5000);
+  run_until(&w, &w.client.ended);
+  run_until(&w, &w.server.ended);
+  assert_int_equal(w.server.why, LS_CONN_END_AUTH_FAILED);
+  assert_int_equal(w.server.conn.errors_sent, 1);
+  assert_int_equal(w.client.why, LS_CONN_END_AUTH_REFUSED);
+  assert_false(w.client.ready);
+  assert_int_equal(w.server.frames, 0);
+  world_close(&w);
+}
+
+/* A client without a key meets a server that requires one. */
+static void handshake_key_required(void **state) {
+  (void)state;
+  ls_key_t k;
+  make_key(&k, "the swarm's shared key");
+  world_t w;
+  world_init(&w, &k, 5000);
+  client_connect(&w, NULL, 5000);
+  run_until(&w, &w.client.ended);
+  assert_int_equal(w.client.why, LS_CONN_END_KEY_REQUIRED);
+  world_close(&w);
+}
+
+/* A server that does not hold the key cannot prove it: the client ends. */
+static void handshake_impostor_server(void **state) {
+  (void)state;
+  ls_key_t k;
+  make_key(&k, "the swarm's shared key");
+  int ls = socket(AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = {.sin_family = AF_INET};
+  socklen_t slen = sizeof sa;
+  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof sa), 0);
+  assert_int_equal(listen(ls, 4), 0);
+  assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &slen), 0);
+  world_t w;
+  memset(&w, 0, sizeof w);
+  assert_int_equal(uv_loop_init(&w.loop), 0);
+  w.port = ntohs(sa.sin_port);
+  uv_tcp_init(&w.loop, &w.listener); /* unused: closed by world_close */
+  client_connect(&w, &k, 5000);
+  for (int i = 0; i < 20; i++) uv_run(&w.loop, UV_RUN_NOWAIT);
+  int fd = accept(ls, NULL, NULL);
+  assert_true(fd >= 0);
+  uint8_t frame[LS_PROTO_HEADER_LEN + 64], nonce[LS_NONCE_LEN] = {7};
+  size_t n = ls_proto_encode_header(frame, LS_MSG_AUTH_CHALLENGE, 0, LS_NONCE_LEN);
+  memcpy(frame + n, nonce, LS_NONCE_LEN);
+  assert_int_equal(write(fd, frame, n + LS_NONCE_LEN), (ssize_t)(n + LS_NONCE_LEN));
+  /* Its answer: nonce and MAC (74 bytes in all); then a proof made up. */
+  size_t got = 0;
+  for (int i = 0; i < 2500 && got < LS_PROTO_HEADER_LEN + 64; i++) {
+    uv_run(&w.loop, UV_RUN_NOWAIT);
+    ssize_t r = recv(fd, frame + got, sizeof frame - got, MSG_DONTWAIT);
+    if (r > 0) got += (size_t)r;
+    else usleep(1000);
+  }
+  assert_int_equal(got, LS_PROTO_HEADER_LEN + 64);
+  assert_int_equal(frame[5], LS_MSG_AUTH_RESPONSE);
+  n = ls_proto_encode_header(frame, LS_MSG_AUTH_OK, 0, LS_MAC_LEN);
+  memset(frame + n, 0x5A, LS_MAC_LEN);
+  assert_int_equal(write(fd, frame, n + LS_MAC_LEN), (ssize_t)(n + LS_MAC_LEN));
+  run_until(&w, &w.client.ended);
+  assert_int_equal(w.client.why, LS_CONN_END_AUTH_FAILED);
+  assert_false(w.client.ready);
+  close(fd);
+  close(ls);
+  world_close(&w);
+}
+
+/* Back-pressure: a paused connection reads nothing more until resumed. */
+static void reading_paused(void **state) {
+  (void)state;
+  world_t w;
+  world_init(&w, NULL, 5000);
+  int fd = raw_connect(w.port);
+  run_until(&w, &w.server.used);
+  w.server.pause = 1;
+  uint8_t req[64];
+  size_t n = ls_proto_encode_request(req, LS_MSG_MANIFEST_REQ, 1, root, 0);
+  assert_int_equal(write(fd, req, n), (ssize_t)n);
+  run_until(&w, &w.server.frames);
+  assert_int_equal(write(fd, req, n), (ssize_t)n);
+  run_for(&w, 50);
+  assert_int_equal(w.server.frames, 1);
+  w.server.pause = 0;
+  ls_conn_set_reading(&w.server.conn, 1);
+  run_until_frames(&w, 2);
+  close(fd);
+  world_close(&w);
+}
+
+/* The idle timer: no request and none owed closes; a busy one stays. */
+static void idle_timer(void **state) {
+  (void)state;
+  world_t w;
+  world_init(&w, NULL, 60);
+  int fd = raw_connect(w.port);
+  run_until(&w, &w.server.used);
+  w.server.busy = 1;
+  run_for(&w, 200);
+  assert_int_equal(w.server.ended, 0); /* replies owed: not idle */
+  w.server.busy = 0;
+  run_until(&w, &w.server.ended);
+  assert_int_equal(w.server.why, LS_CONN_END_IDLE);
+  assert_string_equal(ls_conn_end_name(w.server.why), "idle");
+  close(fd);
+  world_close(&w);
+}
+
+/* The client's stall timer: replies awaited and nothing comes. */
+static void stall_timer(void **state) {
+  (void)state;
+  world_t w;
+  world_init(&w, NULL, 5000);
+  client_connect(&w, NULL, 60);
+  run_until(&w, &w.client.ready);
+  w.client.busy = 1;
+  ls_conn_watch(&w.client.conn);
+  run_until(&w, &w.client.ended);
+  assert_int_equal(w.client.why, LS_CONN_END_STALL);
+  world_close(&w);
+}
+
+int main(void) {
+  const struct CMUnitTest tests[] = {
+      cmocka_unit_test(frame_split_across_reads), cmocka_unit_test(oversize_frame_error_then_close),
+      cmocka_unit_test(fail_says_then_closes),    cmocka_unit_test(handshake_right_key),
+      cmocka_unit_test(handshake_wrong_key),      cmocka_unit_test(handshake_key_required),
+      cmocka_unit_test(handshake_impostor_server), cmocka_unit_test(reading_paused),
+      cmocka_unit_test(idle_timer),                cmocka_unit_test(stall_timer),
+  };
+  return cmocka_run_group_tests(tests, NULL, NULL);
+}
