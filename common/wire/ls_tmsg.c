@@ -8,6 +8,8 @@
 #include <string.h>
 #include <uv.h>
 
+#include "ls_json.h"
+
 static const char *type_names[] = {NULL,    "register", "publish",   "unpublish", "lookup", "list",
                                    "ping",  "pong",     "bye",       "shutdown",  "ok",     "error",
                                    "entries", "challenge", "auth",   "auth_ok"};
@@ -193,6 +195,7 @@ int ls_tmsg_decode(ls_tmsg_t *m, const char *json, size_t len, const char **why)
   memset(m, 0, sizeof *m);
   *why = "";
   if (len == 0 || len > LS_TMSG_MAX || memchr(json, '\0', len) != NULL) return *why = "bad length", -EINVAL;
+  if (ls_json_has_nul_escape(json, len)) return *why = "NUL escape in a string", -EINVAL;
   cJSON *o = cJSON_ParseWithLength(json, len);
   if (o == NULL) return *why = "not JSON", -EINVAL;
   int rc = decode_common(o, m, why);

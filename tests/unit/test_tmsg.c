@@ -75,6 +75,8 @@ static void rejects(void **state) {
       "{\"v\":1,\"type\":\"entries\",\"entries\":[{\"host\":\"h\",\"addr\":\"1.2.3\",\"port\":1}]}",
       "[1]",
       "{",
+      /* A NUL escape would cut the host name short. */
+      "{\"v\":1,\"type\":\"register\",\"host\":\"a\\u0000 b\",\"port\":1}",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     ls_tmsg_t m;
