@@ -93,6 +93,26 @@ def test_killed_peer_loses_its_files(swarm):
     assert time.monotonic() - start < 6 * SLOW
 
 
+def test_silent_peer_is_dropped_by_pings(swarm):
+    """A peer whose link stays open but never answers (stopped, not dead): the
+    tracker's pings drop it after 3 ping intervals (the tracker runs with 1 s)."""
+    t = swarm.tracker()
+    a = tracked_peer(swarm, t, "alpha", [("a.txt", 10)])
+    b = tracked_peer(swarm, t, "beta")
+    wait_until(lambda: "a.txt" in b.names_from("alpha"), 5, "a.txt via the tracker")
+    announcer = a.procs["announcer"]
+    os.kill(announcer.p.pid, signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        wait_until(lambda: "did not answer pings" in t.output(), 8, "the tracker to drop the silent alpha")
+        assert time.monotonic() - start >= 2.0  # not before its pings went unanswered
+        wait_until(lambda: "alpha" not in shell(t, "list", ("connected since", "no hosts")), 5,
+                   "alpha gone from the tracker")
+        wait_until(lambda: "a.txt" not in b.names_from("alpha"), 5, "alpha gone from beta's tags.txt")
+    finally:
+        os.kill(announcer.p.pid, signal.SIGCONT)
+
+
 def test_tracker_restart_peers_register_again(swarm):
     t = swarm.tracker()
     port = t.port
@@ -137,7 +157,8 @@ def test_malformed_messages_close_one_connection(swarm):
     assert talk(frame(b"{not json")) == b""                         # closed
     assert talk(struct.pack(">I", 0x7FFFFFFF) + b"{") == b""        # oversized: closed, nothing allocated
     assert talk(frame({"v": 1, "type": "register", "host": "../x", "port": 1})) == b""
-    assert talk(frame({"v": 1, "type": "publish", "files": []})) != b""  # an error reply: register first
+    reply = talk(frame({"v": 1, "type": "publish", "files": []}))  # an error reply: register first
+    assert json.loads(reply[4:4 + struct.unpack(">I", reply[:4])[0]])["type"] == "error", reply
     reply = talk(frame({"v": 1, "type": "lookup", "name": "a.txt", "id": 7}))
     msg = json.loads(reply[4:])
     assert msg["type"] == "entries" and msg["entries"][0]["host"] == "alpha"
