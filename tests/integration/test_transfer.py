@@ -107,6 +107,11 @@ def test_only_bad_holders_is_an_integrity_failure(swarm, modes):
         assert r.returncode == 5, (r.returncode, r.stderr)
         assert not (d.dir / "downloads" / "f.bin").exists()
         assert d.client_log()[0]["result"] == "integrity"
+        # Found where it should be: each bad chunk or manifest as it arrived,
+        # its sender banned; never by the whole-file check at the end.
+        found = "with a wrong hash: banned" if modes[0] == "corrupt" else "does not hash to the root: banned"
+        assert r.stderr.count(found) == len(modes), r.stderr
+        assert "whole file" not in r.stderr, r.stderr
     finally:
         for f in fakes:
             f.close()
@@ -151,6 +156,33 @@ def test_kill9_then_resume_fetches_less(swarm):
     assert int(line["fetched"]) < os.path.getsize(src)
 
 
+def test_resume_rechecks_torn_chunks_in_temp(swarm):
+    """A chunk marked held in temp/ whose bytes were torn (a crash, a bad
+    disk) is found by the resume check and fetched again, not resumed."""
+    seeders, src = seed(swarm, ["s0"], "disk.img", 3 * 1024 * 1024, rate="2M")
+    d = fetcher(swarm, ["s0"], "disk.img")
+    args = [prog("downloader")] + d.common() + ["disk.img"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until(lambda: d.chunks_held() >= 10, 15, "ten chunks")
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    have = d.have_file()
+    marks = have.read_bytes()
+    held = marks.count(b"\x01")
+    torn = [i for i, m in enumerate(marks) if m == 1][:2]
+    part = have.with_suffix(".part")
+    with open(part, "r+b") as f:
+        for i in torn:
+            f.seek(i * 65536 + 100)
+            f.write(b"\xde\xad\xbe\xef")
+    r = d.download("disk.img")
+    assert r.returncode == 0, r.stderr
+    assert sha256_file(d.dir / "downloads" / "disk.img") == sha256_file(src)
+    assert "resume: 2 chunk(s) in temp/ failed their check" in r.stderr, r.stderr
+    (line,) = d.client_log()
+    assert int(line["resumed"]) == (held - 2) * 65536, (held, line)
+
+
 def test_download_from_a_partial_peer(swarm):
     """A peer seeds the chunks it has while it downloads; a fetch from it alone
     fails clearly when it lacks chunks, and succeeds with a full seeder added."""
@@ -175,8 +207,13 @@ def test_download_from_a_partial_peer(swarm):
     r = last.download("album.bin")
     assert r.returncode == 0, r.stderr
     assert sha256_file(last.dir / "downloads" / "album.bin") == sha256_file(src)
-    line = last.client_log()[-1]
-    assert int(line["resumed"]) > 0 or "mid@" in line["peers"]
+    # The partial peer served what it has: the first attempt took its chunks
+    # (kept in temp/), the second resumed them and took the rest from full.
+    first, second = last.client_log()
+    served = lambda line: {p.split("@")[0]: int(p.rsplit("=", 1)[1]) for p in line["peers"].split(",")}
+    assert first["result"] == "no-holder" and served(first).get("mid", 0) > 0, first
+    assert int(second["resumed"]) == served(first)["mid"], (first, second)
+    assert served(second).get("full", 0) > 0, second
 
 
 def test_server_answers_hostile_requests_and_keeps_serving(swarm):
