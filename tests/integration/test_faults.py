@@ -13,10 +13,12 @@ from conftest import SLOW, BIN, make_file, prog, read_tags, sha256_file, skip_un
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
 
-def tags_lines_all_valid(path):
-    text = open(path, encoding="utf-8").read() if os.path.exists(path) else ""
+def tags_whole(path, entries):
+    """tags.txt is there, whole: the header, then `entries` valid lines."""
+    text = open(path, encoding="utf-8").read()
     lines = [l for l in text.splitlines() if l and not l.startswith("#")]
-    return len(lines) == len(read_tags(path)) and text.endswith("\n") if text else True
+    return (text.startswith("# lanswarm tags v1") and text.endswith("\n") and
+            len(lines) == len(read_tags(path)) == entries)
 
 
 def test_kill9_any_daemon_then_restart(swarm):
@@ -27,13 +29,13 @@ def test_kill9_any_daemon_then_restart(swarm):
     a.start("server", "announcer", extra=["--rate-limit", "3M", "--chunk-size", "64K"])
     b = swarm.peer("beta")
     b.start("listener")
-    wait_until(lambda: "big.bin" in b.names_from("alpha"), 5, "big.bin")
+    wait_until(lambda: len(b.names_from("alpha")) == 31, 5, "alpha's 31 files")
     rnd = random.Random(7)
     for round_ in range(3):
         # The listener, at a random moment: tags.txt is never half written.
         time.sleep(rnd.uniform(0, 0.3))  # a random moment, not a wait for a condition
         b.procs["listener"].stop(signal.SIGKILL)
-        assert tags_lines_all_valid(b.dir / "tags.txt")
+        assert tags_whole(b.dir / "tags.txt", 31)
         b.start("listener")
         # The announcer: a restart hashes nothing again (the manifest cache).
         a.procs["announcer"].stop(signal.SIGKILL)
