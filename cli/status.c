@@ -2,17 +2,23 @@
  * steps (what runs, what is shared, downloads in progress, peers seen, recent
  * downloads), then printed as it is (--json) or as lines for a person. */
 #include <cjson/cJSON.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli.h"
 #include "ls_catalog.h"
+#include "ls_clientlog.h"
 #include "ls_partial.h"
 #include "ls_tagsq.h"
 #include "ls_util.h"
+
+#define RECENT_MAX 5             /* finished downloads shown */
+#define RECENT_TAIL (64u << 10)  /* the end of client.log read for them: many lines' worth */
 
 /* ---------- gathering ---------- */
 
@@ -95,17 +101,64 @@ static void add_peers(const cli_ctx_t *c, cJSON *o) {
   ls_tags_free(e, n);
 }
 
-/* Recent downloads: the last five client.log lines, as written. */
+/* The last RECENT_TAIL bytes of the file at path (all of a smaller one),
+ * malloc'ed and NUL-terminated; *whole: they begin at a line's start. */
+static char *read_tail(const char *path, size_t *len, int *whole) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return NULL;
+  struct stat st;
+  char *buf = NULL;
+  ssize_t got = -1;
+  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    off_t from = st.st_size > (off_t)RECENT_TAIL ? st.st_size - (off_t)RECENT_TAIL : 0;
+    buf = malloc((size_t)(st.st_size - from) + 1);
+    if (buf != NULL) got = pread(fd, buf, (size_t)(st.st_size - from), from);
+    *whole = from == 0;
+  }
+  close(fd);
+  if (got < 0) {
+    free(buf);
+    return NULL;
+  }
+  buf[got] = '\0';
+  *len = (size_t)got;
+  return buf;
+}
+
+/* A finished download from a client.log line; NULL if the line does not decode. */
+static cJSON *recent_item(const char *line, size_t len, ls_clientlog_t *rec) {
+  if (ls_clientlog_decode(line, len, rec) != 0) return NULL;
+  cJSON *r = cJSON_CreateObject();
+  cJSON_AddStringToObject(r, "name", rec->name);
+  cJSON_AddStringToObject(r, "result", rec->result);
+  cJSON_AddNumberToObject(r, "size", (double)rec->size);
+  cJSON_AddStringToObject(r, "time", rec->time);
+  return r;
+}
+
+/* Recent downloads: client.log's last RECENT_MAX lines that decode. */
 static void add_recent(const cli_ctx_t *c, cJSON *o) {
   cJSON *recent = cJSON_AddArrayToObject(o, "recent");
-  uint8_t *log;
   size_t len;
-  if (ls_read_file(c->cfg.client_log, 64u << 20, &log, &len) != 0) return;
-  char *lines[5] = {0};
-  int k = 0;
-  for (char *line = strtok((char *)log, "\n"); line; line = strtok(NULL, "\n")) lines[k++ % 5] = line;
-  for (int i = k > 5 ? k - 5 : 0; i < k; i++) cJSON_AddItemToArray(recent, cJSON_CreateString(lines[i % 5]));
-  free(log);
+  int whole;
+  char *text = read_tail(c->cfg.client_log, &len, &whole);
+  ls_clientlog_t *rec = malloc(sizeof *rec);
+  char *line = text, *end = text;
+  if (text != NULL) end = text + len;
+  if (text != NULL && !whole) { /* the read began inside a line */
+    char *nl = memchr(text, '\n', len);
+    line = nl ? nl + 1 : end;
+  }
+  while (rec != NULL && text != NULL && line < end) {
+    char *nl = memchr(line, '\n', (size_t)(end - line));
+    if (nl == NULL) nl = end;
+    cJSON *r = recent_item(line, (size_t)(nl - line), rec);
+    if (r != NULL) cJSON_AddItemToArray(recent, r);
+    if (cJSON_GetArraySize(recent) > RECENT_MAX) cJSON_DeleteItemFromArray(recent, 0);
+    line = nl + 1;
+  }
+  free(rec);
+  free(text);
 }
 
 /* ---------- printing ---------- */
@@ -161,7 +214,11 @@ static void print_transfers(const cJSON *o) {
   }
   const cJSON *recent = cJSON_GetObjectItemCaseSensitive(o, "recent");
   if (cJSON_GetArraySize(recent) > 0) printf("last downloads (client.log):\n");
-  cJSON_ArrayForEach(it, recent) printf("  %s\n", it->valuestring);
+  cJSON_ArrayForEach(it, recent) {
+    char size[32];
+    ls_format_bytes(json_number(it, "size"), size, sizeof size);
+    printf("  %s, %s, %s, %s\n", json_string(it, "name"), json_string(it, "result"), size, json_string(it, "time"));
+  }
 }
 
 static void print_status(const cli_ctx_t *c, const cJSON *o) {
