@@ -1,5 +1,5 @@
 /* lanswarm peers and files: tags.txt made readable, a row per peer or per
- * content. */
+ * content (ls_tagsq groups the entries). */
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,29 +54,41 @@ static int name_matches(const char *pattern, const char *name) {
   return strstr(name, pattern) != NULL;
 }
 
-/* A row per content (name and root) matching pattern, with its holders. */
+static int entry_name_cmp(const void *a, const void *b) {
+  return strcmp((*(const ls_tag_entry_t *const *)a)->name, (*(const ls_tag_entry_t *const *)b)->name);
+}
+
+/* One row: a content of name, with its holders, "tag" or "tag(partial)". */
+static void print_content(const cli_ctx_t *c, const ls_tag_entry_t *e, size_t n, const char *name,
+                          const uint8_t *root, int *shown) {
+  ls_tagsq_lookup_t lk;
+  if (ls_tagsq_lookup(e, n, name, root, NULL, 0, &lk) != 0) return;
+  char holders[512] = "";
+  size_t used = 0;
+  for (size_t i = 0; i < lk.nholders && used < sizeof holders - 80; i++)
+    used += (size_t)snprintf(holders + used, sizeof holders - used, "%s%s%s", used ? " " : "", lk.holders[i].tag,
+                             lk.holders[i].complete ? "" : "(partial)");
+  if (!(*shown)++)
+    printf("%s%-40s %10s  %s%s\n", cli_color(c, CLI_BOLD), "NAME", "SIZE", "HELD BY", cli_color(c, CLI_RESET));
+  char size[32];
+  ls_format_bytes((double)lk.contents[lk.chosen].size, size, sizeof size);
+  printf("%-40s %10s  %s\n", name, size, holders);
+}
+
+/* The rows of each name matching pattern, by name: a row per content. */
 static int print_files(const cli_ctx_t *c, const ls_tag_entry_t *e, size_t n, const char *pattern) {
+  const ls_tag_entry_t **idx = malloc((n + 1) * sizeof *idx);
+  if (idx == NULL) return -1;
+  for (size_t i = 0; i < n; i++) idx[i] = &e[i];
+  if (n) qsort(idx, n, sizeof *idx, entry_name_cmp);
   int shown = 0;
-  uint8_t *done = calloc(n + 1, 1);
-  if (done == NULL) return -1;
   for (size_t i = 0; i < n; i++) {
-    if (done[i] || !name_matches(pattern, e[i].name)) continue;
-    char holders[512] = "";
-    size_t used = 0;
-    for (size_t j = i; j < n; j++) {
-      if (done[j] || strcmp(e[j].name, e[i].name) != 0 || memcmp(e[j].root, e[i].root, LS_HASH_LEN) != 0) continue;
-      done[j] = 1;
-      if (used < sizeof holders - 80)
-        used += (size_t)snprintf(holders + used, sizeof holders - used, "%s%s%s", used ? " " : "", e[j].tag,
-                                 e[j].complete ? "" : "(partial)");
-    }
-    if (!shown++)
-      printf("%s%-40s %10s  %s%s\n", cli_color(c, CLI_BOLD), "NAME", "SIZE", "HELD BY", cli_color(c, CLI_RESET));
-    char size[32];
-    ls_format_bytes((double)e[i].size, size, sizeof size);
-    printf("%-40s %10s  %s\n", e[i].name, size, holders);
+    if ((i > 0 && strcmp(idx[i]->name, idx[i - 1]->name) == 0) || !name_matches(pattern, idx[i]->name)) continue;
+    ls_tagsq_lookup_t lk;
+    if (ls_tagsq_lookup(e, n, idx[i]->name, NULL, NULL, 0, &lk) != 0) continue;
+    for (size_t k = 0; k < lk.ncontents; k++) print_content(c, e, n, idx[i]->name, lk.contents[k].root, &shown);
   }
-  free(done);
+  free(idx);
   return shown;
 }
 
