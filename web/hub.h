@@ -1,7 +1,8 @@
 /* hub: what the loop thread and the HTTP threads share.
  *
- * The loop thread (web.c) owns every source of data; it publishes each
- * section of the dashboard as a finished JSON text with a version number.
+ * The loop thread (refresh.c, commands.c) owns every source of data; it
+ * publishes each section of the dashboard as a finished JSON text with a
+ * version number.
  * HTTP threads (http.c, libmicrohttpd's thread per connection) copy those
  * texts, wait for newer versions (Server-Sent Events), and hand requests that
  * change something to the loop thread as commands, waiting for the answer.

@@ -236,7 +236,9 @@ static int spawn_downloader(jobs_t *j, job_t *job, const char *root_hex) {
   return rc;
 }
 
-jobs_err_t jobs_start(jobs_t *j, const char *name, const char *root_hex, unsigned *id, char *err, size_t errlen) {
+/* Whether one more download may start: not shutting down, fewer than
+ * JOBS_MAX_ACTIVE running, none of the same name. */
+static jobs_err_t may_start(const jobs_t *j, const char *name, char *err, size_t errlen) {
   if (j->closing) {
     snprintf(err, errlen, "shutting down");
     return JOBS_BUSY;
@@ -250,47 +252,63 @@ jobs_err_t jobs_start(jobs_t *j, const char *name, const char *root_hex, unsigne
       snprintf(err, errlen, "'%s' is being downloaded already (job %u)", name, o->id);
       return JOBS_DUPLICATE;
     }
+  return JOBS_OK;
+}
+
+/* A job not yet spawned nor listed, or NULL when out of memory. */
+static job_t *job_new(jobs_t *j, const char *name, const char *root_hex) {
   job_t *job = calloc(1, sizeof *job);
   char *line = malloc(JOBS_LINE_MAX);
   if (job == NULL || line == NULL) {
     free(job);
     free(line);
-    snprintf(err, errlen, "out of memory");
-    return JOBS_SPAWN;
+    return NULL;
   }
   job->line = line;
   job->jobs = j;
   job->eta = -1;
   snprintf(job->name, sizeof job->name, "%s", name);
   if (root_hex) snprintf(job->root, sizeof job->root, "%s", root_hex);
+  return job;
+}
 
-  int rc = spawn_downloader(j, job, root_hex);
-  if (rc != 0) snprintf(err, errlen, "cannot run %s: %s", j->downloader, uv_strerror(rc));
-  if (rc != 0 && !uv_is_closing((uv_handle_t *)&job->proc)) {
-    job_free(job); /* no handle was opened */
-    return JOBS_SPAWN;
-  }
-  if (rc != 0) {
-    /* ls_spawn closes the pipes and the process: then the job is freed. */
-    job->state = J_FAILED;
-    job->open_handles = 3;
-    j->active++;
-    snprintf(job->result, sizeof job->result, "error");
-    snprintf(job->message, sizeof job->message, "%s", err);
-    job->id = j->next_id++;
-    job->started = ls_unix_now();
-    job->next = j->list;
-    j->list = job;
-    job->exit_status = -1;
-    return JOBS_SPAWN;
-  }
+/* Numbers the job and puts it first in the list, its three handles open
+ * (they are closed and counted down whether it runs or not). */
+static void enlist(jobs_t *j, job_t *job, job_state_t state) {
+  job->state = state;
   job->open_handles = 3;
   job->id = j->next_id++;
   job->started = ls_unix_now();
-  job->state = J_RUNNING;
   job->next = j->list;
   j->list = job;
   j->active++;
+}
+
+/* ls_spawn failed after opening handles: it closes the pipes and the
+ * process, and the job, listed as failed, is freed with them. */
+static void enlist_failed(jobs_t *j, job_t *job, const char *err) {
+  enlist(j, job, J_FAILED);
+  snprintf(job->result, sizeof job->result, "error");
+  snprintf(job->message, sizeof job->message, "%s", err);
+  job->exit_status = -1;
+}
+
+jobs_err_t jobs_start(jobs_t *j, const char *name, const char *root_hex, unsigned *id, char *err, size_t errlen) {
+  jobs_err_t e = may_start(j, name, err, errlen);
+  if (e != JOBS_OK) return e;
+  job_t *job = job_new(j, name, root_hex);
+  if (job == NULL) {
+    snprintf(err, errlen, "out of memory");
+    return JOBS_SPAWN;
+  }
+  int rc = spawn_downloader(j, job, root_hex);
+  if (rc != 0) {
+    snprintf(err, errlen, "cannot run %s: %s", j->downloader, uv_strerror(rc));
+    if (uv_is_closing((uv_handle_t *)&job->proc)) enlist_failed(j, job, err);
+    else job_free(job); /* no handle was opened */
+    return JOBS_SPAWN;
+  }
+  enlist(j, job, J_RUNNING);
   uv_read_start((uv_stream_t *)&job->out, alloc_cb, out_read);
   uv_read_start((uv_stream_t *)&job->err, alloc_cb, err_read);
   ls_log(LS_LOG_INFO, "job %u: downloading %s (pid %d)", job->id, job->name, job->proc.pid);

@@ -2,7 +2,7 @@
  * daemons write: tags.txt (peers, files on the LAN), client.log (finished
  * downloads), server.log and server.status (what the chunk server served and
  * is serving), and the catalog (this peer's share). Pure functions over
- * parsed data, so the unit tests need no daemon; web.c decides when to call
+ * parsed data, so the unit tests need no daemon; refresh.c decides when to call
  * them. The JSON shapes are documented in docs/WEB.md. */
 #ifndef MODEL_H
 #define MODEL_H

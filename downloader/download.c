@@ -1,0 +1,125 @@
+#include "download.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fetch.h"
+#include "ls_name.h"
+#include "ls_tags.h"
+#include "ls_tagsq.h"
+#include "ls_util.h"
+#include "progress.h"
+#include "report.h"
+
+/* The holders of name (of --root's content if given) from tags.txt; 0 or an
+ * exit status, said. */
+static int look_up(const download_opts_t *o, const char *name, ls_tagsq_lookup_t *lk) {
+  ls_tag_entry_t *entries;
+  size_t n;
+  int rc = ls_tags_read(o->cfg.tags_path, &entries, &n, NULL);
+  if (rc != 0) {
+    fprintf(stderr, "lanswarm-downloader: cannot read %s: %s\n", o->cfg.tags_path, strerror(-rc));
+    report_early_end(o->events, name, "io-error", "cannot read tags.txt");
+    return EXIT_IO;
+  }
+  uint8_t want[LS_HASH_LEN];
+  if (o->root_hex) ls_hash_from_hex(o->root_hex, strlen(o->root_hex), want);
+  rc = ls_tagsq_lookup(entries, n, name, o->root_hex ? want : NULL, o->cfg.tag, (uint16_t)o->cfg.tcp_port, lk);
+  ls_tags_free(entries, n);
+  if (rc != 0) {
+    if (o->root_hex)
+      fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s' with root %s\n", o->cfg.tags_path, name,
+              o->root_hex);
+    else fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s'\n", o->cfg.tags_path, name);
+    report_early_end(o->events, name, "not-found", "no peer in tags.txt has it");
+    return EXIT_NOT_FOUND;
+  }
+  return 0;
+}
+
+/* Several contents under one name: which there are, and which is fetched. */
+static void list_contents(const download_opts_t *o, const char *name, const ls_tagsq_lookup_t *lk) {
+  if (lk->ncontents <= 1) return;
+  fprintf(stderr, "lanswarm-downloader: peers announce %zu different contents as '%s':\n", lk->ncontents, name);
+  for (size_t k = 0; k < lk->ncontents; k++) {
+    char hx[LS_HASH_HEX_LEN + 1];
+    ls_hash_to_hex(lk->contents[k].root, hx);
+    fprintf(stderr, "  %s  %llu bytes  %zu holder(s)%s\n", hx, (unsigned long long)lk->contents[k].size,
+            lk->contents[k].holders, k == lk->chosen ? "  <- fetching this one" : "");
+  }
+  if (!o->root_hex) fprintf(stderr, "  (choose another with --root HASH)\n");
+}
+
+static int make_parent_dirs(const char *path) {
+  char dir[4096];
+  snprintf(dir, sizeof dir, "%s", path);
+  char *slash = strrchr(dir, '/');
+  if (slash == NULL) return 0;
+  *slash = '\0';
+  return ls_mkdir_p(dir);
+}
+
+/* downloads/NAME, which must not exist yet, and the folders it needs; 0 or an
+ * exit status, said. */
+static int prepare_dest(const download_opts_t *o, const char *name, char *dest, size_t len) {
+  fetch_dest_path(&o->cfg, name, dest, len);
+  struct stat st;
+  if (lstat(dest, &st) == 0) {
+    fprintf(stderr, "lanswarm-downloader: %s already exists; not overwriting it (move it away first)\n", dest);
+    report_early_end(o->events, name, "exists", "already in downloads/; not overwriting it");
+    return EXIT_EXISTS;
+  }
+  int rc;
+  if ((rc = ls_config_make_dirs(&o->cfg)) != 0 || (rc = make_parent_dirs(dest)) != 0) {
+    fprintf(stderr, "lanswarm-downloader: cannot create folders for %s: %s\n", dest, strerror(-rc));
+    report_early_end(o->events, name, "io-error", "cannot create folders");
+    return EXIT_IO;
+  }
+  return 0;
+}
+
+/* Runs the fetch of the chosen content, with the bar on a terminal or the
+ * --events lines. */
+static void fetch(const download_opts_t *o, const char *name, const ls_tagsq_lookup_t *lk, const char *root_hex,
+                  fetch_result_t *res) {
+  const ls_tagsq_content_t *c = &lk->contents[lk->chosen];
+  progress_t pg = {stderr, 0};
+  int show_bar = !o->quiet && !o->json && isatty(STDERR_FILENO);
+  if (!o->quiet && !o->json)
+    fprintf(stderr, "fetching %s (%llu bytes, root %.16s...) from %zu peer(s)\n", name, (unsigned long long)c->size,
+            root_hex, lk->nholders);
+  if (o->events) report_event_start(name, root_hex, c->size, lk);
+  fetch_progress_cb on_progress = o->events ? report_event_progress : show_bar ? progress_draw : NULL;
+  fetch_opts_t fo = {&o->cfg, name, {0}, lk->holders, lk->nholders, o->depth, on_progress, &pg,
+                     o->key.set ? &o->key : NULL};
+  memcpy(fo.root, c->root, LS_HASH_LEN);
+  fetch_run(&fo, res);
+  progress_end(&pg);
+}
+
+int download_run(const download_opts_t *o, const char *name) {
+  if (!ls_name_valid(name, strlen(name))) {
+    fprintf(stderr, "lanswarm-downloader: '%s' is not a valid file name\n", name);
+    report_early_end(o->events, name, "usage", "not a valid file name");
+    return EXIT_USAGE;
+  }
+  ls_tagsq_lookup_t lk;
+  int code = look_up(o, name, &lk);
+  if (code != 0) return code;
+  char root_hex[LS_HASH_HEX_LEN + 1];
+  ls_hash_to_hex(lk.contents[lk.chosen].root, root_hex);
+  list_contents(o, name, &lk);
+  char dest[4096];
+  if ((code = prepare_dest(o, name, dest, sizeof dest)) != 0) return code;
+  fetch_result_t *res = calloc(1, sizeof *res);
+  if (res == NULL) return EXIT_ERROR;
+  fetch(o, name, &lk, root_hex, res);
+  report_client_log(o->cfg.client_log, name, root_hex, res);
+  report_end(o->json, o->events, o->quiet, name, root_hex, res, dest);
+  code = report_exit_status(res->status);
+  free(res);
+  return code;
+}
