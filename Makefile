@@ -56,7 +56,7 @@ BINARIES := $(foreach p,$(PROGRAMS),$(BIN)/$(call out_name,$(p)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: layers all deps test-deps unit unit-valgrind integration integration-valgrind test demo bench install clean format fuzz fuzz-smoke deb check
+.PHONY: structure layers all deps test-deps unit unit-valgrind integration integration-valgrind test demo bench install clean format fuzz fuzz-smoke deb check
 CONFIG_KEYS := $(BUILD)/tests/config_keys
 all: deps $(BINARIES) $(CONFIG_KEYS)
 
@@ -139,9 +139,13 @@ integration-valgrind: test-deps all
 	  for f in $$bad; do echo "== $$f"; head -40 $$f; done; echo "integration-valgrind: memcheck reported errors"; exit 1; fi; \
 	  echo "integration-valgrind: $$(ls build/valgrind/logs | wc -l) program runs, memcheck clean"
 
-test: test-deps all layers unit integration
+test: test-deps all structure unit integration
 
-# common/'s layers: each module includes only its own layer and those below.
+# The structure the tree keeps (docs/ARCHITECTURE.md): common/'s layers (each
+# module includes only its own layer and those below), and no function of the
+# product over 80 lines unless its comment says why ("long: ...").
+structure: layers
+	@python3 scripts/check-fnlen.py 80
 layers:
 	@scripts/check-layers.sh $(LAYERS)
 
@@ -154,7 +158,7 @@ bench: all
 
 # Static checks: the whole tree with clang -Wall -Wextra -Werror as well as
 # gcc, and cppcheck with no finding.
-check: layers
+check: structure
 	@scripts/deps.sh check
 	@$(MAKE) --no-print-directory CC=clang BUILD=build/clang BIN=build/clang/bin all
 	cppcheck -q --enable=warning,performance,portability --std=c11 -D_GNU_SOURCE --inline-suppr \
