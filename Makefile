@@ -1,6 +1,7 @@
 # lanswarm: LAN peer-to-peer file sharing.
 #   make            build bin/lanswarm-*
 #   make test       unit + integration tests (SAN=1: under ASan+UBSan)
+#   make mutate     the mutation check: tests/mutations.txt's bugs must all be caught
 #   make demo       three peers on loopback find each other and download
 #   make bench      benchmarks against curl/nginx, aria2c, sha256sum
 #   make install    PREFIX=/usr/local DESTDIR=
@@ -56,7 +57,7 @@ BINARIES := $(foreach p,$(PROGRAMS),$(BIN)/$(call out_name,$(p)))
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 
-.PHONY: structure layers all deps test-deps unit unit-valgrind integration integration-valgrind test demo bench install clean format fuzz fuzz-smoke deb check
+.PHONY: structure layers all deps test-deps unit unit-valgrind integration integration-valgrind test demo bench install clean format fuzz fuzz-smoke deb check mutate
 CONFIG_KEYS := $(BUILD)/tests/config_keys
 all: deps $(BINARIES) $(CONFIG_KEYS)
 
@@ -140,6 +141,12 @@ integration-valgrind: test-deps all
 	  echo "integration-valgrind: $$(ls build/valgrind/logs | wc -l) program runs, memcheck clean"
 
 test: test-deps all structure unit integration
+
+# The standing mutation check: tests/mutations.txt's one-line bugs, each built
+# in a scratch copy (build/mutate/tree) and run against the tests that must
+# catch it; fails if one survives. MUTATE_ARGS="--only ID[,ID]" or "--list".
+mutate: test-deps
+	@/usr/bin/python3 scripts/mutate.py $(MUTATE_ARGS)
 
 # The structure the tree keeps (docs/ARCHITECTURE.md): common/'s layers (each
 # module includes only its own layer and those below), and no function of the
@@ -229,4 +236,5 @@ deb:
 clean:
 	rm -rf build bin
 
--include $(shell find build -name '*.d' 2>/dev/null)
+# Not build/mutate/: make mutate's scratch copy of the tree has its own.
+-include $(shell find build -path build/mutate -prune -o -name '*.d' -type f -print 2>/dev/null)

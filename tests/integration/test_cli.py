@@ -1,6 +1,7 @@
 """The `lanswarm` command, as an administrator uses it."""
 import json
 import os
+import re
 import signal
 import subprocess
 import time
@@ -92,6 +93,31 @@ def test_up_supervises_and_stops_cleanly(tmp_path, swarm):
     assert up_a.stop() == 0
     wait_until(lambda: "alpha" not in {r["tag"] for r in read_tags(b / "tags.txt")}, 2, "alpha's goodbye")
     assert "all daemons stopped" in (a / "logs" / "up.log").read_text()
+
+
+def test_up_restart_backoff_grows(tmp_path, swarm):
+    """A daemon that keeps dying is restarted after 1 s, then 2 s: the
+    supervisor backs off instead of restarting it in a tight loop."""
+    a = init_peer(tmp_path, swarm, "flaky")
+    up = Proc([LANSWARM, "--dir", str(a), "up"], str(tmp_path / "up.out"))
+    swarm.all.append(up)
+
+    def server():
+        st = json.loads(run("--dir", str(a), "status", "--json").stdout)
+        return next((d for d in st["daemons"] if d["name"] == "server"), {"running": False, "restarts": -1})
+
+    wait_until(lambda: server()["running"], 5, "the server to start")
+    delays = []
+    for n in (1, 2):
+        pid = server()["pid"]
+        killed = time.monotonic()
+        os.kill(pid, signal.SIGKILL)
+        wait_until(lambda: server()["running"] and server()["restarts"] == n, 10, "restart %d" % n)
+        delays.append(time.monotonic() - killed)
+    said = re.findall(r"server died .*restarting in ([0-9.]+) s", (a / "logs" / "up.log").read_text())
+    assert said == ["1.0", "2.0"], said
+    assert delays[0] >= 0.9 and delays[1] >= 1.9, delays
+    assert up.stop() == 0
 
 
 def test_detach_and_down(tmp_path, swarm):

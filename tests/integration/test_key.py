@@ -5,6 +5,7 @@ import socket
 import struct
 
 from conftest import make_file, sha256_file, wait_until, free_port
+from fakepeer import FakePeer, tags_line
 from test_tracker import shell
 
 
@@ -79,3 +80,32 @@ def test_keyed_tracker(swarm, tmp_path):
     assert reply["type"] == "error" and reply["code"] == 6
     assert c.recv(100) == b""
     c.close()
+
+
+def test_downloader_refuses_a_server_that_cannot_prove_the_key(swarm, tmp_path):
+    """The key proves both ways: a server that answers the challenge without
+    the key (here it serves true data) is not believed, and asked nothing."""
+    key = key_file(tmp_path, "key")
+    data = os.urandom(3 * 65536 + 5)
+    with open(key, "rb") as f:
+        key_bytes = f.read()
+    # A fake server holding the key: the fake speaks the handshake right.
+    keyed = FakePeer(data, 65536, key=key_bytes)
+    impostor = FakePeer(data, 65536, mode="impostor", key=key_bytes)
+    try:
+        d = swarm.peer("fetcher")
+        (d.dir / "tags.txt").write_text(tags_line("keyed", keyed.port, data, 65536, "f.bin"))
+        r = d.download("f.bin", "--key-file", key)
+        assert r.returncode == 0, r.stderr
+        assert (d.dir / "downloads" / "f.bin").read_bytes() == data
+        (d.dir / "downloads" / "f.bin").unlink()
+        (d.dir / "tags.txt").write_text(tags_line("impostor", impostor.port, data, 65536, "f.bin"))
+        r = d.download("f.bin", "--key-file", key)
+        # Banned like a liar: the download fails its integrity (5).
+        assert r.returncode == 5, (r.returncode, r.stderr)
+        assert "impostor (127.0.0.1:%d) banned: did not prove the network key" % impostor.port in r.stderr, r.stderr
+        assert not (d.dir / "downloads" / "f.bin").exists()
+        assert impostor.requests == 0
+    finally:
+        keyed.close()
+        impostor.close()

@@ -279,6 +279,39 @@ def test_exit_codes(swarm):
     assert r.returncode == 4, r.stderr
 
 
+def test_interrupted_download_exits_130_and_resumes(swarm):
+    """Ctrl-C: the downloader stops with 130, keeps what it verified, and the
+    next run resumes from it."""
+    seeders, src = seed(swarm, ["s0"], "long.bin", 4 * 1024 * 1024, rate="2M")
+    d = fetcher(swarm, ["s0"], "long.bin")
+    args = [prog("downloader")] + d.common() + ["long.bin"]
+    proc = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    wait_until(lambda: d.chunks_held() >= 8, 15, "some chunks")
+    proc.send_signal(signal.SIGINT)
+    _, err = proc.communicate(timeout=10 * SLOW)
+    assert proc.returncode == 130, (proc.returncode, err)
+    assert not (d.dir / "downloads" / "long.bin").exists()
+    held = d.chunks_held()
+    assert held >= 8
+    r = d.download("long.bin")
+    assert r.returncode == 0, r.stderr
+    assert sha256_file(d.dir / "downloads" / "long.bin") == sha256_file(src)
+    assert int(d.client_log()[-1]["resumed"]) == held * 65536
+
+
+def test_rate_limit_is_kept(swarm):
+    """2 MiB from one seeder limited to 1 MiB/s takes about 2 s: not much less
+    (the limit not kept), not much more (the limit applied twice)."""
+    seeders, src = seed(swarm, ["s0"], "rated.bin", 2 * 1024 * 1024, rate="1M")
+    d = fetcher(swarm, ["s0"], "rated.bin")
+    t0 = time.monotonic()
+    r = d.download("rated.bin")
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    assert sha256_file(d.dir / "downloads" / "rated.bin") == sha256_file(src)
+    assert 1.6 <= took <= 3.0 * SLOW, took
+
+
 def test_second_download_of_the_same_file_is_refused(swarm):
     seeders, src = seed(swarm, ["s0"], "one.bin", 4 * 1024 * 1024, rate="2M")
     d = fetcher(swarm, ["s0"], "one.bin")

@@ -133,6 +133,8 @@ static void hostile_datagrams_are_refused(void **state) {
       "{\"v\":1,\"type\":\"bye\",\"tag\":\"nultag\\u0000!!bad tag\",\"port\":5}",
       "{\"v\":1,\"type\":\"announce\",\"tag\":\"t\",\"port\":5,\"interval\":0,\"seq\":1,\"page\":0,\"pages\":1,\"files\":[]}",
       "{\"v\":1,\"type\":\"announce\",\"tag\":\"t\",\"port\":5,\"interval\":60,\"seq\":1,\"page\":1,\"pages\":1,\"files\":[]}",
+      /* 1 TiB in 1 KiB chunks: more chunks than a manifest may hold. */
+      HEAD "\"files\":[{\"name\":\"a\",\"size\":1099511627776,\"chunk\":1024,\"root\":" R ",\"complete\":true}]}",
   };
   for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
     ls_announce_t a;
@@ -152,6 +154,14 @@ static void hostile_datagrams_are_refused(void **state) {
   char big[LS_ANNOUNCE_MAX_PAYLOAD + 10];
   memset(big, ' ', sizeof big);
   assert_int_not_equal(ls_announce_decode(&a, big, sizeof big, &why), 0);
+  /* A valid datagram padded with whitespace: taken at exactly the limit,
+   * refused one byte over it, for its length. */
+  const char *bye = "{\"v\":1,\"type\":\"bye\",\"tag\":\"t\",\"port\":5}";
+  memcpy(big, bye, strlen(bye));
+  assert_int_equal(ls_announce_decode(&a, big, LS_ANNOUNCE_MAX_PAYLOAD, &why), 0);
+  ls_announce_free(&a);
+  assert_int_equal(ls_announce_decode(&a, big, LS_ANNOUNCE_MAX_PAYLOAD + 1, &why), -EINVAL);
+  assert_string_equal(why, "bad datagram length");
   /* A 10 KB tag cannot even fit; a 65-char tag is refused. */
   char tagged[300];
   snprintf(tagged, sizeof tagged, "{\"v\":1,\"type\":\"bye\",\"tag\":\"%065d\",\"port\":5}", 0);

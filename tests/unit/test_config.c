@@ -149,6 +149,14 @@ static void bounds_refused_with_reason(void **state) {
     }
   }
   char err[256];
+  /* The limits a user could set to nothing: 0 is refused for each. */
+  const char *no_zero[] = {"max_conns", "max_conns_per_ip", "idle_timeout", "stall_timeout", "interval", "rescan"};
+  for (size_t i = 0; i < sizeof no_zero / sizeof no_zero[0]; i++) {
+    if (ls_config_set(&cfg, no_zero[i], "0", err, sizeof err) != -EINVAL) fail_msg("%s = 0 accepted", no_zero[i]);
+    assert_int_equal(ls_config_set(&cfg, no_zero[i], "1", err, sizeof err), 0);
+  }
+  assert_int_equal(ls_config_set(&cfg, "chunk_size", "17M", err, sizeof err), -EINVAL);
+  assert_int_equal(ls_config_set(&cfg, "chunk_size", "512", err, sizeof err), -EINVAL);
   assert_int_equal(ls_config_set(&cfg, "web_token", "short", err, sizeof err), -EINVAL);
   assert_non_null(strstr(err, "web_token: 16 to 128"));
 }

@@ -30,6 +30,11 @@ static void compute_matches_sha256sum(void **state) {
   }
   data[5] ^= 1;
   assert_false(ls_manifest_chunk_ok(&m, 0, data, 4096));
+  /* A flipped bit fails the check of every chunk, not only the first. */
+  for (uint32_t i = 1; i < m.nchunks; i++) {
+    data[i * 4096 + 1] ^= 1;
+    assert_false(ls_manifest_chunk_ok(&m, i, data + i * 4096, ls_manifest_chunk_len(&m, i)));
+  }
   /* The root is sha256sum of the canonical bytes. */
   uint8_t *bytes;
   size_t blen;
@@ -41,6 +46,12 @@ static void compute_matches_sha256sum(void **state) {
   sha256sum_of(part, want);
   ls_hash_to_hex(m.root, got);
   assert_string_equal(got, want);
+  /* A manifest received as bytes gets the same root: sha256sum of them. */
+  ls_manifest_t d;
+  assert_int_equal(ls_manifest_decode(&d, bytes, blen), 0);
+  ls_hash_to_hex(d.root, got);
+  assert_string_equal(got, want);
+  ls_manifest_free(&d);
   free(bytes);
   ls_manifest_free(&m);
   free(data);
@@ -74,6 +85,18 @@ static void decode_round_trip_and_rejects(void **state) {
   bytes[19] = 3;
   bytes[14] = 0; bytes[15] = 0;                                        /* chunk size 0 */
   assert_int_not_equal(ls_manifest_decode(&d, bytes, len), 0);
+  bytes[14] = 0x10; bytes[15] = 0;                                     /* back to 4096 */
+  assert_int_equal(ls_manifest_decode(&d, bytes, len), 0);
+  ls_manifest_free(&d);
+  /* A byte after the last hash: refused, not ignored. */
+  uint8_t *longer = malloc(len + 1);
+  memcpy(longer, bytes, len);
+  longer[len] = 0;
+  assert_int_not_equal(ls_manifest_decode(&d, longer, len + 1), 0);
+  /* Fewer hashes than the size needs, the length agreeing with the count. */
+  longer[19] = 2;
+  assert_int_not_equal(ls_manifest_decode(&d, longer, len - LS_HASH_LEN), 0);
+  free(longer);
   free(bytes);
   /* A size needing more than the chunk limit is refused. */
   int ok;

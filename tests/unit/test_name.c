@@ -29,6 +29,8 @@ static void names_refused(void **state) {
   assert_false(V("\xc3"));                      /* truncated UTF-8 */
   assert_false(V("\xc0\xaf"));                  /* overlong '/' */
   assert_false(V("\xed\xa0\x80"));              /* surrogate */
+  assert_false(V("\xe0\x80\xae"));              /* overlong '.' in three bytes */
+  assert_false(V("a/\xe0\x80\xae\xe0\x80\xae/b")); /* an overlong ".." component */
   assert_false(ls_name_valid("nul\0byte", 8));
   char big[LS_NAME_MAX + 2];
   memset(big, 'a', sizeof big);

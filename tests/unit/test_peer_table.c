@@ -61,6 +61,41 @@ static void rounds_pages_expiry_goodbye(void **state) {
   peer_table_close(&t);
 }
 
+/* A lost page: the earlier round's files stay until the whole new round is
+ * in, or until they go unannounced for 3 intervals. */
+static void lost_page_keeps_files_until_round_or_expiry(void **state) {
+  (void)state;
+  peer_table_t t;
+  peer_table_init(&t, 60);
+  ls_announce_file_t f[3] = {{"a", 1, 4096, {1}, 1}, {"b", 2, 4096, {2}, 1}, {"c", 3, 4096, {3}, 1}};
+  ls_announce_t a = ann("alpha", 1, 0, 2, f, 2);
+  peer_table_apply(&t, &a, "127.0.0.1", 1000, 100);
+  a = ann("alpha", 1, 1, 2, f + 2, 1);
+  peer_table_apply(&t, &a, "127.0.0.1", 1000, 100);
+  assert_int_equal(count(&t), 3);
+  /* Round 2: page 0 arrives, page 1 (with c) is lost: c is kept. */
+  a = ann("alpha", 2, 0, 2, f, 2);
+  peer_table_apply(&t, &a, "127.0.0.1", 2000, 101);
+  assert_int_equal(count(&t), 3);
+  /* Round 3's page 0 as well: still no whole round, c still kept... */
+  a = ann("alpha", 3, 0, 2, f, 2);
+  peer_table_apply(&t, &a, "127.0.0.1", 3000, 102);
+  assert_int_equal(peer_table_expire(&t, 3500), 0);
+  assert_int_equal(count(&t), 3);
+  /* ...until it was last seen 3 intervals (1 s each) ago, not before. */
+  assert_int_equal(peer_table_expire(&t, 4000), 0);
+  assert_int_equal(peer_table_expire(&t, 4001), 1);
+  assert_int_equal(count(&t), 2);
+  /* A whole round listing only a: b goes once both pages are in. */
+  a = ann("alpha", 4, 1, 2, NULL, 0);
+  peer_table_apply(&t, &a, "127.0.0.1", 4100, 103);
+  assert_int_equal(count(&t), 2);
+  a = ann("alpha", 4, 0, 2, f, 1);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 4200, 103), PT_CHANGED);
+  assert_int_equal(count(&t), 1);
+  peer_table_close(&t);
+}
+
 static void limits_and_load(void **state) {
   (void)state;
   peer_table_t t;
@@ -100,6 +135,8 @@ static void limits_and_load(void **state) {
 }
 
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(rounds_pages_expiry_goodbye), cmocka_unit_test(limits_and_load)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(rounds_pages_expiry_goodbye),
+                                     cmocka_unit_test(lost_page_keeps_files_until_round_or_expiry),
+                                     cmocka_unit_test(limits_and_load)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -66,6 +66,15 @@ static void hostile_frames(void **state) {
   ls_proto_reader_init(&r, 1 << 20, 0);
   ls_proto_encode_header(buf, LS_MSG_CHUNK_REP, 1, (1u << 20) + 5);
   assert_int_equal(ls_proto_reader_feed(&r, buf, LS_PROTO_HEADER_LEN, keep, &g), -EPROTO);
+  /* An ERROR frame: code and up to 256 bytes of text, not one more. */
+  ls_proto_reader_init(&r, 1 << 20, 0);
+  ls_proto_encode_header(buf, LS_MSG_ERROR, 1, 2 + LS_PROTO_MAX_ERROR_TEXT + 1);
+  assert_int_equal(ls_proto_reader_feed(&r, buf, LS_PROTO_HEADER_LEN, keep, &g), -EPROTO);
+  ls_proto_reader_close(&r);
+  ls_proto_reader_init(&r, 1 << 20, 0);
+  ls_proto_encode_header(buf, LS_MSG_ERROR, 1, 2 + LS_PROTO_MAX_ERROR_TEXT);
+  assert_int_equal(ls_proto_reader_feed(&r, buf, LS_PROTO_HEADER_LEN, keep, &g), 0);
+  ls_proto_reader_close(&r);
   /* A request with a wrong-length root is refused by the reader. */
   ls_proto_reader_init(&r, 0, 1);
   ls_proto_encode_header(buf, LS_MSG_MANIFEST_REQ, 1, 31);

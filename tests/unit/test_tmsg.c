@@ -89,6 +89,15 @@ static void rejects(void **state) {
   uint8_t hdr[4] = {0x7F, 0xFF, 0xFF, 0xFF};
   assert_int_equal(ls_tmsg_reader_feed(&r, hdr, 4, on_frame, NULL), -EMSGSIZE);
   assert_null(r.body);
+  /* The limit is LS_TMSG_MAX (1 MiB) exactly: one byte more is refused. */
+  ls_tmsg_reader_init(&r);
+  uint8_t over[4] = {0x00, 0x10, 0x00, 0x01};
+  assert_int_equal(ls_tmsg_reader_feed(&r, over, 4, on_frame, NULL), -EMSGSIZE);
+  ls_tmsg_reader_close(&r);
+  ls_tmsg_reader_init(&r);
+  uint8_t at[4] = {0x00, 0x10, 0x00, 0x00};
+  assert_int_equal(ls_tmsg_reader_feed(&r, at, 4, on_frame, NULL), 0);
+  ls_tmsg_reader_close(&r);
   /* A legal but large claim allocates only what arrived. */
   ls_tmsg_reader_init(&r);
   uint8_t big[4] = {0x00, 0x0F, 0x00, 0x00};
