@@ -11,87 +11,9 @@
 #include <unistd.h>
 
 #include "ls_log.h"
+#include "ls_mcache.h"
 #include "ls_name.h"
 #include "ls_partial.h"
-#include "ls_util.h"
-
-/* ---------- manifest cache ---------- */
-
-#define CACHE_MAGIC "LSC1"
-
-static void cache_path(char *out, size_t len, const char *cache_dir, const char *path) {
-  uint8_t h[LS_HASH_LEN];
-  char hex[LS_HASH_HEX_LEN + 1];
-  ls_sha256(path, strlen(path), h);
-  ls_hash_to_hex(h, hex);
-  snprintf(out, len, "%s/%s.mf", cache_dir, hex);
-}
-
-static void put_u64(uint8_t *p, uint64_t v) {
-  for (int i = 7; i >= 0; i--) { p[i] = (uint8_t)v; v >>= 8; }
-}
-static uint64_t get_u64(const uint8_t *p) {
-  uint64_t v = 0;
-  for (int i = 0; i < 8; i++) v = v << 8 | p[i];
-  return v;
-}
-
-/* LSC1 | u64 size | u64 mtime_ns | u64 ino | u32 path_len | path | manifest */
-int ls_catalog_cache_store(const char *cache_dir, const char *path, uint64_t size, int64_t mtime_ns, uint64_t ino,
-                           const ls_manifest_t *m) {
-  uint8_t *mbytes;
-  size_t mlen;
-  int rc = ls_manifest_encode(m, &mbytes, &mlen);
-  if (rc != 0) return rc;
-  size_t plen = strlen(path);
-  size_t total = 4 + 24 + 4 + plen + mlen;
-  uint8_t *buf = malloc(total);
-  if (buf == NULL) {
-    free(mbytes);
-    return -ENOMEM;
-  }
-  memcpy(buf, CACHE_MAGIC, 4);
-  put_u64(buf + 4, size);
-  put_u64(buf + 12, (uint64_t)mtime_ns);
-  put_u64(buf + 20, ino);
-  buf[28] = (uint8_t)(plen >> 24); buf[29] = (uint8_t)(plen >> 16); buf[30] = (uint8_t)(plen >> 8); buf[31] = (uint8_t)plen;
-  memcpy(buf + 32, path, plen);
-  memcpy(buf + 32 + plen, mbytes, mlen);
-  free(mbytes);
-  char cpath[PATH_MAX];
-  cache_path(cpath, sizeof cpath, cache_dir, path);
-  rc = ls_write_file_atomic(cpath, buf, total, 0);
-  free(buf);
-  return rc;
-}
-
-int ls_catalog_cache_load(const char *cache_dir, const char *path, uint64_t size, int64_t mtime_ns, uint64_t ino,
-                          uint32_t chunk_size, ls_manifest_t *m) {
-  char cpath[PATH_MAX];
-  uint8_t *buf;
-  size_t len;
-  cache_path(cpath, sizeof cpath, cache_dir, path);
-  size_t plen = strlen(path);
-  int rc = ls_read_file(cpath, 32 + plen + LS_MANIFEST_HEADER_LEN + (size_t)LS_MANIFEST_MAX_CHUNKS * LS_HASH_LEN,
-                        &buf, &len);
-  if (rc != 0) return rc;
-  rc = -ESTALE;
-  if (len >= 32 + plen && memcmp(buf, CACHE_MAGIC, 4) == 0 && get_u64(buf + 4) == size &&
-      get_u64(buf + 12) == (uint64_t)mtime_ns && get_u64(buf + 20) == ino &&
-      ((size_t)buf[28] << 24 | (size_t)buf[29] << 16 | (size_t)buf[30] << 8 | buf[31]) == plen &&
-      memcmp(buf + 32, path, plen) == 0) {
-    /* Any chunk size is accepted: a download keeps the manifest (and so the
-     * root) it was fetched under, whatever this peer's chunk_size says. */
-    (void)chunk_size;
-    rc = ls_manifest_decode(m, buf + 32 + plen, len - 32 - plen);
-    if (rc == 0 && m->size != size) {
-      ls_manifest_free(m);
-      rc = -ESTALE;
-    }
-  }
-  free(buf);
-  return rc;
-}
 
 /* ---------- scanning ---------- */
 
@@ -160,8 +82,8 @@ static void add_file(scan_t *s, const char *path, const char *name, ls_source_t 
       old->mtime_ns == e.mtime_ns && old->ino == e.ino && strcmp(old->path, path) == 0) {
     have = ls_manifest_copy(&e.manifest, &old->manifest) == 0;
   }
-  if (!have && ls_catalog_cache_load(s->dirs->cache_dir, path, (uint64_t)st.st_size, e.mtime_ns, e.ino,
-                                     s->dirs->chunk_size, &e.manifest) == 0) {
+  ls_mcache_key_t key = ls_mcache_key_of(&st);
+  if (!have && ls_mcache_load(s->dirs->cache_dir, path, &key, &e.manifest) == 0) {
     have = 1;
   }
   if (!have) {
@@ -177,7 +99,7 @@ static void add_file(scan_t *s, const char *path, const char *name, ls_source_t 
       return;
     }
     s->out->hashed++;
-    ls_catalog_cache_store(s->dirs->cache_dir, path, (uint64_t)st.st_size, e.mtime_ns, e.ino, &e.manifest);
+    ls_mcache_store(s->dirs->cache_dir, path, &key, &e.manifest);
   }
   close(fd);
   e.nhave = e.manifest.nchunks;

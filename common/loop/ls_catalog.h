@@ -5,8 +5,8 @@
  *               followed only to a regular file inside the share)
  *   downloads/  finished downloads
  *   temp/       partial downloads (ls_partial), served chunk by chunk
- * Manifests are cached on disk (cache/, keyed by path, size, mtime and inode),
- * so an unchanged share is never hashed twice. Scans and hashing run on the
+ * Manifests are cached on disk (cache/, ls_mcache), so an unchanged share is
+ * never hashed twice. Scans and hashing run on the
  * libuv thread pool; the loop thread only swaps in the finished snapshot.
  * Changes are noticed by fs events on the folders (and up to
  * LS_CATALOG_MAX_WATCHES subfolders of the share), with a periodic rescan as
@@ -60,13 +60,6 @@ typedef struct {
 int ls_catalog_scan(const ls_catalog_dirs_t *dirs, const ls_catalog_snapshot_t *prev, ls_catalog_snapshot_t *out);
 void ls_catalog_snapshot_free(ls_catalog_snapshot_t *snap);
 const ls_catalog_entry_t *ls_catalog_snapshot_find(const ls_catalog_snapshot_t *snap, const uint8_t root[LS_HASH_LEN]);
-
-/* Writes / reads the manifest cache entry for a file (path, stat identity).
- * The downloader stores what it already verified so nothing hashes it again. */
-int ls_catalog_cache_store(const char *cache_dir, const char *path, uint64_t size, int64_t mtime_ns, uint64_t ino,
-                           const ls_manifest_t *m);
-int ls_catalog_cache_load(const char *cache_dir, const char *path, uint64_t size, int64_t mtime_ns, uint64_t ino,
-                          uint32_t chunk_size, ls_manifest_t *m);
 
 typedef struct ls_catalog_s ls_catalog_t;
 /* Called on the loop thread after a scan whose set of (name, root, complete)
