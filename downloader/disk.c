@@ -7,8 +7,8 @@
 #include <sys/stat.h>
 
 #include "fetch_impl.h"
-#include "ls_catalog.h"
 #include "ls_log.h"
+#include "ls_mcache.h"
 
 /* A chunk received, on its way through the thread pool. */
 typedef struct {
@@ -63,10 +63,10 @@ static void final_link_cb(uv_work_t *w) {
   f->final_rc = ls_partial_finish(&f->partial, f->dest, f->o->cfg->fsync);
   if (f->final_rc == 0) {
     struct stat st;
-    if (stat(f->dest, &st) == 0)
-      ls_catalog_cache_store(f->o->cfg->cache_dir, f->dest, (uint64_t)st.st_size,
-                             (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec, (uint64_t)st.st_ino,
-                             &f->manifest);
+    if (stat(f->dest, &st) == 0) {
+      ls_mcache_key_t key = ls_mcache_key_of(&st);
+      ls_mcache_store(f->o->cfg->cache_dir, f->dest, &key, &f->manifest);
+    }
   }
 }
 

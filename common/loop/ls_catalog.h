@@ -1,16 +1,12 @@
-/* ls_catalog: the files this peer can serve, with their manifests.
+/* ls_catalog: the files this peer can serve, kept current on a libuv loop.
  *
- * Three sources, in order of precedence when names collide:
- *   share/      files the user shares (recursive, regular files; a symlink is
- *               followed only to a regular file inside the share)
- *   downloads/  finished downloads
- *   temp/       partial downloads (ls_partial), served chunk by chunk
- * Manifests are cached on disk (cache/, keyed by path, size, mtime and inode),
- * so an unchanged share is never hashed twice. Scans and hashing run on the
- * libuv thread pool; the loop thread only swaps in the finished snapshot.
+ * What is served and how a folder becomes a snapshot is ls_scan's (share/,
+ * downloads/, temp/; manifests from the cache in cache/, ls_mcache). This
+ * module runs those scans on the libuv thread pool; the loop thread only
+ * swaps in the finished snapshot and, when the listing changed, calls back.
  * Changes are noticed by fs events on the folders (and up to
- * LS_CATALOG_MAX_WATCHES subfolders of the share), with a periodic rescan as
- * the fallback. */
+ * LS_CATALOG_MAX_WATCHES subfolders of the share), coalesced by a short
+ * debounce, with a periodic rescan as the fallback. */
 #ifndef LS_CATALOG_H
 #define LS_CATALOG_H
 
@@ -18,62 +14,34 @@
 #include <stdint.h>
 #include <uv.h>
 
-#include "ls_manifest.h"
+#include "ls_scan.h"
 
-#define LS_CATALOG_MAX_FILES 100000
-#define LS_CATALOG_MAX_DEPTH 32
-#define LS_CATALOG_MAX_WATCHES 64
+#define LS_CATALOG_MAX_WATCHES LS_SCAN_MAX_DIRS
 
-typedef enum { LS_SOURCE_SHARE = 0, LS_SOURCE_DOWNLOADS = 1, LS_SOURCE_PARTIAL = 2 } ls_source_t;
+/* The snapshot's names as the callers have always spelled them. */
+typedef ls_scan_entry_t ls_catalog_entry_t;
+typedef ls_scan_dirs_t ls_catalog_dirs_t;
+typedef ls_scan_snapshot_t ls_catalog_snapshot_t;
 
-typedef struct {
-  char *name;         /* relative name, valid per ls_name_valid */
-  char *path;         /* where the bytes are (for a partial: temp/R.part) */
-  ls_source_t source;
-  int64_t mtime_ns;
-  uint64_t ino;
-  uint32_t nhave;     /* chunks held: nchunks unless partial */
-  ls_manifest_t manifest;
-} ls_catalog_entry_t;
-
-typedef struct {
-  const char *share_dir;
-  const char *downloads_dir;
-  const char *temp_dir;
-  const char *cache_dir;
-  uint32_t chunk_size;
-} ls_catalog_dirs_t;
-
-/* An immutable list of entries, sorted by name. */
-typedef struct {
-  ls_catalog_entry_t *entries;
-  size_t count;
-  size_t *by_root;     /* indexes sorted by root hash */
-  char **dirs;         /* share subfolders found (for watches) */
-  size_t ndirs;
-  unsigned hashed;     /* files hashed in this scan (not from a cache) */
-  unsigned skipped;    /* names refused or files unreadable */
-} ls_catalog_snapshot_t;
-
-/* Blocking scan (thread pool or tests). prev may be NULL; its manifests are
- * reused for unchanged files. */
-int ls_catalog_scan(const ls_catalog_dirs_t *dirs, const ls_catalog_snapshot_t *prev, ls_catalog_snapshot_t *out);
-void ls_catalog_snapshot_free(ls_catalog_snapshot_t *snap);
-const ls_catalog_entry_t *ls_catalog_snapshot_find(const ls_catalog_snapshot_t *snap, const uint8_t root[LS_HASH_LEN]);
-
-/* Writes / reads the manifest cache entry for a file (path, stat identity).
- * The downloader stores what it already verified so nothing hashes it again. */
-int ls_catalog_cache_store(const char *cache_dir, const char *path, uint64_t size, int64_t mtime_ns, uint64_t ino,
-                           const ls_manifest_t *m);
-int ls_catalog_cache_load(const char *cache_dir, const char *path, uint64_t size, int64_t mtime_ns, uint64_t ino,
-                          uint32_t chunk_size, ls_manifest_t *m);
+static inline int ls_catalog_scan(const ls_catalog_dirs_t *dirs, const ls_catalog_snapshot_t *prev,
+                                  ls_catalog_snapshot_t *out) {
+  return ls_scan_run(dirs, prev, out);
+}
+static inline void ls_catalog_snapshot_free(ls_catalog_snapshot_t *snap) {
+  ls_scan_free(snap);
+}
+static inline const ls_catalog_entry_t *ls_catalog_snapshot_find(const ls_catalog_snapshot_t *snap,
+                                                                 const uint8_t root[LS_HASH_LEN]) {
+  return ls_scan_find(snap, root);
+}
 
 typedef struct ls_catalog_s ls_catalog_t;
-/* Called on the loop thread after a scan whose set of (name, root, complete)
- * differs from the previous one (and after the first scan). */
+/* Called on the loop thread after a scan whose listing differs from the
+ * previous one (ls_scan_differs), and after the first scan. */
 typedef void (*ls_catalog_cb)(ls_catalog_t *cat, void *ud);
 
-int ls_catalog_new(uv_loop_t *loop, const ls_catalog_dirs_t *dirs, unsigned rescan_sec, ls_catalog_cb cb, void *ud,
+/* dirs is copied. rescan_sec: the fallback rescan's period. */
+int ls_catalog_new(uv_loop_t *loop, const ls_scan_dirs_t *dirs, unsigned rescan_sec, ls_catalog_cb cb, void *ud,
                    ls_catalog_t **out);
 /* Starts the first scan, the watches and the rescan timer. */
 int ls_catalog_start(ls_catalog_t *cat);
@@ -81,7 +49,7 @@ int ls_catalog_start(ls_catalog_t *cat);
 void ls_catalog_poke(ls_catalog_t *cat);
 /* The current snapshot (NULL until the first scan ends). Valid until the next
  * callback or ls_catalog_close. */
-const ls_catalog_snapshot_t *ls_catalog_current(const ls_catalog_t *cat);
+const ls_scan_snapshot_t *ls_catalog_current(const ls_catalog_t *cat);
 /* Stops watches and timers; frees everything once libuv released the handles
  * (run the loop after this). */
 void ls_catalog_close(ls_catalog_t *cat);

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -25,6 +26,24 @@ static inline void rm_tree(const char *dir) {
   char cmd[4200];
   snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
   assert_int_equal(system(cmd), 0);
+}
+
+/* A peer's folders under a fresh temp folder (root, removed by rm_tree):
+ * share/, downloads/, temp/ and cache/. */
+typedef struct {
+  char root[256], share[300], downloads[300], temp[300], cache[300];
+} peer_dirs_t;
+
+static inline void make_peer_dirs(peer_dirs_t *p) {
+  make_temp_dir(p->root, sizeof p->root);
+  snprintf(p->share, sizeof p->share, "%s/share", p->root);
+  snprintf(p->downloads, sizeof p->downloads, "%s/downloads", p->root);
+  snprintf(p->temp, sizeof p->temp, "%s/temp", p->root);
+  snprintf(p->cache, sizeof p->cache, "%s/cache", p->root);
+  assert_int_equal(mkdir(p->share, 0755), 0);
+  assert_int_equal(mkdir(p->downloads, 0755), 0);
+  assert_int_equal(mkdir(p->temp, 0755), 0);
+  assert_int_equal(mkdir(p->cache, 0755), 0);
 }
 
 static inline void write_bytes(const char *path, const void *data, size_t len) {

@@ -6,21 +6,13 @@
 #include "ls_partial.h"
 
 typedef struct {
-  char root[256], share[300], downloads[300], temp[300], cache[300];
+  peer_dirs_t d;
   ls_catalog_dirs_t dirs;
 } fixture_t;
 
 static void setup_dirs(fixture_t *fx) {
-  make_temp_dir(fx->root, sizeof fx->root);
-  snprintf(fx->share, sizeof fx->share, "%s/share", fx->root);
-  snprintf(fx->downloads, sizeof fx->downloads, "%s/downloads", fx->root);
-  snprintf(fx->temp, sizeof fx->temp, "%s/temp", fx->root);
-  snprintf(fx->cache, sizeof fx->cache, "%s/cache", fx->root);
-  mkdir(fx->share, 0755);
-  mkdir(fx->downloads, 0755);
-  mkdir(fx->temp, 0755);
-  mkdir(fx->cache, 0755);
-  fx->dirs = (ls_catalog_dirs_t){fx->share, fx->downloads, fx->temp, fx->cache, 4096};
+  make_peer_dirs(&fx->d);
+  fx->dirs = (ls_catalog_dirs_t){fx->d.share, fx->d.downloads, fx->d.temp, fx->d.cache, 4096};
 }
 
 static const ls_catalog_entry_t *by_name(const ls_catalog_snapshot_t *s, const char *name) {
@@ -34,22 +26,22 @@ static void scan_hashes_like_sha256sum(void **state) {
   fixture_t fx;
   setup_dirs(&fx);
   char path[512];
-  snprintf(path, sizeof path, "%s/one.txt", fx.share);
+  snprintf(path, sizeof path, "%s/one.txt", fx.d.share);
   write_bytes(path, "hello\n", 6);
-  snprintf(path, sizeof path, "%s/sub", fx.share);
+  snprintf(path, sizeof path, "%s/sub", fx.d.share);
   mkdir(path, 0755);
-  snprintf(path, sizeof path, "%s/sub/two.bin", fx.share);
+  snprintf(path, sizeof path, "%s/sub/two.bin", fx.d.share);
   uint8_t data[5000];
   fill_pattern(data, sizeof data, 1);
   write_bytes(path, data, sizeof data);
   /* A symlink out of the share and a bad name are not served. */
-  snprintf(path, sizeof path, "%s/escape", fx.share);
+  snprintf(path, sizeof path, "%s/escape", fx.d.share);
   assert_int_equal(symlink("/etc/hostname", path), 0);
-  snprintf(path, sizeof path, "%s/inside-link", fx.share);
+  snprintf(path, sizeof path, "%s/inside-link", fx.d.share);
   assert_int_equal(symlink("one.txt", path), 0);
-  snprintf(path, sizeof path, "%s/bad\tname", fx.share);
+  snprintf(path, sizeof path, "%s/bad\tname", fx.d.share);
   write_bytes(path, "x", 1);
-  snprintf(path, sizeof path, "%s/done.bin", fx.downloads);
+  snprintf(path, sizeof path, "%s/done.bin", fx.d.downloads);
   write_bytes(path, "downloaded", 10);
 
   ls_catalog_snapshot_t s;
@@ -61,7 +53,7 @@ static void scan_hashes_like_sha256sum(void **state) {
   const ls_catalog_entry_t *e = by_name(&s, "one.txt");
   assert_non_null(e);
   char want[65], got[65];
-  snprintf(path, sizeof path, "%s/one.txt", fx.share);
+  snprintf(path, sizeof path, "%s/one.txt", fx.d.share);
   sha256sum_of(path, want);
   ls_hash_to_hex(e->manifest.hashes, got);
   assert_string_equal(got, want);
@@ -81,7 +73,7 @@ static void scan_hashes_like_sha256sum(void **state) {
   assert_int_equal(s2.hashed, 0);
   ls_catalog_snapshot_free(&s2);
   /* A changed file (new mtime) is hashed again, the others are not. */
-  snprintf(path, sizeof path, "%s/one.txt", fx.share);
+  snprintf(path, sizeof path, "%s/one.txt", fx.d.share);
   write_bytes(path, "hello again\n", 12);
   struct utimbuf ut = {1000000000, 1000000000};
   utime(path, &ut);
@@ -90,7 +82,7 @@ static void scan_hashes_like_sha256sum(void **state) {
   assert_memory_not_equal(by_name(&s2, "one.txt")->manifest.root, by_name(&s, "one.txt")->manifest.root, 32);
   ls_catalog_snapshot_free(&s2);
   ls_catalog_snapshot_free(&s);
-  rm_tree(fx.root);
+  rm_tree(fx.d.root);
 }
 
 static void partials_are_listed(void **state) {
@@ -110,7 +102,7 @@ static void partials_are_listed(void **state) {
   assert_int_equal(ls_manifest_decode(&m, bytes, len), 0);
   free(bytes);
   ls_partial_t p;
-  assert_int_equal(ls_partial_open(&p, fx.temp, &m, "movie.mkv"), 0);
+  assert_int_equal(ls_partial_open(&p, fx.d.temp, &m, "movie.mkv"), 0);
   uint8_t chunk[4096] = {0};
   assert_int_equal(ls_partial_write_chunk(&p, 0, chunk, 4096), 0);
   ls_catalog_snapshot_t s;
@@ -122,7 +114,7 @@ static void partials_are_listed(void **state) {
   ls_catalog_snapshot_free(&s);
   ls_partial_close(&p);
   ls_manifest_free(&m);
-  rm_tree(fx.root);
+  rm_tree(fx.d.root);
 }
 
 /* The loop side: a change in the share reaches the callback. */
@@ -150,7 +142,7 @@ static void watches_notice_a_new_file(void **state) {
   assert_int_equal(ls_catalog_new(&loop, &fx.dirs, 3600, on_change, &loop, &cat), 0);
   ls_catalog_start(cat);
   char path[512];
-  snprintf(path, sizeof path, "%s/late.txt", fx.share);
+  snprintf(path, sizeof path, "%s/late.txt", fx.d.share);
   uv_timer_t add, guard;
   uv_timer_init(&loop, &add);
   uv_timer_init(&loop, &guard);
@@ -166,7 +158,7 @@ static void watches_notice_a_new_file(void **state) {
   uv_close((uv_handle_t *)&guard, NULL);
   uv_run(&loop, UV_RUN_DEFAULT);
   assert_int_equal(uv_loop_close(&loop), 0);
-  rm_tree(fx.root);
+  rm_tree(fx.d.root);
 }
 
 int main(void) {

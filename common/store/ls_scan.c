@@ -1,0 +1,290 @@
+#include "ls_scan.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "ls_mcache.h"
+#include "ls_name.h"
+#include "ls_partial.h"
+
+typedef struct {
+  const ls_scan_dirs_t *dirs;
+  const ls_scan_snapshot_t *prev;
+  ls_scan_snapshot_t *out;
+  size_t cap;
+  size_t dcap;
+  uint8_t *buf;      /* hashing scratch, chunk_size bytes */
+  char share_real[PATH_MAX];
+} scan_t;
+
+static const ls_scan_entry_t *prev_find_name(const ls_scan_snapshot_t *prev, const char *name) {
+  if (prev == NULL) return NULL;
+  size_t lo = 0, hi = prev->count;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    int c = strcmp(prev->entries[mid].name, name);
+    if (c == 0) return &prev->entries[mid];
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+static void entry_free(ls_scan_entry_t *e) {
+  free(e->name);
+  free(e->path);
+  ls_manifest_free(&e->manifest);
+}
+
+static int grow_entries(scan_t *s) {
+  size_t cap = s->cap ? s->cap * 2 : 64;
+  ls_scan_entry_t *n = realloc(s->out->entries, cap * sizeof *n);
+  if (n == NULL) return -ENOMEM;
+  s->out->entries = n;
+  s->cap = cap;
+  return 0;
+}
+
+/* Appends e (whose manifest it takes) under name and path; on failure frees
+ * what e holds and drops it. */
+static void push_entry(scan_t *s, ls_scan_entry_t *e, const char *name, const char *path) {
+  ls_scan_snapshot_t *out = s->out;
+  e->name = strdup(name);
+  e->path = strdup(path);
+  if (e->name == NULL || e->path == NULL || (out->count == s->cap && grow_entries(s) != 0)) {
+    entry_free(e);
+    return;
+  }
+  out->entries[out->count++] = *e;
+}
+
+/* Hashes the open file fd into m and writes the cache entry. -EAGAIN if the
+ * file changed while it was read: the next scan takes it. */
+static int hash_file(scan_t *s, int fd, const char *path, const ls_mcache_key_t *key, ls_manifest_t *m) {
+  int rc = ls_manifest_compute(m, fd, key->size, s->dirs->chunk_size, s->buf);
+  if (rc != 0) return rc;
+  struct stat after;
+  if (fstat(fd, &after) != 0 || ls_mcache_key_of(&after).mtime_ns != key->mtime_ns ||
+      (uint64_t)after.st_size != key->size) {
+    ls_manifest_free(m);
+    return -EAGAIN;
+  }
+  s->out->hashed++;
+  ls_mcache_store(s->dirs->cache_dir, path, key, m);
+  return 0;
+}
+
+/* The manifest of a file: from the previous snapshot, the disk cache, or
+ * hashing, in that order. */
+static int file_manifest(scan_t *s, int fd, const char *path, const char *name, ls_scan_entry_t *e,
+                         const ls_mcache_key_t *key) {
+  const ls_scan_entry_t *old = prev_find_name(s->prev, name);
+  if (old != NULL && old->source == e->source && old->manifest.size == key->size && old->mtime_ns == key->mtime_ns &&
+      old->ino == key->ino && strcmp(old->path, path) == 0 && ls_manifest_copy(&e->manifest, &old->manifest) == 0)
+    return 0;
+  if (ls_mcache_load(s->dirs->cache_dir, path, key, &e->manifest) == 0) return 0;
+  return hash_file(s, fd, path, key, &e->manifest);
+}
+
+/* Adds one regular file. */
+static void add_file(scan_t *s, const char *path, const char *name, ls_source_t source) {
+  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+  if (fd < 0) {
+    s->out->skipped++;
+    return;
+  }
+  struct stat st;
+  ls_scan_entry_t e;
+  memset(&e, 0, sizeof e);
+  e.source = source;
+  int rc = fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ? -EINVAL : 0;
+  if (rc == 0) {
+    ls_mcache_key_t key = ls_mcache_key_of(&st);
+    e.mtime_ns = key.mtime_ns;
+    e.ino = key.ino;
+    rc = file_manifest(s, fd, path, name, &e, &key);
+  }
+  close(fd);
+  if (rc != 0) {
+    s->out->skipped++;
+    return;
+  }
+  e.nhave = e.manifest.nchunks;
+  push_entry(s, &e, name, path);
+}
+
+static void add_dir(scan_t *s, const char *path) {
+  ls_scan_snapshot_t *out = s->out;
+  if (out->ndirs >= LS_SCAN_MAX_DIRS) return;
+  if (out->ndirs == s->dcap) {
+    size_t cap = s->dcap ? s->dcap * 2 : 8;
+    char **n = realloc(out->dirs, cap * sizeof *n);
+    if (n == NULL) return;
+    out->dirs = n;
+    s->dcap = cap;
+  }
+  char *d = strdup(path);
+  if (d != NULL) out->dirs[out->ndirs++] = d;
+}
+
+/* A symlink is followed only to a regular file that resolves inside the share. */
+static int symlink_ok(scan_t *s, const char *path) {
+  char real[PATH_MAX];
+  if (s->share_real[0] == '\0' || realpath(path, real) == NULL) return 0;
+  size_t n = strlen(s->share_real);
+  struct stat st;
+  return strncmp(real, s->share_real, n) == 0 && real[n] == '/' && stat(real, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+static void walk(scan_t *s, const char *root, const char *rel, int depth, ls_source_t source);
+
+/* One name found in a folder: a subfolder to walk, a file to add, or nothing. */
+static void walk_entry(scan_t *s, const char *root, const char *rel, const char *base, int depth, ls_source_t source) {
+  char name[PATH_MAX], path[PATH_MAX];
+  if (rel[0] == '\0') snprintf(name, sizeof name, "%s", base);
+  else if (snprintf(name, sizeof name, "%s/%s", rel, base) >= (int)sizeof name) return;
+  if (snprintf(path, sizeof path, "%s/%s", root, name) >= (int)sizeof path) return;
+  struct stat st;
+  if (lstat(path, &st) != 0) return;
+  if (S_ISDIR(st.st_mode)) {
+    if (depth < LS_SCAN_MAX_DEPTH && ls_name_valid(name, strlen(name))) walk(s, root, name, depth + 1, source);
+    return;
+  }
+  if (!ls_name_valid(name, strlen(name))) {
+    s->out->skipped++;
+    return;
+  }
+  /* Skip our own temporary files (ls_write_file_atomic). */
+  if (strstr(base, ".tmp.") != NULL) return;
+  if (S_ISREG(st.st_mode) || (S_ISLNK(st.st_mode) && source == LS_SOURCE_SHARE && symlink_ok(s, path)))
+    add_file(s, path, name, source);
+}
+
+static void walk(scan_t *s, const char *root, const char *rel, int depth, ls_source_t source) {
+  char dirpath[PATH_MAX];
+  if (rel[0] == '\0') snprintf(dirpath, sizeof dirpath, "%s", root);
+  else if (snprintf(dirpath, sizeof dirpath, "%s/%s", root, rel) >= (int)sizeof dirpath) return;
+  DIR *d = opendir(dirpath);
+  if (d == NULL) return;
+  if (source == LS_SOURCE_SHARE) add_dir(s, dirpath);
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL && s->out->count < LS_SCAN_MAX_FILES) {
+    if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
+      walk_entry(s, root, rel, de->d_name, depth, source);
+  }
+  closedir(d);
+}
+
+/* ls_partial_scan: one download in progress, whose manifest the entry takes. */
+static int add_partial(void *ud, ls_partial_info_t *info) {
+  scan_t *s = ud;
+  if (s->out->count >= LS_SCAN_MAX_FILES) return 1;
+  char path[PATH_MAX];
+  struct stat st;
+  if (info->held < 0 || ls_partial_path(s->dirs->temp_dir, info->root_hex, LS_PARTIAL_PART, path, sizeof path) != 0 ||
+      stat(path, &st) != 0)
+    return 0;
+  ls_mcache_key_t key = ls_mcache_key_of(&st);
+  ls_scan_entry_t e;
+  memset(&e, 0, sizeof e);
+  e.source = LS_SOURCE_PARTIAL;
+  e.nhave = (uint32_t)info->held;
+  e.mtime_ns = key.mtime_ns;
+  e.ino = key.ino;
+  e.manifest = info->manifest; /* taken */
+  memset(&info->manifest, 0, sizeof info->manifest);
+  push_entry(s, &e, info->name, path);
+  return 0;
+}
+
+static int cmp_name_source(const void *a, const void *b) {
+  const ls_scan_entry_t *x = a, *y = b;
+  int c = strcmp(x->name, y->name);
+  if (c != 0) return c;
+  return (int)x->source - (int)y->source;
+}
+
+static int cmp_root_idx(const void *a, const void *b, void *ctx) {
+  const ls_scan_entry_t *entries = ctx;
+  const ls_scan_entry_t *x = &entries[*(const size_t *)a], *y = &entries[*(const size_t *)b];
+  return memcmp(x->manifest.root, y->manifest.root, LS_HASH_LEN);
+}
+
+/* Sorts by name, keeps the first source per name, and builds the root index. */
+static int finish_snapshot(ls_scan_snapshot_t *out) {
+  if (out->count > 1) qsort(out->entries, out->count, sizeof *out->entries, cmp_name_source);
+  size_t w = 0;
+  for (size_t r = 0; r < out->count; r++) {
+    if (w > 0 && strcmp(out->entries[w - 1].name, out->entries[r].name) == 0) {
+      entry_free(&out->entries[r]);
+      continue;
+    }
+    out->entries[w++] = out->entries[r];
+  }
+  out->count = w;
+  out->by_root = malloc((w + 1) * sizeof *out->by_root);
+  if (out->by_root == NULL) return -ENOMEM;
+  for (size_t i = 0; i < w; i++) out->by_root[i] = i;
+  if (w > 1) qsort_r(out->by_root, w, sizeof *out->by_root, cmp_root_idx, out->entries);
+  return 0;
+}
+
+int ls_scan_run(const ls_scan_dirs_t *dirs, const ls_scan_snapshot_t *prev, ls_scan_snapshot_t *out) {
+  scan_t s;
+  memset(out, 0, sizeof *out);
+  memset(&s, 0, sizeof s);
+  s.dirs = dirs;
+  s.prev = prev;
+  s.out = out;
+  s.buf = malloc(dirs->chunk_size);
+  if (s.buf == NULL) return -ENOMEM;
+  if (realpath(dirs->share_dir, s.share_real) == NULL) s.share_real[0] = '\0';
+  walk(&s, dirs->share_dir, "", 0, LS_SOURCE_SHARE);
+  if (dirs->downloads_dir != NULL) walk(&s, dirs->downloads_dir, "", 0, LS_SOURCE_DOWNLOADS);
+  if (dirs->temp_dir != NULL) ls_partial_scan(dirs->temp_dir, add_partial, &s);
+  free(s.buf);
+  int rc = finish_snapshot(out);
+  if (rc != 0) ls_scan_free(out);
+  return rc;
+}
+
+void ls_scan_free(ls_scan_snapshot_t *snap) {
+  for (size_t i = 0; i < snap->count; i++) entry_free(&snap->entries[i]);
+  for (size_t i = 0; i < snap->ndirs; i++) free(snap->dirs[i]);
+  free(snap->entries);
+  free(snap->by_root);
+  free(snap->dirs);
+  memset(snap, 0, sizeof *snap);
+}
+
+const ls_scan_entry_t *ls_scan_find(const ls_scan_snapshot_t *snap, const uint8_t root[LS_HASH_LEN]) {
+  if (snap == NULL || snap->by_root == NULL) return NULL;
+  size_t lo = 0, hi = snap->count;
+  while (lo < hi) {
+    size_t mid = (lo + hi) / 2;
+    const ls_scan_entry_t *e = &snap->entries[snap->by_root[mid]];
+    int c = memcmp(e->manifest.root, root, LS_HASH_LEN);
+    if (c == 0) return e;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  return NULL;
+}
+
+int ls_scan_differs(const ls_scan_snapshot_t *a, const ls_scan_snapshot_t *b) {
+  if (a == NULL || a->count != b->count) return 1;
+  for (size_t i = 0; i < a->count; i++) {
+    const ls_scan_entry_t *x = &a->entries[i], *y = &b->entries[i];
+    if (strcmp(x->name, y->name) != 0 || memcmp(x->manifest.root, y->manifest.root, LS_HASH_LEN) != 0 ||
+        (x->nhave == x->manifest.nchunks) != (y->nhave == y->manifest.nchunks))
+      return 1;
+  }
+  return 0;
+}
