@@ -269,3 +269,46 @@ def test_bad_tracker_list_refused(swarm):
     (p.dir / "lanswarm.conf").write_text("tracker = %s\n" % nine)
     r = subprocess.run([prog("listener"), "--dir", str(p.dir)], capture_output=True, text=True, timeout=10 * SLOW)
     assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "tracker: at most 8" in r.stderr
+
+
+def test_subscriber_that_does_not_read_is_dropped(swarm):
+    t = swarm.tracker("--no-shell")
+
+    def frame(obj):
+        body = json.dumps(obj).encode()
+        return struct.pack(">I", len(body)) + body
+
+    root = "ab" * 32
+    files = [{"name": "dir%d/file-with-a-long-name-%05d.bin" % (i % 7, i), "size": i, "chunk": 1048576, "root": root,
+              "complete": True} for i in range(5000)]
+    pub = socket.create_connection(("127.0.0.1", t.port), timeout=5)
+    pub.sendall(frame({"v": 1, "type": "register", "id": 1, "host": "bulk", "port": 9}))
+    for k in range(0, len(files), 1000):
+        pub.sendall(frame({"v": 1, "type": "publish", "id": 2 + k, "replace": k == 0, "files": files[k:k + 1000]}))
+    wait_until(lambda: "total=5000" in t.output(), 5, "5000 files at the tracker")
+    sub = socket.socket()
+    sub.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    sub.connect(("127.0.0.1", t.port))
+    sub.sendall(frame({"v": 1, "type": "subscribe", "id": 5}))
+    # Every change means a push of about 1 MB; the subscriber reads none of it.
+    pub.setblocking(False)
+    n = 0
+
+    def dropped():
+        nonlocal n
+        n += 1
+        f = dict(files[0], complete=n % 2 == 0)
+        pub.sendall(frame({"v": 1, "type": "publish", "id": 10000 + n, "files": [f]}))
+        try:
+            pub.recv(65536)  # the OKs and pings, read so the publisher is not the slow one
+        except BlockingIOError:
+            pass
+        return "reads nothing" in t.output()
+
+    wait_until(dropped, 20, "the tracker to drop the subscriber that does not read")
+    line = [l for l in t.output().splitlines() if "reads nothing" in l][0]
+    queued = int(line.split("(")[1].split(" bytes")[0])
+    assert queued < 2 * 1024 * 1024, line  # paced: at most about SUB_QUEUE_LOW plus one page
+    pub.close()
+    sub.close()
+    assert t.alive()
