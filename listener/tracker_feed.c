@@ -6,6 +6,8 @@
 #include "ls_log.h"
 #include "ls_util.h"
 
+#define NO_SUB_RETRY_MS (10 * 60 * 1000) /* subscribe again this long after a tracker closed on it */
+
 /* ---------- rows: a listing, names owned ---------- */
 
 static void rows_clear(tracker_rows_t *r) {
@@ -195,6 +197,7 @@ static void on_list_page(tracker_feed_t *tf, const ls_tmsg_t *m) {
 /* A page of a push: the tracker sends every page of a listing in order,
  * from offset 0; a page out of order waits for the next listing. */
 static void on_push_page(tracker_feed_t *tf, const ls_tmsg_t *m) {
+  tf->sub_confirmed = 1;
   if (m->offset == 0) rows_clear(&tf->push_acc);
   else if (m->offset != tf->push_acc.n) return;
   rows_add(&tf->push_acc, m->entries, m->nentries);
@@ -210,7 +213,8 @@ static void on_push_page(tracker_feed_t *tf, const ls_tmsg_t *m) {
 static void on_msg(ls_tclient_t *c, ls_tmsg_t *m) {
   tracker_feed_t *tf = c->data;
   if (ls_tclient_answer_ping(c, m)) return;
-  if (m->type == LS_TMSG_ERROR && m->id == tf->sub_id) {
+  if (m->type == LS_TMSG_ERROR && m->id == tf->sub_id && tf->sub_id != 0) {
+    tf->sub_confirmed = 1; /* answered, if with a refusal */
     ls_info("tracker %s does not push (%s): reading it every %us", c->addr_text, m->reason, tf->set->interval);
     return;
   }
@@ -230,14 +234,23 @@ static void poll_cb(uv_timer_t *t) {
  * does not know SUBSCRIBE. */
 static void on_up(ls_tclient_t *c) {
   tracker_feed_t *tf = c->data;
-  subscribe(tf);
+  tf->sub_confirmed = 0;
+  tf->sub_id = 0;
+  if (uv_now(c->loop) >= tf->no_sub_until_ms) subscribe(tf);
   rows_clear(&tf->list_acc);
   request_page(tf, 0);
 }
 
+/* A tracker older than SUBSCRIBE closes the connection on it, unanswered:
+ * then this feed only lists, for a while. */
 static void on_down(ls_tclient_t *c) {
   tracker_feed_t *tf = c->data;
   tf->listing_in_flight = 0; /* what we learnt stays until it expires like any announcement */
+  if (tf->sub_id != 0 && !tf->sub_confirmed) {
+    ls_warn("tracker %s closed the connection on subscribe (an older tracker?): reading it every %us instead",
+            c->addr_text, tf->set->interval);
+    tf->no_sub_until_ms = uv_now(c->loop) + NO_SUB_RETRY_MS;
+  }
   tf->sub_id = 0;
 }
 

@@ -39,6 +39,8 @@ typedef struct {
   tracker_rows_t listing;    /* the last complete listing, kept while the tracker is down */
   int has_listing;
   int listing_in_flight;
+  int sub_confirmed;         /* a push came on this connection */
+  uint64_t no_sub_until_ms;  /* the tracker closed on SUBSCRIBE (older): lists only until then */
   uint32_t next_id, list_id, sub_id;
 } tracker_feed_t;
 
