@@ -102,13 +102,13 @@ static void catalog_cb(ls_catalog_t *cat, void *ud) {
   announce(an, "change");
   /* The periodic announcement counts from the last one. */
   uv_timer_again(&an->interval_timer);
-  if (an->use_tracker) ls_publisher_sync(&an->publisher);
+  for (size_t i = 0; i < an->npublishers; i++) ls_publisher_sync(&an->publishers[i]);
 }
 
 static void name_taken(ls_publisher_t *p, const char *reason) {
   /* A daemon cannot ask for another name: it says so and tries again later,
    * when the other host may have left. */
-  ls_error("tracker refuses the tag %s: %s (set another tag)", p->host, reason);
+  ls_error("tracker %s refuses the tag %s: %s (set another tag)", p->client.addr_text, p->host, reason);
   ls_tclient_drop(&p->client, "name taken");
 }
 
@@ -122,6 +122,29 @@ static void send_goodbye(announcing_t *an) {
     uv_buf_t b = uv_buf_init(buf, (unsigned)n);
     uv_udp_try_send(&an->udp, &b, 1, (const struct sockaddr *)&an->targets[i]);
   }
+}
+
+/* One publisher per configured tracker: registered and published at each. */
+static int trackers_init(announcing_t *an, uv_loop_t *loop, char *err, size_t errlen) {
+  char addrs[LS_MAX_TRACKERS][LS_TRACKER_ADDR_LEN];
+  size_t n;
+  const char *why;
+  const ls_config_t *cfg = an->cfg;
+  if (ls_config_tracker_list(cfg->tracker, addrs, &n, &why) != 0) {
+    snprintf(err, errlen, "tracker: %s; got '%s'", why, cfg->tracker);
+    return ANNOUNCING_BAD_TRACKER;
+  }
+  for (size_t i = 0; i < n; i++) {
+    ls_publisher_t *p = &an->publishers[i];
+    if (ls_publisher_init(loop, p, addrs[i], cfg->tag, (uint16_t)cfg->tcp_port, an->catalog) != 0) {
+      snprintf(err, errlen, "tracker: expected ADDRESS:PORT with a dotted IPv4 address, got '%s'", addrs[i]);
+      return ANNOUNCING_BAD_TRACKER;
+    }
+    p->on_taken = name_taken;
+    p->client.key = an->key;
+    an->npublishers++;
+  }
+  return 0;
 }
 
 int announcing_init(announcing_t *an, uv_loop_t *loop, const ls_config_t *cfg, const ls_key_t *key, char *err,
@@ -147,23 +170,14 @@ int announcing_init(announcing_t *an, uv_loop_t *loop, const ls_config_t *cfg, c
     snprintf(err, errlen, "cannot set up the catalog: %s", uv_strerror(rc));
     return rc;
   }
-  if (cfg->tracker[0]) {
-    if (ls_publisher_init(loop, &an->publisher, cfg->tracker, cfg->tag, (uint16_t)cfg->tcp_port, an->catalog) != 0) {
-      snprintf(err, errlen, "tracker: expected ADDRESS:PORT with a dotted IPv4 address, got '%s'", cfg->tracker);
-      return ANNOUNCING_BAD_TRACKER;
-    }
-    an->publisher.on_taken = name_taken;
-    an->publisher.client.key = key;
-    an->use_tracker = 1;
-  }
-  return 0;
+  return trackers_init(an, loop, err, errlen);
 }
 
 void announcing_start(announcing_t *an) {
   uint64_t interval_ms = (uint64_t)an->cfg->interval * 1000;
   uv_timer_start(&an->interval_timer, interval_cb, interval_ms, interval_ms);
   ls_catalog_start(an->catalog);
-  if (an->use_tracker) ls_publisher_start(&an->publisher);
+  for (size_t i = 0; i < an->npublishers; i++) ls_publisher_start(&an->publishers[i]);
   for (size_t i = 0; i < an->ntargets; i++) {
     char addr[32];
     ls_net_addr_str((const struct sockaddr *)&an->targets[i], addr, sizeof addr, NULL);
@@ -180,7 +194,7 @@ void announcing_close(announcing_t *an) {
   uv_close((uv_handle_t *)&an->udp, NULL);
   uv_close((uv_handle_t *)&an->interval_timer, NULL);
   uv_close((uv_handle_t *)&an->pace_timer, NULL);
-  if (an->use_tracker) ls_publisher_close(&an->publisher);
+  for (size_t i = 0; i < an->npublishers; i++) ls_publisher_close(&an->publishers[i]);
   ls_catalog_close(an->catalog);
 }
 

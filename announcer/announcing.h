@@ -2,8 +2,8 @@
  * as paged JSON datagrams (ls_announce): once the first scan is done, every
  * interval, soon after the share changes, and a goodbye at close. Datagrams
  * are paced so a long list does not overrun the listeners' socket buffers.
- * With `tracker` configured it also keeps the tracker's copy of the list
- * current (ls_publisher). */
+ * With `tracker` configured it also keeps each tracker's copy of the list
+ * current (one ls_publisher per tracker, up to LS_MAX_TRACKERS). */
 #ifndef ANNOUNCING_H
 #define ANNOUNCING_H
 
@@ -37,11 +37,11 @@ typedef struct {
   size_t next_page;    /* next page to send */
   size_t next_target;
   int stopping;
-  int use_tracker;
-  ls_publisher_t publisher;   /* with `tracker` configured */
+  ls_publisher_t publishers[LS_MAX_TRACKERS]; /* one per configured tracker */
+  size_t npublishers;
 } announcing_t;
 
-#define ANNOUNCING_BAD_TRACKER 1 /* announcing_init: `tracker` is not ADDRESS:PORT */
+#define ANNOUNCING_BAD_TRACKER 1 /* announcing_init: `tracker` is not a list of ADDRESS:PORT */
 
 /* The broadcast targets, the UDP socket, the catalog and the tracker's
  * address from cfg (kept, as key is, until announcing_free). Returns 0; or

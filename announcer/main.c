@@ -36,8 +36,9 @@ static const ls_config_program_t program = {
     .description = "Broadcasts the list of files this peer shares (share/, downloads/ and partial\n"
                    "downloads in temp/) as JSON datagrams: at start, every --interval seconds,\n"
                    "within about a second of a change, and a goodbye on SIGINT/SIGTERM.\n"
-                   "With --tracker ADDR:PORT it also registers with that tracker under its tag\n"
-                   "and keeps the tracker's copy of its file list current (hybrid model).",
+                   "With --tracker ADDR:PORT[,ADDR:PORT...] (up to 8) it also registers with each\n"
+                   "tracker under its tag and keeps each tracker's copy of its file list current\n"
+                   "(hybrid model).",
     .reads = LS_PROG_ANNOUNCER,
     .start = LS_START_MAKE_DIRS,
 };

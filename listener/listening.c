@@ -155,9 +155,15 @@ int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, cons
   uv_timer_init(loop, &l->expire_timer);
   uv_timer_init(loop, &l->write_timer);
   l->expire_timer.data = l->write_timer.data = l;
-  if (cfg->tracker[0]) {
-    tracker_feed_init(loop, &l->feed, cfg->tracker, &l->table, cfg->interval, feed_changed, l);
-    l->feed.client.key = key;
+  char addrs[LS_MAX_TRACKERS][LS_TRACKER_ADDR_LEN];
+  size_t ntrackers = 0;
+  const char *why;
+  if (ls_config_tracker_list(cfg->tracker, addrs, &ntrackers, &why) != 0) {
+    snprintf(err, errlen, "tracker: %s; got '%s'", why, cfg->tracker);
+    return UV_EINVAL;
+  }
+  if (ntrackers > 0) {
+    tracker_feeds_init(loop, &l->feeds, addrs, ntrackers, key, &l->table, cfg->interval, feed_changed, l);
     l->use_tracker = 1;
   }
   return 0;
@@ -168,8 +174,9 @@ void listening_start(listening_t *l) {
   uv_timer_start(&l->expire_timer, expire_cb, 1000, 1000);
   schedule_write(l, 1); /* tags.txt exists from the start, even if empty */
   if (l->use_tracker) {
-    tracker_feed_start(&l->feed);
-    ls_info("also reading the tracker at %s every %us", l->cfg->tracker, l->cfg->interval);
+    tracker_feeds_start(&l->feeds);
+    ls_info("also reading the tracker(s) at %s: subscribed, and a full list every %us", l->cfg->tracker,
+            l->cfg->interval);
   }
   ls_info("listening on UDP %s:%d, writing %s", l->cfg->listen_addr, l->cfg->udp_port, l->cfg->tags_path);
 }
@@ -180,7 +187,7 @@ void listening_close(listening_t *l) {
   uv_close((uv_handle_t *)&l->udp, NULL);
   uv_close((uv_handle_t *)&l->expire_timer, NULL);
   uv_close((uv_handle_t *)&l->write_timer, NULL);
-  if (l->use_tracker) tracker_feed_close(&l->feed);
+  if (l->use_tracker) tracker_feeds_close(&l->feeds);
 }
 
 void listening_free(listening_t *l) {

@@ -3,8 +3,8 @@
  * peer_table; tags.txt is rendered from the table and replaced atomically,
  * at most once per WRITE_DELAY_MS (100 ms) however many datagrams arrive,
  * by a write on the thread pool. Silent peers and files expire on a 1 s
- * timer. With `tracker` configured, the tracker's listings feed the same
- * table (tracker_feed). */
+ * timer. With `tracker` configured, the trackers' listings (subscribed:
+ * pushed on every change) feed the same table (tracker_feed). */
 #ifndef LISTENING_H
 #define LISTENING_H
 
@@ -25,7 +25,7 @@ typedef struct {
   uv_timer_t write_timer;
   uv_work_t write_work;
   peer_table_t table;
-  tracker_feed_t feed;          /* with `tracker` configured */
+  tracker_feeds_t feeds;        /* with `tracker` configured: one feed per tracker */
   int use_tracker;
   ls_ratelimit_t bad_rl;
   char recv_buf[65536];

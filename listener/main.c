@@ -35,8 +35,9 @@ static const ls_config_program_t program = {
     .synopsis = "[OPTIONS]",
     .description = "Receives announcements on the UDP port and keeps DIR/tags.txt: one line per\n"
                    "(peer, file). Peers silent for 3 of their intervals, and peers that say\n"
-                   "goodbye, are dropped. With --tracker ADDR:PORT it also lists that tracker's\n"
-                   "tables every interval into the same tags.txt (hybrid model).\n"
+                   "goodbye, are dropped. With --tracker ADDR:PORT[,ADDR:PORT...] (up to 8) it\n"
+                   "also subscribes to each tracker's tables (pushed within 100 ms of a change,\n"
+                   "and listed every interval) into the same tags.txt (hybrid model).\n"
                    "See docs/PROTOCOL.md for the file format.",
     .reads = LS_PROG_LISTENER,
     .start = LS_START_MAKE_DIR,

@@ -43,7 +43,8 @@ static const ls_config_program_t program = {
         "  fetch <name>                  show the holders and download it (lanswarm-downloader)\n"
         "  list                          this peer's files\n"
         "  quit (or disconnect)          leave the tracker cleanly\n"
-        "Run lanswarm-server beside it: files travel peer to peer.",
+        "Run lanswarm-server beside it: files travel peer to peer. With several trackers\n"
+        "in `tracker` (a list), the client shell uses the first one only.",
     .reads = LS_PROG_CLIENT,
     /* The shell's own lines are the output; diagnostics below warn go to --log-file only. */
     .start = LS_START_MAKE_DIRS | LS_START_QUIET,

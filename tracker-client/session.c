@@ -41,7 +41,7 @@ static void on_registered(ls_publisher_t *p) {
   session_t *c = p->data;
   const ls_catalog_snapshot_t *snap = ls_catalog_current(c->catalog);
   if (!c->registered_once) {
-    say("registered as %s at %s; %zu file(s) published", p->host, c->cfg->tracker, snap ? snap->count : 0);
+    say("registered as %s at %s; %zu file(s) published", p->host, c->tracker, snap ? snap->count : 0);
     prompt(c);
   }
   c->registered_once = 1;
@@ -249,10 +249,15 @@ int session_init(session_t *c, uv_loop_t *loop, const ls_config_t *cfg, const ls
   c->sh.data = c;
   if (ls_shell_start(loop, &c->sh, commands, sizeof commands / sizeof commands[0], "lanswarm> ", on_end) != 0)
     return SESSION_NO_SHELL;
+  char addrs[LS_MAX_TRACKERS][LS_TRACKER_ADDR_LEN];
+  size_t n;
+  const char *why;
+  if (ls_config_tracker_list(cfg->tracker, addrs, &n, &why) != 0 || n == 0) return UV_EINVAL;
+  memcpy(c->tracker, addrs[0], sizeof c->tracker);
   ls_catalog_dirs_t dirs = {cfg->share_dir, cfg->downloads_dir, cfg->temp_dir, cfg->cache_dir, cfg->chunk_size};
   int rc = ls_catalog_new(loop, &dirs, cfg->rescan, catalog_cb, c, &c->catalog);
   if (rc != 0) return rc;
-  ls_publisher_init(loop, &c->pub, cfg->tracker, cfg->tag, (uint16_t)cfg->tcp_port, c->catalog);
+  ls_publisher_init(loop, &c->pub, c->tracker, cfg->tag, (uint16_t)cfg->tcp_port, c->catalog);
   c->pub.data = c;
   c->pub.on_taken = on_taken;
   c->pub.on_up = on_registered;
@@ -263,6 +268,6 @@ int session_init(session_t *c, uv_loop_t *loop, const ls_config_t *cfg, const ls
 
 void session_start(session_t *c) {
   ls_catalog_start(c->catalog);
-  say("lanswarm client: registering as %s at %s (publish, fetch, list, quit)", c->cfg->tag, c->cfg->tracker);
+  say("lanswarm client: registering as %s at %s (publish, fetch, list, quit)", c->cfg->tag, c->tracker);
   ls_publisher_start(&c->pub);
 }

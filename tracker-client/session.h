@@ -22,6 +22,7 @@
 
 typedef struct {
   const ls_config_t *cfg;
+  char tracker[LS_TRACKER_ADDR_LEN]; /* the first of `tracker`: the shell uses one tracker */
   uv_loop_t *loop;
   ls_catalog_t *catalog;
   ls_publisher_t pub;

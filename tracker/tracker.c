@@ -11,6 +11,9 @@
 
 #define ADMIN_PING_TIMEOUT_MS 3000
 #define ADMIN_PING_ID_BASE 0x80000000u
+#define PUSH_GAP_MS 100               /* at most one push per subscriber this often */
+#define SUB_QUEUE_LOW (256u << 10)    /* push pages only while less than this waits to be written */
+#define SUB_STALL_MS 5000             /* a subscriber that reads nothing this long is dropped */
 
 typedef struct conn_s {
   ls_tlink_t link;
@@ -19,6 +22,12 @@ typedef struct conn_s {
   uint64_t last_heard_ms;
   int authed;                /* passed the network key's challenge (always, without a key) */
   ls_auth_hs_t hs;           /* our challenge, with a network key */
+  int subscribed;            /* sent SUBSCRIBE: listings are pushed to it */
+  uint32_t sub_id;           /* the SUBSCRIBE's id, on every pushed ENTRIES */
+  int sub_dirty;             /* the tables changed since the push in progress began */
+  int sub_pushing;           /* a push is under way, from sub_offset */
+  uint32_t sub_offset;
+  uint64_t sub_stalled_ms;   /* since when its queue kept a push waiting; 0: it does not */
   struct conn_s *prev, *next;
 } conn_t;
 
@@ -40,6 +49,8 @@ struct tracker_s {
   tracker_opts_t opts;
   uv_tcp_t listener;
   uv_timer_t ping_timer;
+  uv_timer_t push_timer;     /* pushes to subscribers, coalesced */
+  uint64_t last_push_ms;
   registry_t reg;
   conn_t *conns;
   unsigned nconns;
@@ -90,12 +101,97 @@ static void send_entries(conn_t *c, uint32_t id, ls_tentry_t *rows, size_t n, ui
   ls_tlink_send(&c->link, &m);
 }
 
+/* ---------- subscriptions: the listing pushed on every change ---------- */
+
+static void push_cb(uv_timer_t *timer);
+
+static void push_schedule(tracker_t *t) {
+  if (t->stopping || uv_is_active((uv_handle_t *)&t->push_timer)) return;
+  uint64_t now = uv_now(t->loop), due = t->last_push_ms + PUSH_GAP_MS;
+  uv_timer_start(&t->push_timer, push_cb, due > now ? due - now : 0, 0);
+}
+
+/* Every change of the tables (register, publish, unpublish, a host gone)
+ * marks the subscribers; one timer pushes to them within PUSH_GAP_MS. */
+static void tables_changed(tracker_t *t) {
+  int any = 0;
+  for (conn_t *c = t->conns; c; c = c->next)
+    if (c->subscribed) any = c->sub_dirty = 1;
+  if (any) push_schedule(t);
+}
+
+static size_t queued_bytes(conn_t *c) {
+  return uv_stream_get_write_queue_size((uv_stream_t *)&c->link.tcp);
+}
+
+/* Sends c the listing's pages from sub_offset while its write queue stays
+ * short (a slow reader holds the push back, not the tracker's memory).
+ * Returns 1 when the last page went, 0 when more must wait. */
+static int push_pages(conn_t *c, ls_tentry_t *rows) {
+  tracker_t *t = c->t;
+  uint32_t total = (uint32_t)t->reg.total_files;
+  while (queued_bytes(c) < SUB_QUEUE_LOW && !c->link.closing) {
+    size_t n = registry_rows(&t->reg, c->sub_offset, LS_TMSG_MAX_FILES, rows);
+    send_entries(c, c->sub_id, rows, n, c->sub_offset, total);
+    c->sub_offset += (uint32_t)n;
+    c->sub_stalled_ms = 0;
+    if (n == 0 || c->sub_offset >= total) return 1;
+  }
+  return 0;
+}
+
+/* One subscriber at a push tick; returns 1 if it has more to come. */
+static int push_one(conn_t *c, ls_tentry_t *rows, uint64_t now) {
+  if (!c->sub_pushing && c->sub_dirty) {
+    c->sub_pushing = 1;
+    c->sub_dirty = 0;
+    c->sub_offset = 0;
+  }
+  if (!c->sub_pushing) return 0;
+  if (push_pages(c, rows) == 1) {
+    c->sub_pushing = 0;
+    return c->sub_dirty;
+  }
+  if (c->sub_stalled_ms == 0) c->sub_stalled_ms = now;
+  if (now - c->sub_stalled_ms >= SUB_STALL_MS) {
+    ls_warn("subscriber %s:%u reads nothing (%zu bytes queued for %d s): dropped", c->link.peer, c->link.peer_port,
+            queued_bytes(c), SUB_STALL_MS / 1000);
+    ls_tlink_close(&c->link, "subscriber does not read");
+    return 0;
+  }
+  return 1;
+}
+
+static void push_cb(uv_timer_t *timer) {
+  tracker_t *t = timer->data;
+  uint64_t now = uv_now(t->loop);
+  ls_tentry_t *rows = malloc((LS_TMSG_MAX_FILES + 1) * sizeof *rows);
+  int more = 0;
+  t->last_push_ms = now;
+  for (conn_t *c = t->conns, *next; c && rows; c = next) {
+    next = c->next;
+    if (c->subscribed && !c->link.closing) more |= push_one(c, rows, now);
+  }
+  free(rows); /* the rows' names belong to the registry */
+  if (more || rows == NULL) uv_timer_start(timer, push_cb, PUSH_GAP_MS, 0);
+}
+
+static void on_subscribe(conn_t *c, const ls_tmsg_t *m) {
+  c->subscribed = 1;
+  c->sub_id = m->id;
+  c->sub_dirty = 1;
+  c->sub_pushing = 0; /* a new subscription starts its listing again */
+  ls_info("subscriber %s:%u (id %u)", c->link.peer, c->link.peer_port, m->id);
+  push_schedule(c->t);
+}
+
 static void host_leaves(tracker_t *t, conn_t *c, const char *why) {
   if (c->host == NULL) return;
   ls_info("host left name=%s addr=%s:%u files=%zu reason=\"%s\"", c->host->name, c->host->addr, c->host->port,
           c->host->files.count, why);
   registry_remove(&t->reg, c->host);
   c->host = NULL;
+  tables_changed(t);
   if (t->opts.exit_when_empty && registry_host_count(&t->reg) == 0 && t->ever_registered > 0 && !t->stopping) {
     ls_info("the last host left: stopping (--exit-when-empty)");
     tracker_stop(t);
@@ -140,6 +236,7 @@ static void on_register(conn_t *c, const ls_tmsg_t *m) {
   }
   t->ever_registered++;
   ls_info("host registered name=%s addr=%s:%u", m->host, peer, m->port);
+  tables_changed(t);
   send_simple(c, LS_TMSG_OK, m->id);
 }
 
@@ -154,6 +251,7 @@ static void on_publish(conn_t *c, const ls_tmsg_t *m) {
     int rc = registry_publish(&t->reg, c->host, m->files, m->nfiles, m->replace);
     ls_info("publish name=%s files=%zu%s total=%zu", c->host->name, m->nfiles, m->replace ? " (replace)" : "",
             c->host->files.count);
+    tables_changed(t);
     if (rc == -ENOSPC) {
       send_error(c, m->id, LS_TERR_LIMIT, "file limit reached; some files were not published");
       return;
@@ -161,6 +259,7 @@ static void on_publish(conn_t *c, const ls_tmsg_t *m) {
   } else {
     registry_unpublish(&t->reg, c->host, m->names, m->nnames);
     ls_info("unpublish name=%s files=%zu total=%zu", c->host->name, m->nnames, c->host->files.count);
+    tables_changed(t);
   }
   send_simple(c, LS_TMSG_OK, m->id);
 }
@@ -232,6 +331,7 @@ static void on_msg(ls_tlink_t *l, ls_tmsg_t *m) {
     case LS_TMSG_UNPUBLISH: on_publish(c, m); return;
     case LS_TMSG_LOOKUP: on_lookup(c, m); return;
     case LS_TMSG_LIST: on_list(c, m); return;
+    case LS_TMSG_SUBSCRIBE: on_subscribe(c, m); return;
     case LS_TMSG_PING: send_simple(c, LS_TMSG_PONG, m->id); return;
     case LS_TMSG_PONG: on_pong(c, m); return;
     case LS_TMSG_BYE:
@@ -245,7 +345,7 @@ static void on_msg(ls_tlink_t *l, ls_tmsg_t *m) {
 static void on_end(ls_tlink_t *l, ls_tlink_end_t reason, const char *why) {
   conn_t *c = l->data;
   tracker_t *t = c->t;
-  if (reason == LS_TLINK_END_BAD_MESSAGE) {
+  if (reason == LS_TLINK_END_BAD_MESSAGE || reason == LS_TLINK_END_WRITE) {
     static ls_ratelimit_t rl = {10, 10000, 0, 0, 0};
     unsigned long dropped;
     if (ls_ratelimit_allow(&rl, &dropped)) ls_warn("closed connection from %s:%u: %s", l->peer, l->peer_port, why);
@@ -352,8 +452,9 @@ int tracker_new(uv_loop_t *loop, const ls_config_t *cfg, const tracker_opts_t *o
     return UV_ENOMEM;
   }
   uv_timer_init(loop, &t->ping_timer);
-  t->ping_timer.data = t;
-  t->open_handles = 1;
+  uv_timer_init(loop, &t->push_timer);
+  t->ping_timer.data = t->push_timer.data = t;
+  t->open_handles = 2;
   *out = t;
   return 0;
 }
@@ -444,6 +545,7 @@ void tracker_stop(tracker_t *t) {
     if (!uv_is_closing((uv_handle_t *)&p->timer)) uv_close((uv_handle_t *)&p->timer, admin_ping_closed);
   uv_close((uv_handle_t *)&t->listener, handle_closed);
   uv_close((uv_handle_t *)&t->ping_timer, handle_closed);
+  uv_close((uv_handle_t *)&t->push_timer, handle_closed);
 }
 
 void tracker_free(tracker_t *t) {

@@ -30,10 +30,46 @@ static const char *check_broadcast(const char *v) {
   return *v ? NULL : "'auto' or a comma-separated list of IPv4 addresses";
 }
 
-static const char *check_tracker(const char *v) {
+/* One list item, spaces trimmed, into out (normalized); 0 or -EINVAL. */
+static int tracker_item(const char *start, size_t len, char out[LS_TRACKER_ADDR_LEN]) {
+  char item[64];
   struct sockaddr_in sa;
-  return *v == '\0' || ls_net_parse_hostport(v, &sa) == 0 ? NULL
-                                                           : "ADDRESS:PORT of a tracker, e.g. 198.18.0.1:41772";
+  while (len > 0 && isspace((unsigned char)*start)) start++, len--;
+  while (len > 0 && isspace((unsigned char)start[len - 1])) len--;
+  if (len == 0 || len >= sizeof item) return -EINVAL;
+  memcpy(item, start, len);
+  item[len] = '\0';
+  if (ls_net_parse_hostport(item, &sa) != 0) return -EINVAL;
+  char host[16];
+  uint16_t port;
+  ls_net_addr_str((const struct sockaddr *)&sa, host, sizeof host, &port);
+  snprintf(out, LS_TRACKER_ADDR_LEN, "%s:%u", host, (unsigned)port);
+  return 0;
+}
+
+int ls_config_tracker_list(const char *value, char out[][LS_TRACKER_ADDR_LEN], size_t *n, const char **why) {
+  *n = 0;
+  *why = NULL;
+  if (*value == '\0') return 0;
+  for (const char *p = value;;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (*n == LS_MAX_TRACKERS) return *why = "at most 8 trackers", -EINVAL;
+    if (tracker_item(p, len, out[*n]) != 0)
+      return *why = "comma-separated ADDRESS:PORT of up to 8 trackers, e.g. 198.18.0.1:41772", -EINVAL;
+    for (size_t i = 0; i < *n; i++)
+      if (strcmp(out[i], out[*n]) == 0) return *why = "the same tracker twice", -EINVAL;
+    (*n)++;
+    if (comma == NULL) return 0;
+    p = comma + 1;
+  }
+}
+
+static const char *check_tracker(const char *v) {
+  char addrs[LS_MAX_TRACKERS][LS_TRACKER_ADDR_LEN];
+  size_t n;
+  const char *why;
+  return ls_config_tracker_list(v, addrs, &n, &why) == 0 ? NULL : why;
 }
 
 static const char *check_listen_addr(const char *v) {
@@ -113,8 +149,8 @@ static const ls_config_key_t keys[] = {
     UINT_KEY("stall_timeout", NULL, stall_timeout, 1, 3600, "10", DL, "SEC",
              "the downloader drops a peer silent this long"),
     UINT_KEY("fsync", NULL, fsync, 0, 1, "1", DL, "0|1", "make a finished download durable first"),
-    STRING_KEY("tracker", tracker, NULL, "none", ANN | LIS | CLT, "ADDR:PORT", "a tracker to use (hybrid model)",
-               check_tracker),
+    STRING_KEY("tracker", tracker, NULL, "none", ANN | LIS | CLT, "ADDR:PORT[,...]",
+               "up to 8 trackers to use (hybrid model); the client shell uses the first", check_tracker),
     PATH_KEY("key_file", key_file, NULL, "none", ALL, "FILE", "the network key: only peers with it take part"),
     STRING_KEY("web_addr", web_addr, "127.0.0.1", NULL, WEB | CLI, "ADDR",
                "where lanswarm-web listens (off loopback: web_token)", check_web_addr),

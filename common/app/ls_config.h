@@ -47,7 +47,7 @@ typedef struct {
   char log_file[PATH_MAX];      /* daemon diagnostics; empty: stderr only */
   char key_file[PATH_MAX];      /* the network key; empty: none */
   char broadcast[256];          /* "auto" or comma-separated IPv4 addresses */
-  char tracker[64];             /* "addr:port" of a tracker, or empty */
+  char tracker[256];            /* "addr:port, addr:port" of up to LS_MAX_TRACKERS trackers, or empty */
   char listen_addr[64];         /* where the listener and server bind */
   char web_addr[64];            /* where lanswarm-web listens; default 127.0.0.1 */
   char web_token[LS_WEB_TOKEN_MAX + 1]; /* lanswarm-web's token; empty: made at start */
@@ -166,6 +166,15 @@ void ls_config_help(const ls_config_program_t *prog, FILE *out);
 /* Loads cfg->key_file into key (key->set stays 0 without one). Returns 0 or
  * negative errno with a reason in err. */
 int ls_config_load_key(const ls_config_t *cfg, ls_key_t *key, char *err, size_t errlen);
+
+#define LS_MAX_TRACKERS 8
+#define LS_TRACKER_ADDR_LEN 24 /* "255.255.255.255:65535" and its NUL */
+
+/* The `tracker` list: comma-separated ADDRESS:PORT (dotted IPv4), spaces
+ * around the commas allowed, at most LS_MAX_TRACKERS, none twice. Fills out
+ * (normalized "a.b.c.d:port") and *n (0 for an empty value). Returns 0, or
+ * -EINVAL with a static reason in *why. */
+int ls_config_tracker_list(const char *value, char out[][LS_TRACKER_ADDR_LEN], size_t *n, const char **why);
 
 /* Creates the peer's folders (share, downloads, temp, cache). */
 int ls_config_make_dirs(const ls_config_t *cfg);

@@ -12,7 +12,7 @@
 
 static const char *type_names[] = {NULL,    "register", "publish",   "unpublish", "lookup", "list",
                                    "ping",  "pong",     "bye",       "shutdown",  "ok",     "error",
-                                   "entries", "challenge", "auth",   "auth_ok"};
+                                   "entries", "challenge", "auth",   "auth_ok",   "subscribe"};
 #define NTYPES (sizeof type_names / sizeof type_names[0])
 
 const char *ls_tmsg_type_name(ls_tmsg_type_t t) {
@@ -187,7 +187,7 @@ static int decode_body(const cJSON *o, ls_tmsg_t *m, const char **why) {
     case LS_TMSG_CHALLENGE:
     case LS_TMSG_AUTH:
     case LS_TMSG_AUTH_OK: return decode_auth(o, m, why);
-    default: return 0; /* PING, PONG, BYE, SHUTDOWN, OK: nothing more */
+    default: return 0; /* PING, PONG, BYE, SHUTDOWN, OK, SUBSCRIBE: nothing more */
   }
 }
 

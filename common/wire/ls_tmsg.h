@@ -33,6 +33,7 @@ typedef enum {
   LS_TMSG_CHALLENGE,    /* tracker -> peer, network key only: nonce */
   LS_TMSG_AUTH,         /* peer -> tracker: nonce, mac */
   LS_TMSG_AUTH_OK,      /* tracker -> peer: mac */
+  LS_TMSG_SUBSCRIBE,    /* anyone -> tracker: push ENTRIES (this id) on every change */
 } ls_tmsg_type_t;
 
 typedef enum {
@@ -66,6 +67,7 @@ typedef struct {
   int has_root;                     /* LOOKUP by root */
   uint8_t root[LS_HASH_LEN];
   uint32_t offset, limit, total;    /* LIST, ENTRIES */
+  /* SUBSCRIBE has no fields but v, type, id. */
   ls_tentry_t *entries;             /* ENTRIES */
   size_t nentries;
   uint8_t nonce[32];                /* CHALLENGE, AUTH */

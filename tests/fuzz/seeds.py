@@ -47,6 +47,9 @@ put("tmsg", "session", tframe({"v": 1, "type": "register", "id": 1, "host": "kit
     tframe({"v": 1, "type": "ping", "id": 5}))
 put("tmsg", "entries", json.dumps({"v": 1, "type": "entries", "id": 3, "total": 1, "offset": 0,
                                    "entries": [dict(f1, host="kitchen", addr="127.0.0.1", port=41771)]}))
+put("tmsg", "subscribe", tframe({"v": 1, "type": "subscribe", "id": 7}) +
+    tframe({"v": 1, "type": "entries", "id": 7, "total": 1, "offset": 0,
+            "entries": [dict(f1, host="kitchen", addr="127.0.0.1", port=41771)]}))
 put("tmsg", "error", json.dumps({"v": 1, "type": "error", "id": 1, "code": 2, "reason": "the name is taken"}))
 put("tags", "complete", "alpha\t127.0.0.1:41771\t%s\t12\t1048576\tcomplete\t1795605240\tdocs/a b.txt" % ROOT)
 put("tags", "partial", "b\t10.1.2.3:9\t%s\t3000000\t65536\tpartial\t0\tvideo.mp4" % ROOT)

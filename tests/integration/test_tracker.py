@@ -22,13 +22,19 @@ def shell(tracker, command, expect, timeout=5):
     return tracker.output()[before:]
 
 
-def tracked_peer(swarm, tracker, tag, files=(), udp_isolated=True):
-    p = swarm.peer(tag)
+def tracker_list(*trackers):
+    return ",".join("127.0.0.1:%d" % t.port for t in trackers)
+
+
+def tracked_peer(swarm, tracker, tag, files=(), udp_isolated=True, interval=1):
+    """A peer using tracker (a tracker, or a list of them)."""
+    p = swarm.peer(tag, interval=interval)
     if udp_isolated:
         p.udp_port = free_port(socket.SOCK_DGRAM)  # nobody hears its broadcasts
     for name, size in files:
         make_file(p.share / name, size, seed=hash(tag + name) % 1000)
-    p.start("server", "announcer", "listener", extra=["--tracker", "127.0.0.1:%d" % tracker.port])
+    trackers = tracker if isinstance(tracker, (list, tuple)) else [tracker]
+    p.start("server", "announcer", "listener", extra=["--tracker", tracker_list(*trackers)])
     return p
 
 
@@ -214,3 +220,116 @@ def test_client_shell_asks_for_another_name_publishes_and_fetches(swarm, tmp_pat
     c2.send("quit")
     assert c2.wait_exit(5 * SLOW) == 0
     wait_until(lambda: "host left name=dave" in t.output(), 5, "dave to leave")
+
+
+def test_subscribed_listener_has_a_new_file_within_2s(swarm):
+    # interval 60: without the subscription the listener would list the
+    # tracker's tables again only a minute later.
+    t = swarm.tracker()
+    a = tracked_peer(swarm, t, "alpha", [("a.txt", 10)], interval=60)
+    b = tracked_peer(swarm, t, "beta", interval=60)
+    # The listener subscribes before its first list: the tracker has its
+    # subscription once the list's answer is in tags.txt.
+    wait_until(lambda: "a.txt" in b.names_from("alpha"), 5, "a.txt in beta's tags.txt")
+    start = time.monotonic()
+    (a.share / "fresh.txt").write_text("fresh")
+    wait_until(lambda: "fresh.txt" in b.names_from("alpha"), 2, "fresh.txt in beta's tags.txt within 2 s")
+    print("share to tags.txt: %.3f s" % (time.monotonic() - start))
+    # And a file that leaves the share leaves beta's tags.txt as fast.
+    (a.share / "a.txt").unlink()
+    wait_until(lambda: "a.txt" not in b.names_from("alpha"), 2, "a.txt gone from beta's tags.txt within 2 s")
+    # A listener that reconnects subscribes again.
+    b.stop("listener")
+    b.start("listener", extra=["--tracker", tracker_list(t)])
+    wait_until(lambda: t.output().count("subscriber 127.0.0.1") == 2, 5, "beta's new listener to subscribe")
+    (a.share / "again.txt").write_text("again")
+    wait_until(lambda: "again.txt" in b.names_from("alpha"), 2, "again.txt in beta's tags.txt within 2 s")
+
+
+def test_two_trackers_one_killed(swarm):
+    t1, t2 = swarm.tracker(), swarm.tracker()
+    a = tracked_peer(swarm, [t1, t2], "alpha", [("a.txt", 10)], interval=60)
+    b = tracked_peer(swarm, [t1, t2], "beta", [("b.txt", 10)], interval=60)
+    g = tracked_peer(swarm, [t2], "gamma", [("g.txt", 10)], interval=60)  # at the second tracker only
+    for t in (t1, t2):
+        wait_until(lambda: "publish name=beta" in t.output() and "publish name=alpha" in t.output(), 5,
+                   "alpha and beta published at both trackers")
+    wait_until(lambda: "a.txt" in b.names_from("alpha") and "g.txt" in b.names_from("gamma"), 5,
+               "alpha's and gamma's files at beta")
+    wait_until(lambda: "b.txt" in a.names_from("beta"), 5, "beta's file at alpha")
+    # A change at both trackers: the first one's push (which lists no gamma)
+    # does not take gamma away.
+    (a.share / "both.txt").write_text("both")
+    wait_until(lambda: "both.txt" in b.names_from("alpha"), 2, "both.txt at beta")
+    assert "g.txt" in b.names_from("gamma")
+    known_at_b = {(r["tag"], r["name"]) for r in b.tags()}
+    known_at_a = {(r["tag"], r["name"]) for r in a.tags()}
+    t1.stop(signal.SIGKILL)
+    wait_until(lambda: "connection lost" in b.procs["listener"].output(), 5, "beta's listener to lose the first tracker")
+    (a.share / "after.txt").write_text("after")
+    wait_until(lambda: "after.txt" in b.names_from("alpha"), 2, "after.txt at beta through the second tracker")
+    assert known_at_b <= {(r["tag"], r["name"]) for r in b.tags()}
+    (b.share / "reply.txt").write_text("reply")
+    wait_until(lambda: "reply.txt" in a.names_from("beta"), 2, "reply.txt at alpha through the second tracker")
+    assert known_at_a <= {(r["tag"], r["name"]) for r in a.tags()}
+    assert "g.txt" in b.names_from("gamma")
+
+
+def test_bad_tracker_list_refused(swarm):
+    p = swarm.peer("alpha")
+    nine = ",".join("127.0.0.%d:41772" % i for i in range(1, 10))
+    for program in ("announcer", "listener", "client"):
+        for value, why in ((nine, "at most 8"), ("127.0.0.1:41772, tracker.lan:1", "ADDRESS:PORT"),
+                           ("127.0.0.1:41772,,127.0.0.2:1", "ADDRESS:PORT"), ("127.0.0.1:0", "ADDRESS:PORT")):
+            r = subprocess.run([prog(program)] + p.common() + ["--tracker", value], capture_output=True, text=True,
+                               timeout=10 * SLOW, stdin=subprocess.DEVNULL)
+            assert r.returncode == 2, (program, value, r.stderr)
+            lines = r.stderr.strip().splitlines()
+            assert len(lines) == 1 and "tracker" in lines[0] and why in lines[0], (program, value, r.stderr)
+    # The same from the config file.
+    (p.dir / "lanswarm.conf").write_text("tracker = %s\n" % nine)
+    r = subprocess.run([prog("listener"), "--dir", str(p.dir)], capture_output=True, text=True, timeout=10 * SLOW)
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1 and "tracker: at most 8" in r.stderr
+
+
+def test_subscriber_that_does_not_read_is_dropped(swarm):
+    t = swarm.tracker("--no-shell")
+
+    def frame(obj):
+        body = json.dumps(obj).encode()
+        return struct.pack(">I", len(body)) + body
+
+    root = "ab" * 32
+    files = [{"name": "dir%d/file-with-a-long-name-%05d.bin" % (i % 7, i), "size": i, "chunk": 1048576, "root": root,
+              "complete": True} for i in range(5000)]
+    pub = socket.create_connection(("127.0.0.1", t.port), timeout=5)
+    pub.sendall(frame({"v": 1, "type": "register", "id": 1, "host": "bulk", "port": 9}))
+    for k in range(0, len(files), 1000):
+        pub.sendall(frame({"v": 1, "type": "publish", "id": 2 + k, "replace": k == 0, "files": files[k:k + 1000]}))
+    wait_until(lambda: "total=5000" in t.output(), 5, "5000 files at the tracker")
+    sub = socket.socket()
+    sub.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: a small window
+    sub.connect(("127.0.0.1", t.port))
+    sub.sendall(frame({"v": 1, "type": "subscribe", "id": 5}))
+    # Every change means a push of about 1 MB; the subscriber reads none of it.
+    pub.setblocking(False)
+    n = 0
+
+    def dropped():
+        nonlocal n
+        n += 1
+        f = dict(files[0], complete=n % 2 == 0)
+        pub.sendall(frame({"v": 1, "type": "publish", "id": 10000 + n, "files": [f]}))
+        try:
+            pub.recv(65536)  # the OKs and pings, read so the publisher is not the slow one
+        except BlockingIOError:
+            pass
+        return "reads nothing" in t.output()
+
+    wait_until(dropped, 20, "the tracker to drop the subscriber that does not read")
+    line = [l for l in t.output().splitlines() if "reads nothing" in l][0]
+    queued = int(line.split("(")[1].split(" bytes")[0])
+    assert queued < 2 * 1024 * 1024, line  # paced: at most about SUB_QUEUE_LOW plus one page
+    pub.close()
+    sub.close()
+    assert t.alive()

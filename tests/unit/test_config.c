@@ -236,6 +236,43 @@ static void aliases_help_version_and_errors(void **state) {
 }
 
 /* Defaults come from the table, through the same parser as the file. */
+/* `tracker` is a list of up to LS_MAX_TRACKERS, parsed strictly. */
+static void tracker_lists(void **state) {
+  (void)state;
+  char addrs[LS_MAX_TRACKERS][LS_TRACKER_ADDR_LEN];
+  size_t n = 99;
+  const char *why;
+  assert_int_equal(ls_config_tracker_list("", addrs, &n, &why), 0);
+  assert_int_equal(n, 0);
+  assert_int_equal(ls_config_tracker_list("127.0.0.1:9", addrs, &n, &why), 0);
+  assert_int_equal(n, 1);
+  assert_string_equal(addrs[0], "127.0.0.1:9");
+  assert_int_equal(ls_config_tracker_list(" 10.0.0.1:41772 ,10.0.0.2:1,  192.168.1.20:65535 ", addrs, &n, &why), 0);
+  assert_int_equal(n, 3);
+  assert_string_equal(addrs[0], "10.0.0.1:41772");
+  assert_string_equal(addrs[1], "10.0.0.2:1");
+  assert_string_equal(addrs[2], "192.168.1.20:65535");
+  const char *eight = "1.0.0.1:1,1.0.0.2:1,1.0.0.3:1,1.0.0.4:1,1.0.0.5:1,1.0.0.6:1,1.0.0.7:1,1.0.0.8:1";
+  assert_int_equal(ls_config_tracker_list(eight, addrs, &n, &why), 0);
+  assert_int_equal(n, 8);
+  char nine[256];
+  snprintf(nine, sizeof nine, "%s,1.0.0.9:1", eight);
+  assert_int_equal(ls_config_tracker_list(nine, addrs, &n, &why), -EINVAL);
+  assert_non_null(strstr(why, "at most 8"));
+  const char *bad[] = {"1.2.3.4:1,", ",1.2.3.4:1", "1.2.3.4:1,,5.6.7.8:1", "1.2.3.4:1 5.6.7.8:2", "tracker.lan:1",
+                       "1.2.3.4", "1.2.3.4:0", "1.2.3.4:65536", "1.2.3.4:1;5.6.7.8:1", "1.2.3.4:1,1.2.3.4:1", " "};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (ls_config_tracker_list(bad[i], addrs, &n, &why) == 0) fail_msg("accepted: '%s'", bad[i]);
+  /* Through the key: one line naming it. */
+  ls_config_t cfg;
+  char err[256];
+  ls_config_defaults(&cfg);
+  assert_int_equal(ls_config_set(&cfg, "tracker", "127.0.0.1:9, 127.0.0.2:9", err, sizeof err), 0);
+  assert_int_not_equal(ls_config_set(&cfg, "tracker", nine, err, sizeof err), 0);
+  assert_true(strncmp(err, "tracker: ", 9) == 0);
+  assert_null(strchr(err, '\n'));
+}
+
 static void defaults_from_the_table(void **state) {
   (void)state;
   ls_config_t cfg;
@@ -271,6 +308,7 @@ int main(void) {
       cmocka_unit_test(help_lists_only_the_program_keys),
       cmocka_unit_test(aliases_help_version_and_errors),
       cmocka_unit_test(defaults_from_the_table),
+      cmocka_unit_test(tracker_lists),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

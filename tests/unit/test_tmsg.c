@@ -115,7 +115,42 @@ static void rejects(void **state) {
   ls_tmsg_free(&m);
 }
 
+/* SUBSCRIBE: v, type and id only; round trip, and what is refused. */
+static void subscribe(void **state) {
+  (void)state;
+  ls_tmsg_t sub, m;
+  const char *why;
+  memset(&sub, 0, sizeof sub);
+  sub.type = LS_TMSG_SUBSCRIBE;
+  sub.id = 77;
+  uint8_t *frame;
+  size_t len;
+  assert_int_equal(ls_tmsg_encode(&sub, &frame, &len), 0);
+  assert_int_equal(ls_tmsg_decode(&m, (const char *)frame + 4, len - 4, &why), 0);
+  assert_int_equal(m.type, LS_TMSG_SUBSCRIBE);
+  assert_int_equal(m.id, 77);
+  assert_string_equal(ls_tmsg_type_name(m.type), "subscribe");
+  ls_tmsg_free(&m);
+  free(frame);
+  const char *ok = "{\"v\":1,\"type\":\"subscribe\"}";
+  assert_int_equal(ls_tmsg_decode(&m, ok, strlen(ok), &why), 0);
+  assert_int_equal(m.id, 0);
+  ls_tmsg_free(&m);
+  const char *bad[] = {
+      "{\"v\":2,\"type\":\"subscribe\",\"id\":1}",
+      "{\"type\":\"subscribe\",\"id\":1}",
+      "{\"v\":1,\"type\":\"subscribe\",\"id\":-1}",
+      "{\"v\":1,\"type\":\"subscribe\",\"id\":1.5}",
+      "{\"v\":1,\"type\":\"subscribe\",\"id\":\"1\"}",
+      "{\"v\":1,\"type\":\"Subscribe\"}",
+      "{\"v\":1,\"type\":\"subscribe\"",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (ls_tmsg_decode(&m, bad[i], strlen(bad[i]), &why) == 0) fail_msg("accepted: %s", bad[i]);
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(round_trip), cmocka_unit_test(rejects)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(round_trip), cmocka_unit_test(rejects),
+                                     cmocka_unit_test(subscribe)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
