@@ -6,6 +6,7 @@
 
 #include "ls_announce.h"
 #include "ls_net.h"
+#include "ls_peers.h"
 #include "ls_tags.h"
 #include "ls_util.h"
 
@@ -18,15 +19,22 @@ static void schedule_write(listening_t *l, int urgent);
 static void write_work_cb(uv_work_t *req) {
   listening_t *l = req->data;
   l->write_rc = ls_write_file_atomic(l->cfg->tags_path, l->pending, l->pending_len, 0);
+  l->write_peers_rc = ls_write_file_atomic(l->cfg->peers_path, l->pending_peers, l->pending_peers_len, 0);
+}
+
+static void pending_free(listening_t *l) {
+  free(l->pending);
+  free(l->pending_peers);
+  l->pending = l->pending_peers = NULL;
 }
 
 static void write_done_cb(uv_work_t *req, int status) {
   listening_t *l = req->data;
   (void)status;
   l->writing = 0;
-  free(l->pending);
-  l->pending = NULL;
+  pending_free(l);
   if (l->write_rc != 0) ls_error("cannot write %s: %s", l->cfg->tags_path, uv_strerror(l->write_rc));
+  if (l->write_peers_rc != 0) ls_error("cannot write %s: %s", l->cfg->peers_path, uv_strerror(l->write_peers_rc));
   if (l->dirty && !l->stopping) schedule_write(l, l->dirty_urgent);
 }
 
@@ -34,19 +42,26 @@ static void write_timer_cb(uv_timer_t *t) {
   listening_t *l = t->data;
   if (l->writing) return; /* write_done_cb reschedules */
   ls_tag_entry_t *entries;
-  size_t n;
+  ls_peer_entry_t *peers;
+  size_t n, npeers;
   if (peer_table_entries(&l->table, &entries, &n) != 0) return;
   int rc = ls_tags_render(entries, n, &l->pending, &l->pending_len);
   free(entries);
-  if (rc != 0) return;
+  if (rc == 0 && (rc = peer_table_peers(&l->table, &peers, &npeers)) == 0) {
+    rc = ls_peers_render(peers, npeers, &l->pending_peers, &l->pending_peers_len);
+    free(peers);
+  }
+  if (rc != 0) {
+    pending_free(l);
+    return;
+  }
   l->dirty = 0;
   l->dirty_urgent = 0;
   l->writing = 1;
   l->write_work.data = l;
   if (uv_queue_work(l->loop, &l->write_work, write_work_cb, write_done_cb) != 0) {
     l->writing = 0;
-    free(l->pending);
-    l->pending = NULL;
+    pending_free(l);
   }
 }
 
@@ -103,7 +118,7 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
   }
 
   size_t before = peer_table_peer_count(&l->table);
-  int rc = peer_table_apply(&l->table, &a, from, uv_now(l->loop), ls_unix_now());
+  int rc = peer_table_apply(&l->table, &a, from, LS_HOW_BROADCAST, uv_now(l->loop), ls_unix_now());
   size_t after = peer_table_peer_count(&l->table);
 
   if (a.type == LS_ANNOUNCE_BYE && after < before) ls_info("peer left tag=%s addr=%s:%u (goodbye)", a.tag, from, a.port);
@@ -184,7 +199,6 @@ void listening_close(listening_t *l) {
 }
 
 void listening_free(listening_t *l) {
-  free(l->pending);
-  l->pending = NULL;
+  pending_free(l);
   peer_table_close(&l->table);
 }

@@ -1,6 +1,6 @@
 /* listening: the listener's engine. Datagrams are validated by
  * ls_announce_decode (and ls_auth with a network key) and applied to the
- * peer_table; tags.txt is rendered from the table and replaced atomically,
+ * peer_table; tags.txt and peers.txt are rendered from the table and replaced atomically,
  * at most once per WRITE_DELAY_MS (100 ms) however many datagrams arrive,
  * by a write on the thread pool. Silent peers and files expire on a 1 s
  * timer. With `tracker` configured, the tracker's listings feed the same
@@ -31,7 +31,10 @@ typedef struct {
   char recv_buf[65536];
   char *pending;        /* rendered tags.txt waiting for the thread pool */
   size_t pending_len;
+  char *pending_peers;  /* and peers.txt, written with it */
+  size_t pending_peers_len;
   int write_rc;
+  int write_peers_rc;
   int writing;
   int dirty;
   int dirty_urgent;

@@ -66,7 +66,8 @@ static void apply_listing(tracker_feed_t *tf) {
     a.pages = 1;
     a.files = files;
     a.nfiles = j - i;
-    if (peer_table_apply(tf->table, &a, tf->acc[i].addr, now_ms, now_unix) != PT_UNCHANGED) changed = 1;
+    if (peer_table_apply(tf->table, &a, tf->acc[i].addr, LS_HOW_TRACKER, now_ms, now_unix) != PT_UNCHANGED)
+      changed = 1;
     hosts[nhosts] = tf->acc[i];
     hosts[nhosts++].file.name = NULL;
     i = j;
@@ -82,7 +83,8 @@ static void apply_listing(tracker_feed_t *tf) {
     bye.type = LS_ANNOUNCE_BYE;
     memcpy(bye.tag, tf->known[k].host, sizeof bye.tag);
     bye.port = tf->known[k].port;
-    if (peer_table_apply(tf->table, &bye, tf->known[k].addr, now_ms, now_unix) != PT_UNCHANGED) changed = 1;
+    if (peer_table_apply(tf->table, &bye, tf->known[k].addr, LS_HOW_TRACKER, now_ms, now_unix) != PT_UNCHANGED)
+      changed = 1;
   }
   free(tf->known);
   tf->known = hosts;

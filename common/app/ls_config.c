@@ -302,6 +302,8 @@ void ls_config_finish(ls_config_t *cfg) {
   derive(cfg->client_log, sizeof cfg->client_log, cfg->dir, "client.log");
   derive(cfg->server_log, sizeof cfg->server_log, cfg->dir, "server.log");
   derive(cfg->server_status, sizeof cfg->server_status, cfg->dir, "server.status");
+  derive(cfg->peers_path, sizeof cfg->peers_path, cfg->dir, "peers.txt");
+  derive(cfg->round_path, sizeof cfg->round_path, cfg->dir, "run/round");
 }
 
 int ls_config_load_key(const ls_config_t *cfg, ls_key_t *key, char *err, size_t errlen) {
