@@ -89,9 +89,10 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(l->recv_buf, sizeof l->recv_buf);
 }
 
-static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags) {
-  listening_t *l = udp->data;
-  if (nread <= 0 || addr == NULL) return;
+/* Every datagram, from the announcement port (broadcasts) or the query
+ * socket (answers, heard unicast): checked, then applied or answered. */
+static void handle_datagram(listening_t *l, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                            unsigned flags, unsigned how) {
   char from[32];
   uint16_t from_port;
   ls_net_addr_str(addr, from, sizeof from, &from_port);
@@ -116,9 +117,13 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
     reject(l, from, why);
     return;
   }
+  if (a.type == LS_ANNOUNCE_QUERY) {
+    answering_query(&l->answering, &a, addr);
+    return;
+  }
 
   size_t before = peer_table_peer_count(&l->table);
-  int rc = peer_table_apply(&l->table, &a, from, LS_HOW_BROADCAST, uv_now(l->loop), ls_unix_now());
+  int rc = peer_table_apply(&l->table, &a, from, how, uv_now(l->loop), ls_unix_now());
   size_t after = peer_table_peer_count(&l->table);
 
   if (a.type == LS_ANNOUNCE_BYE && after < before) ls_info("peer left tag=%s addr=%s:%u (goodbye)", a.tag, from, a.port);
@@ -126,6 +131,17 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
   if (rc < 0) reject(l, from, "over a limit (peers or files)");
   if (rc != 0) schedule_write(l, rc != PT_SEEN);
   ls_announce_free(&a);
+}
+
+/* Until the listener tells how a datagram arrived (IP_PKTINFO), whatever
+ * comes to the announcement port counts as broadcast. */
+static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags) {
+  if (nread <= 0 || addr == NULL) return;
+  handle_datagram(udp->data, nread, buf, addr, flags, LS_HOW_BROADCAST);
+}
+
+static void answer_cb(void *ud, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags) {
+  handle_datagram(ud, nread, buf, addr, flags, LS_HOW_UNICAST);
 }
 
 static void feed_changed(void *ud, int urgent) {
@@ -167,6 +183,8 @@ int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, cons
     return rc;
   }
   l->udp.data = l;
+  if ((rc = asking_init(&l->asking, loop, cfg, key, answer_cb, l, err, errlen)) != 0) return rc;
+  answering_init(&l->answering, loop, cfg, &l->udp);
   uv_timer_init(loop, &l->expire_timer);
   uv_timer_init(loop, &l->write_timer);
   l->expire_timer.data = l->write_timer.data = l;
@@ -182,6 +200,7 @@ void listening_start(listening_t *l) {
   uv_udp_recv_start(&l->udp, alloc_cb, recv_cb);
   uv_timer_start(&l->expire_timer, expire_cb, 1000, 1000);
   schedule_write(l, 1); /* tags.txt exists from the start, even if empty */
+  asking_start(&l->asking); /* the peers answer at once: no waiting for their next rounds */
   if (l->use_tracker) {
     tracker_feed_start(&l->feed);
     ls_info("also reading the tracker at %s every %us", l->cfg->tracker, l->cfg->interval);
@@ -195,6 +214,8 @@ void listening_close(listening_t *l) {
   uv_close((uv_handle_t *)&l->udp, NULL);
   uv_close((uv_handle_t *)&l->expire_timer, NULL);
   uv_close((uv_handle_t *)&l->write_timer, NULL);
+  asking_close(&l->asking);
+  answering_close(&l->answering);
   if (l->use_tracker) tracker_feed_close(&l->feed);
 }
 

@@ -4,12 +4,15 @@
  * at most once per WRITE_DELAY_MS (100 ms) however many datagrams arrive,
  * by a write on the thread pool. Silent peers and files expire on a 1 s
  * timer. With `tracker` configured, the tracker's listings feed the same
- * table (tracker_feed). */
+ * table (tracker_feed). A query at start (asking) brings every peer's round
+ * at once; the peers' queries are answered with this peer's (answering). */
 #ifndef LISTENING_H
 #define LISTENING_H
 
 #include <uv.h>
 
+#include "answering.h"
+#include "asking.h"
 #include "ls_auth.h"
 #include "ls_config.h"
 #include "ls_log.h"
@@ -26,6 +29,8 @@ typedef struct {
   uv_work_t write_work;
   peer_table_t table;
   tracker_feed_t feed;          /* with `tracker` configured */
+  asking_t asking;              /* the query at start and when interfaces change; the answers */
+  answering_t answering;        /* answers to the peers' queries */
   int use_tracker;
   ls_ratelimit_t bad_rl;
   char recv_buf[65536];
