@@ -77,7 +77,8 @@ int asking_init(asking_t *ak, uv_loop_t *loop, const ls_config_t *cfg, const ls_
   ak->ud = ud;
   int rc = ls_net_broadcast_targets(cfg->broadcast, cfg->udp_port, ak->targets, LS_NET_MAX_TARGETS, &ak->ntargets);
   if (rc != 0) ak->ntargets = 0; /* no network yet: the query goes when one comes up */
-  if ((rc = ls_net_udp_open(loop, &ak->udp, cfg->listen_addr, 0, 0)) != 0) {
+  /* Answers from a whole LAN arrive within ANSWER_JITTER_MS: room for them. */
+  if ((rc = ls_net_udp_open(loop, &ak->udp, cfg->listen_addr, 0, ASKING_RCVBUF_BYTES)) != 0) {
     snprintf(err, errlen, "cannot open the query socket on %s: %s", cfg->listen_addr, uv_strerror(rc));
     return rc;
   }

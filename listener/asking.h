@@ -17,6 +17,7 @@
 #include "ls_net.h"
 
 #define ASKING_POLL_MS 2000
+#define ASKING_RCVBUF_BYTES (4 << 20)
 
 typedef void (*asking_datagram_cb)(void *ud, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
                                    unsigned flags);
