@@ -158,7 +158,7 @@ static void expire_cb(uv_timer_t *t) {
 }
 
 /* What an earlier run knew stays until it expires, so a restart does not
- * blank tags.txt for the downloader. */
+ * blank tags.txt for the downloader, nor peers.txt. */
 static void load_old_tags(listening_t *l) {
   ls_tag_entry_t *old;
   size_t nold, bad;
@@ -166,6 +166,11 @@ static void load_old_tags(listening_t *l) {
   peer_table_load(&l->table, old, nold, uv_now(l->loop), ls_unix_now());
   if (nold > 0 || bad > 0) ls_info("loaded %zu entries from %s (%zu invalid lines ignored)", nold, l->cfg->tags_path, bad);
   ls_tags_free(old, nold);
+  ls_peer_entry_t *peers;
+  if (ls_peers_read(l->cfg->peers_path, &peers, &nold, &bad) != 0) return;
+  peer_table_load_peers(&l->table, peers, nold, uv_now(l->loop), ls_unix_now());
+  if (bad > 0) ls_info("%s: %zu invalid lines ignored", l->cfg->peers_path, bad);
+  free(peers);
 }
 
 int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, const ls_key_t *key, char *err,

@@ -231,15 +231,36 @@ size_t peer_table_expire(peer_table_t *t, uint64_t now_ms) {
   return removed;
 }
 
+/* The monotonic time of a wall-clock last_seen. */
+static uint64_t seen_ms_of(int64_t last_seen, uint64_t now_ms, int64_t now_unix) {
+  int64_t age_s = now_unix - last_seen;
+  if (age_s < 0) age_s = 0; /* from the future: a clock that went back */
+  uint64_t age_ms = (uint64_t)age_s * 1000;
+  return now_ms > age_ms ? now_ms - age_ms : 0;
+}
+
+void peer_table_load_peers(peer_table_t *t, const ls_peer_entry_t *peers, size_t n, uint64_t now_ms,
+                           int64_t now_unix) {
+  for (size_t i = 0; i < n; i++) {
+    const ls_peer_entry_t *e = &peers[i];
+    pt_peer_t *p = peer_get(t, e->tag, e->addr, e->port, 1);
+    if (p == NULL) continue;
+    p->how |= e->how;
+    p->interval = e->interval;
+    if (p->first_unix == 0 || e->first_seen < p->first_unix) p->first_unix = e->first_seen;
+    if (p->seen_unix == 0 || e->last_seen > p->seen_unix) {
+      p->seen_ms = seen_ms_of(e->last_seen, now_ms, now_unix);
+      p->seen_unix = e->last_seen;
+    }
+  }
+}
+
 void peer_table_load(peer_table_t *t, const ls_tag_entry_t *entries, size_t n, uint64_t now_ms, int64_t now_unix) {
   for (size_t i = 0; i < n; i++) {
     const ls_tag_entry_t *e = &entries[i];
     pt_peer_t *p = peer_get(t, e->tag, e->addr, e->port, 1);
     if (p == NULL) continue;
-    int64_t age_s = now_unix - e->last_seen;
-    if (age_s < 0) age_s = 0; /* from the future: a clock that went back */
-    uint64_t age_ms = (uint64_t)age_s * 1000;
-    uint64_t seen = now_ms > age_ms ? now_ms - age_ms : 0;
+    uint64_t seen = seen_ms_of(e->last_seen, now_ms, now_unix);
     ls_announce_file_t af = {e->name, e->size, e->chunk_size, {0}, e->complete};
     memcpy(af.root, e->root, LS_HASH_LEN);
     int changed = 0;

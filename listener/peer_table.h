@@ -44,6 +44,11 @@ int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_ad
 size_t peer_table_expire(peer_table_t *t, uint64_t now_ms);
 /* Loads entries from a previous tags.txt as if last heard at their last_seen. */
 void peer_table_load(peer_table_t *t, const ls_tag_entry_t *entries, size_t n, uint64_t now_ms, int64_t now_unix);
+/* Loads peers from a previous peers.txt (how, first_seen, interval) as if
+ * last heard at their last_seen; with peer_table_load, a restart keeps what
+ * the last run knew until it expires. */
+void peer_table_load_peers(peer_table_t *t, const ls_peer_entry_t *peers, size_t n, uint64_t now_ms,
+                           int64_t now_unix);
 /* Entries sorted by tag, address, name; the names point into the table
  * (valid until the next change). Caller frees the array only. */
 int peer_table_entries(const peer_table_t *t, ls_tag_entry_t **out, size_t *n);

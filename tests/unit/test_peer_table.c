@@ -95,6 +95,24 @@ static void peers_sharing_nothing_and_how(void **state) {
   assert_int_equal(p[1].how, LS_HOW_TRACKER);
   assert_int_equal(p[1].files, 1);
   free(p);
+  /* What peers.txt said comes back after a restart: how, first_seen, interval. */
+  peer_table_t t2;
+  peer_table_init(&t2, 60);
+  assert_int_equal(peer_table_peers(&t, &p, &n), 0);
+  peer_table_load_peers(&t2, p, n, 50000, 102);
+  free(p);
+  assert_int_equal(peer_table_peers(&t2, &p, &n), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(p[0].how, LS_HOW_BROADCAST | LS_HOW_UNICAST);
+  assert_int_equal(p[0].first_seen, 100);
+  assert_int_equal(p[0].last_seen, 101);
+  assert_int_equal(p[0].interval, 1);
+  free(p);
+  /* ... and expires at the same time: 3 intervals (1 s) after last_seen (1 s ago). */
+  assert_int_equal(peer_table_expire(&t2, 51500), 0);
+  assert_true(peer_table_expire(&t2, 52100) > 0);
+  assert_int_equal(peer_table_peer_count(&t2), 0);
+  peer_table_close(&t2);
   /* It expires like any peer, and a goodbye removes it. */
   assert_int_equal(peer_table_expire(&t, 4000), 0);
   a = ann("empty", 2, 0, 1, NULL, 0);
