@@ -75,6 +75,20 @@ def test_late_joiner_with_a_network_key(swarm, tmp_path):
     elapsed, c = late_joiner_latency(swarm, ("--key-file", str(key)))
     assert elapsed < 2.0 * SLOW, elapsed
     assert "not authenticated" not in c.procs["listener"].output()
+    # A stranger's query, unsealed, gets no answer from keyed listeners.
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    s.bind(("127.0.0.3", 0))
+    s.sendto(json.dumps({"v": 1, "type": "query", "tag": "stranger"}).encode(), (BROADCAST, swarm.udp_port))
+    s.settimeout(0.8 * SLOW)
+    try:
+        answer = s.recv(65536)
+    except socket.timeout:
+        answer = None
+    s.close()
+    assert answer is None, answer
+    wait_until(lambda: "not authenticated" in swarm.peers["alpha"].procs["listener"].output(), 2,
+               "alpha's listener to refuse the unsealed query")
 
 
 def test_peers_txt_lists_a_peer_that_shares_nothing(swarm):
