@@ -1,11 +1,17 @@
 #include "announcing.h"
 
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ls_announce.h"
 #include "ls_log.h"
+#include "ls_round.h"
+#include "ls_util.h"
 
 #define PACE_MS 2          /* one burst of datagrams every PACE_MS */
 #define PACE_BURST 16      /* datagrams per burst and target */
@@ -61,6 +67,27 @@ static void pace_cb(uv_timer_t *t) {
   if (send_some(an)) uv_timer_stop(&an->pace_timer);
 }
 
+/* DIR/run/round: the round just queued, as it goes out, for the listener to
+ * answer queries with. At most LS_ROUND_MAX_DATAGRAMS: the first pages of a
+ * longer round (its other files reach a newcomer with the next round). A few
+ * KB once per round: written here, as server.status is. */
+static void write_round(announcing_t *an) {
+  ls_round_t *r = calloc(1, sizeof *r);
+  uint8_t *buf = malloc(LS_ROUND_MAX_BYTES);
+  int n = r == NULL || buf == NULL ? -ENOMEM : 0;
+  for (size_t i = 0; n == 0 && i < an->queue_len && i < LS_ROUND_MAX_DATAGRAMS; i++)
+    n = ls_round_add(r, an->queue[i].data, an->queue[i].len);
+  if (n == 0) n = ls_round_render(r, buf, LS_ROUND_MAX_BYTES);
+  if (n > 0) n = ls_write_file_atomic(an->cfg->round_path, buf, (size_t)n, 0);
+  if (n != 0) {
+    static ls_ratelimit_t rl = {2, 60000, 0, 0, 0};
+    unsigned long dropped;
+    if (ls_ratelimit_allow(&rl, &dropped)) ls_warn("cannot write %s: %s", an->cfg->round_path, uv_strerror(n));
+  }
+  free(buf);
+  free(r);
+}
+
 static void announce(announcing_t *an, const char *why) {
   const ls_catalog_snapshot_t *snap = ls_catalog_current(an->catalog);
   if (snap == NULL || an->stopping) return;
@@ -88,6 +115,7 @@ static void announce(announcing_t *an, const char *why) {
   }
   if (skipped > 0) ls_warn("%zu file(s) not announced: name too long for one datagram", skipped);
   ls_debug("announce seq=%u files=%zu pages=%d reason=%s", an->seq, snap->count - skipped, pages, why);
+  write_round(an);
   if (!send_some(an)) uv_timer_start(&an->pace_timer, pace_cb, PACE_MS, PACE_MS);
 }
 
@@ -165,6 +193,12 @@ int announcing_init(announcing_t *an, uv_loop_t *loop, const ls_config_t *cfg, c
   uv_timer_init(loop, &an->interval_timer);
   uv_timer_init(loop, &an->pace_timer);
   an->interval_timer.data = an->pace_timer.data = an;
+  char run_dir[PATH_MAX];
+  snprintf(run_dir, sizeof run_dir, "%s", cfg->round_path);
+  if ((rc = ls_mkdir_p(dirname(run_dir))) != 0) {
+    snprintf(err, errlen, "cannot make the folder of %s: %s", cfg->round_path, uv_strerror(rc));
+    return rc;
+  }
   ls_catalog_dirs_t dirs = {cfg->share_dir, cfg->downloads_dir, cfg->temp_dir, cfg->cache_dir, cfg->chunk_size};
   if ((rc = ls_catalog_new(loop, &dirs, cfg->rescan, catalog_cb, an, &an->catalog)) != 0) {
     snprintf(err, errlen, "cannot set up the catalog: %s", uv_strerror(rc));
@@ -190,6 +224,7 @@ void announcing_close(announcing_t *an) {
   if (an->stopping) return;
   an->stopping = 1;
   send_goodbye(an);
+  unlink(an->cfg->round_path); /* no announcer, no answer to a query */
   queue_clear(an);
   uv_close((uv_handle_t *)&an->udp, NULL);
   uv_close((uv_handle_t *)&an->interval_timer, NULL);

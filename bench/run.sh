@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 echo "=== discovery"; ./discovery.sh
+echo; echo "=== join"; ./join.sh "${JOIN_PEERS:-20}"
 echo; echo "=== transfer"; ./transfer.sh
 echo; echo "=== tracker"; /usr/bin/python3 ./tracker.py "${BIN:-../bin}" 1000 10000
 echo; echo "=== dashboard"; ./web.sh

@@ -6,6 +6,7 @@
 
 #include "ls_announce.h"
 #include "ls_net.h"
+#include "ls_peers.h"
 #include "ls_tags.h"
 #include "ls_util.h"
 
@@ -18,15 +19,22 @@ static void schedule_write(listening_t *l, int urgent);
 static void write_work_cb(uv_work_t *req) {
   listening_t *l = req->data;
   l->write_rc = ls_write_file_atomic(l->cfg->tags_path, l->pending, l->pending_len, 0);
+  l->write_peers_rc = ls_write_file_atomic(l->cfg->peers_path, l->pending_peers, l->pending_peers_len, 0);
+}
+
+static void pending_free(listening_t *l) {
+  free(l->pending);
+  free(l->pending_peers);
+  l->pending = l->pending_peers = NULL;
 }
 
 static void write_done_cb(uv_work_t *req, int status) {
   listening_t *l = req->data;
   (void)status;
   l->writing = 0;
-  free(l->pending);
-  l->pending = NULL;
+  pending_free(l);
   if (l->write_rc != 0) ls_error("cannot write %s: %s", l->cfg->tags_path, uv_strerror(l->write_rc));
+  if (l->write_peers_rc != 0) ls_error("cannot write %s: %s", l->cfg->peers_path, uv_strerror(l->write_peers_rc));
   if (l->dirty && !l->stopping) schedule_write(l, l->dirty_urgent);
 }
 
@@ -34,19 +42,26 @@ static void write_timer_cb(uv_timer_t *t) {
   listening_t *l = t->data;
   if (l->writing) return; /* write_done_cb reschedules */
   ls_tag_entry_t *entries;
-  size_t n;
+  ls_peer_entry_t *peers;
+  size_t n, npeers;
   if (peer_table_entries(&l->table, &entries, &n) != 0) return;
   int rc = ls_tags_render(entries, n, &l->pending, &l->pending_len);
   free(entries);
-  if (rc != 0) return;
+  if (rc == 0 && (rc = peer_table_peers(&l->table, &peers, &npeers)) == 0) {
+    rc = ls_peers_render(peers, npeers, &l->pending_peers, &l->pending_peers_len);
+    free(peers);
+  }
+  if (rc != 0) {
+    pending_free(l);
+    return;
+  }
   l->dirty = 0;
   l->dirty_urgent = 0;
   l->writing = 1;
   l->write_work.data = l;
   if (uv_queue_work(l->loop, &l->write_work, write_work_cb, write_done_cb) != 0) {
     l->writing = 0;
-    free(l->pending);
-    l->pending = NULL;
+    pending_free(l);
   }
 }
 
@@ -74,9 +89,10 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   *buf = uv_buf_init(l->recv_buf, sizeof l->recv_buf);
 }
 
-static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags) {
-  listening_t *l = udp->data;
-  if (nread <= 0 || addr == NULL) return;
+/* Every datagram, from the announcement port (broadcasts) or the query
+ * socket (answers, heard unicast): checked, then applied or answered. */
+static void handle_datagram(listening_t *l, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
+                            unsigned flags, unsigned how) {
   char from[32];
   uint16_t from_port;
   ls_net_addr_str(addr, from, sizeof from, &from_port);
@@ -101,9 +117,13 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
     reject(l, from, why);
     return;
   }
+  if (a.type == LS_ANNOUNCE_QUERY) {
+    answering_query(&l->answering, &a, addr);
+    return;
+  }
 
   size_t before = peer_table_peer_count(&l->table);
-  int rc = peer_table_apply(&l->table, &a, from, uv_now(l->loop), ls_unix_now());
+  int rc = peer_table_apply(&l->table, &a, from, how, uv_now(l->loop), ls_unix_now());
   size_t after = peer_table_peer_count(&l->table);
 
   if (a.type == LS_ANNOUNCE_BYE && after < before) ls_info("peer left tag=%s addr=%s:%u (goodbye)", a.tag, from, a.port);
@@ -111,6 +131,17 @@ static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const str
   if (rc < 0) reject(l, from, "over a limit (peers or files)");
   if (rc != 0) schedule_write(l, rc != PT_SEEN);
   ls_announce_free(&a);
+}
+
+/* Until the listener tells how a datagram arrived (IP_PKTINFO), whatever
+ * comes to the announcement port counts as broadcast. */
+static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags) {
+  if (nread <= 0 || addr == NULL) return;
+  handle_datagram(udp->data, nread, buf, addr, flags, LS_HOW_BROADCAST);
+}
+
+static void answer_cb(void *ud, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags) {
+  handle_datagram(ud, nread, buf, addr, flags, LS_HOW_UNICAST);
 }
 
 static void feed_changed(void *ud, int urgent) {
@@ -127,7 +158,7 @@ static void expire_cb(uv_timer_t *t) {
 }
 
 /* What an earlier run knew stays until it expires, so a restart does not
- * blank tags.txt for the downloader. */
+ * blank tags.txt for the downloader, nor peers.txt. */
 static void load_old_tags(listening_t *l) {
   ls_tag_entry_t *old;
   size_t nold, bad;
@@ -135,6 +166,11 @@ static void load_old_tags(listening_t *l) {
   peer_table_load(&l->table, old, nold, uv_now(l->loop), ls_unix_now());
   if (nold > 0 || bad > 0) ls_info("loaded %zu entries from %s (%zu invalid lines ignored)", nold, l->cfg->tags_path, bad);
   ls_tags_free(old, nold);
+  ls_peer_entry_t *peers;
+  if (ls_peers_read(l->cfg->peers_path, &peers, &nold, &bad) != 0) return;
+  peer_table_load_peers(&l->table, peers, nold, uv_now(l->loop), ls_unix_now());
+  if (bad > 0) ls_info("%s: %zu invalid lines ignored", l->cfg->peers_path, bad);
+  free(peers);
 }
 
 int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, const ls_key_t *key, char *err,
@@ -152,6 +188,8 @@ int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, cons
     return rc;
   }
   l->udp.data = l;
+  if ((rc = asking_init(&l->asking, loop, cfg, key, answer_cb, l, err, errlen)) != 0) return rc;
+  answering_init(&l->answering, loop, cfg, &l->udp);
   uv_timer_init(loop, &l->expire_timer);
   uv_timer_init(loop, &l->write_timer);
   l->expire_timer.data = l->write_timer.data = l;
@@ -173,6 +211,7 @@ void listening_start(listening_t *l) {
   uv_udp_recv_start(&l->udp, alloc_cb, recv_cb);
   uv_timer_start(&l->expire_timer, expire_cb, 1000, 1000);
   schedule_write(l, 1); /* tags.txt exists from the start, even if empty */
+  asking_start(&l->asking); /* the peers answer at once: no waiting for their next rounds */
   if (l->use_tracker) {
     tracker_feeds_start(&l->feeds);
     ls_info("also reading the tracker(s) at %s: subscribed, and a full list every %us", l->cfg->tracker,
@@ -187,11 +226,12 @@ void listening_close(listening_t *l) {
   uv_close((uv_handle_t *)&l->udp, NULL);
   uv_close((uv_handle_t *)&l->expire_timer, NULL);
   uv_close((uv_handle_t *)&l->write_timer, NULL);
+  asking_close(&l->asking);
+  answering_close(&l->answering);
   if (l->use_tracker) tracker_feeds_close(&l->feeds);
 }
 
 void listening_free(listening_t *l) {
-  free(l->pending);
-  l->pending = NULL;
+  pending_free(l);
   peer_table_close(&l->table);
 }

@@ -1,15 +1,19 @@
 /* listening: the listener's engine. Datagrams are validated by
  * ls_announce_decode (and ls_auth with a network key) and applied to the
- * peer_table; tags.txt is rendered from the table and replaced atomically,
+ * peer_table; tags.txt and peers.txt are rendered from the table and replaced atomically,
  * at most once per WRITE_DELAY_MS (100 ms) however many datagrams arrive,
  * by a write on the thread pool. Silent peers and files expire on a 1 s
  * timer. With `tracker` configured, the trackers' listings (subscribed:
- * pushed on every change) feed the same table (tracker_feed). */
+ * pushed on every change) feed the same table (tracker_feed). A query at
+ * start (asking) brings every peer's round at once; the peers' queries are
+ * answered with this peer's (answering). */
 #ifndef LISTENING_H
 #define LISTENING_H
 
 #include <uv.h>
 
+#include "answering.h"
+#include "asking.h"
 #include "ls_auth.h"
 #include "ls_config.h"
 #include "ls_log.h"
@@ -26,12 +30,17 @@ typedef struct {
   uv_work_t write_work;
   peer_table_t table;
   tracker_feeds_t feeds;        /* with `tracker` configured: one feed per tracker */
+  asking_t asking;              /* the query at start and when interfaces change; the answers */
+  answering_t answering;        /* answers to the peers' queries */
   int use_tracker;
   ls_ratelimit_t bad_rl;
   char recv_buf[65536];
   char *pending;        /* rendered tags.txt waiting for the thread pool */
   size_t pending_len;
+  char *pending_peers;  /* and peers.txt, written with it */
+  size_t pending_peers_len;
   int write_rc;
+  int write_peers_rc;
   int writing;
   int dirty;
   int dirty_urgent;

@@ -21,8 +21,10 @@ typedef struct {
   char addr[LS_ADDR_MAX];
   uint16_t port;
   unsigned interval;
+  unsigned how;         /* LS_HOW_* bits: how it was heard */
   uint64_t seen_ms;
   int64_t seen_unix;
+  int64_t first_unix;
   ls_map_t files;       /* name -> pt_file_t */
   uint32_t round_seq;   /* the round being collected */
   uint32_t round_pages;
@@ -153,8 +155,22 @@ static int upsert_file(peer_table_t *t, pt_peer_t *p, const ls_announce_file_t *
   return 0;
 }
 
-int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_addr, uint64_t now_ms,
+/* Who p is and when it was heard; what that changed in peers.txt. */
+static int peer_heard(pt_peer_t *p, const ls_announce_t *a, unsigned how, uint64_t now_ms, int64_t now_unix) {
+  int changed = p->seen_unix != now_unix ? PT_SEEN : PT_UNCHANGED;
+  /* A new peer (even one that shares nothing), a new way or a new interval. */
+  if (p->first_unix == 0 || (p->how | how) != p->how || p->interval != a->interval) changed = PT_CHANGED;
+  if (p->first_unix == 0) p->first_unix = now_unix;
+  p->how |= how;
+  p->interval = a->interval;
+  p->seen_ms = now_ms;
+  p->seen_unix = now_unix;
+  return changed;
+}
+
+int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_addr, unsigned how, uint64_t now_ms,
                      int64_t now_unix) {
+  if (a->type == LS_ANNOUNCE_QUERY) return PT_UNCHANGED;
   if (a->type == LS_ANNOUNCE_BYE) {
     pt_peer_t *p = peer_get(t, a->tag, src_addr, a->port, 0);
     if (p == NULL) return PT_UNCHANGED;
@@ -163,10 +179,7 @@ int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_ad
   }
   pt_peer_t *p = peer_get(t, a->tag, src_addr, a->port, 1);
   if (p == NULL) return -ENOSPC;
-  int changed = 0, rc = 0;
-  p->interval = a->interval;
-  p->seen_ms = now_ms;
-  p->seen_unix = now_unix;
+  int rc = 0, changed = peer_heard(p, a, how, now_ms, now_unix);
   if (p->round_seq != a->seq || p->round_pages != a->pages || p->round_seen == NULL) {
     free(p->round_seen);
     p->round_seen = calloc(a->pages, 1);
@@ -218,15 +231,36 @@ size_t peer_table_expire(peer_table_t *t, uint64_t now_ms) {
   return removed;
 }
 
+/* The monotonic time of a wall-clock last_seen. */
+static uint64_t seen_ms_of(int64_t last_seen, uint64_t now_ms, int64_t now_unix) {
+  int64_t age_s = now_unix - last_seen;
+  if (age_s < 0) age_s = 0; /* from the future: a clock that went back */
+  uint64_t age_ms = (uint64_t)age_s * 1000;
+  return now_ms > age_ms ? now_ms - age_ms : 0;
+}
+
+void peer_table_load_peers(peer_table_t *t, const ls_peer_entry_t *peers, size_t n, uint64_t now_ms,
+                           int64_t now_unix) {
+  for (size_t i = 0; i < n; i++) {
+    const ls_peer_entry_t *e = &peers[i];
+    pt_peer_t *p = peer_get(t, e->tag, e->addr, e->port, 1);
+    if (p == NULL) continue;
+    p->how |= e->how;
+    p->interval = e->interval;
+    if (p->first_unix == 0 || e->first_seen < p->first_unix) p->first_unix = e->first_seen;
+    if (p->seen_unix == 0 || e->last_seen > p->seen_unix) {
+      p->seen_ms = seen_ms_of(e->last_seen, now_ms, now_unix);
+      p->seen_unix = e->last_seen;
+    }
+  }
+}
+
 void peer_table_load(peer_table_t *t, const ls_tag_entry_t *entries, size_t n, uint64_t now_ms, int64_t now_unix) {
   for (size_t i = 0; i < n; i++) {
     const ls_tag_entry_t *e = &entries[i];
     pt_peer_t *p = peer_get(t, e->tag, e->addr, e->port, 1);
     if (p == NULL) continue;
-    int64_t age_s = now_unix - e->last_seen;
-    if (age_s < 0) age_s = 0; /* from the future: a clock that went back */
-    uint64_t age_ms = (uint64_t)age_s * 1000;
-    uint64_t seen = now_ms > age_ms ? now_ms - age_ms : 0;
+    uint64_t seen = seen_ms_of(e->last_seen, now_ms, now_unix);
     ls_announce_file_t af = {e->name, e->size, e->chunk_size, {0}, e->complete};
     memcpy(af.root, e->root, LS_HASH_LEN);
     int changed = 0;
@@ -235,6 +269,7 @@ void peer_table_load(peer_table_t *t, const ls_tag_entry_t *entries, size_t n, u
       p->seen_ms = seen;
       p->seen_unix = e->last_seen;
     }
+    if (p->first_unix == 0 || e->last_seen < p->first_unix) p->first_unix = e->last_seen;
   }
 }
 
@@ -269,6 +304,37 @@ int peer_table_entries(const peer_table_t *t, ls_tag_entry_t **out, size_t *n) {
     }
   }
   qsort(v, k, sizeof *v, cmp_entry);
+  *out = v;
+  *n = k;
+  return 0;
+}
+
+static int cmp_peer(const void *a, const void *b) {
+  const ls_peer_entry_t *x = a, *y = b;
+  int c = strcmp(x->tag, y->tag);
+  if (c == 0) c = strcmp(x->addr, y->addr);
+  if (c == 0) c = (int)x->port - (int)y->port;
+  return c;
+}
+
+int peer_table_peers(const peer_table_t *t, ls_peer_entry_t **out, size_t *n) {
+  ls_peer_entry_t *v = calloc(t->peers.count + 1, sizeof *v);
+  if (v == NULL) return -ENOMEM;
+  size_t k = 0;
+  for (ls_map_node_t *it = ls_map_first(&t->peers); it != NULL; it = ls_map_next(&t->peers, it)) {
+    const pt_peer_t *p = it->value;
+    ls_peer_entry_t *e = &v[k++];
+    memcpy(e->tag, p->tag, sizeof e->tag);
+    memcpy(e->addr, p->addr, sizeof e->addr);
+    e->port = p->port;
+    /* Loaded from an earlier tags.txt and not heard since: it was heard then. */
+    e->how = p->how ? p->how : LS_HOW_BROADCAST;
+    e->first_seen = p->first_unix;
+    e->last_seen = p->seen_unix;
+    e->interval = p->interval >= 1 && p->interval <= 3600 ? p->interval : 60;
+    e->files = (uint32_t)p->files.count;
+  }
+  qsort(v, k, sizeof *v, cmp_peer);
   *out = v;
   *n = k;
   return 0;

@@ -9,6 +9,7 @@
 
 #include "ls_announce.h"
 #include "ls_map.h"
+#include "ls_peers.h"
 #include "ls_tags.h"
 
 #define PEER_TABLE_MAX_PEERS 4096
@@ -31,19 +32,29 @@ typedef enum { PT_UNCHANGED = 0, PT_SEEN = 1, PT_CHANGED = 2 } pt_result_t;
 int peer_table_init(peer_table_t *t, unsigned default_interval);
 void peer_table_close(peer_table_t *t);
 
-/* Applies one validated datagram from src_addr, at monotonic now_ms and wall
- * clock now_unix. Returns a pt_result_t, or a negative errno when a limit
- * refused (part of) it. */
-int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_addr, uint64_t now_ms,
+/* Applies one validated datagram from src_addr, heard the way `how` says
+ * (one LS_HOW_* bit: kept per peer for peers.txt), at monotonic now_ms and
+ * wall clock now_unix. A peer that shares nothing is a peer all the same.
+ * Queries change nothing. Returns a pt_result_t, or a negative errno when a
+ * limit refused (part of) it. */
+int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_addr, unsigned how, uint64_t now_ms,
                      int64_t now_unix);
 /* Drops peers silent for 3 of their intervals, and files not announced for as
  * long. Returns the number of entries removed. */
 size_t peer_table_expire(peer_table_t *t, uint64_t now_ms);
 /* Loads entries from a previous tags.txt as if last heard at their last_seen. */
 void peer_table_load(peer_table_t *t, const ls_tag_entry_t *entries, size_t n, uint64_t now_ms, int64_t now_unix);
+/* Loads peers from a previous peers.txt (how, first_seen, interval) as if
+ * last heard at their last_seen; with peer_table_load, a restart keeps what
+ * the last run knew until it expires. */
+void peer_table_load_peers(peer_table_t *t, const ls_peer_entry_t *peers, size_t n, uint64_t now_ms,
+                           int64_t now_unix);
 /* Entries sorted by tag, address, name; the names point into the table
  * (valid until the next change). Caller frees the array only. */
 int peer_table_entries(const peer_table_t *t, ls_tag_entry_t **out, size_t *n);
+/* One entry per peer, sharing or not, sorted by tag, address, port (at most
+ * PEER_TABLE_MAX_PEERS). Caller frees the array. */
+int peer_table_peers(const peer_table_t *t, ls_peer_entry_t **out, size_t *n);
 size_t peer_table_peer_count(const peer_table_t *t);
 
 #endif

@@ -96,7 +96,7 @@ static int apply_host(tracker_feeds_t *s, const merged_row_t *rows, size_t i, si
   a.pages = 1;
   a.files = files;
   a.nfiles = nfiles;
-  return peer_table_apply(s->table, &a, rows[i].e->addr, now_ms, now_unix) != PT_UNCHANGED;
+  return peer_table_apply(s->table, &a, rows[i].e->addr, LS_HOW_TRACKER, now_ms, now_unix) != PT_UNCHANGED;
 }
 
 /* Hosts of the last merge that no listing holds any more left (or were
@@ -112,7 +112,7 @@ static int drop_gone(tracker_feeds_t *s, const ls_tentry_t *hosts, size_t nhosts
     bye.type = LS_ANNOUNCE_BYE;
     memcpy(bye.tag, s->known[k].host, sizeof bye.tag);
     bye.port = s->known[k].port;
-    if (peer_table_apply(s->table, &bye, s->known[k].addr, now_ms, now_unix) != PT_UNCHANGED) changed = 1;
+    if (peer_table_apply(s->table, &bye, s->known[k].addr, LS_HOW_TRACKER, now_ms, now_unix) != PT_UNCHANGED) changed = 1;
   }
   return changed;
 }

@@ -118,7 +118,7 @@ static const char *check_web_token(const char *v) {
   {name, NULL, LS_CFG_LEVEL, FIELD(field), 0, 0, def, NULL, programs, arg, help, NULL}
 
 static const ls_config_key_t keys[] = {
-    STRING_KEY("tag", tag, NULL, "the host name", ANN | DL | CLT | WEB | CLI, "TAG",
+    STRING_KEY("tag", tag, NULL, "the host name", ANN | LIS | DL | CLT | WEB | CLI, "TAG",
                "this peer's name on the LAN (1-64 of A-Za-z0-9._-)", check_tag),
     PATH_KEY("dir", dir, ".", NULL, ALL | CLI, "DIR", "the peer's folder (lanswarm.conf, tags.txt, logs)"),
     PATH_KEY("share", share_dir, NULL, "DIR/share", CATALOG, "DIR", "the folder to share"),
@@ -130,7 +130,8 @@ static const ls_config_key_t keys[] = {
     UINT_KEY("udp_port", NULL, udp_port, 1, 65535, "41770", ANN | LIS | WEB, "N", "announcements (UDP)"),
     UINT_KEY("tcp_port", "port", tcp_port, 0, 65535, "41771", ANN | SRV | DL | TRK | CLT | WEB, "N",
              "the chunk server (TCP); the tracker's own port"),
-    STRING_KEY("broadcast", broadcast, "auto", NULL, ANN, "ADDR[,ADDR]", "where announcements go: auto or a list",
+    STRING_KEY("broadcast", broadcast, "auto", NULL, ANN | LIS, "ADDR[,ADDR]",
+               "where announcements and queries go: auto or a list",
                check_broadcast),
     STRING_KEY("listen_addr", listen_addr, "0.0.0.0", NULL, LIS | SRV | TRK, "ADDR",
                "where the listener, server and tracker bind", check_listen_addr),
@@ -338,6 +339,8 @@ void ls_config_finish(ls_config_t *cfg) {
   derive(cfg->client_log, sizeof cfg->client_log, cfg->dir, "client.log");
   derive(cfg->server_log, sizeof cfg->server_log, cfg->dir, "server.log");
   derive(cfg->server_status, sizeof cfg->server_status, cfg->dir, "server.status");
+  derive(cfg->peers_path, sizeof cfg->peers_path, cfg->dir, "peers.txt");
+  derive(cfg->round_path, sizeof cfg->round_path, cfg->dir, "run/round");
 }
 
 int ls_config_load_key(const ls_config_t *cfg, ls_key_t *key, char *err, size_t errlen) {

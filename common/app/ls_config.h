@@ -44,6 +44,8 @@ typedef struct {
   char client_log[PATH_MAX];
   char server_log[PATH_MAX];
   char server_status[PATH_MAX]; /* the server's open connections, JSON, rewritten each second */
+  char peers_path[PATH_MAX];    /* DIR/peers.txt: the peers the listener hears, beside tags_path */
+  char round_path[PATH_MAX];    /* DIR/run/round: the announcer's last round, which the listener answers with */
   char log_file[PATH_MAX];      /* daemon diagnostics; empty: stderr only */
   char key_file[PATH_MAX];      /* the network key; empty: none */
   char broadcast[256];          /* "auto" or comma-separated IPv4 addresses */

@@ -71,8 +71,13 @@ int ls_announce_decode(ls_announce_t *a, const char *buf, size_t len, const char
   tag = get_string(root, "tag");
   if (type == NULL) { *why = "missing type"; goto out; }
   if (tag == NULL || !ls_tag_valid(tag, strlen(tag))) { *why = "bad tag"; goto out; }
-  if (get_uint(root, "port", 65535, &port) != 0 || port == 0) { *why = "bad port"; goto out; }
   snprintf(a->tag, sizeof a->tag, "%s", tag);
+  if (strcmp(type, "query") == 0) {
+    a->type = LS_ANNOUNCE_QUERY;
+    rc = 0;
+    goto out;
+  }
+  if (get_uint(root, "port", 65535, &port) != 0 || port == 0) { *why = "bad port"; goto out; }
   a->port = (uint16_t)port;
   if (strcmp(type, "bye") == 0) {
     a->type = LS_ANNOUNCE_BYE;
@@ -117,13 +122,14 @@ void ls_announce_free(ls_announce_t *a) {
   a->nfiles = 0;
 }
 
+/* port 0: none (a query). */
 static cJSON *header(const char *type, const char *tag, uint16_t port) {
   cJSON *o = cJSON_CreateObject();
   if (o == NULL) return NULL;
   cJSON_AddNumberToObject(o, "v", LS_ANNOUNCE_VERSION);
   cJSON_AddStringToObject(o, "type", type);
   cJSON_AddStringToObject(o, "tag", tag);
-  cJSON_AddNumberToObject(o, "port", port);
+  if (port != 0) cJSON_AddNumberToObject(o, "port", port);
   return o;
 }
 
@@ -140,6 +146,14 @@ static int fits(int n, size_t reserve) {
 
 int ls_announce_encode_bye(const char *tag, uint16_t port, char *buf, size_t cap) {
   cJSON *o = header("bye", tag, port);
+  if (o == NULL) return -ENOMEM;
+  int n = print_into(o, buf, cap);
+  cJSON_Delete(o);
+  return n;
+}
+
+int ls_announce_encode_query(const char *tag, char *buf, size_t cap) {
+  cJSON *o = header("query", tag, 0);
   if (o == NULL) return -ENOMEM;
   int n = print_into(o, buf, cap);
   cJSON_Delete(o);

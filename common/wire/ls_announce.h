@@ -4,6 +4,7 @@
  *    "seq":7,"page":0,"pages":2,
  *    "files":[{"name":"a/b.txt","size":12,"chunk":1048576,"root":"<64 hex>","complete":true}]}
  *   {"v":1,"type":"bye","tag":"alpha","port":41771}
+ *   {"v":1,"type":"query","tag":"gamma"}   (gamma asks every peer for its round)
  *
  * One announcement round (one seq) is split into pages so that no datagram
  * exceeds LS_ANNOUNCE_MAX_PAYLOAD bytes. See docs/PROTOCOL.md. */
@@ -21,7 +22,9 @@
 #define LS_ANNOUNCE_MAX_FILES_PER_PAGE 64
 #define LS_ANNOUNCE_MAX_PAGES 65535
 
-typedef enum { LS_ANNOUNCE_FILES = 1, LS_ANNOUNCE_BYE = 2 } ls_announce_type_t;
+/* LS_ANNOUNCE_QUERY carries only the asker's tag: port and the round fields
+ * stay 0. */
+typedef enum { LS_ANNOUNCE_FILES = 1, LS_ANNOUNCE_BYE = 2, LS_ANNOUNCE_QUERY = 3 } ls_announce_type_t;
 
 typedef struct {
   char *name;
@@ -51,6 +54,10 @@ void ls_announce_free(ls_announce_t *a);
 /* Encodes the goodbye datagram into buf (>= LS_ANNOUNCE_MAX_PAYLOAD).
  * Returns its length or a negative errno. */
 int ls_announce_encode_bye(const char *tag, uint16_t port, char *buf, size_t cap);
+
+/* Encodes the query datagram of the asker `tag` into buf. Returns its length
+ * or a negative errno. */
+int ls_announce_encode_query(const char *tag, char *buf, size_t cap);
 
 /* Splits files into pages and calls emit once per datagram, in order.
  * Files whose entry alone cannot fit a datagram are skipped and counted in

@@ -11,6 +11,26 @@
 
 #define NFIELDS 8
 
+int ls_tags_parse_endpoint(const char *text, size_t len, char addr[LS_ADDR_MAX], uint16_t *port) {
+  char tmp[8];
+  uint64_t v;
+  const char *colon = memchr(text, ':', len);
+  if (colon == NULL) return -EINVAL;
+  size_t alen = (size_t)(colon - text);
+  if (alen == 0 || alen >= LS_ADDR_MAX) return -EINVAL;
+  memcpy(addr, text, alen);
+  addr[alen] = '\0';
+  unsigned char a4[4];
+  if (uv_inet_pton(AF_INET, addr, a4) != 0) return -EINVAL;
+  size_t plen = len - alen - 1;
+  if (plen == 0 || plen >= sizeof tmp) return -EINVAL;
+  memcpy(tmp, colon + 1, plen);
+  tmp[plen] = '\0';
+  if (ls_parse_u64(tmp, 1, 65535, &v) != 0) return -EINVAL;
+  *port = (uint16_t)v;
+  return 0;
+}
+
 int ls_tags_parse_line(const char *line, size_t len, ls_tag_entry_t *e) {
   const char *field[NFIELDS];
   size_t flen[NFIELDS];
@@ -35,20 +55,7 @@ int ls_tags_parse_line(const char *line, size_t len, ls_tag_entry_t *e) {
   memcpy(e->tag, field[0], flen[0]);
   e->tag[flen[0]] = '\0';
 
-  const char *colon = memchr(field[1], ':', flen[1]);
-  if (colon == NULL) return -EINVAL;
-  size_t alen = (size_t)(colon - field[1]);
-  if (alen == 0 || alen >= LS_ADDR_MAX) return -EINVAL;
-  memcpy(e->addr, field[1], alen);
-  e->addr[alen] = '\0';
-  unsigned char a4[4];
-  if (uv_inet_pton(AF_INET, e->addr, a4) != 0) return -EINVAL;
-  size_t plen = flen[1] - alen - 1;
-  if (plen == 0 || plen >= sizeof tmp) return -EINVAL;
-  memcpy(tmp, colon + 1, plen);
-  tmp[plen] = '\0';
-  if (ls_parse_u64(tmp, 1, 65535, &v) != 0) return -EINVAL;
-  e->port = (uint16_t)v;
+  if (ls_tags_parse_endpoint(field[1], flen[1], e->addr, &e->port) != 0) return -EINVAL;
 
   if (ls_hash_from_hex(field[2], flen[2], e->root) != 0) return -EINVAL;
   for (int k = 3; k <= 4; k++) {

@@ -30,6 +30,9 @@ typedef struct {
   char *name;
 } ls_tag_entry_t;
 
+/* Parses "a.b.c.d:port" (port 1-65535) of len bytes: the address column of
+ * tags.txt and peers.txt. 0 or -EINVAL. */
+int ls_tags_parse_endpoint(const char *text, size_t len, char addr[LS_ADDR_MAX], uint16_t *port);
 /* Parses one line (without its newline). 0 or -EINVAL; e->name is malloc'ed. */
 int ls_tags_parse_line(const char *line, size_t len, ls_tag_entry_t *e);
 /* Appends the line (with newline) to buf; returns its length or -ENOSPC. */

@@ -1,5 +1,6 @@
-/* libFuzzer: announcement datagrams (ls_announce_decode), then the listener's
- * peer table fed with what decodes. */
+/* libFuzzer: announcement datagrams (ls_announce_decode: announce, bye,
+ * query), then the listener's peer table fed with what decodes, and
+ * peers.txt rendered from it. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -18,11 +19,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *why;
   if (ls_announce_decode(&a, (const char *)data, size, &why) == 0) {
     now += 1000;
-    peer_table_apply(&table, &a, size % 2 ? "127.0.0.1" : "127.0.0.2", now, (int64_t)now / 1000);
+    peer_table_apply(&table, &a, size % 2 ? "127.0.0.1" : "127.0.0.2", 1u << (size % 4), now, (int64_t)now / 1000);
     peer_table_expire(&table, now);
     ls_tag_entry_t *e;
     size_t n;
     if (peer_table_entries(&table, &e, &n) == 0) free(e);
+    ls_peer_entry_t *pe;
+    if (peer_table_peers(&table, &pe, &n) == 0) {
+      char *text;
+      size_t len;
+      if (ls_peers_render(pe, n, &text, &len) != 0) abort(); /* what the table holds always renders */
+      free(text);
+      free(pe);
+    }
     ls_announce_free(&a);
   }
   return 0;

@@ -53,5 +53,10 @@ put("tmsg", "subscribe", tframe({"v": 1, "type": "subscribe", "id": 7}) +
 put("tmsg", "error", json.dumps({"v": 1, "type": "error", "id": 1, "code": 2, "reason": "the name is taken"}))
 put("tags", "complete", "alpha\t127.0.0.1:41771\t%s\t12\t1048576\tcomplete\t1795605240\tdocs/a b.txt" % ROOT)
 put("tags", "partial", "b\t10.1.2.3:9\t%s\t3000000\t65536\tpartial\t0\tvideo.mp4" % ROOT)
+put("announce", "query", json.dumps({"v": 1, "type": "query", "tag": "late"}))
+put("peers", "file", "# lanswarm peers v1: tag\taddress:port\thow\tfirst_seen\tlast_seen\tinterval\tfiles\tdigest\n"
+    "alpha\t127.0.0.1:41771\tbroadcast,unicast\t1795605000\t1795605240\t60\t12\t-\n"
+    "empty\t10.1.2.3:9\ttracker\t0\t0\t3600\t0\t0123456789abcdef0123456789abcdef\n")
+put("peers", "line", "b\t127.0.0.2:1\tbroadcast,multicast,unicast,tracker\t5\t6\t1\t4294967295\t-")
 put("config", "full", "# a peer\ntag = kitchen\nudp_port = 41770\ntcp_port = 41771\nbroadcast = auto\n"
     "interval = 60\nchunk_size = 1M\nrate_limit = 25M\ntracker = 127.0.0.1:41772\nlog_level = info\n")

@@ -101,6 +101,37 @@ static void oversized_name_is_skipped(void **state) {
   free(s);
 }
 
+static void query_both_ways(void **state) {
+  (void)state;
+  char buf[LS_ANNOUNCE_MAX_PAYLOAD];
+  int n = ls_announce_encode_query("late.joiner", buf, sizeof buf);
+  assert_true(n > 0);
+  assert_string_equal(buf, "{\"v\":1,\"type\":\"query\",\"tag\":\"late.joiner\"}");
+  ls_announce_t a;
+  const char *why;
+  assert_int_equal(ls_announce_decode(&a, buf, (size_t)n, &why), 0);
+  assert_int_equal(a.type, LS_ANNOUNCE_QUERY);
+  assert_string_equal(a.tag, "late.joiner");
+  assert_int_equal(a.port, 0);
+  assert_int_equal(a.nfiles, 0);
+  /* Unknown fields are ignored, as in every datagram. */
+  const char *extra = "{\"v\":1,\"type\":\"query\",\"tag\":\"q\",\"port\":\"x\",\"files\":7}";
+  assert_int_equal(ls_announce_decode(&a, extra, strlen(extra), &why), 0);
+  const char *bad[] = {
+      "{\"v\":1,\"type\":\"query\"}",
+      "{\"v\":1,\"type\":\"query\",\"tag\":\"\"}",
+      "{\"v\":1,\"type\":\"query\",\"tag\":\"a b\"}",
+      "{\"v\":1,\"type\":\"query\",\"tag\":5}",
+      "{\"v\":2,\"type\":\"query\",\"tag\":\"q\"}",
+      "{\"type\":\"query\",\"tag\":\"q\"}",
+      "{\"v\":1,\"type\":\"Query\",\"tag\":\"q\"}",
+      "{\"v\":1,\"type\":\"query\",\"tag\":\"q\"}x",
+      "{\"v\":1,\"type\":\"query\",\"tag\":\"q\\u0000r\"}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (ls_announce_decode(&a, bad[i], strlen(bad[i]), &why) == 0) fail_msg("accepted: %s", bad[i]);
+}
+
 #define R "\"0000000000000000000000000000000000000000000000000000000000000000\""
 #define HEAD "{\"v\":1,\"type\":\"announce\",\"tag\":\"t\",\"port\":5,\"interval\":60,\"seq\":1,\"page\":0,\"pages\":1,"
 
@@ -171,6 +202,7 @@ static void hostile_datagrams_are_refused(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip_many_pages), cmocka_unit_test(empty_share_and_bye),
+      cmocka_unit_test(query_both_ways),
       cmocka_unit_test(oversized_name_is_skipped), cmocka_unit_test(hostile_datagrams_are_refused)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -31,20 +31,20 @@ static void rounds_pages_expiry_goodbye(void **state) {
   peer_table_init(&t, 60);
   ls_announce_file_t f[3] = {{"a", 1, 4096, {1}, 1}, {"b", 2, 4096, {2}, 1}, {"c", 3, 4096, {3}, 0}};
   ls_announce_t a = ann("alpha", 1, 0, 2, f, 2);
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1000, 100), PT_CHANGED);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 100), PT_CHANGED);
   a = ann("alpha", 1, 1, 2, f + 2, 1);
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1000, 100), PT_CHANGED);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 100), PT_CHANGED);
   assert_int_equal(count(&t), 3);
   /* The same page again: nothing new in the same second, only last_seen later. */
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1100, 100), PT_UNCHANGED);
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 1200, 101), PT_SEEN);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1100, 100), PT_UNCHANGED);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1200, 101), PT_SEEN);
   /* Round 2 lists only "a" in one page: b and c are gone at once. */
   a = ann("alpha", 2, 0, 1, f, 1);
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 2000, 101), PT_CHANGED);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 2000, 101), PT_CHANGED);
   assert_int_equal(count(&t), 1);
   /* The same tag from another address is another peer, not a takeover. */
   a = ann("alpha", 1, 0, 1, f + 1, 1);
-  peer_table_apply(&t, &a, "127.0.0.2", 2000, 101);
+  peer_table_apply(&t, &a, "127.0.0.2", LS_HOW_BROADCAST, 2000, 101);
   assert_int_equal(peer_table_peer_count(&t), 2);
   /* Silent for 3 intervals (1 s each): dropped. */
   assert_int_equal(peer_table_expire(&t, 4500), 0);
@@ -52,11 +52,11 @@ static void rounds_pages_expiry_goodbye(void **state) {
   assert_int_equal(peer_table_peer_count(&t), 0);
   /* A goodbye removes only the peer it comes from. */
   a = ann("alpha", 3, 0, 1, f, 3);
-  peer_table_apply(&t, &a, "127.0.0.1", 6000, 102);
+  peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 6000, 102);
   a.type = LS_ANNOUNCE_BYE;
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.9", 6000, 102), PT_UNCHANGED);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.9", LS_HOW_BROADCAST, 6000, 102), PT_UNCHANGED);
   assert_int_equal(count(&t), 3);
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 6000, 102), PT_CHANGED);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 6000, 102), PT_CHANGED);
   assert_int_equal(count(&t), 0);
   peer_table_close(&t);
 }
@@ -69,17 +69,17 @@ static void lost_page_keeps_files_until_round_or_expiry(void **state) {
   peer_table_init(&t, 60);
   ls_announce_file_t f[3] = {{"a", 1, 4096, {1}, 1}, {"b", 2, 4096, {2}, 1}, {"c", 3, 4096, {3}, 1}};
   ls_announce_t a = ann("alpha", 1, 0, 2, f, 2);
-  peer_table_apply(&t, &a, "127.0.0.1", 1000, 100);
+  peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 100);
   a = ann("alpha", 1, 1, 2, f + 2, 1);
-  peer_table_apply(&t, &a, "127.0.0.1", 1000, 100);
+  peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 100);
   assert_int_equal(count(&t), 3);
   /* Round 2: page 0 arrives, page 1 (with c) is lost: c is kept. */
   a = ann("alpha", 2, 0, 2, f, 2);
-  peer_table_apply(&t, &a, "127.0.0.1", 2000, 101);
+  peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 2000, 101);
   assert_int_equal(count(&t), 3);
   /* Round 3's page 0 as well: still no whole round, c still kept... */
   a = ann("alpha", 3, 0, 2, f, 2);
-  peer_table_apply(&t, &a, "127.0.0.1", 3000, 102);
+  peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 3000, 102);
   assert_int_equal(peer_table_expire(&t, 3500), 0);
   assert_int_equal(count(&t), 3);
   /* ...until it was last seen 3 intervals (1 s each) ago, not before. */
@@ -88,11 +88,71 @@ static void lost_page_keeps_files_until_round_or_expiry(void **state) {
   assert_int_equal(count(&t), 2);
   /* A whole round listing only a: b goes once both pages are in. */
   a = ann("alpha", 4, 1, 2, NULL, 0);
-  peer_table_apply(&t, &a, "127.0.0.1", 4100, 103);
+  peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 4100, 103);
   assert_int_equal(count(&t), 2);
   a = ann("alpha", 4, 0, 2, f, 1);
-  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", 4200, 103), PT_CHANGED);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 4200, 103), PT_CHANGED);
   assert_int_equal(count(&t), 1);
+}
+
+static void peers_sharing_nothing_and_how(void **state) {
+  (void)state;
+  peer_table_t t;
+  peer_table_init(&t, 60);
+  /* An empty round makes a peer, and peers.txt changes for it. */
+  ls_announce_t a = ann("empty", 1, 0, 1, NULL, 0);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 100), PT_CHANGED);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1500, 100), PT_UNCHANGED);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 2000, 101), PT_SEEN);
+  /* Heard another way: a change. */
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_UNICAST, 2000, 101), PT_CHANGED);
+  ls_announce_file_t f[1] = {{"a", 1, 4096, {1}, 1}};
+  a = ann("sharer", 1, 0, 1, f, 1);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.2", LS_HOW_TRACKER, 2000, 101), PT_CHANGED);
+  /* A query changes nothing. */
+  ls_announce_t q = ann("asker", 0, 0, 0, NULL, 0);
+  q.type = LS_ANNOUNCE_QUERY;
+  assert_int_equal(peer_table_apply(&t, &q, "127.0.0.3", LS_HOW_BROADCAST, 2000, 101), PT_UNCHANGED);
+  assert_int_equal(peer_table_peer_count(&t), 2);
+  assert_int_equal(count(&t), 1);
+  ls_peer_entry_t *p;
+  size_t n;
+  assert_int_equal(peer_table_peers(&t, &p, &n), 0);
+  assert_int_equal(n, 2);
+  assert_string_equal(p[0].tag, "empty");
+  assert_int_equal(p[0].how, LS_HOW_BROADCAST | LS_HOW_UNICAST);
+  assert_int_equal(p[0].first_seen, 100);
+  assert_int_equal(p[0].last_seen, 101);
+  assert_int_equal(p[0].files, 0);
+  assert_int_equal(p[0].interval, 1);
+  assert_string_equal(p[1].tag, "sharer");
+  assert_int_equal(p[1].how, LS_HOW_TRACKER);
+  assert_int_equal(p[1].files, 1);
+  free(p);
+  /* What peers.txt said comes back after a restart: how, first_seen, interval. */
+  peer_table_t t2;
+  peer_table_init(&t2, 60);
+  assert_int_equal(peer_table_peers(&t, &p, &n), 0);
+  peer_table_load_peers(&t2, p, n, 50000, 102);
+  free(p);
+  assert_int_equal(peer_table_peers(&t2, &p, &n), 0);
+  assert_int_equal(n, 2);
+  assert_int_equal(p[0].how, LS_HOW_BROADCAST | LS_HOW_UNICAST);
+  assert_int_equal(p[0].first_seen, 100);
+  assert_int_equal(p[0].last_seen, 101);
+  assert_int_equal(p[0].interval, 1);
+  free(p);
+  /* ... and expires at the same time: 3 intervals (1 s) after last_seen (1 s ago). */
+  assert_int_equal(peer_table_expire(&t2, 51500), 0);
+  assert_true(peer_table_expire(&t2, 52100) > 0);
+  assert_int_equal(peer_table_peer_count(&t2), 0);
+  peer_table_close(&t2);
+  /* It expires like any peer, and a goodbye removes it. */
+  assert_int_equal(peer_table_expire(&t, 4000), 0);
+  a = ann("empty", 2, 0, 1, NULL, 0);
+  a.type = LS_ANNOUNCE_BYE;
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 4000, 103), PT_CHANGED);
+  assert_int_equal(peer_table_peer_count(&t), 1);
   peer_table_close(&t);
 }
 
@@ -112,7 +172,7 @@ static void limits_and_load(void **state) {
   for (size_t r = 0; r < rounds; r++) {
     for (int i = 0; i < 64; i++) snprintf(names[i], sizeof names[i], "f%zu-%d", r, i);
     ls_announce_t a = ann("big", 1, (uint32_t)r, (uint32_t)rounds, f, 64);
-    if (peer_table_apply(&t, &a, "127.0.0.1", 1, 1) < 0) refused = 1;
+    if (peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1, 1) < 0) refused = 1;
   }
   assert_true(refused);
   assert_int_equal(count(&t), PEER_TABLE_MAX_FILES_PER_PEER);
@@ -137,6 +197,6 @@ static void limits_and_load(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(rounds_pages_expiry_goodbye),
                                      cmocka_unit_test(lost_page_keeps_files_until_round_or_expiry),
-                                     cmocka_unit_test(limits_and_load)};
+                                     cmocka_unit_test(peers_sharing_nothing_and_how), cmocka_unit_test(limits_and_load)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

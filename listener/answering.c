@@ -1,0 +1,92 @@
+#include "answering.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "ls_log.h"
+#include "ls_net.h"
+#include "ls_round.h"
+#include "ls_util.h"
+
+static void timer_cb(uv_timer_t *t);
+
+void answering_init(answering_t *an, uv_loop_t *loop, const ls_config_t *cfg, uv_udp_t *udp) {
+  memset(an, 0, sizeof *an);
+  an->cfg = cfg;
+  an->loop = loop;
+  an->udp = udp;
+  an->seed = (unsigned)uv_hrtime() ^ (unsigned)uv_os_getpid();
+  answer_limit_init(&an->limit);
+  uv_timer_init(loop, &an->timer);
+  an->timer.data = an;
+}
+
+/* The round file, if an announcer wrote it within its last 3 intervals. */
+static int read_round(answering_t *an, ls_round_t *r) {
+  struct stat st;
+  if (stat(an->cfg->round_path, &st) != 0) return -1;
+  int64_t age = ls_unix_now() - (int64_t)st.st_mtime;
+  if (age > 3 * (int64_t)an->cfg->interval + 5) return -1; /* its announcer died without a goodbye */
+  uint8_t *data;
+  size_t len;
+  if (ls_read_file(an->cfg->round_path, LS_ROUND_MAX_BYTES, &data, &len) != 0) return -1;
+  int rc = ls_round_parse(data, len, r);
+  free(data);
+  return rc;
+}
+
+static void send_answer(answering_t *an, ls_round_t *r, const struct sockaddr *to) {
+  for (size_t i = 0; i < r->n; i++) {
+    uv_buf_t b = uv_buf_init(r->data[i], (unsigned)r->len[i]);
+    if (uv_udp_try_send(an->udp, &b, 1, to) >= 0) an->datagrams++;
+  }
+  an->answers++;
+}
+
+/* Sends the answers that are due; the timer waits for the next one. */
+static void flush(answering_t *an) {
+  uint64_t now = uv_now(an->loop), next = UINT64_MAX;
+  ls_round_t *r = NULL;
+  int have_round = 0;
+  for (size_t i = 0; i < ANSWER_PENDING_MAX; i++) {
+    answer_pending_t *p = &an->pending[i];
+    if (!p->used) continue;
+    if (p->due_ms > now) {
+      if (p->due_ms < next) next = p->due_ms;
+      continue;
+    }
+    p->used = 0;
+    if (r == NULL && (r = malloc(sizeof *r)) != NULL) have_round = read_round(an, r) == 0;
+    if (have_round) send_answer(an, r, (const struct sockaddr *)&p->to);
+  }
+  free(r);
+  if (next != UINT64_MAX) uv_timer_start(&an->timer, timer_cb, next - now, 0);
+}
+
+static void timer_cb(uv_timer_t *t) {
+  flush(t->data);
+}
+
+void answering_query(answering_t *an, const ls_announce_t *q, const struct sockaddr *from) {
+  if (strcmp(q->tag, an->cfg->tag) == 0) return; /* our own query */
+  char addr[64];
+  ls_net_addr_str(from, addr, sizeof addr, NULL);
+  uint64_t now = uv_now(an->loop);
+  if (!answer_limit_allow(&an->limit, addr, now)) return;
+  size_t slot = 0;
+  while (slot < ANSWER_PENDING_MAX && an->pending[slot].used) slot++;
+  if (slot == ANSWER_PENDING_MAX) return; /* cannot happen within the limit; drop rather than grow */
+  answer_pending_t *p = &an->pending[slot];
+  memset(&p->to, 0, sizeof p->to);
+  memcpy(&p->to, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+  p->due_ms = now + (uint64_t)(rand_r(&an->seed) % (ANSWER_JITTER_MS + 1));
+  p->used = 1;
+  ls_debug("query from tag=%s addr=%s: answering in %llu ms", q->tag, addr, (unsigned long long)(p->due_ms - now));
+  if (!uv_is_active((uv_handle_t *)&an->timer) || uv_timer_get_due_in(&an->timer) > p->due_ms - now)
+    uv_timer_start(&an->timer, timer_cb, p->due_ms - now, 0);
+}
+
+void answering_close(answering_t *an) {
+  uv_close((uv_handle_t *)&an->timer, NULL);
+}

@@ -1,0 +1,42 @@
+/* answering: the listener's answers to `query` datagrams (docs/PROTOCOL.md
+ * section 3). An answer is the round file (DIR/run/round) that this peer's
+ * announcer last wrote, unicast to the query's source address and port after
+ * a random 0-ANSWER_JITTER_MS delay, within the bounds of answer_limit. No
+ * announcer running (no round file, or one older than 3 intervals), no
+ * answer. Queries carrying this peer's own tag are ignored. */
+#ifndef ANSWERING_H
+#define ANSWERING_H
+
+#include <uv.h>
+
+#include "answer_limit.h"
+#include "ls_announce.h"
+#include "ls_config.h"
+
+#define ANSWER_JITTER_MS 300
+#define ANSWER_PENDING_MAX 64 /* answers waiting for their delay: > 50/s x 0.3 s */
+
+typedef struct {
+  struct sockaddr_storage to;
+  uint64_t due_ms;
+  int used;
+} answer_pending_t;
+
+typedef struct {
+  const ls_config_t *cfg;
+  uv_loop_t *loop;
+  uv_udp_t *udp;                /* the socket answers go out of (the listener's) */
+  uv_timer_t timer;
+  answer_limit_t limit;
+  answer_pending_t pending[ANSWER_PENDING_MAX];
+  unsigned seed;
+  unsigned long answers;        /* answers sent */
+  unsigned long datagrams;      /* datagrams they held */
+} answering_t;
+
+void answering_init(answering_t *an, uv_loop_t *loop, const ls_config_t *cfg, uv_udp_t *udp);
+/* A validated query q from `from` (its address and port). */
+void answering_query(answering_t *an, const ls_announce_t *q, const struct sockaddr *from);
+void answering_close(answering_t *an);
+
+#endif
