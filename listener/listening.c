@@ -77,7 +77,7 @@ static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
 static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags) {
   listening_t *l = udp->data;
   if (nread <= 0 || addr == NULL) return;
-  char from[32];
+  char from[LS_NET_ADDR_MAX];
   uint16_t from_port;
   ls_net_addr_str(addr, from, sizeof from, &from_port);
   l->datagrams++;

@@ -50,5 +50,7 @@ put("tmsg", "entries", json.dumps({"v": 1, "type": "entries", "id": 3, "total": 
 put("tmsg", "error", json.dumps({"v": 1, "type": "error", "id": 1, "code": 2, "reason": "the name is taken"}))
 put("tags", "complete", "alpha\t127.0.0.1:41771\t%s\t12\t1048576\tcomplete\t1795605240\tdocs/a b.txt" % ROOT)
 put("tags", "partial", "b\t10.1.2.3:9\t%s\t3000000\t65536\tpartial\t0\tvideo.mp4" % ROOT)
+put("tags", "ipv6-link-local", "c\t[fe80::1%%eth0]:41771\t%s\t5\t1048576\tcomplete\t1795605240\tv6.txt" % ROOT)
+put("tags", "ipv6-global", "d\t[fd00::2]:41771\t%s\t5\t1048576\tpartial\t1795605240\tv6.txt" % ROOT)
 put("config", "full", "# a peer\ntag = kitchen\nudp_port = 41770\ntcp_port = 41771\nbroadcast = auto\n"
     "interval = 60\nchunk_size = 1M\nrate_limit = 25M\ntracker = 127.0.0.1:41772\nlog_level = info\n")
