@@ -46,7 +46,10 @@ typedef struct {
   char server_status[PATH_MAX]; /* the server's open connections, JSON, rewritten each second */
   char log_file[PATH_MAX];      /* daemon diagnostics; empty: stderr only */
   char key_file[PATH_MAX];      /* the network key; empty: none */
-  char broadcast[256];          /* "auto" or comma-separated IPv4 addresses */
+  char broadcast[256];          /* "auto", "off" or comma-separated IPv4 addresses */
+  char multicast[256];          /* "auto", "off" or comma-separated IPv4 groups */
+  char multicast6[64];          /* "auto", "off" or one IPv6 group */
+  char peers[512];              /* peers by hand: HOST[:PORT], ... */
   char tracker[64];             /* "addr:port" of a tracker, or empty */
   char listen_addr[64];         /* where the listener and server bind */
   char web_addr[64];            /* where lanswarm-web listens; default 127.0.0.1 */
