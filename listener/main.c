@@ -25,7 +25,9 @@ typedef struct {
 static void on_signal(ls_signals_t *s, int signum) {
   listener_t *l = s->data;
   if (l->engine.stopping) return;
-  ls_info("signal %d: stopping (datagrams=%lu rejected=%lu)", signum, l->engine.datagrams, l->engine.rejected);
+  ls_info("signal %d: stopping (datagrams=%lu rejected=%lu broadcast=%lu multicast=%lu unicast=%lu)", signum,
+          l->engine.datagrams, l->engine.rejected, l->engine.via[LS_VIA_BROADCAST], l->engine.via[LS_VIA_MULTICAST],
+          l->engine.via[LS_VIA_UNICAST]);
   listening_close(&l->engine);
   ls_signals_close(&l->signals);
 }

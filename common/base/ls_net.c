@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <ctype.h>
+#include <errno.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -376,6 +377,120 @@ int ls_net_udp_open(uv_loop_t *loop, uv_udp_t *udp, const char *addr, int port, 
     }
   }
   return 0;
+}
+
+int ls_net_udp_recv_socket(const char *addr, int port, int rcvbuf, int dual) {
+  struct sockaddr_storage sa;
+  int rc = ls_net_addr_parse(addr, port, &sa), on = 1, v6only = !(dual && strcmp(addr, "::") == 0);
+  if (rc != 0) return rc;
+  int six = sa.ss_family == AF_INET6;
+  int fd = socket(sa.ss_family, SOCK_DGRAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+  if (fd < 0) return (-errno);
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  setsockopt(fd, SOL_SOCKET, SO_BROADCAST, &on, sizeof on);
+  if (six) {
+    setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
+    rc = setsockopt(fd, IPPROTO_IPV6, IPV6_RECVPKTINFO, &on, sizeof on);
+  } else {
+    rc = setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &on, sizeof on);
+  }
+  /* SO_RCVBUFFORCE passes rmem_max when we may (root); else ask politely. */
+  if (rcvbuf > 0 && setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+  socklen_t salen = six ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  if (rc != 0 || bind(fd, (struct sockaddr *)&sa, salen) != 0) {
+    rc = (-errno);
+    close(fd);
+    return rc;
+  }
+  return fd;
+}
+
+ssize_t ls_net_recv(int fd, char *buf, size_t len, struct sockaddr_storage *src, struct sockaddr_storage *dst) {
+  char control[256];
+  struct iovec iov = {buf, len};
+  struct msghdr msg;
+  memset(&msg, 0, sizeof msg);
+  memset(dst, 0, sizeof *dst);
+  msg.msg_name = src;
+  msg.msg_namelen = sizeof *src;
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = control;
+  msg.msg_controllen = sizeof control;
+  ssize_t n = recvmsg(fd, &msg, 0);
+  if (n < 0) return errno == EWOULDBLOCK ? UV_EAGAIN : (-errno);
+  for (struct cmsghdr *c = CMSG_FIRSTHDR(&msg); c != NULL; c = CMSG_NXTHDR(&msg, c)) {
+    if (c->cmsg_level == IPPROTO_IP && c->cmsg_type == IP_PKTINFO) {
+      struct in_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      ((struct sockaddr_in *)dst)->sin_family = AF_INET;
+      ((struct sockaddr_in *)dst)->sin_addr = pi.ipi_addr;
+    } else if (c->cmsg_level == IPPROTO_IPV6 && c->cmsg_type == IPV6_PKTINFO) {
+      struct in6_pktinfo pi;
+      memcpy(&pi, CMSG_DATA(c), sizeof pi);
+      ((struct sockaddr_in6 *)dst)->sin6_family = AF_INET6;
+      ((struct sockaddr_in6 *)dst)->sin6_addr = pi.ipi6_addr;
+    }
+  }
+  return (msg.msg_flags & MSG_TRUNC) ? UV_EMSGSIZE : n;
+}
+
+int ls_net_join_groups(int fd, int family, const struct in_addr *g4, size_t n4, const struct in6_addr *g6, size_t n6) {
+  uv_interface_address_t *ifs;
+  int count, joined = 0;
+  if (uv_interface_addresses(&ifs, &count) != 0) return 0;
+  for (int i = 0; i < count; i++) {
+    unsigned ifindex = if_nametoindex(ifs[i].name);
+    if (ifs[i].is_internal || ifs[i].address.address4.sin_family != family || ifindex == 0) continue;
+    for (size_t k = 0; family == AF_INET && k < n4; k++) {
+      struct ip_mreqn m;
+      memset(&m, 0, sizeof m);
+      m.imr_multiaddr = g4[k];
+      m.imr_ifindex = (int)ifindex;
+      joined += setsockopt(fd, IPPROTO_IP, IP_ADD_MEMBERSHIP, &m, sizeof m) == 0;
+    }
+    for (size_t k = 0; family == AF_INET6 && k < n6; k++) {
+      struct ipv6_mreq m;
+      m.ipv6mr_multiaddr = g6[k];
+      m.ipv6mr_interface = ifindex;
+      joined += setsockopt(fd, IPPROTO_IPV6, IPV6_JOIN_GROUP, &m, sizeof m) == 0; /* once per interface */
+    }
+  }
+  uv_free_interface_addresses(ifs, count);
+  return joined;
+}
+
+void ls_net_bcast_set(const char *broadcast, ls_net_bcast_set_t *out) {
+  struct sockaddr_in b[LS_NET_MAX_TARGETS];
+  size_t n = 0;
+  memset(out, 0, sizeof *out);
+  out->a[out->n++].s_addr = htonl(INADDR_BROADCAST);
+  for (int pass = 0; pass < 2; pass++) {
+    const char *spec = pass == 0 ? "auto" : broadcast;
+    if ((pass == 1 && (strcmp(spec, "auto") == 0 || strcmp(spec, "off") == 0)) ||
+        ls_net_broadcast_targets(spec, 0, b, LS_NET_MAX_TARGETS, &n) != 0)
+      continue;
+    for (size_t i = 0; i < n && out->n < sizeof out->a / sizeof out->a[0]; i++) out->a[out->n++] = b[i].sin_addr;
+  }
+}
+
+ls_via_t ls_net_classify(const struct sockaddr *dst, const ls_net_bcast_set_t *b) {
+  struct in_addr a4;
+  if (dst->sa_family == AF_INET6) {
+    const struct in6_addr *a6 = &((const struct sockaddr_in6 *)dst)->sin6_addr;
+    if (IN6_IS_ADDR_MULTICAST(a6)) return LS_VIA_MULTICAST;
+    if (!IN6_IS_ADDR_V4MAPPED(a6)) return LS_VIA_UNICAST;
+    memcpy(&a4, &a6->s6_addr[12], sizeof a4);
+  } else if (dst->sa_family == AF_INET) {
+    a4 = ((const struct sockaddr_in *)dst)->sin_addr;
+  } else {
+    return LS_VIA_UNICAST;
+  }
+  if (IN_MULTICAST(ntohl(a4.s_addr))) return LS_VIA_MULTICAST;
+  for (size_t i = 0; i < b->n; i++)
+    if (b->a[i].s_addr == a4.s_addr) return LS_VIA_BROADCAST;
+  return LS_VIA_UNICAST;
 }
 
 int ls_net_tcp_listen(uv_loop_t *loop, uv_tcp_t *tcp, const char *addr, int port, int backlog, uv_connection_cb cb) {

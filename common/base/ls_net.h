@@ -87,6 +87,35 @@ void ls_net_sender_close(ls_net_sender_t *s);
  * one host share the port), broadcast allowed, and a receive buffer of at
  * least rcvbuf bytes where the system allows. */
 int ls_net_udp_open(uv_loop_t *loop, uv_udp_t *udp, const char *addr, int port, int rcvbuf);
+/* The listener's receiving side (uv_udp_recv does not report a datagram's
+ * destination address, which tells broadcast, multicast and unicast apart,
+ * so the listener polls a plain socket and calls ls_net_recv).
+ * A non-blocking UDP socket bound to addr:port (IPv4 or IPv6; an IPv6 one is
+ * IPv6-only unless addr is "::" and dual is set), SO_REUSEADDR, broadcast
+ * allowed, destination addresses reported (IP_PKTINFO / IPV6_RECVPKTINFO),
+ * a receive buffer of at least rcvbuf where allowed. The fd, or a negative
+ * error code. */
+int ls_net_udp_recv_socket(const char *addr, int port, int rcvbuf, int dual);
+/* One datagram into buf, with its source and destination addresses (the
+ * destination's port is 0). Its length; UV_EAGAIN when none waits;
+ * UV_EMSGSIZE when it was longer than len (and is dropped). */
+ssize_t ls_net_recv(int fd, char *buf, size_t len, struct sockaddr_storage *src, struct sockaddr_storage *dst);
+/* Joins the groups on every up, non-loopback interface of their family
+ * (fd's family: IPv4 groups on an IPv4 socket, the IPv6 one on an IPv6
+ * socket). Returns how many joins succeeded. */
+int ls_net_join_groups(int fd, int family, const struct in_addr *g4, size_t n4, const struct in6_addr *g6, size_t n6);
+
+/* The addresses a datagram counts as broadcast at: the configured ones, every
+ * interface's directed broadcast address, and 255.255.255.255. */
+typedef struct {
+  struct in_addr a[LS_NET_MAX_TARGETS * 2 + 1];
+  size_t n;
+} ls_net_bcast_set_t;
+void ls_net_bcast_set(const char *broadcast, ls_net_bcast_set_t *out);
+/* How a datagram sent to dst arrived: a multicast group, one of the
+ * broadcast addresses, else unicast (IPv4-mapped destinations count as IPv4). */
+ls_via_t ls_net_classify(const struct sockaddr *dst, const ls_net_bcast_set_t *b);
+
 /* A listening TCP socket on an IPv4 or IPv6 address ("::" is dual-stack);
  * port 0 picks one (read it back with ls_net_tcp_port). */
 int ls_net_tcp_listen(uv_loop_t *loop, uv_tcp_t *tcp, const char *addr, int port, int backlog, uv_connection_cb cb);
