@@ -25,6 +25,7 @@
 #include "ls_tags.h"
 #include "ls_tagsq.h"
 #include "ls_util.h"
+#include "peers_add.h"
 #include "supervise.h"
 
 #define SYSTEM_CONFIG "/etc/lanswarm/lanswarm.conf"
@@ -55,6 +56,7 @@ static void usage(FILE *out) {
           "  down              stop a detached `up`\n"
           "  status [--json]   daemons, shared files, peers, downloads\n"
           "  peers             the peers in tags.txt\n"
+          "  peers add HOST[:PORT]  a peer by hand, into lanswarm.conf's `peers =` line\n"
           "  files [PATTERN]   the files on the LAN (PATTERN: a glob or a part of the name)\n"
           "  get NAME [OPTS]   download NAME (lanswarm-downloader; OPTS are passed on)\n\n"
           "The peer's configuration is --config FILE, else DIR/lanswarm.conf (DIR: --dir,\n"
@@ -584,6 +586,7 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "up") == 0) return cmd_up(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "down") == 0) return cmd_down(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "status") == 0) return cmd_status(&c, sub_argc, sub_argv);
+  if (strcmp(cmd, "peers") == 0 && sub_argc > 1 && strcmp(sub_argv[1], "add") == 0) return cli_peers_add(c.config_path[0] ? c.config_path : NULL, c.cfg.dir, sub_argc - 1, sub_argv + 1);
   if (strcmp(cmd, "peers") == 0) return cmd_peers(&c, sub_argc, sub_argv);
   if (strcmp(cmd, "files") == 0) return cmd_files(&c, sub_argc, sub_argv);
   return cmd_get(&c, sub_argc, sub_argv);
