@@ -183,7 +183,7 @@ void announcing_start(announcing_t *an) {
     const ls_net_target_t *t = &an->fixed.t[i];
     char addr[LS_NET_ADDR_MAX], ifname[IF_NAMESIZE] = "";
     ls_net_addr_str((const struct sockaddr *)&t->addr, addr, sizeof addr, NULL);
-    if (t->ifindex != 0 && t->addr.ss_family == AF_INET) if_indextoname(t->ifindex, ifname);
+    if (t->ifindex != 0) if_indextoname(t->ifindex, ifname);
     ls_info("announcing tag=%s to %s:%d%s%s (%s) every %us, chunk server port %d", an->cfg->tag, addr,
             an->cfg->udp_port, ifname[0] ? " on " : "", ifname, ls_via_name(t->via), an->cfg->interval,
             an->cfg->tcp_port);
