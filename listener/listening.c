@@ -129,13 +129,15 @@ static void poll_cb(uv_poll_t *p, int status, int events) {
   }
 }
 
-/* Binds addr (IPv4 or IPv6) and joins the groups there. 0 or an error code. */
-static int open_sock(listening_t *l, listen_sock_t *s, const char *addr) {
+/* Binds addr (IPv4 or IPv6; "::" dual-stack only when it is the one socket:
+ * beside an IPv4 socket each broadcast would arrive twice) and joins the
+ * groups there. 0 or an error code. */
+static int open_sock(listening_t *l, listen_sock_t *s, const char *addr, int dual) {
   struct in_addr g4[LS_NET_MAX_TARGETS];
   struct in6_addr g6;
   size_t n4 = 0, n6 = 0;
   const ls_config_t *cfg = l->cfg;
-  int fd = ls_net_udp_recv_socket(addr, cfg->udp_port, RCVBUF_BYTES, 1);
+  int fd = ls_net_udp_recv_socket(addr, cfg->udp_port, RCVBUF_BYTES, dual);
   if (fd < 0) return fd;
   s->fd = fd;
   s->owner = l;
@@ -156,9 +158,9 @@ static int open_socks(listening_t *l, char *err, size_t errlen) {
   const char *addr = l->cfg->listen_addr;
   int any = strcmp(addr, "0.0.0.0") == 0, six = strchr(addr, ':') != NULL;
   l->sock[0].fd = l->sock[1].fd = -1;
-  int rc = six ? 0 : open_sock(l, &l->sock[0], addr);
+  int rc = six ? 0 : open_sock(l, &l->sock[0], addr, 0);
   if (rc == 0 && (six || (any && ls_net_ipv6_usable()))) {
-    rc = open_sock(l, &l->sock[1], six ? addr : "::");
+    rc = open_sock(l, &l->sock[1], six ? addr : "::", six);
     if (rc != 0 && any) {
       ls_info("no IPv6 socket (%s): IPv4 only", uv_strerror(rc));
       rc = 0;

@@ -145,6 +145,62 @@ static void target_lists(void **state) {
   assert_string_equal(ls_via_name(LS_VIA_MULTICAST), "multicast");
 }
 
+/* The listener's socket tells a loopback broadcast from a unicast datagram
+ * by the destination address recvmsg reports. */
+static void classify_loopback(void **state) {
+  (void)state;
+  int port = 20000 + ((getpid() + 7) % 20000);
+  int fd = ls_net_udp_recv_socket("0.0.0.0", port, 0, 0);
+  assert_true(fd >= 0);
+  ls_net_bcast_set_t b;
+  ls_net_bcast_set("127.255.255.255", &b);
+  int s = socket(AF_INET, SOCK_DGRAM, 0), on = 1;
+  setsockopt(s, SOL_SOCKET, SO_BROADCAST, &on, sizeof on);
+  const char *to[] = {"127.255.255.255", "127.0.0.1"};
+  ls_via_t want[] = {LS_VIA_BROADCAST, LS_VIA_UNICAST};
+  for (int i = 0; i < 2; i++) {
+    struct sockaddr_in dst;
+    uv_ip4_addr(to[i], port, &dst);
+    assert_int_equal(sendto(s, "hi", 2, 0, (struct sockaddr *)&dst, sizeof dst), 2);
+    char buf[16];
+    struct sockaddr_storage src, got_dst;
+    ssize_t n = UV_EAGAIN;
+    for (int tries = 0; tries < 200 && n == UV_EAGAIN; tries++) {
+      n = ls_net_recv(fd, buf, sizeof buf, &src, &got_dst);
+      if (n == UV_EAGAIN) usleep(5000);
+    }
+    assert_int_equal(n, 2);
+    assert_int_equal(ls_net_classify((struct sockaddr *)&got_dst, &b), want[i]);
+  }
+  /* Longer than the buffer: reported, not cut short silently. */
+  struct sockaddr_in dst;
+  uv_ip4_addr("127.0.0.1", port, &dst);
+  sendto(s, "0123456789abcdefXYZ", 19, 0, (struct sockaddr *)&dst, sizeof dst);
+  char small[16];
+  struct sockaddr_storage src, got_dst;
+  ssize_t n = UV_EAGAIN;
+  for (int tries = 0; tries < 200 && n == UV_EAGAIN; tries++) {
+    n = ls_net_recv(fd, small, sizeof small, &src, &got_dst);
+    if (n == UV_EAGAIN) usleep(5000);
+  }
+  assert_int_equal(n, UV_EMSGSIZE);
+  close(s);
+  close(fd);
+  /* Groups and mapped addresses, without a socket. */
+  struct sockaddr_in6 m6;
+  uv_ip6_addr("ff12::4177", 0, &m6);
+  assert_int_equal(ls_net_classify((struct sockaddr *)&m6, &b), LS_VIA_MULTICAST);
+  uv_ip6_addr("::ffff:127.255.255.255", 0, &m6);
+  assert_int_equal(ls_net_classify((struct sockaddr *)&m6, &b), LS_VIA_BROADCAST);
+  uv_ip6_addr("fe80::1", 0, &m6);
+  assert_int_equal(ls_net_classify((struct sockaddr *)&m6, &b), LS_VIA_UNICAST);
+  struct sockaddr_in g;
+  uv_ip4_addr("239.255.41.70", 0, &g);
+  assert_int_equal(ls_net_classify((struct sockaddr *)&g, &b), LS_VIA_MULTICAST);
+  uv_ip4_addr("255.255.255.255", 0, &g);
+  assert_int_equal(ls_net_classify((struct sockaddr *)&g, &b), LS_VIA_BROADCAST);
+}
+
 static int got;
 static void udp_alloc(uv_handle_t *h, size_t s, uv_buf_t *b) {
   static char buf[2048];
@@ -195,6 +251,7 @@ static void shared_port_broadcast(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(targets),        cmocka_unit_test(shared_port_broadcast),
                                      cmocka_unit_test(endpoints),      cmocka_unit_test(addr_text),
-                                     cmocka_unit_test(peer_entries),   cmocka_unit_test(target_lists)};
+                                     cmocka_unit_test(peer_entries),   cmocka_unit_test(target_lists),
+                                     cmocka_unit_test(classify_loopback)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
