@@ -19,6 +19,7 @@ import subprocess
 import pytest
 
 from conftest import SLOW, Proc, make_file, prog, read_tags, sha256_file, skip_unless_able, wait_until
+from test_netns import netns_possible
 
 PREFIX = "lsd%d" % (os.getpid() % 100000)
 LSW = prog("").rstrip("-")
@@ -29,16 +30,6 @@ def sh(*args, check=True):
     if check and r.returncode != 0:
         raise AssertionError("%s: %s" % (" ".join(args), r.stderr.strip()))
     return r
-
-
-def netns_possible():
-    if os.geteuid() != 0:
-        return "needs root to create network namespaces"
-    r = subprocess.run(["ip", "netns", "add", PREFIX + "probe"], capture_output=True, text=True)
-    if r.returncode != 0:
-        return "cannot create network namespaces here: " + r.stderr.strip()
-    subprocess.run(["ip", "netns", "del", PREFIX + "probe"])
-    return None
 
 
 class Net:

@@ -145,6 +145,17 @@ static void target_lists(void **state) {
   assert_string_equal(ls_via_name(LS_VIA_MULTICAST), "multicast");
 }
 
+/* ls_net_recv on a non-blocking socket, waiting up to a second for a datagram. */
+static ssize_t recv_wait(int fd, char *buf, size_t len, struct sockaddr_storage *dst) {
+  struct sockaddr_storage src;
+  ssize_t n = UV_EAGAIN;
+  for (int tries = 0; tries < 200 && n == UV_EAGAIN; tries++) {
+    n = ls_net_recv(fd, buf, len, &src, dst);
+    if (n == UV_EAGAIN) usleep(5000);
+  }
+  return n;
+}
+
 /* The listener's socket tells a loopback broadcast from a unicast datagram
  * by the destination address recvmsg reports. */
 static void classify_loopback(void **state) {
@@ -163,13 +174,8 @@ static void classify_loopback(void **state) {
     uv_ip4_addr(to[i], port, &dst);
     assert_int_equal(sendto(s, "hi", 2, 0, (struct sockaddr *)&dst, sizeof dst), 2);
     char buf[16];
-    struct sockaddr_storage src, got_dst;
-    ssize_t n = UV_EAGAIN;
-    for (int tries = 0; tries < 200 && n == UV_EAGAIN; tries++) {
-      n = ls_net_recv(fd, buf, sizeof buf, &src, &got_dst);
-      if (n == UV_EAGAIN) usleep(5000);
-    }
-    assert_int_equal(n, 2);
+    struct sockaddr_storage got_dst;
+    assert_int_equal(recv_wait(fd, buf, sizeof buf, &got_dst), 2);
     assert_int_equal(ls_net_classify((struct sockaddr *)&got_dst, &b), want[i]);
   }
   /* Longer than the buffer: reported, not cut short silently. */
@@ -177,13 +183,8 @@ static void classify_loopback(void **state) {
   uv_ip4_addr("127.0.0.1", port, &dst);
   sendto(s, "0123456789abcdefXYZ", 19, 0, (struct sockaddr *)&dst, sizeof dst);
   char small[16];
-  struct sockaddr_storage src, got_dst;
-  ssize_t n = UV_EAGAIN;
-  for (int tries = 0; tries < 200 && n == UV_EAGAIN; tries++) {
-    n = ls_net_recv(fd, small, sizeof small, &src, &got_dst);
-    if (n == UV_EAGAIN) usleep(5000);
-  }
-  assert_int_equal(n, UV_EMSGSIZE);
+  struct sockaddr_storage got_dst;
+  assert_int_equal(recv_wait(fd, small, sizeof small, &got_dst), UV_EMSGSIZE);
   close(s);
   close(fd);
   /* Groups and mapped addresses, without a socket. */
