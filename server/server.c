@@ -587,8 +587,9 @@ int server_new(uv_loop_t *loop, const ls_config_t *cfg, ls_catalog_t *catalog, s
 
 int server_start(server_t *srv) {
   srv->listener.data = srv;
-  const char *addr = ls_net_bind_addr(srv->cfg->listen_addr); /* dual stack by default */
-  int rc = ls_net_tcp_listen(srv->loop, &srv->listener, addr, srv->cfg->tcp_port, 128, on_connection);
+  /* dual stack by default */
+  int rc = ls_net_tcp_listen_default(srv->loop, &srv->listener, srv->cfg->listen_addr, srv->cfg->tcp_port, 128,
+                                     on_connection);
   if (rc != 0) return rc;
   status_write(srv);
   uv_timer_start(&srv->status_timer, status_cb, 1000, 1000);

@@ -258,11 +258,20 @@ int ls_net_groups(const char *broadcast, const char *multicast, const char *mult
   return 0;
 }
 
-/* The group out of every up, non-loopback interface of its family. */
+/* Whether the interface name has an IPv4 address (so broadcast reaches its link). */
+static int has_ipv4(const char *name, uv_interface_address_t *ifs, int count) {
+  for (int i = 0; i < count; i++)
+    if (ifs[i].address.address4.sin_family == AF_INET && strcmp(ifs[i].name, name) == 0) return 1;
+  return 0;
+}
+
+/* The group out of every up, non-loopback interface of its family; with
+ * skip_v4, not out of interfaces that IPv4 already reaches. */
 static int add_group_targets(ls_net_targets_t *ts, const struct sockaddr *group, uv_interface_address_t *ifs,
-                             int count) {
+                             int count, int skip_v4) {
   for (int i = 0; i < count; i++) {
     if (ifs[i].is_internal || ifs[i].address.address4.sin_family != group->sa_family) continue;
+    if (skip_v4 && has_ipv4(ifs[i].name, ifs, count)) continue;
     unsigned ifindex = if_nametoindex(ifs[i].name);
     if (ifindex == 0) continue;
     struct sockaddr_storage ss;
@@ -275,7 +284,7 @@ static int add_group_targets(ls_net_targets_t *ts, const struct sockaddr *group,
 }
 
 static int add_multicast_targets(ls_net_targets_t *ts, const struct in_addr *g4, size_t n4,
-                                 const struct in6_addr *g6, size_t n6, int port) {
+                                 const struct in6_addr *g6, size_t n6, int port, int auto6) {
   uv_interface_address_t *ifs;
   int count, rc = 0;
   if (n4 + n6 == 0) return 0;
@@ -294,7 +303,7 @@ static int add_multicast_targets(ls_net_targets_t *ts, const struct in_addr *g4,
       in6->sin6_port = htons((uint16_t)port);
       in6->sin6_addr = g6[i - n4];
     }
-    rc = add_group_targets(ts, (struct sockaddr *)&ss, ifs, count);
+    rc = add_group_targets(ts, (struct sockaddr *)&ss, ifs, count, i >= n4 && auto6);
   }
   uv_free_interface_addresses(ifs, count);
   return rc;
@@ -315,7 +324,10 @@ int ls_net_targets_build(const char *broadcast, const char *multicast, const cha
     if (rc != 0 && !(rc == UV_ENETUNREACH && n4 + n6 > 0)) return rc;
   }
   for (size_t i = 0; i < nb; i++) ls_net_targets_add(out, (struct sockaddr *)&b[i], LS_VIA_BROADCAST, 0);
-  if ((rc = add_multicast_targets(out, g4, n4, &g6, n6, port)) != 0) return rc;
+  /* multicast6 = auto: only where IPv4 does not reach, so a dual-stack
+   * peer is not heard twice (once per family) as two peers. */
+  int auto6 = strcmp(multicast6, "auto") == 0;
+  if ((rc = add_multicast_targets(out, g4, n4, &g6, n6, port, auto6)) != 0) return rc;
   return out->n > 0 ? 0 : UV_ENETUNREACH;
 }
 
@@ -509,6 +521,39 @@ int ls_net_tcp_port(uv_tcp_t *tcp) {
   return ntohs(((struct sockaddr_in *)&ss)->sin_port);
 }
 
+/* A bound TCP socket fd (SO_REUSEADDR, dual stack for "::"), or -errno. */
+static int tcp_bound_fd(const char *addr, int port) {
+  struct sockaddr_storage sa;
+  int rc = ls_net_addr_parse(addr, port, &sa), on = 1, off = 0;
+  if (rc != 0) return rc;
+  int fd = socket(sa.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) return -errno;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  if (sa.ss_family == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &off, sizeof off);
+  socklen_t len = sa.ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  if (bind(fd, (struct sockaddr *)&sa, len) != 0) {
+    rc = -errno;
+    close(fd);
+    return rc;
+  }
+  return fd;
+}
+
+int ls_net_tcp_listen_default(uv_loop_t *loop, uv_tcp_t *tcp, const char *addr, int port, int backlog,
+                              uv_connection_cb cb) {
+  if (strcmp(addr, "0.0.0.0") != 0) return ls_net_tcp_listen(loop, tcp, addr, port, backlog, cb);
+  int rc = uv_tcp_init(loop, tcp); /* first: the caller closes the handle, as after ls_net_tcp_listen */
+  if (rc != 0) return rc;
+  int fd = ls_net_ipv6_usable() ? tcp_bound_fd("::", port) : -1;
+  if (fd < 0) fd = tcp_bound_fd(addr, port);
+  if (fd < 0) return fd;
+  if ((rc = uv_tcp_open(tcp, fd)) != 0) {
+    close(fd);
+    return rc;
+  }
+  return uv_listen((uv_stream_t *)tcp, backlog, cb);
+}
+
 int ls_net_ipv6_usable(void) {
   int fd = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;
@@ -519,10 +564,6 @@ int ls_net_ipv6_usable(void) {
   int ok = bind(fd, (struct sockaddr *)&any, sizeof any) == 0;
   close(fd);
   return ok;
-}
-
-const char *ls_net_bind_addr(const char *listen_addr) {
-  return strcmp(listen_addr, "0.0.0.0") == 0 && ls_net_ipv6_usable() ? "::" : listen_addr;
 }
 
 static void on_signal(uv_signal_t *h, int signum) {

@@ -120,12 +120,13 @@ ls_via_t ls_net_classify(const struct sockaddr *dst, const ls_net_bcast_set_t *b
  * port 0 picks one (read it back with ls_net_tcp_port). */
 int ls_net_tcp_listen(uv_loop_t *loop, uv_tcp_t *tcp, const char *addr, int port, int backlog, uv_connection_cb cb);
 int ls_net_tcp_port(uv_tcp_t *tcp);
+/* ls_net_tcp_listen on the default listen_addr "0.0.0.0": dual stack on "::"
+ * where the host has IPv6, else (or when that port is taken for IPv6 only)
+ * 0.0.0.0 as before. Other addresses as given. */
+int ls_net_tcp_listen_default(uv_loop_t *loop, uv_tcp_t *tcp, const char *addr, int port, int backlog,
+                              uv_connection_cb cb);
 /* Whether this host can open an IPv6 socket. */
 int ls_net_ipv6_usable(void);
-/* Where to bind for listen_addr: the default "0.0.0.0" becomes "::" (dual
- * stack: IPv4 peers arrive as IPv4-mapped addresses, which ls_net_addr_str
- * writes dotted) when the host has IPv6; any other address stays. */
-const char *ls_net_bind_addr(const char *listen_addr);
 
 /* SIGINT and SIGTERM call cb once each time; SIGPIPE is ignored. */
 typedef struct ls_signals_s ls_signals_t;
