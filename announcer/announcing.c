@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <net/if.h>
 #include <unistd.h>
 
 #include "ls_announce.h"
@@ -42,19 +43,20 @@ static int queue_push(void *ud, const char *buf, size_t len) {
 
 /* Sends up to PACE_BURST pages per target; returns 1 when the round is done. */
 static int send_some(announcing_t *an) {
-  for (unsigned sent = 0; sent < PACE_BURST * an->ntargets && an->next_page < an->queue_len; sent++) {
+  size_t ntargets = an->targets.n;
+  for (unsigned sent = 0; sent < PACE_BURST * ntargets && an->next_page < an->queue_len; sent++) {
     datagram_t *d = &an->queue[an->next_page];
-    uv_buf_t b = uv_buf_init(d->data, (unsigned)d->len);
-    int rc = uv_udp_try_send(&an->udp, &b, 1, (const struct sockaddr *)&an->targets[an->next_target]);
+    const ls_net_target_t *t = &an->targets.t[an->next_target];
+    int rc = ls_net_sender_send(&an->sender, t, d->data, d->len);
     if (rc == UV_EAGAIN) return 0; /* socket buffer full: next tick */
     if (rc < 0) {
       static ls_ratelimit_t rl = {5, 10000, 0, 0, 0};
       unsigned long dropped;
-      char addr[32];
-      ls_net_addr_str((const struct sockaddr *)&an->targets[an->next_target], addr, sizeof addr, NULL);
+      char addr[LS_NET_ADDR_MAX];
+      ls_net_addr_str((const struct sockaddr *)&t->addr, addr, sizeof addr, NULL);
       if (ls_ratelimit_allow(&rl, &dropped)) ls_warn("send to %s failed: %s", addr, uv_strerror(rc));
     }
-    if (++an->next_target == an->ntargets) {
+    if (++an->next_target >= ntargets) {
       an->next_target = 0;
       an->next_page++;
     }
@@ -146,10 +148,17 @@ static void send_goodbye(announcing_t *an) {
   if (n < 0) return;
   if (an->key != NULL) n = ls_auth_seal(an->key, buf, (size_t)n, buf, sizeof buf);
   if (n < 0) return;
-  for (size_t i = 0; i < an->ntargets; i++) {
-    uv_buf_t b = uv_buf_init(buf, (unsigned)n);
-    uv_udp_try_send(&an->udp, &b, 1, (const struct sockaddr *)&an->targets[i]);
-  }
+  for (size_t i = 0; i < an->targets.n; i++) ls_net_sender_send(&an->sender, &an->targets.t[i], buf, (size_t)n);
+}
+
+/* A peer by hand resolved (or moved): it gets the rounds from now on, and a
+ * round at once so it need not wait an interval. */
+static void handpeers_cb(ls_handpeers_t *h, void *data) {
+  announcing_t *an = data;
+  an->targets = an->fixed;
+  ls_handpeers_targets(h, &an->targets);
+  if (an->next_target >= an->targets.n) an->next_target = 0;
+  announce(an, "peer by hand");
 }
 
 /* One publisher per configured tracker: registered and published at each. */
@@ -181,12 +190,17 @@ int announcing_init(announcing_t *an, uv_loop_t *loop, const ls_config_t *cfg, c
   an->cfg = cfg;
   an->key = key;
   an->loop = loop;
-  int rc = ls_net_broadcast_targets(cfg->broadcast, cfg->udp_port, an->targets, LS_NET_MAX_TARGETS, &an->ntargets);
+  int rc = ls_net_targets_build(cfg->broadcast, cfg->multicast, cfg->multicast6, cfg->udp_port, &an->fixed);
+  if (rc == UV_ENETUNREACH && cfg->peers[0]) rc = 0; /* the peers by hand are the targets */
   if (rc != 0) {
-    snprintf(err, errlen, "no broadcast address from '%s': %s", cfg->broadcast, uv_strerror(rc));
+    snprintf(err, errlen, "no target from broadcast = '%s', multicast = '%s', multicast6 = '%s': %s", cfg->broadcast,
+             cfg->multicast, cfg->multicast6, uv_strerror(rc));
     return rc;
   }
-  if ((rc = ls_net_udp_open(loop, &an->udp, "0.0.0.0", 0, 0)) != 0) {
+  an->targets = an->fixed;
+  if ((rc = ls_handpeers_init(loop, &an->handpeers, cfg->peers, cfg->udp_port, handpeers_cb, an, err, errlen)) != 0)
+    return rc;
+  if ((rc = ls_net_sender_open(loop, &an->sender)) != 0) {
     snprintf(err, errlen, "cannot open UDP socket: %s", uv_strerror(rc));
     return rc;
   }
@@ -212,12 +226,17 @@ void announcing_start(announcing_t *an) {
   uv_timer_start(&an->interval_timer, interval_cb, interval_ms, interval_ms);
   ls_catalog_start(an->catalog);
   for (size_t i = 0; i < an->npublishers; i++) ls_publisher_start(&an->publishers[i]);
-  for (size_t i = 0; i < an->ntargets; i++) {
-    char addr[32];
-    ls_net_addr_str((const struct sockaddr *)&an->targets[i], addr, sizeof addr, NULL);
-    ls_info("announcing tag=%s to %s:%d every %us, chunk server port %d", an->cfg->tag, addr, an->cfg->udp_port,
-            an->cfg->interval, an->cfg->tcp_port);
+  ls_handpeers_start(&an->handpeers);
+  for (size_t i = 0; i < an->fixed.n; i++) {
+    const ls_net_target_t *t = &an->fixed.t[i];
+    char addr[LS_NET_ADDR_MAX], ifname[IF_NAMESIZE] = "";
+    ls_net_addr_str((const struct sockaddr *)&t->addr, addr, sizeof addr, NULL);
+    if (t->ifindex != 0) if_indextoname(t->ifindex, ifname);
+    ls_info("announcing tag=%s to %s:%d%s%s (%s) every %us, chunk server port %d", an->cfg->tag, addr,
+            an->cfg->udp_port, ifname[0] ? " on " : "", ifname, ls_via_name(t->via), an->cfg->interval,
+            an->cfg->tcp_port);
   }
+  if (an->handpeers.n > 0) ls_info("announcing also to %zu peer(s) by hand: %s", an->handpeers.n, an->cfg->peers);
 }
 
 void announcing_close(announcing_t *an) {
@@ -226,7 +245,8 @@ void announcing_close(announcing_t *an) {
   send_goodbye(an);
   unlink(an->cfg->round_path); /* no announcer, no answer to a query */
   queue_clear(an);
-  uv_close((uv_handle_t *)&an->udp, NULL);
+  ls_net_sender_close(&an->sender);
+  ls_handpeers_close(&an->handpeers);
   uv_close((uv_handle_t *)&an->interval_timer, NULL);
   uv_close((uv_handle_t *)&an->pace_timer, NULL);
   for (size_t i = 0; i < an->npublishers; i++) ls_publisher_close(&an->publishers[i]);

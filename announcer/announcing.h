@@ -1,7 +1,9 @@
-/* announcing: the announcer's engine. Broadcasts the catalog (ls_catalog)
+/* announcing: the announcer's engine. Sends the catalog (ls_catalog)
  * as paged JSON datagrams (ls_announce): once the first scan is done, every
  * interval, soon after the share changes, and a goodbye at close. Datagrams
  * are paced so a long list does not overrun the listeners' socket buffers.
+ * Each round goes to every target: the broadcast addresses, the multicast
+ * groups (IPv4, and IPv6 per interface) and the peers by hand (unicast).
  * With `tracker` configured it also keeps each tracker's copy of the list
  * current (one ls_publisher per tracker, up to LS_MAX_TRACKERS). */
 #ifndef ANNOUNCING_H
@@ -12,6 +14,7 @@
 #include "ls_auth.h"
 #include "ls_catalog.h"
 #include "ls_config.h"
+#include "ls_handpeers.h"
 #include "ls_net.h"
 #include "ls_publisher.h"
 
@@ -24,12 +27,13 @@ typedef struct {
   const ls_config_t *cfg;
   const ls_key_t *key;        /* NULL without `key_file` */
   uv_loop_t *loop;
-  uv_udp_t udp;
+  ls_net_sender_t sender;     /* IPv4 and, where the host has it, IPv6 */
   uv_timer_t interval_timer;
   uv_timer_t pace_timer;
   ls_catalog_t *catalog;
-  struct sockaddr_in targets[LS_NET_MAX_TARGETS];
-  size_t ntargets;
+  ls_net_targets_t fixed;     /* broadcast and multicast */
+  ls_net_targets_t targets;   /* fixed, then the peers by hand as resolved */
+  ls_handpeers_t handpeers;
   uint32_t seq;
   datagram_t *queue;   /* the current round's pages */
   size_t queue_len;

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "peers_add.h"
 #include "ls_tagsq.h"
 #include "ls_util.h"
 
@@ -31,8 +32,8 @@ static void print_peers(const cli_ctx_t *c, const ls_tagsq_peer_t *rows, size_t 
 }
 
 static int run_peers(cli_ctx_t *c, int argc, char **argv) {
-  (void)argc;
-  (void)argv;
+  if (argc > 1 && strcmp(argv[1], "add") == 0)
+    return cli_peers_add(c->config_path[0] ? c->config_path : NULL, c->cfg.dir, argc - 1, argv + 1);
   ls_tag_entry_t *e;
   size_t n;
   if (cli_read_tags(c, &e, &n) != 0) return 1;
@@ -107,9 +108,11 @@ static int run_files(cli_ctx_t *c, int argc, char **argv) {
 
 const cli_command_t cli_cmd_peers = {
     "peers",
-    "peers",
-    "the peers in tags.txt",
-    "Usage: lanswarm peers\n\nThe peers in tags.txt: tag, address, files, total size, last seen.\n",
+    "peers [add HOST[:PORT]]",
+    "the peers in tags.txt; add: a peer by hand",
+    "Usage: lanswarm peers\n       lanswarm peers add HOST[:PORT]\n\nThe peers in tags.txt: tag, address, files, total size, last seen.\n"
+    "`peers add` writes HOST[:PORT] into lanswarm.conf's `peers =` line (the others kept), for a peer\n"
+    "broadcast and multicast do not reach: another subnet, Wi-Fi client isolation.\n",
     run_peers,
     0,
 };

@@ -308,8 +308,8 @@ void peer_start(fetch_t *f, peer_t *p, const fetch_holder_t *h) {
     return;
   }
   p->conn.data = p;
-  struct sockaddr_in sa;
-  rc = ls_net_ipv4(p->h.addr, p->h.port, &sa);
+  struct sockaddr_storage sa; /* IPv4, or IPv6 with its scope ("%ifname") */
+  rc = ls_net_addr_parse(p->h.addr, p->h.port, &sa);
   if (rc == 0) rc = ls_conn_connect(&p->conn, (const struct sockaddr *)&sa);
   if (rc != 0) {
     snprintf(p->end_buf, sizeof p->end_buf, "dropped: %s", uv_strerror(rc));

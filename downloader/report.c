@@ -7,6 +7,7 @@
 #include "ls_clientlog.h"
 #include "ls_events.h"
 #include "ls_log.h"
+#include "ls_net.h"
 #include "ls_util.h"
 
 static const char *status_word(fetch_status_t st) {
@@ -137,7 +138,7 @@ static void print_json(int events, const char *name, const char *root_hex, const
   for (size_t i = 0; i < r->npeers && i < LS_EVENTS_PEERS_MAX; i++, ev->npeers++) {
     ls_event_peer_t *p = &ev->peers[i];
     memcpy(p->tag, r->peers[i].tag, sizeof p->tag);
-    snprintf(p->address, sizeof p->address, "%s:%u", r->peers[i].addr, r->peers[i].port);
+    ls_net_endpoint_format(r->peers[i].addr, r->peers[i].port, p->address, sizeof p->address);
     p->bytes = r->peers[i].bytes;
     snprintf(p->end, sizeof p->end, "%s", r->peers[i].end);
   }

@@ -1,7 +1,9 @@
 #include "answering.h"
 
+#include <arpa/inet.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 
 #include "ls_log.h"
@@ -11,11 +13,12 @@
 
 static void timer_cb(uv_timer_t *t);
 
-void answering_init(answering_t *an, uv_loop_t *loop, const ls_config_t *cfg, uv_udp_t *udp) {
+void answering_init(answering_t *an, uv_loop_t *loop, const ls_config_t *cfg, int fd4, int fd6) {
   memset(an, 0, sizeof *an);
   an->cfg = cfg;
   an->loop = loop;
-  an->udp = udp;
+  an->fd4 = fd4;
+  an->fd6 = fd6;
   an->seed = (unsigned)uv_hrtime() ^ (unsigned)uv_os_getpid();
   answer_limit_init(&an->limit);
   uv_timer_init(loop, &an->timer);
@@ -37,10 +40,12 @@ static int read_round(answering_t *an, ls_round_t *r) {
 }
 
 static void send_answer(answering_t *an, ls_round_t *r, const struct sockaddr *to) {
-  for (size_t i = 0; i < r->n; i++) {
-    uv_buf_t b = uv_buf_init(r->data[i], (unsigned)r->len[i]);
-    if (uv_udp_try_send(an->udp, &b, 1, to) >= 0) an->datagrams++;
-  }
+  int six = to->sa_family == AF_INET6;
+  int fd = six ? an->fd6 : an->fd4;
+  socklen_t len = six ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in);
+  if (fd < 0) return;
+  for (size_t i = 0; i < r->n; i++) /* non-blocking: a full buffer drops it, as a lost datagram */
+    if (sendto(fd, r->data[i], r->len[i], MSG_DONTWAIT, to, len) >= 0) an->datagrams++;
   an->answers++;
 }
 
@@ -68,10 +73,10 @@ static void timer_cb(uv_timer_t *t) {
   flush(t->data);
 }
 
-void answering_query(answering_t *an, const ls_announce_t *q, const struct sockaddr *from) {
-  if (strcmp(q->tag, an->cfg->tag) == 0) return; /* our own query */
+/* Queues an answer to `to` after the jitter, within the limits. */
+static void schedule(answering_t *an, const struct sockaddr *to, const char *why) {
   char addr[64];
-  ls_net_addr_str(from, addr, sizeof addr, NULL);
+  ls_net_addr_str(to, addr, sizeof addr, NULL);
   uint64_t now = uv_now(an->loop);
   if (!answer_limit_allow(&an->limit, addr, now)) return;
   size_t slot = 0;
@@ -79,12 +84,30 @@ void answering_query(answering_t *an, const ls_announce_t *q, const struct socka
   if (slot == ANSWER_PENDING_MAX) return; /* cannot happen within the limit; drop rather than grow */
   answer_pending_t *p = &an->pending[slot];
   memset(&p->to, 0, sizeof p->to);
-  memcpy(&p->to, from, from->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
+  memcpy(&p->to, to, to->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6) : sizeof(struct sockaddr_in));
   p->due_ms = now + (uint64_t)(rand_r(&an->seed) % (ANSWER_JITTER_MS + 1));
   p->used = 1;
-  ls_debug("query from tag=%s addr=%s: answering in %llu ms", q->tag, addr, (unsigned long long)(p->due_ms - now));
+  ls_debug("%s from addr=%s: answering in %llu ms", why, addr, (unsigned long long)(p->due_ms - now));
   if (!uv_is_active((uv_handle_t *)&an->timer) || uv_timer_get_due_in(&an->timer) > p->due_ms - now)
     uv_timer_start(&an->timer, timer_cb, p->due_ms - now, 0);
+}
+
+void answering_query(answering_t *an, const ls_announce_t *q, const struct sockaddr *from) {
+  if (strcmp(q->tag, an->cfg->tag) == 0) return; /* our own query */
+  schedule(an, from, "query");
+}
+
+void answering_unicast(answering_t *an, const struct sockaddr *from) {
+  struct sockaddr_storage to;
+  memset(&to, 0, sizeof to);
+  if (from->sa_family == AF_INET6) {
+    memcpy(&to, from, sizeof(struct sockaddr_in6));
+    ((struct sockaddr_in6 *)&to)->sin6_port = htons((uint16_t)an->cfg->udp_port);
+  } else {
+    memcpy(&to, from, sizeof(struct sockaddr_in));
+    ((struct sockaddr_in *)&to)->sin_port = htons((uint16_t)an->cfg->udp_port);
+  }
+  schedule(an, (const struct sockaddr *)&to, "unicast announcement");
 }
 
 void answering_close(answering_t *an) {

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "ls_announce.h"
 #include "ls_net.h"
@@ -83,33 +84,33 @@ static void reject(listening_t *l, const char *from, const char *why) {
     ls_warn("dropped datagram from=%s reason=\"%s\" (and %lu more dropped unlogged)", from, why, dropped);
 }
 
-static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  listening_t *l = h->data;
-  (void)suggested;
-  *buf = uv_buf_init(l->recv_buf, sizeof l->recv_buf);
+static unsigned how_of(ls_via_t via) {
+  switch (via) {
+    case LS_VIA_MULTICAST: return LS_HOW_MULTICAST;
+    case LS_VIA_UNICAST: return LS_HOW_UNICAST;
+    default: return LS_HOW_BROADCAST;
+  }
 }
 
-/* Every datagram, from the announcement port (broadcasts) or the query
- * socket (answers, heard unicast): checked, then applied or answered. */
-static void handle_datagram(listening_t *l, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr,
-                            unsigned flags, unsigned how) {
-  char from[32];
+/* Every datagram: from the announcement port (how: by its destination
+ * address) or the query socket (answers, unicast): checked, then applied or
+ * answered. `answer` is 1 on the announcement port, where a query or a new
+ * peer heard by unicast (a peer by hand) gets this peer's round back. */
+static void handle_datagram(listening_t *l, const char *data, ssize_t nread, const struct sockaddr *addr, unsigned how,
+                            int answer) {
+  char from[LS_NET_ADDR_MAX];
   uint16_t from_port;
   ls_net_addr_str(addr, from, sizeof from, &from_port);
   l->datagrams++;
-  if ((flags & UV_UDP_PARTIAL) || nread > LS_ANNOUNCE_MAX_PAYLOAD) {
+  if (nread > LS_ANNOUNCE_MAX_PAYLOAD) {
     reject(l, from, "oversized datagram");
-    return;
-  }
-  if (addr->sa_family != AF_INET) {
-    reject(l, from, "not IPv4");
     return;
   }
   ls_announce_t a;
   const char *why;
-  const char *json = buf->base;
+  const char *json = data;
   size_t json_len = (size_t)nread;
-  if (l->key != NULL && ls_auth_open(l->key, buf->base, (size_t)nread, &json, &json_len) != 0) {
+  if (l->key != NULL && ls_auth_open(l->key, data, (size_t)nread, &json, &json_len) != 0) {
     reject(l, from, "not authenticated with the network key");
     return;
   }
@@ -118,30 +119,89 @@ static void handle_datagram(listening_t *l, ssize_t nread, const uv_buf_t *buf, 
     return;
   }
   if (a.type == LS_ANNOUNCE_QUERY) {
-    answering_query(&l->answering, &a, addr);
+    if (answer) answering_query(&l->answering, &a, addr);
     return;
   }
-
   size_t before = peer_table_peer_count(&l->table);
   int rc = peer_table_apply(&l->table, &a, from, how, uv_now(l->loop), ls_unix_now());
   size_t after = peer_table_peer_count(&l->table);
-
-  if (a.type == LS_ANNOUNCE_BYE && after < before) ls_info("peer left tag=%s addr=%s:%u (goodbye)", a.tag, from, a.port);
-  else if (after > before) ls_info("peer joined tag=%s addr=%s:%u", a.tag, from, a.port);
+  char endpoint[LS_NET_ENDPOINT_MAX], via[48];
+  ls_net_endpoint_format(from, a.port, endpoint, sizeof endpoint);
+  ls_how_format(how, via, sizeof via);
+  if (a.type == LS_ANNOUNCE_BYE && after < before)
+    ls_info("peer left tag=%s addr=%s (goodbye) via=%s", a.tag, endpoint, via);
+  else if (after > before)
+    ls_info("peer joined tag=%s addr=%s via=%s", a.tag, endpoint, via);
+  /* A peer by hand is heard by unicast: it learns of us at once, so one
+   * side's `peers =` line is enough (answering bounds what this can send). */
+  if (answer && how == LS_HOW_UNICAST && after > before) answering_unicast(&l->answering, addr);
   if (rc < 0) reject(l, from, "over a limit (peers or files)");
   if (rc != 0) schedule_write(l, rc != PT_SEEN);
   ls_announce_free(&a);
 }
 
-/* Until the listener tells how a datagram arrived (IP_PKTINFO), whatever
- * comes to the announcement port counts as broadcast. */
-static void recv_cb(uv_udp_t *udp, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags) {
-  if (nread <= 0 || addr == NULL) return;
-  handle_datagram(udp->data, nread, buf, addr, flags, LS_HOW_BROADCAST);
+#define RECV_BATCH 64 /* datagrams per poll callback, so timers still run in a flood */
+
+static void poll_cb(uv_poll_t *p, int status, int events) {
+  listen_sock_t *s = p->data;
+  listening_t *l = s->owner;
+  if (status < 0 || !(events & UV_READABLE)) return;
+  for (int i = 0; i < RECV_BATCH && !l->stopping; i++) {
+    struct sockaddr_storage src, dst;
+    ssize_t n = ls_net_recv(s->fd, l->recv_buf, sizeof l->recv_buf, &src, &dst);
+    if (n == UV_EAGAIN) return;
+    if (n == UV_EMSGSIZE) n = LS_ANNOUNCE_MAX_PAYLOAD + 1; /* cut short: refused as oversized */
+    if (n < 0) return;
+    ls_via_t via = ls_net_classify((struct sockaddr *)&dst, &l->bcast);
+    l->via[via & 3]++;
+    handle_datagram(l, l->recv_buf, n, (struct sockaddr *)&src, how_of(via), 1);
+  }
 }
 
 static void answer_cb(void *ud, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *addr, unsigned flags) {
-  handle_datagram(ud, nread, buf, addr, flags, LS_HOW_UNICAST);
+  if (flags & UV_UDP_PARTIAL) nread = LS_ANNOUNCE_MAX_PAYLOAD + 1;
+  handle_datagram(ud, buf->base, nread, addr, LS_HOW_UNICAST, 0);
+}
+
+/* Binds addr (IPv4 or IPv6; "::" dual-stack only when it is the one socket:
+ * beside an IPv4 socket each broadcast would arrive twice) and joins the
+ * groups there. 0 or an error code. */
+static int open_sock(listening_t *l, listen_sock_t *s, const char *addr, int dual) {
+  struct in_addr g4[LS_NET_MAX_TARGETS];
+  struct in6_addr g6;
+  size_t n4 = 0, n6 = 0;
+  const ls_config_t *cfg = l->cfg;
+  int fd = ls_net_udp_recv_socket(addr, cfg->udp_port, RCVBUF_BYTES, dual);
+  if (fd < 0) return fd;
+  s->fd = fd;
+  s->owner = l;
+  uv_poll_init(l->loop, &s->poll, fd);
+  s->poll.data = s;
+  int six = strchr(addr, ':') != NULL;
+  if (ls_net_groups(cfg->broadcast, cfg->multicast, cfg->multicast6, g4, LS_NET_MAX_TARGETS, &n4, &g6, &n6) == 0 &&
+      (six ? n6 : n4) > 0) {
+    int joined = ls_net_join_groups(fd, six ? AF_INET6 : AF_INET, g4, n4, &g6, n6);
+    ls_info("joined %d multicast group(s) on %s (per interface)", joined, six ? "IPv6" : "IPv4");
+  }
+  return 0;
+}
+
+/* IPv4 and IPv6 with the default listen_addr (IPv6 where the host has it);
+ * only the one family of any other address. */
+static int open_socks(listening_t *l, char *err, size_t errlen) {
+  const char *addr = l->cfg->listen_addr;
+  int any = strcmp(addr, "0.0.0.0") == 0, six = strchr(addr, ':') != NULL;
+  l->sock[0].fd = l->sock[1].fd = -1;
+  int rc = six ? 0 : open_sock(l, &l->sock[0], addr, 0);
+  if (rc == 0 && (six || (any && ls_net_ipv6_usable()))) {
+    rc = open_sock(l, &l->sock[1], six ? addr : "::", six);
+    if (rc != 0 && any) {
+      ls_info("no IPv6 socket (%s): IPv4 only", uv_strerror(rc));
+      rc = 0;
+    }
+  }
+  if (rc != 0) snprintf(err, errlen, "cannot listen on UDP %s:%d: %s", addr, l->cfg->udp_port, uv_strerror(rc));
+  return rc;
 }
 
 static void feed_changed(void *ud, int urgent) {
@@ -182,14 +242,11 @@ int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, cons
   ls_ratelimit_init(&l->bad_rl, 10, 10000);
   peer_table_init(&l->table, cfg->interval);
   load_old_tags(l);
-  int rc = ls_net_udp_open(loop, &l->udp, cfg->listen_addr, cfg->udp_port, RCVBUF_BYTES);
-  if (rc != 0) {
-    snprintf(err, errlen, "cannot listen on UDP %s:%d: %s", cfg->listen_addr, cfg->udp_port, uv_strerror(rc));
-    return rc;
-  }
-  l->udp.data = l;
+  ls_net_bcast_set(cfg->broadcast, &l->bcast);
+  int rc = open_socks(l, err, errlen);
+  if (rc != 0) return rc;
   if ((rc = asking_init(&l->asking, loop, cfg, key, answer_cb, l, err, errlen)) != 0) return rc;
-  answering_init(&l->answering, loop, cfg, &l->udp);
+  answering_init(&l->answering, loop, cfg, l->sock[0].fd, l->sock[1].fd);
   uv_timer_init(loop, &l->expire_timer);
   uv_timer_init(loop, &l->write_timer);
   l->expire_timer.data = l->write_timer.data = l;
@@ -208,7 +265,8 @@ int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, cons
 }
 
 void listening_start(listening_t *l) {
-  uv_udp_recv_start(&l->udp, alloc_cb, recv_cb);
+  for (int i = 0; i < 2; i++)
+    if (l->sock[i].fd >= 0) uv_poll_start(&l->sock[i].poll, UV_READABLE, poll_cb);
   uv_timer_start(&l->expire_timer, expire_cb, 1000, 1000);
   schedule_write(l, 1); /* tags.txt exists from the start, even if empty */
   asking_start(&l->asking); /* the peers answer at once: no waiting for their next rounds */
@@ -223,7 +281,12 @@ void listening_start(listening_t *l) {
 void listening_close(listening_t *l) {
   if (l->stopping) return;
   l->stopping = 1;
-  uv_close((uv_handle_t *)&l->udp, NULL);
+  for (int i = 0; i < 2; i++) {
+    if (l->sock[i].fd < 0) continue;
+    uv_close((uv_handle_t *)&l->sock[i].poll, NULL); /* stops polling the fd first */
+    close(l->sock[i].fd);
+    l->sock[i].fd = -1;
+  }
   uv_close((uv_handle_t *)&l->expire_timer, NULL);
   uv_close((uv_handle_t *)&l->write_timer, NULL);
   asking_close(&l->asking);

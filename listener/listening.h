@@ -6,7 +6,10 @@
  * timer. With `tracker` configured, the trackers' listings (subscribed:
  * pushed on every change) feed the same table (tracker_feed). A query at
  * start (asking) brings every peer's round at once; the peers' queries are
- * answered with this peer's (answering). */
+ * answered with this peer's (answering).
+ * It receives on IPv4 and, where the host has it, IPv6, joins the multicast
+ * groups on every interface, and tells by each datagram's destination
+ * address how it came: broadcast, multicast or unicast (ls_net_classify). */
 #ifndef LISTENING_H
 #define LISTENING_H
 
@@ -17,14 +20,25 @@
 #include "ls_auth.h"
 #include "ls_config.h"
 #include "ls_log.h"
+#include "ls_net.h"
 #include "peer_table.h"
 #include "tracker_feed.h"
 
+typedef struct listening_s listening_t;
+
+/* One receiving socket, polled (recvmsg reports the destination address). */
 typedef struct {
+  uv_poll_t poll;
+  int fd; /* -1: not open */
+  listening_t *owner;
+} listen_sock_t;
+
+struct listening_s {
   const ls_config_t *cfg;
   const ls_key_t *key;          /* with `key_file`: only sealed announcements count */
   uv_loop_t *loop;
-  uv_udp_t udp;
+  listen_sock_t sock[2];        /* IPv4, IPv6 */
+  ls_net_bcast_set_t bcast;     /* what counts as broadcast */
   uv_timer_t expire_timer;
   uv_timer_t write_timer;
   uv_work_t write_work;
@@ -47,7 +61,8 @@ typedef struct {
   int stopping;
   unsigned long datagrams;
   unsigned long rejected;
-} listening_t;
+  unsigned long via[4];         /* datagrams by ls_via_t */
+};
 
 /* The peer table (with what tags.txt already holds) and the UDP socket, from
  * cfg (kept, as key is, until listening_free; key NULL without a network

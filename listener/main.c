@@ -25,9 +25,11 @@ typedef struct {
 static void on_signal(ls_signals_t *s, int signum) {
   listener_t *l = s->data;
   if (l->engine.stopping) return;
-  ls_info("signal %d: stopping (datagrams=%lu rejected=%lu queries_sent=%lu answers_sent=%lu answer_datagrams=%lu)",
-          signum, l->engine.datagrams, l->engine.rejected, l->engine.asking.queries, l->engine.answering.answers,
-          l->engine.answering.datagrams);
+  ls_info("signal %d: stopping (datagrams=%lu rejected=%lu broadcast=%lu multicast=%lu unicast=%lu queries_sent=%lu "
+          "answers_sent=%lu answer_datagrams=%lu)",
+          signum, l->engine.datagrams, l->engine.rejected, l->engine.via[LS_VIA_BROADCAST],
+          l->engine.via[LS_VIA_MULTICAST], l->engine.via[LS_VIA_UNICAST], l->engine.asking.queries,
+          l->engine.answering.answers, l->engine.answering.datagrams);
   listening_close(&l->engine);
   ls_signals_close(&l->signals);
 }

@@ -59,7 +59,10 @@ void peer_table_close(peer_table_t *t) {
 }
 
 static void peer_key(char *buf, size_t len, const char *tag, const char *addr, uint16_t port) {
-  snprintf(buf, len, "%s %s:%u", tag, addr, (unsigned)port);
+  /* "tag a.b.c.d:port" or "tag [v6addr%ifname]:port" */
+  char endpoint[LS_NET_ENDPOINT_MAX];
+  ls_net_endpoint_format(addr, port, endpoint, sizeof endpoint);
+  snprintf(buf, len, "%s %s", tag, endpoint);
 }
 
 static pt_peer_t *peer_get(peer_table_t *t, const char *tag, const char *addr, uint16_t port, int create) {

@@ -48,7 +48,7 @@ typedef struct req_s {
 struct conn_s {
   ls_conn_t conn;
   server_t *srv;
-  char peer[32];
+  char peer[LS_NET_ADDR_MAX];
   uint16_t peer_port;
   uint64_t start_ms;
   char start_ts[40];
@@ -98,7 +98,7 @@ static void conn_log(conn_t *c) {
   ls_serverlog_t rec;
   memset(&rec, 0, sizeof rec);
   ls_log_timestamp(rec.time, sizeof rec.time);
-  snprintf(rec.addr, sizeof rec.addr, "%.15s", c->peer);
+  snprintf(rec.addr, sizeof rec.addr, "%s", c->peer);
   rec.port = c->peer_port;
   snprintf(rec.start, sizeof rec.start, "%s", c->start_ts);
   rec.duration_ms = uv_now(srv->loop) - c->start_ms;
@@ -137,7 +137,7 @@ static void status_write(server_t *srv) {
   uint64_t now = uv_now(srv->loop);
   for (conn_t *c = srv->closing ? NULL : srv->conns; c != NULL && st.nconns < srv->nconns + 1; c = c->next) {
     ls_srvstatus_conn_t *e = &st.conns[st.nconns++];
-    snprintf(e->addr, sizeof e->addr, "%.15s", c->peer);
+    snprintf(e->addr, sizeof e->addr, "%s", c->peer);
     e->port = c->peer_port;
     snprintf(e->start, sizeof e->start, "%s", c->start_ts);
     e->duration_ms = now - c->start_ms;
@@ -587,7 +587,9 @@ int server_new(uv_loop_t *loop, const ls_config_t *cfg, ls_catalog_t *catalog, s
 
 int server_start(server_t *srv) {
   srv->listener.data = srv;
-  int rc = ls_net_tcp_listen(srv->loop, &srv->listener, srv->cfg->listen_addr, srv->cfg->tcp_port, 128, on_connection);
+  /* dual stack by default */
+  int rc = ls_net_tcp_listen_default(srv->loop, &srv->listener, srv->cfg->listen_addr, srv->cfg->tcp_port, 128,
+                                     on_connection);
   if (rc != 0) return rc;
   status_write(srv);
   uv_timer_start(&srv->status_timer, status_cb, 1000, 1000);

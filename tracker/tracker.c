@@ -225,7 +225,7 @@ static void on_register(conn_t *c, const ls_tmsg_t *m) {
   reg_host_t *other = registry_find(&t->reg, m->host);
   if (other != NULL) {
     char why[LS_TMSG_MAX_REASON];
-    snprintf(why, sizeof why, "the name '%s' is taken (by %s); choose another", m->host, other->addr);
+    snprintf(why, sizeof why, "the name '%s' is taken (by %.45s); choose another", m->host, other->addr);
     ls_info("register refused name=%s addr=%s: name taken", m->host, peer);
     send_error(c, m->id, LS_TERR_NAME_TAKEN, why);
     return;

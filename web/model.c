@@ -17,7 +17,7 @@
 /* ---------- peers ---------- */
 
 static void addr_str(const ls_tag_entry_t *e, char *buf, size_t len) {
-  snprintf(buf, len, "%s:%u", e->addr, e->port);
+  ls_net_endpoint_format(e->addr, e->port, buf, len);
 }
 
 cJSON *model_peers(const ls_tag_entry_t *e, size_t n, int64_t now, unsigned interval, const char *self_tag) {
@@ -93,7 +93,7 @@ cJSON *model_files(const ls_tag_entry_t *e, size_t n, const ls_catalog_snapshot_
     for (size_t k = i; k < j; k++) {
       if (k == i || strcmp(idx[k]->name, idx[k - 1]->name) != 0)
         cJSON_AddItemToArray(names, cJSON_CreateString(idx[k]->name));
-      char addr[32];
+      char addr[LS_NET_ENDPOINT_MAX];
       addr_str(idx[k], addr, sizeof addr);
       cJSON *h = cJSON_CreateObject();
       cJSON_AddStringToObject(h, "tag", idx[k]->tag);
@@ -165,8 +165,8 @@ static cJSON *history_item(const char *line, size_t len) {
   cJSON_AddNumberToObject(h, "resumed", (double)rec->resumed);
   cJSON *peers = cJSON_AddArrayToObject(h, "peers");
   for (size_t i = 0; i < rec->npeers; i++) {
-    char addr[32];
-    snprintf(addr, sizeof addr, "%s:%u", rec->peers[i].addr, rec->peers[i].port);
+    char addr[LS_NET_ENDPOINT_MAX];
+    ls_net_endpoint_format(rec->peers[i].addr, rec->peers[i].port, addr, sizeof addr);
     cJSON *p = cJSON_CreateObject();
     cJSON_AddStringToObject(p, "tag", rec->peers[i].tag);
     cJSON_AddStringToObject(p, "address", addr);
@@ -315,8 +315,8 @@ cJSON *model_server(const model_serverlog_t *log, const char *status_json, const
   cJSON *now = cJSON_AddArrayToObject(o, "connections_now");
   for (size_t i = 0; running && i < st.nconns; i++) {
     const ls_srvstatus_conn_t *c = &st.conns[i];
-    char peer[32];
-    snprintf(peer, sizeof peer, "%s:%u", c->addr, c->port);
+    char peer[LS_NET_ENDPOINT_MAX];
+    ls_net_endpoint_format(c->addr, c->port, peer, sizeof peer);
     cJSON *e = cJSON_CreateObject();
     cJSON_AddStringToObject(e, "peer", peer);
     cJSON_AddNumberToObject(e, "bytes", (double)c->bytes);

@@ -27,7 +27,36 @@ static const char *check_tag(const char *v) {
 }
 
 static const char *check_broadcast(const char *v) {
-  return *v ? NULL : "'auto' or a comma-separated list of IPv4 addresses";
+  return *v ? NULL : "'auto', 'off' or a comma-separated list of IPv4 addresses";
+}
+
+static const char *check_multicast(const char *v) {
+  struct in_addr g4[LS_NET_MAX_TARGETS];
+  struct in6_addr g6;
+  size_t n4, n6;
+  return ls_net_groups("auto", v, "off", g4, LS_NET_MAX_TARGETS, &n4, &g6, &n6) == 0
+             ? NULL
+             : "'auto', 'off' or a comma-separated list of IPv4 multicast groups (224.0.0.0/4)";
+}
+
+static const char *check_multicast6(const char *v) {
+  struct in_addr g4;
+  struct in6_addr g6;
+  size_t n4, n6;
+  return ls_net_groups("auto", "off", v, &g4, 1, &n4, &g6, &n6) == 0 ? NULL
+                                                                       : "'auto', 'off' or one IPv6 multicast group (ff00::/8)";
+}
+
+static const char *check_peers(const char *v) {
+  char buf[512], host[256];
+  int port;
+  size_t n = 0;
+  snprintf(buf, sizeof buf, "%s", v);
+  char *save = NULL;
+  for (char *tok = strtok_r(buf, ", ", &save); tok != NULL; tok = strtok_r(NULL, ", ", &save))
+    if (++n > LS_NET_PEERS_MAX || ls_net_peer_parse(tok, 1, host, sizeof host, &port) != 0)
+      return "up to 8 of HOST[:PORT], [IPV6][:PORT], separated by commas";
+  return NULL;
 }
 
 /* One list item, spaces trimmed, into out (normalized); 0 or -EINVAL. */
@@ -131,8 +160,13 @@ static const ls_config_key_t keys[] = {
     UINT_KEY("tcp_port", "port", tcp_port, 0, 65535, "41771", ANN | SRV | DL | TRK | CLT | WEB, "N",
              "the chunk server (TCP); the tracker's own port"),
     STRING_KEY("broadcast", broadcast, "auto", NULL, ANN | LIS, "ADDR[,ADDR]",
-               "where announcements and queries go: auto or a list",
-               check_broadcast),
+               "where announcements and queries go: auto, off or a list", check_broadcast),
+    STRING_KEY("multicast", multicast, "auto", NULL, ANN | LIS, "GROUP[,GROUP]",
+               "IPv4 multicast groups: auto (with broadcast auto), off or a list", check_multicast),
+    STRING_KEY("multicast6", multicast6, "auto", NULL, ANN | LIS, "GROUP",
+               "the IPv6 link-local group: auto (with broadcast auto), off or a group", check_multicast6),
+    STRING_KEY("peers", peers, NULL, "none", ANN | LIS, "HOST[:PORT],...",
+               "peers by hand, announced to unicast (PORT: their udp_port)", check_peers),
     STRING_KEY("listen_addr", listen_addr, "0.0.0.0", NULL, LIS | SRV | TRK, "ADDR",
                "where the listener, server and tracker bind", check_listen_addr),
     UINT_KEY("interval", NULL, interval, 1, 3600, "60", ANN | LIS | WEB, "SEC", "seconds between announcement rounds"),

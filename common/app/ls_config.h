@@ -48,7 +48,10 @@ typedef struct {
   char round_path[PATH_MAX];    /* DIR/run/round: the announcer's last round, which the listener answers with */
   char log_file[PATH_MAX];      /* daemon diagnostics; empty: stderr only */
   char key_file[PATH_MAX];      /* the network key; empty: none */
-  char broadcast[256];          /* "auto" or comma-separated IPv4 addresses */
+  char broadcast[256];          /* "auto", "off" or comma-separated IPv4 addresses */
+  char multicast[256];          /* "auto", "off" or comma-separated IPv4 groups */
+  char multicast6[64];          /* "auto", "off" or one IPv6 group */
+  char peers[512];              /* peers by hand: HOST[:PORT], ... */
   char tracker[256];            /* "addr:port, addr:port" of up to LS_MAX_TRACKERS trackers, or empty */
   char listen_addr[64];         /* where the listener and server bind */
   char web_addr[64];            /* where lanswarm-web listens; default 127.0.0.1 */

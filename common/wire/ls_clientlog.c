@@ -21,14 +21,16 @@ int ls_clientlog_encode(const ls_clientlog_t *rec, char *buf, size_t cap) {
   if (rec->npeers == 0) ls_logfmt_add(&w, "peers", "-");
   for (size_t i = 0; i < rec->npeers && i < LS_CLIENTLOG_PEERS_MAX; i++) {
     const ls_clientlog_peer_t *p = &rec->peers[i];
-    ls_logfmt_add(&w, i == 0 ? "peers" : NULL, "%s%s@%s:%u=%llu", i == 0 ? "" : ",", p->tag, p->addr, p->port,
+    char endpoint[LS_NET_ENDPOINT_MAX];
+    ls_net_endpoint_format(p->addr, p->port, endpoint, sizeof endpoint);
+    ls_logfmt_add(&w, i == 0 ? "peers" : NULL, "%s%s@%s=%llu", i == 0 ? "" : ",", p->tag, endpoint,
                   (unsigned long long)p->bytes);
   }
   ls_logfmt_add_quoted(&w, "message", rec->message);
   return ls_logfmt_end(&w);
 }
 
-/* "tag@a.b.c.d:port=bytes,..." or "-". */
+/* "tag@a.b.c.d:port=bytes,..." (or tag@[v6]:port=bytes) or "-". */
 static int decode_peers(char *s, ls_clientlog_t *rec) {
   char *items[LS_CLIENTLOG_PEERS_MAX];
   if (ls_logfmt_list(s, items, LS_CLIENTLOG_PEERS_MAX, &rec->npeers) != 0) return -EINVAL;
@@ -37,7 +39,7 @@ static int decode_peers(char *s, ls_clientlog_t *rec) {
     ls_clientlog_peer_t *p = &rec->peers[i];
     if (at == NULL || eq == NULL) return -EINVAL;
     *at = *eq = '\0';
-    if (!ls_tag_valid(tag, strlen(tag)) || ls_logfmt_hostport(at + 1, p->addr, &p->port) != 0 ||
+    if (!ls_tag_valid(tag, strlen(tag)) || ls_logfmt_endpoint(at + 1, p->addr, &p->port) != 0 ||
         ls_logfmt_u64(eq + 1, UINT64_MAX, &p->bytes) != 0)
       return -EINVAL;
     memcpy(p->tag, tag, strlen(tag) + 1);

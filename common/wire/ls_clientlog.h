@@ -18,7 +18,7 @@
 
 typedef struct {
   char tag[LS_TAG_MAX + 1];
-  char addr[16];
+  char addr[LS_NET_ADDR_MAX];
   uint16_t port;
   uint64_t bytes;
 } ls_clientlog_peer_t;

@@ -9,6 +9,7 @@
 
 #include "ls_hash.h"
 #include "ls_name.h"
+#include "ls_net.h"
 
 #define LS_EVENTS_LINE_MAX 65536 /* bytes in a line */
 #define LS_EVENTS_PEERS_MAX 64   /* holders, peers: as many as a download uses */
@@ -20,7 +21,7 @@ typedef enum { LS_EVENT_START, LS_EVENT_PROGRESS, LS_EVENT_END } ls_event_kind_t
 
 typedef struct {
   char tag[LS_TAG_MAX + 1];
-  char address[32];            /* end: "addr:port" */
+  char address[LS_NET_ENDPOINT_MAX]; /* end: "addr:port" or "[v6addr]:port" */
   uint64_t bytes;
   char end[LS_EVENTS_TEXT_MAX]; /* end: how the peer ended */
 } ls_event_peer_t;

@@ -150,6 +150,10 @@ int ls_logfmt_hostport(const char *s, char addr[16], uint16_t *port) {
   return 0;
 }
 
+int ls_logfmt_endpoint(const char *s, char addr[LS_NET_ADDR_MAX], uint16_t *port) {
+  return ls_net_endpoint_parse(s, strlen(s), addr, LS_NET_ADDR_MAX, port) == 0 ? 0 : -EINVAL;
+}
+
 static void put(ls_logfmt_writer_t *w, const char *s, size_t n) {
   if (w->overflow || w->len + n >= w->cap) {
     w->overflow = 1;

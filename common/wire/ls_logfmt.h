@@ -9,6 +9,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ls_net.h"
+
 #define LS_LOGFMT_LINE_MAX 16384/* bytes in a line, without its newline */
 #define LS_LOGFMT_KEY_MAX 32    /* bytes in a key, with its NUL */
 #define LS_LOGFMT_TIME_MAX 40   /* bytes in the timestamp, with its NUL */
@@ -57,6 +59,9 @@ int ls_logfmt_list(char *s, char **items, size_t max, size_t *n);
 
 /* "a.b.c.d:port": a dotted IPv4 address (into addr, 16 bytes) and a port. */
 int ls_logfmt_hostport(const char *s, char addr[16], uint16_t *port);
+/* "a.b.c.d:port" or "[v6addr%ifname]:port" (ls_net_endpoint_parse): the
+ * address into addr (LS_NET_ADDR_MAX bytes) and the port. */
+int ls_logfmt_endpoint(const char *s, char addr[LS_NET_ADDR_MAX], uint16_t *port);
 
 /* ---------- writing ---------- */
 

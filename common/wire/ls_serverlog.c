@@ -19,7 +19,9 @@ int ls_serverlog_is_root_prefix(const char *s) {
 int ls_serverlog_encode(const ls_serverlog_t *rec, char *buf, size_t cap) {
   ls_logfmt_writer_t w;
   ls_logfmt_start(&w, buf, cap, rec->time);
-  ls_logfmt_add(&w, "peer", "%s:%u", rec->addr, rec->port);
+  char peer[LS_NET_ENDPOINT_MAX];
+  ls_net_endpoint_format(rec->addr, rec->port, peer, sizeof peer);
+  ls_logfmt_add(&w, "peer", "%s", peer);
   ls_logfmt_add(&w, "start", "%s", rec->start);
   ls_logfmt_add(&w, "duration_ms", "%llu", (unsigned long long)rec->duration_ms);
   ls_logfmt_add(&w, "bytes", "%llu", (unsigned long long)rec->bytes);
@@ -68,7 +70,7 @@ static const ls_logfmt_keys_t line_keys = {keys, K_COUNT, 0, 1u << K_PEER};
 static int decode_field(void *r, int k, char *v) {
   ls_serverlog_t *rec = r;
   switch (k) {
-    case K_PEER: return ls_logfmt_hostport(v, rec->addr, &rec->port);
+    case K_PEER: return ls_logfmt_endpoint(v, rec->addr, &rec->port);
     case K_START: /* as the server wrote it: a bare token */
       if (strlen(v) >= sizeof rec->start) return -EINVAL;
       memcpy(rec->start, v, strlen(v) + 1);

@@ -21,7 +21,7 @@ typedef char ls_root_prefix_t[LS_SERVERLOG_ROOT_PREFIX_LEN + 1];
 
 typedef struct {
   char time[LS_LOGFMT_TIME_MAX];
-  char addr[16];
+  char addr[LS_NET_ADDR_MAX];
   uint16_t port;
   char start[LS_LOGFMT_TIME_MAX];
   uint64_t duration_ms, bytes;

@@ -8,8 +8,8 @@
 #include "ls_json.h"
 
 static cJSON *conn_json(const ls_srvstatus_conn_t *c) {
-  char peer[32];
-  snprintf(peer, sizeof peer, "%s:%u", c->addr, c->port);
+  char peer[LS_NET_ENDPOINT_MAX];
+  ls_net_endpoint_format(c->addr, c->port, peer, sizeof peer);
   cJSON *e = cJSON_CreateObject();
   cJSON_AddStringToObject(e, "peer", peer);
   cJSON_AddStringToObject(e, "start", c->start);
@@ -56,7 +56,7 @@ static int decode_conn(const cJSON *c, ls_srvstatus_conn_t *out) {
   const cJSON *peer = cJSON_GetObjectItemCaseSensitive(c, "peer");
   const cJSON *start = cJSON_GetObjectItemCaseSensitive(c, "start");
   uint64_t chunks;
-  if (!cJSON_IsString(peer) || ls_logfmt_hostport(peer->valuestring, out->addr, &out->port) != 0) return -EINVAL;
+  if (!cJSON_IsString(peer) || ls_logfmt_endpoint(peer->valuestring, out->addr, &out->port) != 0) return -EINVAL;
   if (cJSON_IsString(start) && strlen(start->valuestring) < sizeof out->start)
     memcpy(out->start, start->valuestring, strlen(start->valuestring) + 1);
   if (get_uint(c, "duration_ms", LS_JSON_INT_MAX, &out->duration_ms) != 0 ||

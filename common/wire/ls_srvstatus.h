@@ -15,7 +15,7 @@
 #define LS_SRVSTATUS_CONNS_MAX 4096
 
 typedef struct {
-  char addr[16];
+  char addr[LS_NET_ADDR_MAX];
   uint16_t port;
   char start[LS_LOGFMT_TIME_MAX];
   uint64_t duration_ms, bytes;

@@ -7,28 +7,13 @@
 #include <uv.h>
 
 #include "ls_manifest.h"
+#include "ls_net.h"
 #include "ls_util.h"
 
 #define NFIELDS 8
 
 int ls_tags_parse_endpoint(const char *text, size_t len, char addr[LS_ADDR_MAX], uint16_t *port) {
-  char tmp[8];
-  uint64_t v;
-  const char *colon = memchr(text, ':', len);
-  if (colon == NULL) return -EINVAL;
-  size_t alen = (size_t)(colon - text);
-  if (alen == 0 || alen >= LS_ADDR_MAX) return -EINVAL;
-  memcpy(addr, text, alen);
-  addr[alen] = '\0';
-  unsigned char a4[4];
-  if (uv_inet_pton(AF_INET, addr, a4) != 0) return -EINVAL;
-  size_t plen = len - alen - 1;
-  if (plen == 0 || plen >= sizeof tmp) return -EINVAL;
-  memcpy(tmp, colon + 1, plen);
-  tmp[plen] = '\0';
-  if (ls_parse_u64(tmp, 1, 65535, &v) != 0) return -EINVAL;
-  *port = (uint16_t)v;
-  return 0;
+  return ls_net_endpoint_parse(text, len, addr, LS_ADDR_MAX, port);
 }
 
 int ls_tags_parse_line(const char *line, size_t len, ls_tag_entry_t *e) {
@@ -55,7 +40,7 @@ int ls_tags_parse_line(const char *line, size_t len, ls_tag_entry_t *e) {
   memcpy(e->tag, field[0], flen[0]);
   e->tag[flen[0]] = '\0';
 
-  if (ls_tags_parse_endpoint(field[1], flen[1], e->addr, &e->port) != 0) return -EINVAL;
+  if (ls_net_endpoint_parse(field[1], flen[1], e->addr, sizeof e->addr, &e->port) != 0) return -EINVAL;
 
   if (ls_hash_from_hex(field[2], flen[2], e->root) != 0) return -EINVAL;
   for (int k = 3; k <= 4; k++) {
@@ -86,9 +71,10 @@ int ls_tags_parse_line(const char *line, size_t len, ls_tag_entry_t *e) {
 }
 
 int ls_tags_format_line(const ls_tag_entry_t *e, char *buf, size_t cap) {
-  char hex[LS_HASH_HEX_LEN + 1];
+  char hex[LS_HASH_HEX_LEN + 1], endpoint[LS_NET_ENDPOINT_MAX];
   ls_hash_to_hex(e->root, hex);
-  int n = snprintf(buf, cap, "%s\t%s:%u\t%s\t%llu\t%u\t%s\t%lld\t%s\n", e->tag, e->addr, (unsigned)e->port, hex,
+  if (ls_net_endpoint_format(e->addr, e->port, endpoint, sizeof endpoint) < 0) return -ENOSPC;
+  int n = snprintf(buf, cap, "%s\t%s\t%s\t%llu\t%u\t%s\t%lld\t%s\n", e->tag, endpoint, hex,
                    (unsigned long long)e->size, (unsigned)e->chunk_size, e->complete ? "complete" : "partial",
                    (long long)e->last_seen, e->name);
   if (n < 0 || (size_t)n >= cap) return -ENOSPC;
@@ -142,7 +128,7 @@ int ls_tags_read(const char *path, ls_tag_entry_t **out, size_t *n, size_t *bad)
 
 int ls_tags_render(const ls_tag_entry_t *entries, size_t n, char **out, size_t *len) {
   size_t cap = strlen(LS_TAGS_HEADER) + 1;
-  for (size_t i = 0; i < n; i++) cap += 200 + strlen(entries[i].name);
+  for (size_t i = 0; i < n; i++) cap += 300 + strlen(entries[i].name);
   char *buf = malloc(cap);
   if (buf == NULL) return -ENOMEM;
   size_t used = (size_t)snprintf(buf, cap, "%s", LS_TAGS_HEADER);

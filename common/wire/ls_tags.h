@@ -2,6 +2,8 @@
  *
  * One line per (peer, file), fields separated by one TAB, the name last:
  *   tag  address:port  root  size  chunk_size  complete|partial  last_seen  name
+ * address:port is a.b.c.d:port, or [v6addr%ifname]:port for IPv6 (the scope
+ * only when link-local); e->addr holds the address without brackets.
  * last_seen is Unix seconds (UTC). Lines starting with '#' are comments.
  * The file is always replaced whole and atomically (ls_write_file_atomic).
  * See docs/PROTOCOL.md. */
@@ -13,10 +15,11 @@
 
 #include "ls_hash.h"
 #include "ls_name.h"
+#include "ls_net.h"
 
 #define LS_TAGS_HEADER "# lanswarm tags v1: tag\taddress:port\troot\tsize\tchunk_size\tstate\tlast_seen\tname\n"
 #define LS_TAGS_MAX_BYTES (256u << 20)
-#define LS_ADDR_MAX 16 /* dotted IPv4 and NUL */
+#define LS_ADDR_MAX LS_NET_ADDR_MAX /* dotted IPv4, or IPv6 with "%ifname" when link-local */
 
 typedef struct {
   char tag[LS_TAG_MAX + 1];

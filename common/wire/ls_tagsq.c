@@ -93,7 +93,7 @@ int ls_tagsq_peers(const ls_tag_entry_t *entries, size_t n, ls_tagsq_peer_t **ou
   for (size_t i = 0; i < n; k++) {
     ls_tagsq_peer_t *p = &peers[k];
     p->first = idx[i];
-    snprintf(p->address, sizeof p->address, "%s:%u", idx[i]->addr, idx[i]->port);
+    ls_net_endpoint_format(idx[i]->addr, idx[i]->port, p->address, sizeof p->address);
     size_t j = i;
     for (; j < n && entry_peer_cmp(&idx[i], &idx[j]) == 0; j++) {
       p->files++;

@@ -42,7 +42,7 @@ int ls_tagsq_lookup(const ls_tag_entry_t *entries, size_t n, const char *name, c
 /* One peer: a (tag, address:port) and what it announces. */
 typedef struct {
   const ls_tag_entry_t *first; /* its first entry (tag, addr, port) */
-  char address[LS_ADDR_MAX + 6]; /* "addr:port" */
+  char address[LS_NET_ENDPOINT_MAX]; /* "addr:port" or "[v6addr]:port" */
   size_t files;
   uint64_t bytes;
   int64_t last_seen; /* the latest of its entries */

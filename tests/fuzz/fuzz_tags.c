@@ -14,7 +14,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     if (n <= 0) abort();
     ls_tag_entry_t back;
     if (ls_tags_parse_line(line, (size_t)n - 1, &back) != 0) abort();
-    if (strcmp(back.name, e.name) != 0 || back.size != e.size || back.port != e.port) abort();
+    if (strcmp(back.name, e.name) != 0 || strcmp(back.addr, e.addr) != 0 || back.size != e.size || back.port != e.port) abort();
     free(back.name);
   }
   free(e.name);

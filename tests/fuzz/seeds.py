@@ -58,5 +58,7 @@ put("peers", "file", "# lanswarm peers v1: tag\taddress:port\thow\tfirst_seen\tl
     "alpha\t127.0.0.1:41771\tbroadcast,unicast\t1795605000\t1795605240\t60\t12\t-\n"
     "empty\t10.1.2.3:9\ttracker\t0\t0\t3600\t0\t0123456789abcdef0123456789abcdef\n")
 put("peers", "line", "b\t127.0.0.2:1\tbroadcast,multicast,unicast,tracker\t5\t6\t1\t4294967295\t-")
+put("tags", "ipv6-link-local", "c\t[fe80::1%%eth0]:41771\t%s\t5\t1048576\tcomplete\t1795605240\tv6.txt" % ROOT)
+put("tags", "ipv6-global", "d\t[fd00::2]:41771\t%s\t5\t1048576\tpartial\t1795605240\tv6.txt" % ROOT)
 put("config", "full", "# a peer\ntag = kitchen\nudp_port = 41770\ntcp_port = 41771\nbroadcast = auto\n"
     "interval = 60\nchunk_size = 1M\nrate_limit = 25M\ntracker = 127.0.0.1:41772\nlog_level = info\n")

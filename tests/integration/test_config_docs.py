@@ -59,7 +59,7 @@ def config_md_rows():
     table = text[text.index("| key | default | meaning |"):text.index("## Limits")]
     rows = {}
     for line in table.splitlines()[2:]:
-        m = re.match(r"\| `([a-z_]+)` \| ([^|]*) \| (.*) \|$", line)
+        m = re.match(r"\| `([a-z_0-9]+)` \| ([^|]*) \| (.*) \|$", line)
         if m:
             rows[m.group(1)] = (m.group(2).replace("`", "").strip(), m.group(3).replace("`", ""))
     return text, rows
@@ -77,7 +77,7 @@ def man_entries():
     entries = {}
     for chunk in section.split(".TP\n")[1:]:
         head, _, body = chunk.partition("\n")
-        names = re.findall(r"[a-z][a-z_]*[a-z]", deroff(head))
+        names = re.findall(r"[a-z][a-z_0-9]*[a-z0-9]", deroff(head))
         body = " ".join(deroff(body).split())
         for n in names:
             entries[n] = body
@@ -120,14 +120,14 @@ def test_documented_flags_exist(keys):
     man, _ = man_entries()
     md = md[:md.index("## Limits")]  # the limits name programs' own options (--depth)
     for doc, text in (("docs/CONFIG.md", md), ("man/lanswarm.conf.5", deroff(man))):
-        for f in re.findall(r"(?<![\w-])--([a-z][a-z-]*)", text):
+        for f in re.findall(r"(?<![\w-])--([a-z][a-z0-9-]*)", text):
             assert f in flags, "%s names --%s, which no program takes" % (doc, f)
 
 
 def offered_flags(help_text):
     """The flags a --help offers in its peer options."""
     part = help_text[help_text.index("Peer options"):]
-    return set(re.findall(r"^  (?:-c, )?--([a-z-]+)(?:, --([a-z-]+))?", part, flags=re.M))
+    return set(re.findall(r"^  (?:-c, )?--([a-z0-9-]+)(?:, --([a-z0-9-]+))?", part, flags=re.M))
 
 
 def test_each_program_offers_the_keys_it_reads(keys):

@@ -64,6 +64,14 @@ static void bad_values(void **state) {
   assert_int_not_equal(ls_config_set(&cfg, "log_level", "loud", err, sizeof err), 0);
   assert_int_not_equal(ls_config_set(&cfg, "tracker", "tracker.lan", err, sizeof err), 0);
   assert_int_not_equal(ls_config_set(&cfg, "tracker", "1.2.3.4:0", err, sizeof err), 0);
+  /* multicast, multicast6, peers: only what they can mean. */
+  assert_int_equal(ls_config_set(&cfg, "multicast", "239.255.41.70, 239.1.1.1", err, sizeof err), 0);
+  assert_int_not_equal(ls_config_set(&cfg, "multicast", "198.18.0.1", err, sizeof err), 0);
+  assert_int_not_equal(ls_config_set(&cfg, "multicast6", "fd00::1", err, sizeof err), 0);
+  assert_int_not_equal(ls_config_set(&cfg, "multicast6", "ff12::1,ff12::2", err, sizeof err), 0);
+  assert_int_equal(ls_config_set(&cfg, "peers", "a.lan, 198.18.0.2:5, [fd00::2]:7", err, sizeof err), 0);
+  assert_int_not_equal(ls_config_set(&cfg, "peers", "a,b,c,d,e,f,g,h,i", err, sizeof err), 0);
+  assert_int_not_equal(ls_config_set(&cfg, "peers", "host:0", err, sizeof err), 0);
   char dir[256], path[300];
   make_temp_dir(dir, sizeof dir);
   snprintf(path, sizeof path, "%s/c.conf", dir);
@@ -79,7 +87,9 @@ static void bad_values(void **state) {
 static const char *sample(const ls_config_key_t *k, char *buf, size_t len) {
   static const char *strings[][2] = {{"tag", "kitchen"},           {"broadcast", "127.255.255.255"},
                                      {"tracker", "127.0.0.1:9"},   {"listen_addr", "127.0.0.1"},
-                                     {"web_addr", "127.0.0.2"},    {"web_token", "abcdefghijklmnop"}};
+                                     {"web_addr", "127.0.0.2"},    {"web_token", "abcdefghijklmnop"},
+                                     {"multicast", "239.1.2.3"},   {"multicast6", "ff12::1"},
+                                     {"peers", "198.18.0.2:9"}};
   switch (k->type) {
     case LS_CFG_UINT: snprintf(buf, len, "%llu", (unsigned long long)k->max); return buf;
     case LS_CFG_SIZE: snprintf(buf, len, "%llu", (unsigned long long)(k->min ? k->min * 2 : 3000)); return buf;

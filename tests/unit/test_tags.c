@@ -53,6 +53,7 @@ static void bad_lines_are_skipped(void **state) {
       "a\t127.0.0.1:1\t" "0000000000000000000000000000000000000000000000000000000000000000" "\t1\t4096\tcomplete\t5\t../evil\n"
       "a\t999.0.0.1:1\t" "0000000000000000000000000000000000000000000000000000000000000000" "\t1\t4096\tcomplete\t5\tx\n"
       "a\t127.0.0.1:0\t" "0000000000000000000000000000000000000000000000000000000000000000" "\t1\t4096\tcomplete\t5\tx\n"
+      "a\t127.0.0.1:65536\t" "0000000000000000000000000000000000000000000000000000000000000000" "\t1\t4096\tcomplete\t5\tx\n"
       "a\t127.0.0.1:1\tzz\t1\t4096\tcomplete\t5\tx\n"
       "a\t127.0.0.1:1\t" "0000000000000000000000000000000000000000000000000000000000000000" "\t1\t4096\tmaybe\t5\tx\n"
       "short line\n"
@@ -64,7 +65,7 @@ static void bad_lines_are_skipped(void **state) {
   size_t n, bad;
   assert_int_equal(ls_tags_read(path, &back, &n, &bad), 0);
   assert_int_equal(n, 2);
-  assert_int_equal(bad, 7);
+  assert_int_equal(bad, 8);
   assert_string_equal(back[0].name, "good");
   assert_string_equal(back[1].name, "last");
   ls_tags_free(back, n);
@@ -75,7 +76,39 @@ static void bad_lines_are_skipped(void **state) {
   rm_tree(dir);
 }
 
+/* IPv6 endpoints: "[addr%ifname]:port", the scope only for link-local; the
+ * entry's addr holds the address without brackets. */
+static void ipv6_round_trip(void **state) {
+  (void)state;
+  const char *root = "ab00000000000000000000000000000000000000000000000000000000000000";
+  const char *endpoints[] = {"[fe80::1%eth0]:41771", "[fd00::2]:41771", "198.18.0.3:41771"};
+  const char *addrs[] = {"fe80::1%eth0", "fd00::2", "198.18.0.3"};
+  for (size_t i = 0; i < 3; i++) {
+    char line[512], again[512];
+    snprintf(line, sizeof line, "alpha\t%s\t%s\t10\t1048576\tcomplete\t1795600000\tf.txt", endpoints[i], root);
+    ls_tag_entry_t e;
+    assert_int_equal(ls_tags_parse_line(line, strlen(line), &e), 0);
+    assert_string_equal(e.addr, addrs[i]);
+    assert_int_equal(e.port, 41771);
+    int n = ls_tags_format_line(&e, again, sizeof again);
+    assert_true(n > 0);
+    again[n - 1] = '\0'; /* the newline */
+    assert_string_equal(again, line);
+    free(e.name);
+  }
+  const char *bad[] = {"fe80::1%eth0:41771", "[198.18.0.3]:41771", "[fd00::2%eth0]:41771", "[FD00::2]:41771",
+                       "[fd00::2]", "[fd00::2]:0", "[fe80::1%]:1", "[fe80::1%e\x01]:1", "[fd00::2]:41771 "};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+    char line[512];
+    snprintf(line, sizeof line, "alpha\t%s\t%s\t10\t1048576\tcomplete\t1795600000\tf.txt", bad[i], root);
+    ls_tag_entry_t e;
+    if (ls_tags_parse_line(line, strlen(line), &e) == 0) fail_msg("accepted '%s'", bad[i]);
+    free(e.name);
+  }
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(round_trip), cmocka_unit_test(bad_lines_are_skipped)};
+  const struct CMUnitTest tests[] = {cmocka_unit_test(round_trip), cmocka_unit_test(bad_lines_are_skipped),
+                                     cmocka_unit_test(ipv6_round_trip)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
