@@ -1,8 +1,6 @@
 #include "ls_conn.h"
 
 #include <errno.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -275,21 +273,10 @@ static void learn_peer(ls_conn_t *c) {
     ls_net_addr_str((struct sockaddr *)&ss, c->peer, sizeof c->peer, &c->peer_port);
 }
 
-/* Keepalive probes a silent peer: one whose cable was pulled is gone after
- * keepalive_s + 3 probes keepalive_s / 3 apart; unacknowledged data in flight
- * counts against the same bound (TCP_USER_TIMEOUT). */
+/* Keepalive probes a peer silent for keepalive_s (a pulled cable, a crashed
+ * host), so its connection ends instead of lingering. */
 static void keepalive(ls_conn_t *c) {
-  unsigned idle = c->o.keepalive_s;
-  if (idle == 0 || uv_tcp_keepalive(&c->tcp, 1, idle) != 0) return;
-  uv_os_fd_t fd;
-  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return;
-  int interval = idle / 3 > 0 ? (int)(idle / 3) : 1, count = 3;
-  setsockopt(fd, IPPROTO_TCP, TCP_KEEPINTVL, &interval, sizeof interval);
-  setsockopt(fd, IPPROTO_TCP, TCP_KEEPCNT, &count, sizeof count);
-#ifdef TCP_USER_TIMEOUT
-  unsigned user_ms = (idle + 3u * (unsigned)interval) * 1000u;
-  setsockopt(fd, IPPROTO_TCP, TCP_USER_TIMEOUT, &user_ms, sizeof user_ms);
-#endif
+  if (c->o.keepalive_s > 0) uv_tcp_keepalive(&c->tcp, 1, c->o.keepalive_s);
 }
 
 int ls_conn_accept(ls_conn_t *c, uv_stream_t *listener) {
