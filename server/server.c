@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -40,8 +41,16 @@ typedef struct req_s {
   uint8_t *buf;
   size_t buf_len;
   size_t budget;          /* bytes charged to the server's buffer budget */
+  int counted;            /* a chunk request: in its connection's chunks_pending */
   int err;                /* ls_err_code_t or 0 */
 } req_t;
+
+/* An address with connections open: how many, and when it was last served
+ * (the turn of the fair queue); in srv->per_ip. */
+typedef struct {
+  unsigned conns;
+  uint64_t served;
+} ip_t;
 
 /* A client's connection: framing, the key's handshake and the idle timer are
  * ls_conn's; admission, serving and the counts for server.log are ours. */
@@ -58,6 +67,14 @@ struct conn_s {
   const char *files_name[FILES_LOGGED];
   unsigned nfiles;
   int inflight;           /* requests accepted and not yet written */
+  ip_t *ip;               /* while listed */
+  uint64_t served;        /* the turn its last chunk was started at */
+  size_t buf_used;        /* its part of srv->buf_used */
+  unsigned chunks_pending;/* chunk requests waiting, being read or written */
+  uint64_t req_ms;        /* the last request (any) */
+  uint64_t useful_ms;     /* the last manifest or chunk request */
+  uint64_t progress_ms;   /* its replies last made progress (or none were queued) */
+  uint64_t sent_seen;     /* ls_conn_bytes_sent then */
   int closing;
   int listed;             /* admitted: in srv->conns and per_ip */
   int closed;             /* ls_conn's handles are closed */
@@ -72,14 +89,18 @@ struct server_s {
   uv_tcp_t listener;
   uv_timer_t rate_timer;
   uv_timer_t status_timer;       /* server.status, each second while it changes */
+  uv_timer_t sweep_timer;        /* write timeouts, each second */
   uint64_t status_sig;           /* what the last server.status showed */
   FILE *log;
   conn_t *conns;
   unsigned nconns;
   size_t buf_used;
   req_t *wait_head, *wait_tail;  /* waiting for buffer budget or rate */
+  unsigned active;               /* connections with chunks_pending */
+  uint64_t turn;                 /* chunks started so far: the fair queue's clock */
+  int pumping, repump;
   double rate_next_ms;           /* token bucket as a virtual clock */
-  ls_map_t per_ip;               /* address -> open connections, as uintptr_t */
+  ls_map_t per_ip;               /* address -> ip_t */
   const ls_key_t *key;           /* the network key, or NULL */
   int closing;
   int handles;
@@ -173,12 +194,21 @@ static void status_cb(uv_timer_t *t) {
 
 /* ---------- writing replies ---------- */
 
+/* Frees r and returns its budget; whoever returns budget (or ends a chunk
+ * request, which widens the others' shares) restarts the waiting queue, a
+ * closing connection's too. */
 static void req_free(req_t *r) {
-  if (r->budget > 0) r->conn->srv->buf_used -= r->budget;
+  conn_t *c = r->conn;
+  server_t *srv = c->srv;
+  int restart = r->budget > 0 || r->counted;
+  srv->buf_used -= r->budget;
+  c->buf_used -= r->budget;
+  if (r->counted && --c->chunks_pending == 0) srv->active--;
   free(r->buf);
   free(r->path);
   free(r->temp_dir);
   free(r);
+  if (restart && !srv->closing) pump(srv);
 }
 
 static void conn_maybe_resume(conn_t *c);
@@ -189,13 +219,10 @@ static void write_done(uv_write_t *w, int status) {
   server_t *srv = c->srv;
   c->inflight--;
   if (status < 0 && !c->closing) conn_close(c, LS_CONN_END_WRITE);
+  if (status == 0) c->progress_ms = uv_now(srv->loop);
   req_free(r);
-  if (!c->closing) {
-    conn_maybe_resume(c);
-    pump(srv);
-  } else {
-    conn_release(c);
-  }
+  if (!c->closing) conn_maybe_resume(c);
+  else conn_release(c);
 }
 
 /* Sends r's reply: an error, or header + buffer. Takes ownership of r. */
@@ -311,6 +338,70 @@ static void wait_push(server_t *srv, req_t *r) {
   if (srv->wait_tail) srv->wait_tail->next = r;
   else srv->wait_head = r;
   srv->wait_tail = r;
+  r->counted = 1;
+  if (r->conn->chunks_pending++ == 0) srv->active++;
+}
+
+/* Takes *link (the head or a waiting request's next) out of the queue. */
+static req_t *wait_unlink(server_t *srv, req_t **link) {
+  req_t *r = *link;
+  *link = r->next;
+  if (srv->wait_tail == r)
+    srv->wait_tail = link == &srv->wait_head ? NULL : (req_t *)((char *)link - offsetof(req_t, next));
+  r->next = NULL;
+  return r;
+}
+
+/* A closing connection's waiting requests go at once (each gets its reply,
+ * which for a closing connection is to be freed). */
+static void wait_drop(server_t *srv, conn_t *c) {
+  req_t *mine = NULL;
+  for (req_t **p = &srv->wait_head; *p != NULL;) {
+    if ((*p)->conn != c) {
+      p = &(*p)->next;
+      continue;
+    }
+    req_t *r = wait_unlink(srv, p);
+    r->next = mine;
+    mine = r;
+  }
+  while (mine != NULL) {
+    req_t *r = mine;
+    mine = r->next;
+    reply(c, r);
+  }
+}
+
+/* Whether c may take len bytes of buffer budget now. Its fair share is the
+ * budget over the connections with chunk requests pending, plus one, so that
+ * a newcomer finds room; at least one chunk. A connection holding nothing
+ * may take that chunk from SERVER_BUF_RESERVE when the budget is spent (by
+ * connections whose peers do not read, until write_timeout closes them). */
+static int fits(const server_t *srv, const conn_t *c, size_t len) {
+  size_t share = SERVER_BUF_BUDGET / (srv->active + 1);
+  size_t limit = SERVER_BUF_BUDGET + (c->buf_used == 0 ? SERVER_BUF_RESERVE : 0);
+  if (c->buf_used > 0 && c->buf_used + len > share) return 0;
+  return srv->buf_used == 0 || srv->buf_used + len <= limit;
+}
+
+/* Whether a's turn comes before b's: its address, then the connection
+ * itself, was served longer ago. */
+static int turn_before(const conn_t *a, const conn_t *b) {
+  if (a->ip->served != b->ip->served) return a->ip->served < b->ip->served;
+  return a->served < b->served;
+}
+
+/* The next request to start: round-robin between source addresses, then
+ * between an address's connections, FIFO within a connection; only requests
+ * that fit the budget and their connection's share. NULL if none may go. */
+static req_t **wait_pick(server_t *srv) {
+  req_t **best = NULL;
+  for (req_t **p = &srv->wait_head; *p != NULL; p = &(*p)->next) {
+    const conn_t *c = (*p)->conn;
+    if (!fits(srv, c, (*p)->chunk_len)) continue;
+    if (best == NULL || turn_before(c, (*best)->conn)) best = p;
+  }
+  return best;
 }
 
 /* Returns the ms to wait before r may go, or 0 if it may go now. */
@@ -336,28 +427,37 @@ static void start_read(server_t *srv, req_t *r) {
   }
 }
 
-/* Starts waiting requests while the buffer budget and the rate allow. */
-static void pump(server_t *srv) {
-  while (srv->wait_head != NULL) {
-    req_t *r = srv->wait_head;
-    if (r->conn->closing) {
-      srv->wait_head = r->next;
-      if (!srv->wait_head) srv->wait_tail = NULL;
-      reply(r->conn, r);
-      continue;
-    }
-    if (srv->buf_used + r->chunk_len > SERVER_BUF_BUDGET && srv->buf_used > 0) return;
+/* Starts waiting requests, fairly, while the buffer budget and the rate allow. */
+static void pump_once(server_t *srv) {
+  req_t **link;
+  while ((link = wait_pick(srv)) != NULL) {
+    req_t *r = *link;
     uint64_t wait = rate_wait(srv, r->chunk_len);
     if (wait > 0) {
       if (!uv_is_active((uv_handle_t *)&srv->rate_timer)) uv_timer_start(&srv->rate_timer, rate_timer_cb, wait, 0);
       return;
     }
-    srv->wait_head = r->next;
-    if (!srv->wait_head) srv->wait_tail = NULL;
+    wait_unlink(srv, link);
     r->budget = r->chunk_len;
     srv->buf_used += r->budget;
+    r->conn->buf_used += r->budget;
+    r->conn->served = r->conn->ip->served = ++srv->turn;
     start_read(srv, r);
   }
+}
+
+/* Budget comes back from within pump_once too (a failed read): once more then. */
+static void pump(server_t *srv) {
+  if (srv->pumping) {
+    srv->repump = 1;
+    return;
+  }
+  srv->pumping = 1;
+  do {
+    srv->repump = 0;
+    pump_once(srv);
+  } while (srv->repump);
+  srv->pumping = 0;
 }
 
 /* ---------- requests ---------- */
@@ -411,6 +511,7 @@ static int handle_frame(ls_conn_t *lc, ls_frame_t *f) {
   if (r == NULL) return -ENOMEM;
   r->conn = c;
   c->inflight++;
+  c->req_ms = uv_now(srv->loop);
   conn_maybe_resume(c); /* a full pipeline stops reading */
   if (ls_proto_parse_request(f, &r->rq) != 0) {
     r->rq.id = f->id;
@@ -425,6 +526,7 @@ static int handle_frame(ls_conn_t *lc, ls_frame_t *f) {
     return 0;
   }
   note_root(c, r->rq.root);
+  if (r->rq.type != LS_MSG_HAVE_REQ) c->useful_ms = c->req_ms;
   r->partial = e->source == LS_SOURCE_PARTIAL;
   r->nchunks = e->manifest.nchunks;
   switch (r->rq.type) {
@@ -455,6 +557,7 @@ static void conn_maybe_resume(conn_t *c) {
 static void server_release(server_t *srv) {
   if (--srv->handles > 0) return;
   if (srv->log) fclose(srv->log);
+  for (ls_map_node_t *it = ls_map_first(&srv->per_ip); it != NULL; it = ls_map_next(&srv->per_ip, it)) free(it->value);
   ls_map_close(&srv->per_ip);
   free(srv);
 }
@@ -485,9 +588,10 @@ static void conn_ended(ls_conn_t *lc, ls_conn_end_t why) {
   else srv->conns = c->next;
   if (c->next) c->next->prev = c->prev;
   srv->nconns--;
-  uintptr_t n = (uintptr_t)ls_map_get(&srv->per_ip, c->peer);
-  if (n <= 1) ls_map_del(&srv->per_ip, c->peer);
-  else ls_map_put(&srv->per_ip, c->peer, (void *)(n - 1));
+  c->listed = 0;
+  if (--c->ip->conns == 0) free(ls_map_del(&srv->per_ip, c->peer));
+  c->ip = NULL;
+  wait_drop(srv, c);
 }
 
 static void conn_close(conn_t *c, ls_conn_end_t why) {
@@ -499,32 +603,104 @@ static int conn_busy(const ls_conn_t *lc) {
   return c->inflight > 0;
 }
 
-/* Admission: the limits in all and per address. 0, or the connection was
- * refused (ERROR 4, then closed). */
-static int admit(server_t *srv, conn_t *c) {
-  static ls_ratelimit_t rl_all = {5, 10000, 0, 0, 0}, rl_ip = {5, 10000, 0, 0, 0};
+/* When a connection counts as idle for eviction, or UINT64_MAX if it does
+ * not: since its last request if none is in flight; since its last manifest
+ * or chunk request if it has sent only HAVE requests for idle_timeout. */
+static uint64_t idle_since(const server_t *srv, const conn_t *c, uint64_t now) {
+  if (now - c->useful_ms > (uint64_t)srv->cfg->idle_timeout * 1000) return c->useful_ms;
+  return c->inflight > 0 ? UINT64_MAX : c->req_ms;
+}
+
+/* The server is full: an address holding at least two fewer connections than
+ * the address holding the most takes the slot of that address's connection
+ * idle longest. NULL: none may go (the newcomer is refused). */
+static conn_t *evict_victim(server_t *srv, unsigned from_ip) {
+  unsigned most = 0;
+  for (conn_t *c = srv->conns; c != NULL; c = c->next)
+    if (c->ip->conns > most) most = c->ip->conns;
+  if (from_ip + 1 >= most) return NULL;
+  uint64_t now = uv_now(srv->loop), oldest = UINT64_MAX;
+  conn_t *victim = NULL;
+  for (conn_t *c = srv->conns; c != NULL; c = c->next) {
+    uint64_t since = c->ip->conns == most ? idle_since(srv, c, now) : UINT64_MAX;
+    if (since < oldest) {
+      oldest = since;
+      victim = c;
+    }
+  }
+  return victim;
+}
+
+/* Room for one more: 0, or the server is full and no slot may be taken. */
+static int make_room(server_t *srv, conn_t *c, unsigned from_ip) {
+  static ls_ratelimit_t rl_all = {5, 10000, 0, 0, 0}, rl_evict = {5, 10000, 0, 0, 0};
   unsigned long dropped;
-  if (srv->nconns >= srv->cfg->max_conns) {
+  if (srv->nconns < srv->cfg->max_conns) return 0;
+  conn_t *victim = evict_victim(srv, from_ip);
+  if (victim == NULL) {
     if (ls_ratelimit_allow(&rl_all, &dropped))
       ls_warn("connection refused: %u connections open (max_conns)", srv->nconns);
-    ls_conn_fail(&c->conn, 0, LS_ERR_BUSY, "too many connections", LS_CONN_END_REFUSED);
     return UV_EBUSY;
   }
+  if (ls_ratelimit_allow(&rl_evict, &dropped))
+    ls_warn("full (max_conns): a connection from %s gives its slot to %s", victim->peer, c->peer);
+  conn_close(victim, LS_CONN_END_EVICTED);
+  return 0;
+}
+
+/* Admission: the limits per address and in all. 0, or the connection was
+ * refused (ERROR 4, then closed). */
+static int admit(server_t *srv, conn_t *c) {
+  static ls_ratelimit_t rl_ip = {5, 10000, 0, 0, 0};
+  unsigned long dropped;
   /* One address cannot take every slot: honest peers keep being served. */
-  uintptr_t from_ip = (uintptr_t)ls_map_get(&srv->per_ip, c->peer);
-  if (from_ip >= srv->cfg->max_conns_per_ip || ls_map_put(&srv->per_ip, c->peer, (void *)(from_ip + 1)) != 0) {
+  ip_t *ip = ls_map_get(&srv->per_ip, c->peer);
+  unsigned from_ip = ip != NULL ? ip->conns : 0;
+  if (from_ip >= srv->cfg->max_conns_per_ip) {
     if (ls_ratelimit_allow(&rl_ip, &dropped))
-      ls_warn("connection from %s refused: %lu open from that address (max_conns_per_ip)", c->peer,
-              (unsigned long)from_ip);
+      ls_warn("connection from %s refused: %u open from that address (max_conns_per_ip)", c->peer, from_ip);
     ls_conn_fail(&c->conn, 0, LS_ERR_BUSY, "too many connections from your address", LS_CONN_END_REFUSED);
     return UV_EBUSY;
   }
+  if (make_room(srv, c, from_ip) != 0) {
+    ls_conn_fail(&c->conn, 0, LS_ERR_BUSY, "too many connections", LS_CONN_END_REFUSED);
+    return UV_EBUSY;
+  }
+  ip = ls_map_get(&srv->per_ip, c->peer); /* the eviction may have freed it */
+  if (ip == NULL && ((ip = calloc(1, sizeof *ip)) == NULL || ls_map_put(&srv->per_ip, c->peer, ip) != 0)) {
+    free(ip);
+    ls_conn_fail(&c->conn, 0, LS_ERR_BUSY, "out of memory", LS_CONN_END_NOMEM);
+    return UV_ENOMEM;
+  }
+  if (ip->conns++ == 0) ip->served = srv->turn; /* a newcomer joins the round */
+  c->ip = ip;
+  c->served = srv->turn;
   c->listed = 1;
   c->next = srv->conns;
   if (srv->conns) srv->conns->prev = c;
   srv->conns = c;
   srv->nconns++;
   return 0;
+}
+
+/* Each second: a connection whose queued replies made no progress for
+ * write_timeout (the peer does not read, or is gone) is closed, and its
+ * budget returned. */
+static void sweep_cb(uv_timer_t *t) {
+  server_t *srv = t->data;
+  uint64_t now = uv_now(srv->loop), limit = (uint64_t)srv->cfg->write_timeout * 1000;
+  for (conn_t *c = srv->conns; c != NULL;) {
+    uint64_t sent = ls_conn_bytes_sent(&c->conn);
+    if (sent != c->sent_seen || ls_conn_unsent(&c->conn) == 0) {
+      c->sent_seen = sent;
+      c->progress_ms = now;
+    } else if (now - c->progress_ms >= limit) {
+      conn_close(c, LS_CONN_END_WRITE_TIMEOUT);
+      c = srv->conns; /* closing may have changed the list: again from the start */
+      continue;
+    }
+    c = c->next;
+  }
 }
 
 static void on_connection(uv_stream_t *ls, int status) {
@@ -536,6 +712,7 @@ static void on_connection(uv_stream_t *ls, int status) {
   ls_conn_opts_t o = {.role = LS_CONN_SERVER,
                       .key = srv->key,
                       .timeout_ms = (uint64_t)srv->cfg->idle_timeout * 1000,
+                      .keepalive_s = SERVER_KEEPALIVE_S,
                       .on_frame = handle_frame,
                       .on_end = conn_ended,
                       .on_closed = conn_closed,
@@ -553,7 +730,7 @@ static void on_connection(uv_stream_t *ls, int status) {
   snprintf(c->peer, sizeof c->peer, "%s", c->conn.peer);
   c->peer_port = c->conn.peer_port;
   if (admit(srv, c) != 0) return;
-  c->start_ms = uv_now(srv->loop);
+  c->start_ms = c->req_ms = c->useful_ms = c->progress_ms = uv_now(srv->loop);
   ls_log_timestamp(c->start_ts, sizeof c->start_ts);
   ls_conn_start(&c->conn);
   conn_maybe_resume(c);
@@ -580,7 +757,10 @@ int server_new(uv_loop_t *loop, const ls_config_t *cfg, ls_catalog_t *catalog, s
   srv->rate_timer.data = srv;
   uv_timer_init(loop, &srv->status_timer);
   srv->status_timer.data = srv;
-  srv->handles = 3; /* listener, rate and status timers */
+  uv_timer_init(loop, &srv->sweep_timer);
+  srv->sweep_timer.data = srv;
+  uv_timer_start(&srv->sweep_timer, sweep_cb, 1000, 1000);
+  srv->handles = 4; /* listener, rate, status and sweep timers */
   *out = srv;
   return 0;
 }
@@ -623,4 +803,5 @@ void server_close(server_t *srv) {
   uv_close((uv_handle_t *)&srv->listener, server_handle_closed);
   uv_close((uv_handle_t *)&srv->rate_timer, server_handle_closed);
   uv_close((uv_handle_t *)&srv->status_timer, server_handle_closed);
+  uv_close((uv_handle_t *)&srv->sweep_timer, server_handle_closed);
 }

@@ -2,10 +2,15 @@
  *
  * Serves manifests, chunks and chunk maps of what the catalog holds, by root
  * hash, never by path. Disk reads run on the thread pool; memory for chunk
- * buffers is bounded server-wide (SERVER_BUF_BUDGET), connections by
- * cfg.max_conns, requests in flight per connection by SERVER_MAX_PIPELINE;
- * a connection that completes no request for cfg.idle_timeout seconds is
- * closed. Upload can be limited to cfg.rate_limit bytes/s. One line per
+ * buffers is bounded server-wide (SERVER_BUF_BUDGET + SERVER_BUF_RESERVE),
+ * each connection's to a fair share of it, and requests waiting for it are
+ * served round-robin between source addresses. Connections are bounded by
+ * cfg.max_conns (when full, an address holding fewer takes the slot of the
+ * greediest address's longest-idle connection), requests in flight per
+ * connection by SERVER_MAX_PIPELINE; a connection that completes no request
+ * for cfg.idle_timeout seconds, or whose replies go unread for
+ * cfg.write_timeout seconds, is closed. Upload can be limited to
+ * cfg.rate_limit bytes/s. One line per
  * connection goes to server.log. */
 #ifndef SERVER_H
 #define SERVER_H
@@ -19,6 +24,8 @@
 
 #define SERVER_MAX_PIPELINE 16
 #define SERVER_BUF_BUDGET (24u << 20)
+#define SERVER_BUF_RESERVE (8u << 20) /* first chunks of connections holding none */
+#define SERVER_KEEPALIVE_S 30 /* TCP keepalive on accepted connections */
 
 typedef struct server_s server_t;
 

@@ -181,6 +181,8 @@ static const ls_config_key_t keys[] = {
              "the server's connections from one address"),
     UINT_KEY("idle_timeout", NULL, idle_timeout, 1, 86400, "60", SRV, "SEC",
              "the server closes connections idle this long"),
+    UINT_KEY("write_timeout", NULL, write_timeout, 1, 3600, "10", SRV, "SEC",
+             "the server closes a connection whose replies are not read this long"),
     UINT_KEY("stall_timeout", NULL, stall_timeout, 1, 3600, "10", DL, "SEC",
              "the downloader drops a peer silent this long"),
     UINT_KEY("fsync", NULL, fsync, 0, 1, "1", DL, "0|1", "make a finished download durable first"),

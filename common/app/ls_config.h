@@ -66,6 +66,7 @@ typedef struct {
   unsigned max_conns;           /* server connections */
   unsigned max_conns_per_ip;    /* server connections from one address */
   unsigned idle_timeout;        /* server idle seconds */
+  unsigned write_timeout;       /* server: seconds a reply may go unread */
   unsigned stall_timeout;       /* downloader: seconds without progress from a peer */
   int fsync;                    /* downloader: fsync a finished download before linking it */
   ls_log_level_t log_level;

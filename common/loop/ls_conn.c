@@ -28,6 +28,8 @@ const char *ls_conn_end_name(ls_conn_end_t why) {
     case LS_CONN_END_KEY_REQUIRED: return "key-required";
     case LS_CONN_END_REFUSED: return "refused";
     case LS_CONN_END_SHUTDOWN: return "shutdown";
+    case LS_CONN_END_WRITE_TIMEOUT: return "write-timeout";
+    case LS_CONN_END_EVICTED: return "evicted";
   }
   return "closed";
 }
@@ -104,12 +106,23 @@ int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload
   sw->w.data = sw;
   int rc = uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written);
   if (rc != 0) free(sw);
+  else c->bytes_queued += b.len;
   return rc;
 }
 
 int ls_conn_write(ls_conn_t *c, uv_write_t *w, const uv_buf_t *bufs, unsigned n, uv_write_cb cb) {
   if (c->state == LS_CONN_CLOSED) return UV_ENOTCONN;
-  return uv_write(w, (uv_stream_t *)&c->tcp, bufs, n, cb);
+  int rc = uv_write(w, (uv_stream_t *)&c->tcp, bufs, n, cb);
+  for (unsigned i = 0; rc == 0 && i < n; i++) c->bytes_queued += bufs[i].len;
+  return rc;
+}
+
+size_t ls_conn_unsent(const ls_conn_t *c) {
+  return c->state == LS_CONN_CLOSED ? 0 : uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+}
+
+uint64_t ls_conn_bytes_sent(const ls_conn_t *c) {
+  return c->bytes_queued - ls_conn_unsent(c);
 }
 
 /* ---------- the network key (docs/PROTOCOL.md, section 5) ---------- */
@@ -260,9 +273,18 @@ static void learn_peer(ls_conn_t *c) {
     ls_net_addr_str((struct sockaddr *)&ss, c->peer, sizeof c->peer, &c->peer_port);
 }
 
+/* Keepalive probes a peer silent for keepalive_s (a pulled cable, a crashed
+ * host), so its connection ends instead of lingering. */
+static void keepalive(ls_conn_t *c) {
+  if (c->o.keepalive_s > 0) uv_tcp_keepalive(&c->tcp, 1, c->o.keepalive_s);
+}
+
 int ls_conn_accept(ls_conn_t *c, uv_stream_t *listener) {
   int rc = uv_accept(listener, (uv_stream_t *)&c->tcp);
-  if (rc == 0) learn_peer(c);
+  if (rc == 0) {
+    learn_peer(c);
+    keepalive(c);
+  }
   return rc;
 }
 

@@ -44,6 +44,8 @@ typedef enum {
   LS_CONN_END_KEY_REQUIRED,    /* client without a key: the server asks for one */
   LS_CONN_END_REFUSED,         /* server: admission refused it (busy) */
   LS_CONN_END_SHUTDOWN,
+  LS_CONN_END_WRITE_TIMEOUT,   /* server: queued replies made no progress (the peer does not read) */
+  LS_CONN_END_EVICTED,         /* server: full; its slot went to an address holding fewer */
 } ls_conn_end_t;
 
 /* A word for each (server.log's end=...). */
@@ -64,6 +66,7 @@ typedef struct {
   size_t max_payload;        /* client: the longest reply payload accepted */
   size_t slab;               /* receive buffer; 0: a shared 4 KiB one (small frames only) */
   uint64_t timeout_ms;       /* server: idle; client: connect, handshake and stall */
+  unsigned keepalive_s;      /* TCP keepalive after this many idle seconds; 0: none */
   ls_conn_frame_cb on_frame;
   ls_conn_cb on_ready;       /* client: connected and, with a key, proved both ways */
   ls_conn_end_cb on_end;     /* once, as it closes (also when the owner closes it) */
@@ -86,6 +89,7 @@ struct ls_conn_s {
   int handles;
   int error;                 /* the failed connect's UV_E* code */
   unsigned errors_sent;      /* error frames written by ls_conn_fail or the handshake */
+  uint64_t bytes_queued;     /* bytes handed to ls_conn_send and ls_conn_write */
   char peer[LS_ADDR_MAX];    /* the other end's address and port */
   uint16_t peer_port;
   uint8_t *slab;
@@ -106,6 +110,10 @@ int ls_conn_connect(ls_conn_t *c, const struct sockaddr *addr);
 int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload, size_t len);
 /* A frame in the caller's buffers (header included), written without a copy. */
 int ls_conn_write(ls_conn_t *c, uv_write_t *w, const uv_buf_t *bufs, unsigned n, uv_write_cb cb);
+/* Bytes the kernel has taken of what was written (grows while the peer reads),
+ * and bytes still queued in user space (waiting for the peer to read). */
+uint64_t ls_conn_bytes_sent(const ls_conn_t *c);
+size_t ls_conn_unsent(const ls_conn_t *c);
 /* Says ERROR code/text to the peer (now or never), then closes. */
 void ls_conn_fail(ls_conn_t *c, uint32_t id, uint16_t code, const char *text, ls_conn_end_t why);
 void ls_conn_close(ls_conn_t *c, ls_conn_end_t why);

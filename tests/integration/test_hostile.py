@@ -5,11 +5,12 @@ import os
 import resource
 import socket
 import struct
+import subprocess
 import time
 
 import pytest
 
-from conftest import SLOW, BIN, BROADCAST, make_file, sha256_file, wait_until
+from conftest import SLOW, BIN, BROADCAST, make_file, prog, sha256_file, wait_until
 
 
 def proc_status(pid):
@@ -186,3 +187,128 @@ def test_hundred_thousand_files_stay_within_limits(swarm):
     # ASan's shadow memory and valgrind's own bookkeeping inflate RSS several times.
     assert rss_kib < (64 if "/san/" not in BIN and SLOW == 1 else 512) * 1024, rss_kib
     assert fds < 32, fds
+
+
+# ---------- greedy connections: fair service (issue 15) ----------
+
+def raise_nofile():
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(max(soft, 4096), hard), hard))
+
+
+def request(typ, rid, root, index=None):
+    payload = root + (struct.pack(">I", index) if index is not None else b"")
+    return struct.pack(">IBBI", 6 + len(payload), 1, typ, rid) + payload
+
+
+def non_reader(addr, port, root, nchunks, pipeline=16):
+    """A connection from addr that pipelines chunk requests and never reads."""
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.bind((addr, 0))
+    s.settimeout(3)
+    s.connect(("127.0.0.1", port))
+    s.sendall(b"".join(request(0x02, i + 1, root, i % nchunks) for i in range(pipeline)))
+    return s
+
+
+def served_swarm(swarm, size, extra=(), honest=("honest",)):
+    """A seed sharing big.bin (1 MiB chunks) and listeners that see it: (seed, src, root, [peers])."""
+    s = swarm.peer("seed")
+    src = make_file(s.share / "big.bin", size, seed=15)
+    s.start("server", "announcer", extra=list(extra))
+    peers = []
+    for tag in honest:
+        d = swarm.peer(tag)
+        d.start("listener")
+        wait_until(lambda: "big.bin" in d.names_from("seed"), 5, "big.bin")
+        peers.append(d)
+    root = bytes.fromhex([r for r in peers[0].tags() if r["name"] == "big.bin"][0]["root"])
+    return s, src, root, peers
+
+
+def timed_download(d, src):
+    t0 = time.monotonic()
+    r = d.download("big.bin")
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    assert sha256_file(d.dir / "downloads" / "big.bin") == sha256_file(src)
+    return took
+
+
+def test_two_non_readers_do_not_stop_honest_downloads(swarm):
+    size = 16 << 20
+    s, src, root, (d,) = served_swarm(swarm, size, extra=["--write-timeout", "3"])
+    hogs = [non_reader("127.0.0.2", s.tcp_port, root, size >> 20) for _ in range(2)]
+    time.sleep(0.5 * SLOW)  # their requests are queued first
+    took = timed_download(d, src)
+    assert took < 15 * SLOW, took
+    # The non-readers are closed for it, their budget returned.
+    log = lambda: (s.dir / "server.log").read_text()
+    wait_until(lambda: log().count("end=write-timeout") >= 2, 3 + 5, "the non-readers' write timeout")
+    assert all("peer=127.0.0.2:" in l for l in log().splitlines() if "end=write-timeout" in l), log()
+    for h in hogs:
+        h.close()
+
+
+def test_closed_non_readers_leave_the_queue_moving(swarm):
+    raise_nofile()
+    size = 16 << 20
+    s, src, root, (d,) = served_swarm(swarm, size)
+    hogs = [non_reader("127.0.0.2", s.tcp_port, root, size >> 20) for _ in range(MAX_CONNS_PER_IP)]
+    time.sleep(1.0 * SLOW)  # the buffer budget is theirs
+    for h in hogs:
+        h.close()
+    # Well within the 10 s write timeout: the queue restarted as the budget came back.
+    took = timed_download(d, src)
+    assert took < 6 * SLOW, took
+
+
+def test_idle_connections_from_ten_addresses_cannot_hold_every_slot(swarm):
+    raise_nofile()
+    size = 4 << 20
+    s, src, root, (d,) = served_swarm(swarm, size)
+    hogs = []
+    for i in range(300):  # 30 per address, over max_conns (256) in all, within max_conns_per_ip (32) each
+        try:
+            hogs.append(from_addr("127.0.0.%d" % (10 + i % 10), s.tcp_port))
+        except OSError:
+            pass
+    def have_round():
+        for h in hogs:
+            try:
+                h.send(request(0x03, 1, root))
+            except OSError:
+                pass
+    have_round()
+    p = subprocess.Popen([prog("downloader")] + d.common() + ["big.bin"], stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30 * SLOW
+    while p.poll() is None and time.monotonic() < deadline:
+        have_round()  # each holds its slot with a HAVE every few seconds
+        time.sleep(2)
+    if p.poll() is None:
+        p.kill()
+    out, err = p.communicate()
+    assert p.returncode == 0, err
+    assert sha256_file(d.dir / "downloads" / "big.bin") == sha256_file(src)
+    assert "end=evicted" in (s.dir / "server.log").read_text()
+    assert "gives its slot to 127.0.0.1" in s.procs["server"].output()
+    for h in hogs:
+        h.close()
+
+
+def test_honest_throughput_under_non_readers(swarm):
+    size = 16 << 20
+    s, src, root, (calm, attacked) = served_swarm(swarm, size, extra=["--rate-limit", "8M"],
+                                                  honest=("calm", "attacked"))
+    alone = timed_download(calm, src)
+    hogs = [non_reader("127.0.0.2", s.tcp_port, root, size >> 20) for _ in range(2)]
+    time.sleep(0.5 * SLOW)
+    under = timed_download(attacked, src)
+    mib = size / (1 << 20)
+    print("\nhonest download, 16 MiB from a server limited to 8 MB/s: %.1f MiB/s alone, %.1f MiB/s beside two "
+          "non-reading connections (%.0f%%)" % (mib / alone, mib / under, 100 * alone / under))
+    assert alone / under >= 0.30, (alone, under)
+    for h in hogs:
+        h.close()

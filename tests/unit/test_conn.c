@@ -2,6 +2,7 @@
  * or hand-driven peer is needed. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 
 #include "helpers.h"
@@ -387,6 +388,66 @@ static void stall_timer(void **state) {
   world_close(&w);
 }
 
+/* An accepted connection has TCP keepalive as asked. */
+static void keepalive_on_accept(void **state) {
+  (void)state;
+  world_t w;
+  world_init(&w, NULL, 5000);
+  w.server_opts.keepalive_s = 30;
+  int fd = raw_connect(w.port);
+  run_until(&w, &w.server.used);
+  uv_os_fd_t sfd;
+  assert_int_equal(uv_fileno((uv_handle_t *)&w.server.conn.tcp, &sfd), 0);
+  int on = 0, idle = 0;
+  socklen_t len = sizeof on;
+  assert_int_equal(getsockopt(sfd, SOL_SOCKET, SO_KEEPALIVE, &on, &len), 0);
+  assert_int_equal(getsockopt(sfd, IPPROTO_TCP, TCP_KEEPIDLE, &idle, &len), 0);
+  assert_true(on);
+  assert_int_equal(idle, 30);
+  close(fd);
+  world_close(&w);
+}
+
+static void write_counted(uv_write_t *req, int status) {
+  (void)status;
+  *(int *)req->data = 1;
+}
+
+/* Bytes sent grow only while the peer reads; what it leaves unread is unsent. */
+static void bytes_sent_follow_the_reader(void **state) {
+  (void)state;
+  world_t w;
+  world_init(&w, NULL, 5000);
+  int fd = raw_connect(w.port);
+  run_until(&w, &w.server.used);
+  size_t big = 16u << 20;
+  uint8_t *data = calloc(1, big), *sink = malloc(1 << 16);
+  assert_non_null(data);
+  assert_non_null(sink);
+  uv_write_t req;
+  int done = 0;
+  req.data = &done;
+  uv_buf_t b = uv_buf_init((char *)data, (unsigned)big);
+  assert_int_equal(ls_conn_write(&w.server.conn, &req, &b, 1, write_counted), 0);
+  run_for(&w, 100);
+  uint64_t sent = ls_conn_bytes_sent(&w.server.conn);
+  assert_true(sent < big);
+  assert_int_equal(ls_conn_unsent(&w.server.conn), big - sent);
+  run_for(&w, 100);
+  assert_true(ls_conn_bytes_sent(&w.server.conn) == sent); /* nobody reads: no progress */
+  for (int i = 0; i < 20000 && !done; i++) { /* 10 s at most */
+    if (recv(fd, sink, 1 << 16, MSG_DONTWAIT) <= 0) usleep(500);
+    uv_run(&w.loop, UV_RUN_NOWAIT);
+  }
+  assert_true(done);
+  assert_int_equal(ls_conn_bytes_sent(&w.server.conn), big);
+  assert_int_equal(ls_conn_unsent(&w.server.conn), 0);
+  free(data);
+  free(sink);
+  close(fd);
+  world_close(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(frame_split_across_reads), cmocka_unit_test(oversize_frame_error_then_close),
@@ -394,6 +455,7 @@ int main(void) {
       cmocka_unit_test(handshake_wrong_key),      cmocka_unit_test(handshake_key_required),
       cmocka_unit_test(handshake_impostor_server), cmocka_unit_test(reading_paused),
       cmocka_unit_test(idle_timer),                cmocka_unit_test(stall_timer),
+      cmocka_unit_test(keepalive_on_accept),       cmocka_unit_test(bytes_sent_follow_the_reader),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
