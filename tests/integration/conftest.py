@@ -39,12 +39,26 @@ def prog(name):
     return os.path.join(BIN, "lanswarm-" + name)
 
 
+# Ports for the daemons come from below the kernel's ephemeral range
+# (net.ipv4.ip_local_port_range starts at 32768), so that no outgoing
+# connection of this or another test can be holding the port a server is
+# about to bind; a random pick with a bind check keeps parallel runs apart.
+_PORT_LOW, _PORT_HIGH = 20000, 32767
+_ports = __import__("random").Random(os.getpid() ^ int(time.time() * 1000))
+
+
 def free_port(kind=socket.SOCK_STREAM):
-    s = socket.socket(socket.AF_INET, kind)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    for _ in range(200):
+        port = _ports.randint(_PORT_LOW, _PORT_HIGH)
+        s = socket.socket(socket.AF_INET, kind)
+        try:
+            s.bind(("0.0.0.0", port))
+            return port
+        except OSError:
+            continue
+        finally:
+            s.close()
+    raise AssertionError("no free port in %d-%d" % (_PORT_LOW, _PORT_HIGH))
 
 
 def wait_until(pred, timeout, what, interval=0.05):
