@@ -1,5 +1,6 @@
 #include "download.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -100,11 +101,44 @@ static void fetch(const download_opts_t *o, const char *name, const ls_tagsq_loo
   progress_end(&pg);
 }
 
+/* This peer announces name complete itself (its own entry in tags.txt). */
+static int self_holds(const download_opts_t *o, const char *name) {
+  ls_tag_entry_t *entries;
+  size_t n;
+  if (ls_tags_read(o->cfg.tags_path, &entries, &n, NULL) != 0) return 0;
+  int found = 0;
+  for (size_t i = 0; i < n && !found; i++)
+    found = entries[i].complete && strcmp(entries[i].name, name) == 0 && strcmp(entries[i].tag, o->cfg.tag) == 0 &&
+            entries[i].port == (uint16_t)o->cfg.tcp_port;
+  ls_tags_free(entries, n);
+  return found;
+}
+
+static int regular_file(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The copy of name this peer already has: share/NAME, or downloads/NAME when
+ * the peer announces it (a file of the user's own under downloads/ is not
+ * taken for it: prepare_dest refuses to overwrite that). 1 and its path, or 0. */
+static int already_here(const download_opts_t *o, const char *name, char *path, size_t len) {
+  snprintf(path, len, "%s/%s", o->cfg.share_dir, name);
+  if (regular_file(path)) return 1;
+  snprintf(path, len, "%s/%s", o->cfg.downloads_dir, name);
+  return regular_file(path) && self_holds(o, name);
+}
+
 int download_run(const download_opts_t *o, const char *name) {
   if (!ls_name_valid(name, strlen(name))) {
     fprintf(stderr, "lanswarm-downloader: '%s' is not a valid file name\n", name);
     report_early_end(o->events, name, "usage", "not a valid file name");
     return EXIT_USAGE;
+  }
+  char here[PATH_MAX + 300];
+  if (already_here(o, name, here, sizeof here)) {
+    report_here(o->json, o->events, o->quiet, name, here);
+    return EXIT_OK;
   }
   ls_tagsq_lookup_t lk;
   int code = look_up(o, name, &lk);

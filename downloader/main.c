@@ -66,7 +66,8 @@ static const ls_config_program_t program = {
         "every chunk, and saves it as DIR/downloads/NAME. Partial state is kept in\n"
         "temp/ and resumed. With no NAME on a terminal: an interactive shell\n"
         "(fetch NAME, list, quit). A line per download is appended to DIR/client.log.\n\n"
-        "Exit status: 0 verified and saved; 1 other error; 2 usage; 3 name not in\n"
+        "Exit status: 0 verified and saved, or already here (in share/, or announced\n"
+        "from downloads/: nothing fetched); 1 other error; 2 usage; 3 name not in\n"
         "tags.txt; 4 no live holder; 5 integrity failure; 6 destination exists;\n"
         "7 local I/O error (e.g. disk full); 130 interrupted (partial kept).",
     .own_options_help = "  --root HASH          fetch this content when peers announce several under NAME\n"

@@ -1,0 +1,44 @@
+"""`lanswarm get` and the downloader as a user meets them: a file already
+here, a typo, choosing the source."""
+import json
+import subprocess
+
+from conftest import SLOW, Proc, make_file, prog, wait_until
+from test_transfer import fetcher, seed
+
+
+def test_get_a_file_this_peer_shares_says_it_is_here(swarm):
+    (s,), src = seed(swarm, ["s"], "a.txt", 1000)
+    s.start("listener")
+    wait_until(lambda: "a.txt" in s.names_from("s"), 5, "s's own announcement")
+    r = s.download("a.txt")
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip() == "a.txt is already here: %s" % (s.share / "a.txt")
+    assert "no peer" not in r.stderr and not (s.dir / "downloads" / "a.txt").exists()
+    r = s.download("a.txt", "--json")
+    assert r.returncode == 0
+    end = json.loads(r.stdout)
+    assert end["result"] == "here" and str(s.share / "a.txt") in end["message"]
+    # A downloaded file this peer announces again is here too.
+    d = fetcher(swarm, ["s"], "a.txt")
+    assert d.download("a.txt").returncode == 0
+    d.start("server", "announcer")
+    wait_until(lambda: "a.txt" in d.names_from("fetcher"), 5, "the fetcher's own announcement")
+    r = d.download("a.txt")
+    assert r.returncode == 0 and "a.txt is already here: %s" % (d.dir / "downloads" / "a.txt") in r.stderr
+
+
+def test_client_shell_fetch_of_a_file_here(swarm):
+    t = swarm.tracker()
+    p = swarm.peer("carol")
+    make_file(p.share / "mine.bin", 5000)
+    cl = Proc([prog("client")] + p.common() + ["--tracker", "127.0.0.1:%d" % t.port],
+              str(p.dir / "client.out"), stdin=True)
+    swarm.all.append(cl)
+    wait_until(lambda: "registered as carol" in cl.output(), 5, "carol registered")
+    cl.send("fetch mine.bin")
+    wait_until(lambda: "mine.bin is already here: %s" % (p.share / "mine.bin") in cl.output(), 5, "the answer")
+    assert "exit status" not in cl.output()
+    cl.send("quit")
+    assert cl.wait_exit(5 * SLOW) == 0
+
