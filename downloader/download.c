@@ -15,6 +15,22 @@
 #include "progress.h"
 #include "report.h"
 
+/* No such name: says so, with the closest names of tags.txt if any ("did you
+ * mean"), on stderr and in the --events end line. */
+static void not_found(const download_opts_t *o, const ls_tag_entry_t *entries, size_t n, const char *name) {
+  const char *near[3];
+  size_t k = ls_tagsq_similar(entries, n, name, near, 3);
+  char hint[3 * 300 + 32] = "";
+  size_t used = 0;
+  for (size_t i = 0; i < k && used < sizeof hint; i++)
+    used += (size_t)snprintf(hint + used, sizeof hint - used, "%s%.256s", i ? ", " : "; did you mean: ", near[i]);
+  if (k > 0 && used < sizeof hint) snprintf(hint + used, sizeof hint - used, "?");
+  fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s'%s\n", o->cfg.tags_path, name, hint);
+  char msg[sizeof hint + 64];
+  snprintf(msg, sizeof msg, "no peer in tags.txt has it%s", hint);
+  report_early_end(o->events, name, "not-found", msg);
+}
+
 /* The holders of name (of --root's content if given) from tags.txt; 0 or an
  * exit status, said. */
 static int look_up(const download_opts_t *o, const char *name, ls_tagsq_lookup_t *lk) {
@@ -29,16 +45,17 @@ static int look_up(const download_opts_t *o, const char *name, ls_tagsq_lookup_t
   uint8_t want[LS_HASH_LEN];
   if (o->root_hex) ls_hash_from_hex(o->root_hex, strlen(o->root_hex), want);
   rc = ls_tagsq_lookup(entries, n, name, o->root_hex ? want : NULL, o->cfg.tag, (uint16_t)o->cfg.tcp_port, lk);
-  ls_tags_free(entries, n);
   if (rc != 0) {
-    if (o->root_hex)
+    if (o->root_hex) {
       fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s' with root %s\n", o->cfg.tags_path, name,
               o->root_hex);
-    else fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s'\n", o->cfg.tags_path, name);
-    report_early_end(o->events, name, "not-found", "no peer in tags.txt has it");
-    return EXIT_NOT_FOUND;
+      report_early_end(o->events, name, "not-found", "no peer in tags.txt has it");
+    } else {
+      not_found(o, entries, n, name);
+    }
   }
-  return 0;
+  ls_tags_free(entries, n);
+  return rc != 0 ? EXIT_NOT_FOUND : 0;
 }
 
 /* Several contents under one name: which there are, and which is fetched. */

@@ -42,3 +42,22 @@ def test_client_shell_fetch_of_a_file_here(swarm):
     cl.send("quit")
     assert cl.wait_exit(5 * SLOW) == 0
 
+
+
+def test_a_typo_gets_suggestions(swarm):
+    seed(swarm, ["s"], "big.bin", 1000)
+    seed(swarm, ["t"], "big22.bin", 1000)
+    d = fetcher(swarm, ["s"], "big.bin")
+    wait_until(lambda: "big22.bin" in d.names_from("t"), 5, "big22.bin")
+    for typo in ["big3.bin", "BIG.bin"]:
+        r = d.download(typo)
+        assert r.returncode == 3 and "no peer" in r.stderr, r.stderr
+        assert "did you mean: big.bin" in r.stderr, r.stderr
+    r = d.download("BIG.bin")
+    assert r.stderr.rstrip().endswith("did you mean: big.bin?"), r.stderr  # case first, one suggestion
+    r = d.download("big3.bin", "--events")
+    end = json.loads(r.stdout.splitlines()[-1])
+    assert end["result"] == "not-found" and "big.bin, big22.bin?" in end["message"]
+    r = d.download("zzzzzz.txt")
+    assert r.returncode == 3 and "did you mean" not in r.stderr
+
