@@ -58,6 +58,39 @@ static int look_up(const download_opts_t *o, const char *name, ls_tagsq_lookup_t
   return rc != 0 ? EXIT_NOT_FOUND : 0;
 }
 
+/* list (tags separated by commas) has the tag of len bytes at tag. */
+static int list_has(const char *list, const char *tag, size_t len) {
+  for (const char *p = list;; p++) {
+    size_t n = strcspn(p, ",");
+    if (n == len && strncmp(p, tag, len) == 0) return 1;
+    p += n;
+    if (*p == '\0') return 0;
+  }
+}
+
+/* --from: every tag given must hold the content, and only those are asked.
+ * 0, or EXIT_NO_HOLDER said with the holders listed. */
+static int keep_only_from(const download_opts_t *o, const char *name, ls_tagsq_lookup_t *lk) {
+  for (const char *p = o->from;; p++) {
+    size_t len = strcspn(p, ","), k = 0;
+    while (k < lk->nholders && !list_has(lk->holders[k].tag, p, len)) k++;
+    if (k == lk->nholders) {
+      fprintf(stderr, "lanswarm-downloader: peer '%.*s' does not have '%s'; its holders:", (int)len, p, name);
+      for (size_t i = 0; i < lk->nholders; i++) fprintf(stderr, "%s %s", i ? "," : "", lk->holders[i].tag);
+      fprintf(stderr, "\n");
+      report_early_end(o->events, name, "no-holder", "a peer given with --from does not have it");
+      return EXIT_NO_HOLDER;
+    }
+    p += len;
+    if (*p == '\0') break;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < lk->nholders; i++)
+    if (list_has(o->from, lk->holders[i].tag, strlen(lk->holders[i].tag))) lk->holders[kept++] = lk->holders[i];
+  lk->nholders = kept;
+  return 0;
+}
+
 /* Several contents under one name: which there are, and which is fetched. */
 static void list_contents(const download_opts_t *o, const char *name, const ls_tagsq_lookup_t *lk) {
   if (lk->ncontents <= 1) return;
@@ -159,6 +192,7 @@ int download_run(const download_opts_t *o, const char *name) {
   }
   ls_tagsq_lookup_t lk;
   int code = look_up(o, name, &lk);
+  if (code == 0 && o->from) code = keep_only_from(o, name, &lk);
   if (code != 0) return code;
   char root_hex[LS_HASH_HEX_LEN + 1];
   ls_hash_to_hex(lk.contents[lk.chosen].root, root_hex);

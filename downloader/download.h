@@ -13,6 +13,7 @@ typedef struct {
   ls_config_t cfg;
   ls_key_t key;          /* key.set with a network key */
   const char *root_hex;  /* --root: this content when several share the name */
+  const char *from;      /* --from: only these peers' tags, comma-separated, or NULL */
   int json;              /* --json (and --events): JSON on stdout, no bar */
   int events;            /* --events: start, progress and end lines */
   int quiet;

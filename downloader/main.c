@@ -16,10 +16,21 @@
 #include "ls_config.h"
 #include "ls_daemon.h"
 #include "ls_hash.h"
+#include "ls_name.h"
 #include "ls_util.h"
 #include "report.h"
 
-enum { OPT_ROOT = 1000, OPT_JSON, OPT_DEPTH, OPT_QUIET, OPT_EVENTS };
+enum { OPT_ROOT = 1000, OPT_JSON, OPT_DEPTH, OPT_QUIET, OPT_EVENTS, OPT_FROM };
+
+/* --from's value: tags (ls_tag_valid) separated by single commas. */
+static int from_valid(const char *list) {
+  while (1) {
+    size_t len = strcspn(list, ",");
+    if (!ls_tag_valid(list, len)) return 0;
+    if (list[len] == '\0') return 1;
+    list += len + 1;
+  }
+}
 
 static int own_option(void *ud, int code, const char *arg) {
   download_opts_t *o = ud;
@@ -34,6 +45,13 @@ static int own_option(void *ud, int code, const char *arg) {
       o->root_hex = arg;
       return 0;
     }
+    case OPT_FROM:
+      if (!from_valid(arg)) {
+        fprintf(stderr, "lanswarm-downloader: --from: peer tags separated by commas (e.g. alpha,beta)\n");
+        return -1;
+      }
+      o->from = arg;
+      return 0;
     case OPT_JSON: o->json = 1; return 0;
     case OPT_EVENTS: o->events = o->json = 1; return 0;
     case OPT_QUIET: o->quiet = 1; return 0;
@@ -54,6 +72,7 @@ static const struct option own_options[] = {
     {"events", no_argument, NULL, OPT_EVENTS},
     {"quiet", no_argument, NULL, OPT_QUIET},
     {"depth", required_argument, NULL, OPT_DEPTH},
+    {"from", required_argument, NULL, OPT_FROM},
     {NULL, 0, NULL, 0},
 };
 
@@ -71,6 +90,8 @@ static const ls_config_program_t program = {
         "tags.txt; 4 no live holder; 5 integrity failure; 6 destination exists;\n"
         "7 local I/O error (e.g. disk full); 130 interrupted (partial kept).",
     .own_options_help = "  --root HASH          fetch this content when peers announce several under NAME\n"
+                        "  --from TAG[,TAG]     fetch only from these peers (exit 4 if one of them does\n"
+                        "                       not hold NAME; the holders are listed)\n"
                         "  --json               print a JSON summary on stdout, no progress bar\n"
                         "  --events             JSON lines on stdout: start, progress (4/s), end\n"
                         "                       (docs/PROTOCOL.md, section 'Downloader events')\n"

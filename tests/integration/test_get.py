@@ -1,9 +1,10 @@
 """`lanswarm get` and the downloader as a user meets them: a file already
 here, a typo, choosing the source."""
 import json
+import os
 import subprocess
 
-from conftest import SLOW, Proc, make_file, prog, wait_until
+from conftest import BIN, SLOW, Proc, make_file, prog, sha256_file, wait_until
 from test_transfer import fetcher, seed
 
 
@@ -61,3 +62,21 @@ def test_a_typo_gets_suggestions(swarm):
     r = d.download("zzzzzz.txt")
     assert r.returncode == 3 and "did you mean" not in r.stderr
 
+
+def test_get_from_chosen_peers(swarm):
+    seeders, src = seed(swarm, ["s0", "s1", "s2"], "f.bin", 300000)
+    d = fetcher(swarm, ["s0", "s1", "s2"], "f.bin")
+    lanswarm = [os.path.join(BIN, "lanswarm")]
+    r = subprocess.run(lanswarm + ["--dir", str(d.dir), "get", "f.bin", "--from", "s9,s1"], capture_output=True,
+                       text=True, timeout=30 * SLOW)
+    assert r.returncode == 4, r.stderr
+    assert "peer 's9' does not have 'f.bin'; its holders: s0, s1, s2" in r.stderr, r.stderr
+    assert not (d.dir / "downloads" / "f.bin").exists()
+    r = subprocess.run(lanswarm + ["--dir", str(d.dir), "get", "f.bin", "--from", "s1,s2", "--json"],
+                       capture_output=True, text=True, timeout=30 * SLOW)
+    assert r.returncode == 0, r.stderr
+    end = json.loads(r.stdout)
+    assert {p["tag"] for p in end["peers"]} <= {"s1", "s2"} and end["fetched"] == 300000
+    assert sha256_file(d.dir / "downloads" / "f.bin") == sha256_file(src)
+    r = d.download("f.bin", "--from", "s1,,s2")
+    assert r.returncode == 2 and "--from" in r.stderr
