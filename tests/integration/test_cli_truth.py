@@ -4,7 +4,7 @@ import json
 import os
 import subprocess
 
-from conftest import SLOW, BIN
+from conftest import SLOW, BIN, Proc, _port_open, free_port, prog, wait_until
 
 LANSWARM = os.path.join(BIN, "lanswarm")
 
@@ -31,3 +31,29 @@ def test_init_writes_absolute_paths_and_status_says_the_share_is_missing(tmp_pat
     assert "the share folder %s/share does not exist" % d in r.stdout, r.stdout
     st = json.loads(run("--config", str(d / "lanswarm.conf"), "status", "--json").stdout)
     assert st["share_exists"] is False and st["share_dir"] == "%s/share" % d
+
+
+def test_tracker_beside_a_running_peer_takes_its_own_port(tmp_path):
+    """The tracker's port is tracker_port (41772 by default), not the chunk
+    server's: started with a peer's --dir it does not collide with it."""
+    r = subprocess.run([prog("tracker"), "--help"], capture_output=True, text=True)
+    assert "--tracker-port N" in r.stdout and "default 41772" in r.stdout
+    assert run("init", str(tmp_path / "a")).returncode == 0
+    a = tmp_path / "a"
+    server_port, tracker_port = free_port(), free_port()
+    conf = (a / "lanswarm.conf").read_text().replace("tcp_port = 41771", "tcp_port = %d" % server_port)
+    (a / "lanswarm.conf").write_text(conf + "listen_addr = 127.0.0.1\n")
+    server = Proc([prog("server"), "--dir", str(a)], str(tmp_path / "server.out"))
+    tracker = None
+    try:
+        wait_until(lambda: _port_open(server_port), 10, "the peer's server")
+        # Only the port the test may use is given: the file's tcp_port is not the tracker's.
+        (a / "lanswarm.conf").write_text(conf + "listen_addr = 127.0.0.1\ntracker_port = %d\n" % tracker_port)
+        tracker = Proc([prog("tracker"), "--dir", str(a), "--no-shell"], str(tmp_path / "tracker.out"))
+        wait_until(lambda: _port_open(tracker_port), 10, "the tracker beside the peer")
+        assert tracker.alive() and server.alive()
+        assert "listening on TCP 127.0.0.1:%d" % tracker_port in tracker.output()
+    finally:
+        if tracker:
+            tracker.stop()
+        server.stop()
