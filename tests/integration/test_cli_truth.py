@@ -2,6 +2,7 @@
 meets them (issue 14)."""
 import json
 import os
+import socket
 import subprocess
 
 from conftest import SLOW, BIN, Proc, _port_open, free_port, prog, wait_until
@@ -57,3 +58,29 @@ def test_tracker_beside_a_running_peer_takes_its_own_port(tmp_path):
         if tracker:
             tracker.stop()
         server.stop()
+
+
+def test_up_with_a_port_taken_says_why_and_stops(tmp_path):
+    """The server cannot listen: up prints the server's own reason, and after a
+    few failed starts stops everything with a non-zero status."""
+    assert run("init", str(tmp_path / "a")).returncode == 0
+    a = tmp_path / "a"
+    taken = socket.socket()
+    taken.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    taken.bind(("0.0.0.0", 0))
+    taken.listen(1)
+    port = taken.getsockname()[1]
+    conf = (a / "lanswarm.conf").read_text()
+    conf = conf.replace("tcp_port = 41771", "tcp_port = %d" % port).replace("broadcast = auto", "broadcast = 127.255.255.255")
+    conf = conf.replace("udp_port = 41770", "udp_port = %d" % free_port(socket.SOCK_DGRAM))
+    (a / "lanswarm.conf").write_text(conf)
+    try:
+        r = run("--dir", str(a), "up")
+    finally:
+        taken.close()
+    assert r.returncode == 1, r.stderr
+    reason = "server: cannot listen on TCP 0.0.0.0:%d: address already in use" % port
+    assert reason in r.stderr, r.stderr
+    assert "failed to start 3 times in a row; stopping." in r.stderr
+    assert "giving up" in (a / "logs" / "up.log").read_text()
+    assert not (a / "run" / "lanswarm.pid").exists()
