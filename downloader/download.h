@@ -17,6 +17,7 @@ typedef struct {
   int json;              /* --json (and --events): JSON on stdout, no bar */
   int events;            /* --events: start, progress and end lines */
   int quiet;
+  int verbose;           /* --verbose: diagnostics on stderr too */
   unsigned depth;        /* --depth, 0 for fetch.c's default */
 } download_opts_t;
 

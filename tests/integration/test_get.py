@@ -5,6 +5,7 @@ import os
 import subprocess
 
 from conftest import BIN, SLOW, Proc, make_file, prog, sha256_file, wait_until
+from fakepeer import FakePeer, tags_line
 from test_transfer import fetcher, seed
 
 
@@ -80,3 +81,23 @@ def test_get_from_chosen_peers(swarm):
     assert sha256_file(d.dir / "downloads" / "f.bin") == sha256_file(src)
     r = d.download("f.bin", "--from", "s1,,s2")
     assert r.returncode == 2 and "--from" in r.stderr
+
+
+def test_diagnostics_go_to_the_log_unless_verbose(swarm):
+    """A liar is banned: the user reads how the download ended, the log line
+    (timestamp, level, "peer ... banned") goes to logs/downloader.log."""
+    data = os.urandom(8 * 65536)
+    liar, honest = FakePeer(data, 65536, mode="corrupt"), FakePeer(data, 65536)
+    try:
+        d = swarm.peer("fetcher")
+        (d.dir / "tags.txt").write_text(tags_line("liar", liar.port, data, 65536, "f.bin") +
+                                        tags_line("honest", honest.port, data, 65536, "f.bin"))
+        r = d.download("f.bin")
+        assert r.returncode == 0, r.stderr
+        assert "wrong hash" not in r.stderr and " info " not in r.stderr and " warn " not in r.stderr, r.stderr
+        assert "fetching f.bin" in r.stderr and "downloads/f.bin: 512.0 KiB in" in r.stderr, r.stderr
+        log = (d.dir / "logs" / "downloader.log").read_text()
+        assert "peer liar" in log and "wrong hash" in log and "banned" in log
+    finally:
+        liar.close()
+        honest.close()
