@@ -84,3 +84,29 @@ def test_up_with_a_port_taken_says_why_and_stops(tmp_path):
     assert "failed to start 3 times in a row; stopping." in r.stderr
     assert "giving up" in (a / "logs" / "up.log").read_text()
     assert not (a / "run" / "lanswarm.pid").exists()
+
+
+def test_files_shows_roots_filters_by_root_and_exits_1_on_no_match(tmp_path):
+    from fakepeer import tags_line, root_of
+    d = tmp_path / "p"
+    d.mkdir()
+    one, two = b"first content" * 100, b"second content" * 100
+    (d / "tags.txt").write_text(tags_line("alpha", 9, one, 4096, "dup.bin") + tags_line("beta", 9, two, 4096, "dup.bin")
+                                + tags_line("alpha", 9, one, 4096, "other.txt"))
+    r1, r2 = root_of(one, 4096), root_of(two, 4096)
+    r = run("--dir", str(d), "files", "dup.bin")
+    assert r.returncode == 0, r.stderr
+    rows = [l for l in r.stdout.splitlines() if l.startswith("dup.bin")]
+    assert len(rows) == 2 and "ROOT" in r.stdout.splitlines()[0]
+    assert any(r1[:8] in l and "alpha" in l for l in rows) and any(r2[:8] in l and "beta" in l for l in rows), r.stdout
+    # --root PREFIX: that content only, its whole root shown for `get --root`.
+    r = run("--dir", str(d), "files", "--root", r2[:6].upper())
+    assert r.returncode == 0 and r2 in r.stdout and r1[:8] not in r.stdout and "other.txt" not in r.stdout, r.stdout
+    r = run("--dir", str(d), "files", "zzz")
+    assert r.returncode == 1 and "no files matching zzz" in r.stdout
+    neither = next(h for h in "0123456789abcdef" if h not in (r1[0], r2[0]))
+    r = run("--dir", str(d), "files", "dup.bin", "--root", neither)
+    assert r.returncode == 1 and "no files matching dup.bin with root" in r.stdout, r.stdout
+    assert run("--dir", str(d), "files", "--root", "xyz").returncode == 2
+    r = run("--help")
+    assert "Exit status, for every command:" in r.stdout and "nothing matched (grep's convention)" in r.stdout
