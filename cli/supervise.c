@@ -238,14 +238,16 @@ int supervise_run(const char *dir, const char *config, const char *bin_dir, int 
   uv_timer_init(s->loop, &s->grace);
   s->grace.data = s;
   ls_signals_init(s->loop, &s->signals, on_signal, s);
+  /* Every child named before the first start: each start writes state.json
+   * with all of them, which `lanswarm status` may read at once. */
   for (int i = 0; i < s->ndaemons; i++) {
     child_t *k = &s->kids[i];
     k->sup = s;
     k->name = daemon_names[i];
     uv_timer_init(s->loop, &k->restart);
     k->restart.data = k;
-    start_child(k);
   }
+  for (int i = 0; i < s->ndaemons; i++) start_child(&s->kids[i]);
   ls_info("supervising the daemons of %s (logs in %s/logs)", dir, dir);
   uv_run(s->loop, UV_RUN_DEFAULT);
   uv_loop_close(s->loop);
