@@ -1,5 +1,8 @@
 /* lanswarm init: a commented configuration and the peer's folders. */
+#include <errno.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -13,8 +16,9 @@ static int config_text(const ls_config_t *d, const char *dir, char *text, size_t
                   "# Every key can also be given as a flag (udp_port -> --udp-port). See lanswarm.conf(5).\n\n"
                   "# This peer's name on the LAN: 1-64 of A-Z a-z 0-9 . _ -\n"
                   "tag = %s\n\n"
-                  "# Folders (relative names are relative to where the daemons start; `lanswarm up`\n"
-                  "# runs them with --dir set to this folder).\n"
+                  "# The peer's folder, resolved by lanswarm init; the folders below default to\n"
+                  "# ones inside it (give absolute paths if you change them).\n"
+                  "dir = %s\n"
                   "# share = %s/share\n# downloads = %s/downloads\n# temp = %s/temp\n\n"
                   "# Announcements (UDP) and the chunk server (TCP): open both in a firewall.\n"
                   "udp_port = %d\ntcp_port = %d\n\n"
@@ -29,7 +33,7 @@ static int config_text(const ls_config_t *d, const char *dir, char *text, size_t
                   "# tracker = 198.18.0.1:41772\n\n"
                   "# The dashboard (lanswarm up --web): loopback only unless web_token is set.\n"
                   "# web_addr = 127.0.0.1\n# web_port = 41773\n",
-                  d->tag, dir, dir, dir, d->udp_port, d->tcp_port, d->interval);
+                  d->tag, dir, dir, dir, dir, d->udp_port, d->tcp_port, d->interval);
 }
 
 static int run_init(cli_ctx_t *c, int argc, char **argv) {
@@ -45,6 +49,12 @@ static int run_init(cli_ctx_t *c, int argc, char **argv) {
     fprintf(stderr, "lanswarm: cannot create %s: %s\n", dir, strerror(-rc));
     return 1;
   }
+  char abs[PATH_MAX];
+  if (realpath(dir, abs) == NULL) {
+    fprintf(stderr, "lanswarm: cannot resolve %s: %s\n", dir, strerror(errno));
+    return 1;
+  }
+  dir = abs;
   ls_config_t d;
   ls_config_defaults(&d);
   char text[4096];
@@ -59,7 +69,8 @@ static int run_init(cli_ctx_t *c, int argc, char **argv) {
     snprintf(p, sizeof p, "%s/%s", dir, sub[i]);
     ls_mkdir_p(p);
   }
-  printf("wrote %s (tag %s); put files to share in %s/share, then: lanswarm --dir %s up\n", path, d.tag, dir, dir);
+  printf("wrote %s/lanswarm.conf (tag %s); put files to share in %s/share, then: lanswarm --dir %s up\n", dir, d.tag,
+         dir, dir);
   return 0;
 }
 

@@ -21,7 +21,14 @@ static void usage(FILE *out) {
   fprintf(out, "Usage: lanswarm [--dir DIR | --config FILE] COMMAND [ARGS]\n\nCommands:\n");
   for (size_t i = 0; i < NCOMMANDS; i++) fprintf(out, "  %-16s  %s\n", commands[i]->synopsis, commands[i]->summary);
   fprintf(out, "\nThe peer's configuration is --config FILE, else DIR/lanswarm.conf (DIR: --dir,\n"
-               "default .), else " SYSTEM_CONFIG ". `lanswarm COMMAND --help` explains each.\n");
+               "default .), else " SYSTEM_CONFIG ". `lanswarm COMMAND --help` explains each.\n\n"
+               "Exit status, for every command:\n"
+               "  0    success (get: saved, or already here)\n"
+               "  1    failure; files: nothing matched (grep's convention)\n"
+               "  2    usage: unknown command or option; files: trouble reading tags.txt\n"
+               "  3-7  get: not in tags.txt (3), no live holder (4), integrity (5),\n"
+               "       destination exists (6), local I/O error (7)\n"
+               "  130  get: interrupted (the verified part is kept)\n");
 }
 
 static const cli_command_t *find_command(const char *name) {

@@ -52,6 +52,9 @@ static void add_daemons(const cli_ctx_t *c, cJSON *o) {
 static void add_shared(const cli_ctx_t *c, cJSON *o) {
   ls_catalog_dirs_t dirs = {c->cfg.share_dir, c->cfg.downloads_dir, NULL, c->cfg.cache_dir, c->cfg.chunk_size};
   ls_catalog_snapshot_t snap;
+  struct stat st;
+  cJSON_AddStringToObject(o, "share_dir", c->cfg.share_dir);
+  cJSON_AddBoolToObject(o, "share_exists", stat(c->cfg.share_dir, &st) == 0 && S_ISDIR(st.st_mode));
   cJSON *shared = cJSON_AddArrayToObject(o, "shared");
   if (ls_catalog_scan(&dirs, NULL, &snap) != 0) return;
   for (size_t i = 0; i < snap.count; i++) {
@@ -223,8 +226,12 @@ static void print_transfers(const cJSON *o) {
 
 static void print_status(const cli_ctx_t *c, const cJSON *o) {
   print_runs(c, o);
-  printf("sharing %d file(s) from %s\n", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "shared")),
-         c->cfg.share_dir);
+  if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "share_exists")))
+    printf("sharing %d file(s) from %s\n", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "shared")),
+           c->cfg.share_dir);
+  else
+    printf("sharing nothing: the share folder %s does not exist (create it, or set share in %s)\n",
+           c->cfg.share_dir, c->config_path[0] ? c->config_path : "lanswarm.conf");
   printf("peers seen: %d (lanswarm peers)\n", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "peers")));
   print_transfers(o);
 }

@@ -20,6 +20,8 @@
 #define BACKOFF_MAX_MS 60000
 #define STABLE_MS 60000    /* up this long: the next death starts the backoff again */
 #define STOP_GRACE_MS 10000
+#define FAST_FAIL_MS 5000  /* a daemon that exits with an error this soon after its start failed to start */
+#define FAIL_LIMIT 3       /* failed starts in a row: up gives up, with the daemon's reason */
 
 static const char *daemon_names[NDAEMONS] = {"listener", "server", "announcer", "web"};
 
@@ -37,6 +39,8 @@ typedef struct {
   unsigned restarts;
   unsigned backoff_ms;
   int last_status;
+  unsigned failed_starts; /* in a row: exited with an error within FAST_FAIL_MS */
+  char reason[256];       /* the last line of its log when it died, e.g. "server: cannot listen ..." */
 } child_t;
 
 struct sup_s {
@@ -50,6 +54,7 @@ struct sup_s {
   uv_timer_t grace;
   int stopping;
   int64_t started;
+  int exit_status; /* up's: 1 once a daemon could not be started */
 };
 
 static void write_state(sup_t *s) {
@@ -94,6 +99,45 @@ static void maybe_done(sup_t *s) {
   for (int i = 0; i < s->ndaemons; i++) uv_close((uv_handle_t *)&s->kids[i].restart, NULL);
 }
 
+/* The daemon's own word on why it stopped: the last line of its log (a
+ * daemon that cannot start says why on one line, "lanswarm-server: cannot
+ * listen on TCP 0.0.0.0:41771: address already in use"), without the
+ * "lanswarm-" of its program name. Empty when there is none. */
+static void read_reason(const sup_t *s, child_t *k) {
+  char path[PATH_MAX + 32], tail[1024];
+  snprintf(path, sizeof path, "%s/logs/%s.log", s->dir, k->name);
+  k->reason[0] = '\0';
+  FILE *f = fopen(path, "rb");
+  if (f == NULL) return;
+  long end = fseek(f, 0, SEEK_END) == 0 ? ftell(f) : 0;
+  long from = end > (long)sizeof tail - 1 ? end - (long)sizeof tail + 1 : 0;
+  size_t n = fseek(f, from, SEEK_SET) == 0 ? fread(tail, 1, sizeof tail - 1, f) : 0;
+  fclose(f);
+  while (n > 0 && (tail[n - 1] == '\n' || tail[n - 1] == '\r')) n--;
+  tail[n] = '\0';
+  char *line = strrchr(tail, '\n');
+  line = line ? line + 1 : tail;
+  if (strncmp(line, "lanswarm-", 9) == 0) line += 9;
+  snprintf(k->reason, sizeof k->reason, "%.255s", line);
+}
+
+static void stop_all(sup_t *s);
+
+/* A daemon that fails to start FAIL_LIMIT times in a row (a port taken, a bad
+ * configuration) will not start by waiting: up says why and stops. 1 if so. */
+static int gave_up(sup_t *s, child_t *k, int64_t status, int sig, uint64_t up_ms) {
+  if (sig == 0 && status != 0 && up_ms < FAST_FAIL_MS) k->failed_starts++;
+  else k->failed_starts = 0;
+  if (k->failed_starts < FAIL_LIMIT) return 0;
+  ls_error("%s failed to start %u times in a row (%s): giving up", k->name, k->failed_starts,
+           k->reason[0] ? k->reason : "no reason in its log");
+  fprintf(stderr, "lanswarm up: %s failed to start %u times in a row; stopping.\n%s\n", k->name, k->failed_starts,
+          k->reason[0] ? k->reason : "(nothing in its log)");
+  s->exit_status = 1;
+  stop_all(s);
+  return 1;
+}
+
 static void exit_cb(uv_process_t *p, int64_t status, int sig) {
   child_t *k = p->data;
   sup_t *s = k->sup;
@@ -107,12 +151,16 @@ static void exit_cb(uv_process_t *p, int64_t status, int sig) {
     return;
   }
   uint64_t up_ms = uv_now(s->loop) - k->started_ms;
+  read_reason(s, k);
+  if (gave_up(s, k, status, sig, up_ms)) return;
   if (up_ms >= STABLE_MS) k->backoff_ms = 0;
   k->backoff_ms = k->backoff_ms ? k->backoff_ms * 2 : BACKOFF_MIN_MS;
   if (k->backoff_ms > BACKOFF_MAX_MS) k->backoff_ms = BACKOFF_MAX_MS;
   ls_warn("%s %s (status %lld%s%s) after %.1f s; restarting in %.1f s", k->name,
           status == 0 && sig == 0 ? "exited" : "died", (long long)status,
           sig ? ", signal " : "", sig ? strsignal(sig) : "", (double)up_ms / 1000.0, k->backoff_ms / 1000.0);
+  if (sig == 0 && k->reason[0]) fprintf(stderr, "lanswarm up: %s (restarting it in %.1f s)\n", k->reason,
+                                       k->backoff_ms / 1000.0);
   write_state(s);
   uv_timer_start(&k->restart, restart_cb, k->backoff_ms, 0);
 }
@@ -157,8 +205,12 @@ static void grace_cb(uv_timer_t *t) {
 static void on_signal(ls_signals_t *sig, int signum) {
   sup_t *s = sig->data;
   if (s->stopping) return;
-  s->stopping = 1;
   ls_info("signal %d: stopping the daemons", signum);
+  stop_all(s);
+}
+
+static void stop_all(sup_t *s) {
+  s->stopping = 1;
   for (int i = 0; i < s->ndaemons; i++) {
     uv_timer_stop(&s->kids[i].restart);
     if (s->kids[i].running) uv_process_kill(&s->kids[i].proc, SIGTERM); /* the announcer says goodbye */
@@ -186,17 +238,20 @@ int supervise_run(const char *dir, const char *config, const char *bin_dir, int 
   uv_timer_init(s->loop, &s->grace);
   s->grace.data = s;
   ls_signals_init(s->loop, &s->signals, on_signal, s);
+  /* Every child named before the first start: each start writes state.json
+   * with all of them, which `lanswarm status` may read at once. */
   for (int i = 0; i < s->ndaemons; i++) {
     child_t *k = &s->kids[i];
     k->sup = s;
     k->name = daemon_names[i];
     uv_timer_init(s->loop, &k->restart);
     k->restart.data = k;
-    start_child(k);
   }
+  for (int i = 0; i < s->ndaemons; i++) start_child(&s->kids[i]);
   ls_info("supervising the daemons of %s (logs in %s/logs)", dir, dir);
   uv_run(s->loop, UV_RUN_DEFAULT);
   uv_loop_close(s->loop);
+  int rc = s->exit_status;
   free(s);
-  return 0;
+  return rc;
 }

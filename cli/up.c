@@ -114,7 +114,9 @@ const cli_command_t cli_cmd_up = {
     "Usage: lanswarm up [--detach] [--web]\n\nRuns this peer's listener, server and announcer, each logging to\n"
     "DIR/logs/NAME.log, and restarts one that dies (backoff from 1 s to 60 s,\n"
     "logged in DIR/logs/up.log). Ctrl-C or SIGTERM stops them all (the announcer's\n"
-    "goodbye goes out) and exits 0. --detach runs in the background with a pid file\n"
+    "goodbye goes out) and exits 0. A daemon that fails to start 3 times in a row\n"
+    "(a port already taken...) stops them all, with its reason, and exit status 1.\n"
+    "--detach runs in the background with a pid file\n"
     "(DIR/run/lanswarm.pid); `lanswarm down` stops it. --web runs the dashboard\n"
     "(lanswarm-web) too: its address, with the token, is in DIR/web.url.\n"
     "Downloads run on demand: `lanswarm get NAME`, or from the dashboard.\n",

@@ -1,5 +1,6 @@
 #include "download.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,6 +14,22 @@
 #include "ls_util.h"
 #include "progress.h"
 #include "report.h"
+
+/* No such name: says so, with the closest names of tags.txt if any ("did you
+ * mean"), on stderr and in the --events end line. */
+static void not_found(const download_opts_t *o, const ls_tag_entry_t *entries, size_t n, const char *name) {
+  const char *near[3];
+  size_t k = ls_tagsq_similar(entries, n, name, near, 3);
+  char hint[3 * 300 + 32] = "";
+  size_t used = 0;
+  for (size_t i = 0; i < k && used < sizeof hint; i++)
+    used += (size_t)snprintf(hint + used, sizeof hint - used, "%s%.256s", i ? ", " : "; did you mean: ", near[i]);
+  if (k > 0 && used < sizeof hint) snprintf(hint + used, sizeof hint - used, "?");
+  fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s'%s\n", o->cfg.tags_path, name, hint);
+  char msg[sizeof hint + 64];
+  snprintf(msg, sizeof msg, "no peer in tags.txt has it%s", hint);
+  report_early_end(o->events, name, "not-found", msg);
+}
 
 /* The holders of name (of --root's content if given) from tags.txt; 0 or an
  * exit status, said. */
@@ -28,15 +45,49 @@ static int look_up(const download_opts_t *o, const char *name, ls_tagsq_lookup_t
   uint8_t want[LS_HASH_LEN];
   if (o->root_hex) ls_hash_from_hex(o->root_hex, strlen(o->root_hex), want);
   rc = ls_tagsq_lookup(entries, n, name, o->root_hex ? want : NULL, o->cfg.tag, (uint16_t)o->cfg.tcp_port, lk);
-  ls_tags_free(entries, n);
   if (rc != 0) {
-    if (o->root_hex)
+    if (o->root_hex) {
       fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s' with root %s\n", o->cfg.tags_path, name,
               o->root_hex);
-    else fprintf(stderr, "lanswarm-downloader: no peer in %s has '%s'\n", o->cfg.tags_path, name);
-    report_early_end(o->events, name, "not-found", "no peer in tags.txt has it");
-    return EXIT_NOT_FOUND;
+      report_early_end(o->events, name, "not-found", "no peer in tags.txt has it");
+    } else {
+      not_found(o, entries, n, name);
+    }
   }
+  ls_tags_free(entries, n);
+  return rc != 0 ? EXIT_NOT_FOUND : 0;
+}
+
+/* list (tags separated by commas) has the tag of len bytes at tag. */
+static int list_has(const char *list, const char *tag, size_t len) {
+  for (const char *p = list;; p++) {
+    size_t n = strcspn(p, ",");
+    if (n == len && strncmp(p, tag, len) == 0) return 1;
+    p += n;
+    if (*p == '\0') return 0;
+  }
+}
+
+/* --from: every tag given must hold the content, and only those are asked.
+ * 0, or EXIT_NO_HOLDER said with the holders listed. */
+static int keep_only_from(const download_opts_t *o, const char *name, ls_tagsq_lookup_t *lk) {
+  for (const char *p = o->from;; p++) {
+    size_t len = strcspn(p, ","), k = 0;
+    while (k < lk->nholders && !list_has(lk->holders[k].tag, p, len)) k++;
+    if (k == lk->nholders) {
+      fprintf(stderr, "lanswarm-downloader: peer '%.*s' does not have '%s'; its holders:", (int)len, p, name);
+      for (size_t i = 0; i < lk->nholders; i++) fprintf(stderr, "%s %s", i ? "," : "", lk->holders[i].tag);
+      fprintf(stderr, "\n");
+      report_early_end(o->events, name, "no-holder", "a peer given with --from does not have it");
+      return EXIT_NO_HOLDER;
+    }
+    p += len;
+    if (*p == '\0') break;
+  }
+  size_t kept = 0;
+  for (size_t i = 0; i < lk->nholders; i++)
+    if (list_has(o->from, lk->holders[i].tag, strlen(lk->holders[i].tag))) lk->holders[kept++] = lk->holders[i];
+  lk->nholders = kept;
   return 0;
 }
 
@@ -100,14 +151,48 @@ static void fetch(const download_opts_t *o, const char *name, const ls_tagsq_loo
   progress_end(&pg);
 }
 
+/* This peer announces name complete itself (its own entry in tags.txt). */
+static int self_holds(const download_opts_t *o, const char *name) {
+  ls_tag_entry_t *entries;
+  size_t n;
+  if (ls_tags_read(o->cfg.tags_path, &entries, &n, NULL) != 0) return 0;
+  int found = 0;
+  for (size_t i = 0; i < n && !found; i++)
+    found = entries[i].complete && strcmp(entries[i].name, name) == 0 && strcmp(entries[i].tag, o->cfg.tag) == 0 &&
+            entries[i].port == (uint16_t)o->cfg.tcp_port;
+  ls_tags_free(entries, n);
+  return found;
+}
+
+static int regular_file(const char *path) {
+  struct stat st;
+  return stat(path, &st) == 0 && S_ISREG(st.st_mode);
+}
+
+/* The copy of name this peer already has: share/NAME, or downloads/NAME when
+ * the peer announces it (a file of the user's own under downloads/ is not
+ * taken for it: prepare_dest refuses to overwrite that). 1 and its path, or 0. */
+static int already_here(const download_opts_t *o, const char *name, char *path, size_t len) {
+  snprintf(path, len, "%s/%s", o->cfg.share_dir, name);
+  if (regular_file(path)) return 1;
+  snprintf(path, len, "%s/%s", o->cfg.downloads_dir, name);
+  return regular_file(path) && self_holds(o, name);
+}
+
 int download_run(const download_opts_t *o, const char *name) {
   if (!ls_name_valid(name, strlen(name))) {
     fprintf(stderr, "lanswarm-downloader: '%s' is not a valid file name\n", name);
     report_early_end(o->events, name, "usage", "not a valid file name");
     return EXIT_USAGE;
   }
+  char here[PATH_MAX + 300];
+  if (already_here(o, name, here, sizeof here)) {
+    report_here(o->json, o->events, o->quiet, name, here);
+    return EXIT_OK;
+  }
   ls_tagsq_lookup_t lk;
   int code = look_up(o, name, &lk);
+  if (code == 0 && o->from) code = keep_only_from(o, name, &lk);
   if (code != 0) return code;
   char root_hex[LS_HASH_HEX_LEN + 1];
   ls_hash_to_hex(lk.contents[lk.chosen].root, root_hex);

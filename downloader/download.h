@@ -13,9 +13,11 @@ typedef struct {
   ls_config_t cfg;
   ls_key_t key;          /* key.set with a network key */
   const char *root_hex;  /* --root: this content when several share the name */
+  const char *from;      /* --from: only these peers' tags, comma-separated, or NULL */
   int json;              /* --json (and --events): JSON on stdout, no bar */
   int events;            /* --events: start, progress and end lines */
   int quiet;
+  int verbose;           /* --verbose: diagnostics on stderr too */
   unsigned depth;        /* --depth, 0 for fetch.c's default */
 } download_opts_t;
 

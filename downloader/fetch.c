@@ -44,6 +44,7 @@ void fetch_report_progress(fetch_t *f, int finished) {
   pr.done_bytes = f->done_bytes;
   pr.total_bytes = f->have_manifest ? f->manifest.size : 0;
   pr.rate = f->rate;
+  pr.seconds = (double)(uv_now(&f->loop) - f->start_ms) / 1000.0;
   pr.finished = finished;
   for (size_t i = 0; i < f->npeers; i++) {
     const peer_t *p = &f->peers[i];
@@ -57,16 +58,27 @@ void fetch_report_progress(fetch_t *f, int finished) {
   f->o->progress(f->o->progress_ud, &pr);
 }
 
+/* One sample of the rate's window: the bytes received by now. */
+static void rate_sample(fetch_t *f, uint64_t now) {
+  f->received += f->rate_bytes;
+  f->rate_bytes = 0;
+  f->win_ms[f->win_next] = now;
+  f->win_bytes[f->win_next] = f->received;
+  f->win_next = (f->win_next + 1) % FETCH_RATE_WINDOW;
+  if (f->win_count < FETCH_RATE_WINDOW) f->win_count++;
+}
+
+/* The rate over the window: the bytes really received between its oldest
+ * sample and now, over that time (no smoothing that starts off high); none
+ * (0) until the window spans a second. */
 static void progress_cb(uv_timer_t *t) {
   fetch_t *f = t->data;
   uint64_t now = uv_now(&f->loop);
-  double dt = (double)(now - f->last_tick) / 1000.0;
-  if (dt > 0) {
-    double inst = (double)f->rate_bytes / dt;
-    f->rate = f->rate == 0 ? inst : 0.7 * f->rate + 0.3 * inst;
-  }
-  f->rate_bytes = 0;
-  f->last_tick = now;
+  rate_sample(f, now);
+  unsigned oldest = (f->win_next + FETCH_RATE_WINDOW - f->win_count) % FETCH_RATE_WINDOW;
+  /* Under a second of samples, a first burst (socket buffers) is most of it. */
+  if (now >= f->win_ms[oldest] + 1000)
+    f->rate = (double)(f->received - f->win_bytes[oldest]) * 1000.0 / (double)(now - f->win_ms[oldest]);
   fetch_report_progress(f, 0);
 }
 
@@ -147,7 +159,7 @@ static void fetch_init(fetch_t *f, const fetch_opts_t *o, fetch_result_t *res) {
   f->res = res;
   uv_loop_init(&f->loop);
   f->start_ms = uv_now(&f->loop);
-  f->last_tick = f->start_ms;
+  rate_sample(f, f->start_ms);
   fetch_dest_path(o->cfg, o->name, f->dest, sizeof f->dest);
   uv_timer_init(&f->loop, &f->progress_timer);
   f->progress_timer.data = f;

@@ -54,7 +54,8 @@ typedef struct {
 typedef struct {
   uint64_t done_bytes;
   uint64_t total_bytes;
-  double rate;             /* bytes/s, smoothed */
+  double rate;             /* bytes/s over the last few seconds (FETCH_RATE_WINDOW) */
+  double seconds;          /* since the fetch began */
   unsigned peers_active;
   int finished;
   /* The peers in use (data received or requests in flight), valid only

@@ -16,6 +16,7 @@
 #define ID_MANIFEST 0xFFFFFFFFu
 #define ID_HAVE 0xFFFFFFFEu
 #define RECV_SLAB (64 * 1024)
+#define FETCH_RATE_WINDOW 13 /* progress ticks (250 ms): the rate is over the last 3 s */
 #define MANIFEST_MAX (LS_MANIFEST_HEADER_LEN + (size_t)LS_MANIFEST_MAX_CHUNKS * LS_HASH_LEN)
 
 typedef struct fetch_s fetch_t;
@@ -66,7 +67,10 @@ struct fetch_s {
   uint64_t done_bytes;
   uint64_t rate_bytes;       /* since the last progress tick */
   double rate;
-  uint64_t last_tick;
+  /* The rate's sliding window: (time, bytes received so far) at each tick. */
+  uint64_t win_ms[FETCH_RATE_WINDOW], win_bytes[FETCH_RATE_WINDOW];
+  unsigned win_next, win_count;
+  uint64_t received;
   char dest[4096];
   char last_drop[160];      /* why the last peer went, for the final message */
   char last_drop_tag[LS_TAG_MAX + 1];

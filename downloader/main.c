@@ -5,6 +5,7 @@
  * status, client.log, --json, --events), the shell is interactive.c and the
  * engine is fetch.c. */
 #include <getopt.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -16,10 +17,22 @@
 #include "ls_config.h"
 #include "ls_daemon.h"
 #include "ls_hash.h"
+#include "ls_log.h"
+#include "ls_name.h"
 #include "ls_util.h"
 #include "report.h"
 
-enum { OPT_ROOT = 1000, OPT_JSON, OPT_DEPTH, OPT_QUIET, OPT_EVENTS };
+enum { OPT_ROOT = 1000, OPT_JSON, OPT_DEPTH, OPT_QUIET, OPT_EVENTS, OPT_FROM, OPT_VERBOSE };
+
+/* --from's value: tags (ls_tag_valid) separated by single commas. */
+static int from_valid(const char *list) {
+  while (1) {
+    size_t len = strcspn(list, ",");
+    if (!ls_tag_valid(list, len)) return 0;
+    if (list[len] == '\0') return 1;
+    list += len + 1;
+  }
+}
 
 static int own_option(void *ud, int code, const char *arg) {
   download_opts_t *o = ud;
@@ -34,9 +47,17 @@ static int own_option(void *ud, int code, const char *arg) {
       o->root_hex = arg;
       return 0;
     }
+    case OPT_FROM:
+      if (!from_valid(arg)) {
+        fprintf(stderr, "lanswarm-downloader: --from: peer tags separated by commas (e.g. alpha,beta)\n");
+        return -1;
+      }
+      o->from = arg;
+      return 0;
     case OPT_JSON: o->json = 1; return 0;
     case OPT_EVENTS: o->events = o->json = 1; return 0;
     case OPT_QUIET: o->quiet = 1; return 0;
+    case OPT_VERBOSE: o->verbose = 1; return 0;
     case OPT_DEPTH:
       if (ls_parse_u64(arg, 1, FETCH_MAX_DEPTH, &v) != 0) {
         fprintf(stderr, "lanswarm-downloader: --depth: 1 to %d\n", FETCH_MAX_DEPTH);
@@ -53,7 +74,9 @@ static const struct option own_options[] = {
     {"json", no_argument, NULL, OPT_JSON},
     {"events", no_argument, NULL, OPT_EVENTS},
     {"quiet", no_argument, NULL, OPT_QUIET},
+    {"verbose", no_argument, NULL, OPT_VERBOSE},
     {"depth", required_argument, NULL, OPT_DEPTH},
+    {"from", required_argument, NULL, OPT_FROM},
     {NULL, 0, NULL, 0},
 };
 
@@ -66,14 +89,19 @@ static const ls_config_program_t program = {
         "every chunk, and saves it as DIR/downloads/NAME. Partial state is kept in\n"
         "temp/ and resumed. With no NAME on a terminal: an interactive shell\n"
         "(fetch NAME, list, quit). A line per download is appended to DIR/client.log.\n\n"
-        "Exit status: 0 verified and saved; 1 other error; 2 usage; 3 name not in\n"
+        "Exit status: 0 verified and saved, or already here (in share/, or announced\n"
+        "from downloads/: nothing fetched); 1 other error; 2 usage; 3 name not in\n"
         "tags.txt; 4 no live holder; 5 integrity failure; 6 destination exists;\n"
         "7 local I/O error (e.g. disk full); 130 interrupted (partial kept).",
     .own_options_help = "  --root HASH          fetch this content when peers announce several under NAME\n"
+                        "  --from TAG[,TAG]     fetch only from these peers (exit 4 if one of them does\n"
+                        "                       not hold NAME; the holders are listed)\n"
                         "  --json               print a JSON summary on stdout, no progress bar\n"
                         "  --events             JSON lines on stdout: start, progress (4/s), end\n"
                         "                       (docs/PROTOCOL.md, section 'Downloader events')\n"
                         "  --quiet              print nothing but errors\n"
+                        "  --verbose            diagnostics (peers dropped or banned...) on stderr too;\n"
+                        "                       else they go to DIR/logs/downloader.log only\n"
                         "  --depth N            chunk requests in flight per peer (default 4)\n",
     .own_options = own_options,
     .own_cb = own_option,
@@ -81,6 +109,22 @@ static const ls_config_program_t program = {
     .start = LS_START_ARGS,
     .fail_status = EXIT_IO,
 };
+
+/* A person reads sentences: the diagnostics (log lines: a peer dropped, a
+ * chunk re-fetched) go to log_file, else DIR/logs/downloader.log, unless
+ * --verbose. A program reading --json or --events keeps them on stderr. */
+static void route_diagnostics(const download_opts_t *o) {
+  if (o->verbose || o->json) return;
+  char path[PATH_MAX + 32];
+  if (o->cfg.log_file[0]) {
+    snprintf(path, sizeof path, "%s", o->cfg.log_file);
+  } else {
+    snprintf(path, sizeof path, "%s/logs", o->cfg.dir);
+    if (ls_mkdir_p(path) != 0) return;
+    snprintf(path, sizeof path, "%s/logs/downloader.log", o->cfg.dir);
+  }
+  ls_log_open_file(path, 1);
+}
 
 int main(int argc, char **argv) {
   /* A holder that dies mid-write must cost a peer, not the whole download. */
@@ -92,6 +136,7 @@ int main(int argc, char **argv) {
   ls_daemon_t d = {.cfg = &o.cfg, .key = &o.key};
   int rc = ls_daemon_start(&d, &prog, argc, argv);
   if (rc != LS_DAEMON_RUN) return rc;
+  route_diagnostics(&o);
   int first = d.first_arg;
   if (first < argc - 1) {
     fprintf(stderr, "lanswarm-downloader: one NAME at a time (try --help)\n");

@@ -120,6 +120,21 @@ void report_early_end(int events, const char *name, const char *result, const ch
   free(ev);
 }
 
+void report_here(int json, int events, int quiet, const char *name, const char *path) {
+  if (!json) {
+    if (!quiet) fprintf(stderr, "%s is already here: %s\n", name, path);
+    return;
+  }
+  ls_event_t *ev = calloc(1, sizeof *ev);
+  if (ev == NULL) return;
+  ev->kind = LS_EVENT_END;
+  snprintf(ev->name, sizeof ev->name, "%s", name);
+  snprintf(ev->result, sizeof ev->result, "here");
+  snprintf(ev->message, sizeof ev->message, "already here: %s", path);
+  emit(ev, events ? 0 : LS_EVENTS_NO_KIND);
+  free(ev);
+}
+
 static void print_json(int events, const char *name, const char *root_hex, const fetch_result_t *r, const char *dest) {
   ls_event_t *ev = calloc(1, sizeof *ev);
   if (ev == NULL) return;

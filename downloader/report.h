@@ -34,6 +34,9 @@ void report_event_progress(void *ud, const fetch_progress_t *p);
 /* --events (when events is set): the end of a download that never started
  * (not found, exists...). */
 void report_early_end(int events, const char *name, const char *result, const char *message);
+/* The file is already on this peer (share/ or downloads/), at path: nothing
+ * to fetch. A sentence on stderr, or the end line (result "here") with json. */
+void report_here(int json, int events, int quiet, const char *name, const char *path);
 /* The end of a download that ran: the --json summary (with events: the
  * --events end line), or the line on stderr (none for a quiet success). */
 void report_end(int json, int events, int quiet, const char *name, const char *root_hex, const fetch_result_t *r,

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "ls_log.h"
 #include "ls_spawn.h"
@@ -113,14 +114,39 @@ static int cmd_publish(ls_shell_t *sh, int argc, char **argv) {
 
 /* ---------- fetch ---------- */
 
+/* Why a download failed, from lanswarm-downloader's exit status (its --help);
+ * the downloader has said the details on stderr above. */
+static const char *failure(int64_t status) {
+  switch (status) {
+    case 2: return "not a valid request";
+    case 3: return "no host has it";
+    case 4: return "no holder could be reached";
+    case 5: return "the data did not verify";
+    case 6: return "a file of that name is already in the downloads folder";
+    case 7: return "cannot write it here (disk full or no permission?)";
+    case 130: return "interrupted; the verified part is kept for next time";
+    default: return "the downloader failed";
+  }
+}
+
 static void child_exit(uv_process_t *p, int64_t status, int signal) {
   session_t *c = p->data;
   (void)signal;
   uv_close((uv_handle_t *)p, NULL);
-  if (status == 0) say("fetch %s: done, in %s", c->fetch_name, c->cfg->downloads_dir);
-  else say("fetch %s: failed (downloader exit status %lld; see --help of lanswarm-downloader)", c->fetch_name,
-           (long long)status);
+  if (status == 0) say("fetch %s: done, saved as %s/%s", c->fetch_name, c->cfg->downloads_dir, c->fetch_name);
+  else say("fetch %s: failed: %s", c->fetch_name, failure(status));
   ls_shell_resume(&c->sh);
+}
+
+/* This peer's own copy of name (share/ or downloads/), into path: 1, or 0. */
+static int already_here(const session_t *c, const char *name, char *path, size_t len) {
+  const char *dirs[] = {c->cfg->share_dir, c->cfg->downloads_dir};
+  for (size_t i = 0; i < 2; i++) {
+    struct stat st;
+    snprintf(path, len, "%s/%s", dirs[i], name);
+    if (stat(path, &st) == 0 && S_ISREG(st.st_mode)) return 1;
+  }
+  return 0;
 }
 
 static void run_downloader(session_t *c, const char *tags_path) {
@@ -183,6 +209,11 @@ static int cmd_fetch(ls_shell_t *sh, int argc, char **argv) {
   if (!ls_name_valid(name, strlen(name))) {
     say("'%s' is not a valid name", name);
     return LS_SHELL_LATER;
+  }
+  char here[PATH_MAX + 300];
+  if (already_here(c, name, here, sizeof here)) {
+    say("%s is already here: %s", name, here);
+    return LS_SHELL_DONE;
   }
   ls_tmsg_t m;
   memset(&m, 0, sizeof m);

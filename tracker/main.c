@@ -14,7 +14,7 @@
 #include "shell.h"
 #include "tracker.h"
 
-enum { OPT_PING = 1000, OPT_EXIT_EMPTY, OPT_NO_SHELL };
+enum { OPT_PING = 1000, OPT_EXIT_EMPTY, OPT_NO_SHELL, OPT_PORT };
 
 typedef struct {
   ls_config_t cfg;
@@ -41,6 +41,12 @@ static int own_option(void *ud, int code, const char *arg) {
       return 0;
     case OPT_EXIT_EMPTY: app->topts.exit_when_empty = 1; return 0;
     case OPT_NO_SHELL: app->no_shell = 1; return 0;
+    case OPT_PORT: {
+      char err[256];
+      if (ls_config_set(&app->cfg, "tracker_port", arg, err, sizeof err) == 0) return 0;
+      fprintf(stderr, "lanswarm-tracker: --port: %s\n", err);
+      return -1;
+    }
     default: return -1;
   }
 }
@@ -49,6 +55,9 @@ static const struct option own_options[] = {
     {"ping-interval", required_argument, NULL, OPT_PING},
     {"exit-when-empty", no_argument, NULL, OPT_EXIT_EMPTY},
     {"no-shell", no_argument, NULL, OPT_NO_SHELL},
+    /* The tracker's port is tracker_port (41772), not the chunk server's. */
+    {"port", required_argument, NULL, OPT_PORT},
+    {"tcp-port", required_argument, NULL, OPT_PORT},
     {NULL, 0, NULL, 0},
 };
 
@@ -81,9 +90,13 @@ static const ls_config_program_t program = {
     .description =
         "The optional tracker (hybrid model): peers register a unique host name and\n"
         "publish their files; the files themselves travel peer to peer. Listens on\n"
-        "--tcp-port (TCP). On a terminal or a pipe, standard input is an admin shell:\n"
+        "TCP port tracker_port (default 41772, not the chunk server's tcp_port: it\n"
+        "starts beside a running peer). On a terminal or a pipe, standard input is\n"
+        "an admin shell: "
         "discover <host>, ping <host>, list, files, quit.",
-    .own_options_help = "  --ping-interval SEC  ping peers this often; drop one silent for 3 (default 10)\n"
+    .own_options_help = "  --port N             listen on this TCP port (the key tracker_port, default\n"
+                        "                       41772; --tcp-port N is the same)\n"
+                        "  --ping-interval SEC  ping peers this often; drop one silent for 3 (default 10)\n"
                         "  --exit-when-empty    stop when the last registered host leaves\n"
                         "  --no-shell           no admin shell even on a terminal\n",
     .own_options = own_options,
@@ -110,7 +123,7 @@ int main(int argc, char **argv) {
   ls_signals_init(app.loop, &app.signals, on_signal, &app);
   rc = tracker_start(app.tracker);
   if (rc != 0) {
-    fprintf(stderr, "lanswarm-tracker: cannot listen on TCP %s:%d: %s\n", app.cfg.listen_addr, app.cfg.tcp_port,
+    fprintf(stderr, "lanswarm-tracker: cannot listen on TCP %s:%d: %s\n", app.cfg.listen_addr, app.cfg.tracker_port,
             uv_strerror(rc));
     return 1;
   }

@@ -461,7 +461,7 @@ int tracker_new(uv_loop_t *loop, const ls_config_t *cfg, const tracker_opts_t *o
 
 int tracker_start(tracker_t *t) {
   t->listener.data = t;
-  int rc = ls_net_tcp_listen(t->loop, &t->listener, t->cfg->listen_addr, t->cfg->tcp_port, 1024, on_connection);
+  int rc = ls_net_tcp_listen(t->loop, &t->listener, t->cfg->listen_addr, t->cfg->tracker_port, 1024, on_connection);
   t->open_handles++;
   if (rc != 0) return rc;
   uint64_t ms = (uint64_t)t->opts.ping_interval * 1000;

@@ -157,8 +157,9 @@ static const ls_config_key_t keys[] = {
     PATH_KEY("tags", tags_path, NULL, "DIR/tags.txt", LIS | DL | WEB | CLI, "FILE",
              "the peers' files: the listener writes it"),
     UINT_KEY("udp_port", NULL, udp_port, 1, 65535, "41770", ANN | LIS | WEB, "N", "announcements (UDP)"),
-    UINT_KEY("tcp_port", "port", tcp_port, 0, 65535, "41771", ANN | SRV | DL | TRK | CLT | WEB, "N",
-             "the chunk server (TCP); the tracker's own port"),
+    UINT_KEY("tcp_port", "port", tcp_port, 0, 65535, "41771", ANN | SRV | DL | CLT | WEB, "N", "the chunk server (TCP)"),
+    UINT_KEY("tracker_port", NULL, tracker_port, 0, 65535, "41772", TRK, "N",
+             "lanswarm-tracker's own port (TCP); its --port"),
     STRING_KEY("broadcast", broadcast, "auto", NULL, ANN | LIS, "ADDR[,ADDR]",
                "where announcements and queries go: auto, off or a list", check_broadcast),
     STRING_KEY("multicast", multicast, "auto", NULL, ANN | LIS, "GROUP[,GROUP]",
@@ -412,6 +413,10 @@ typedef struct {
 static void build_options(options_t *o, const ls_config_program_t *prog) {
   memset(o, 0, sizeof *o);
   size_t n = 0;
+  /* The program's own options first: one may give a key's flag its own
+   * meaning (the tracker's --port is its tracker_port). */
+  for (const struct option *p = prog->own_options; p != NULL && p->name != NULL && n < MAX_OPTS - 1; p++)
+    o->opts[n++] = *p;
   for (size_t i = 0; i < NKEYS; i++) {
     ls_config_flag_name(&keys[i], o->names[i], sizeof o->names[i]);
     o->opts[n++] = (struct option){o->names[i], required_argument, NULL, (int)(FLAG_BASE + i)};
@@ -420,8 +425,6 @@ static void build_options(options_t *o, const ls_config_program_t *prog) {
   o->opts[n++] = (struct option){"config", required_argument, NULL, 'c'};
   o->opts[n++] = (struct option){"help", no_argument, NULL, 'h'};
   o->opts[n++] = (struct option){"version", no_argument, NULL, FLAG_VERSION};
-  for (const struct option *p = prog->own_options; p != NULL && p->name != NULL && n < MAX_OPTS - 1; p++)
-    o->opts[n++] = *p;
   o->opts[n] = (struct option){NULL, 0, NULL, 0};
 }
 

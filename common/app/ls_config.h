@@ -58,6 +58,7 @@ typedef struct {
   char web_token[LS_WEB_TOKEN_MAX + 1]; /* lanswarm-web's token; empty: made at start */
   int udp_port;
   int tcp_port;
+  int tracker_port;             /* lanswarm-tracker's own (TCP) */
   int web_port;
   unsigned interval;            /* announce interval, seconds */
   unsigned rescan;              /* share rescan fallback, seconds */

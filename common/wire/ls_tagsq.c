@@ -1,9 +1,11 @@
 #include "ls_tagsq.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 static int is_self(const ls_tag_entry_t *e, const char *self_tag, uint16_t self_port) {
   return self_tag != NULL && strcmp(e->tag, self_tag) == 0 && e->port == self_port;
@@ -67,6 +69,69 @@ int ls_tagsq_lookup(const ls_tag_entry_t *entries, size_t n, const char *name, c
     }
   }
   return 0;
+}
+
+#define SIMILAR_LEN_MAX 256 /* longer names are compared for case only */
+
+/* The edit distance of a and b (case ignored), or limit + 1 once it is over. */
+static size_t edit_distance(const char *a, const char *b, size_t limit) {
+  size_t la = strlen(a), lb = strlen(b);
+  if (la > SIMILAR_LEN_MAX || lb > SIMILAR_LEN_MAX || (la > lb ? la - lb : lb - la) > limit) return limit + 1;
+  size_t row[SIMILAR_LEN_MAX + 1];
+  for (size_t j = 0; j <= lb; j++) row[j] = j;
+  for (size_t i = 1; i <= la; i++) {
+    size_t diag = row[0], best = row[0] = i;
+    for (size_t j = 1; j <= lb; j++) {
+      size_t up = row[j];
+      size_t cost = diag + (tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]));
+      size_t v = up + 1 < row[j - 1] + 1 ? up + 1 : row[j - 1] + 1;
+      row[j] = cost < v ? cost : v;
+      diag = up;
+      if (row[j] < best) best = row[j];
+    }
+    if (best > limit) return limit + 1;
+  }
+  return row[lb];
+}
+
+/* How far candidate is from name: 0 equal but for case, 1 + edits, or 0 when
+ * too far (*score unset). */
+static int similar_score(const char *name, const char *candidate, size_t *score) {
+  if (strcmp(name, candidate) == 0) return 0;
+  if (strcasecmp(name, candidate) == 0) {
+    *score = 0;
+    return 1;
+  }
+  size_t limit = strlen(name) / 4;
+  limit = limit < 1 ? 1 : limit > 3 ? 3 : limit;
+  size_t d = edit_distance(name, candidate, limit);
+  if (d > limit) return 0;
+  *score = 1 + d;
+  return 1;
+}
+
+size_t ls_tagsq_similar(const ls_tag_entry_t *entries, size_t n, const char *name, const char **out, size_t max) {
+  size_t count = 0, scores[LS_TAGSQ_SIMILAR_MAX];
+  if (max > LS_TAGSQ_SIMILAR_MAX) max = LS_TAGSQ_SIMILAR_MAX;
+  for (size_t i = 0; i < n && max > 0; i++) {
+    const char *cand = entries[i].name;
+    size_t score, k = 0;
+    while (k < count && strcmp(out[k], cand) != 0) k++;
+    if (k < count || !similar_score(name, cand, &score)) continue;
+    /* Insert in order (score, then name), dropping the last when full. */
+    size_t at = count;
+    while (at > 0 && (scores[at - 1] > score || (scores[at - 1] == score && strcmp(out[at - 1], cand) > 0))) at--;
+    if (at >= max) continue;
+    size_t last = count < max ? count : max - 1;
+    for (size_t j = last; j > at; j--) {
+      out[j] = out[j - 1];
+      scores[j] = scores[j - 1];
+    }
+    out[at] = cand;
+    scores[at] = score;
+    if (count < max) count++;
+  }
+  return count;
 }
 
 static int entry_peer_cmp(const void *a, const void *b) {

@@ -11,6 +11,7 @@
 
 #define LS_TAGSQ_CONTENTS_MAX 16 /* distinct contents told apart under one name */
 #define LS_TAGSQ_HOLDERS_MAX 64  /* holders returned for one content */
+#define LS_TAGSQ_SIMILAR_MAX 8   /* names ls_tagsq_similar returns at most */
 
 typedef struct {
   uint8_t root[LS_HASH_LEN];
@@ -38,6 +39,12 @@ typedef struct {
  * are left out. 0, or -ENOENT (no such name, or root). */
 int ls_tagsq_lookup(const ls_tag_entry_t *entries, size_t n, const char *name, const uint8_t *want_root,
                     const char *self_tag, uint16_t self_port, ls_tagsq_lookup_t *out);
+
+/* The names of entries closest to name, for "did you mean": names equal to it
+ * but for case first, then those a few edits away (Levenshtein distance, at
+ * most a quarter of name's length, 1 to 3), nearest first, ties by name. Up to
+ * max distinct names into out, pointing into entries; returns how many. */
+size_t ls_tagsq_similar(const ls_tag_entry_t *entries, size_t n, const char *name, const char **out, size_t max);
 
 /* One peer: a (tag, address:port) and what it announces. */
 typedef struct {

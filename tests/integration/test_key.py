@@ -100,7 +100,7 @@ def test_downloader_refuses_a_server_that_cannot_prove_the_key(swarm, tmp_path):
         assert (d.dir / "downloads" / "f.bin").read_bytes() == data
         (d.dir / "downloads" / "f.bin").unlink()
         (d.dir / "tags.txt").write_text(tags_line("impostor", impostor.port, data, 65536, "f.bin"))
-        r = d.download("f.bin", "--key-file", key)
+        r = d.download("f.bin", "--key-file", key, "--verbose")
         # Banned like a liar: the download fails its integrity (5).
         assert r.returncode == 5, (r.returncode, r.stderr)
         assert "impostor (127.0.0.1:%d) banned: did not prove the network key" % impostor.port in r.stderr, r.stderr

@@ -1,6 +1,7 @@
 """What a person sees on a terminal: the progress bar, and the interactive
 downloader (fetch, list, quit) when no NAME is given. Driven through a pty."""
 import os
+import re
 import pty
 import select
 import subprocess
@@ -48,9 +49,18 @@ def test_progress_bar_on_a_terminal(swarm):
     wait_until(lambda: "big.bin" in d.names_from("seed"), 5, "big.bin")
     rc, out = run_on_pty([prog("downloader")] + d.common() + ["big.bin"])
     assert rc == 0, out
-    # The bar is redrawn in place: percent, bytes, speed, ETA, peers.
-    assert "\r" in out and "ETA" in out and "peers 1" in out and "MiB/s" in out
-    assert "100% [########################]" in out
+    # The bar is redrawn in place: percent, bytes, speed, ETA, the peers by name.
+    assert "\r" in out and "ETA" in out and "from seed" in out and "MiB/s" in out
+    assert "100% [########################] 4.0 MiB in " in out and "peers 0" not in out
+    # The speed is measured from the bytes received: never twice the 4 MiB/s limit.
+    speeds = [float(x) for x in re.findall(r"([0-9.]+) MiB/s  ETA", out)]
+    assert all(x < 6 for x in speeds), speeds
+    # A tiny file: its size and time, not "0 B/s".
+    make_file(s.share / "tiny.txt", 12, seed=5)
+    wait_until(lambda: "tiny.txt" in d.names_from("seed"), 5, "tiny.txt")
+    rc, out = run_on_pty([prog("downloader")] + d.common() + ["tiny.txt"])
+    assert rc == 0 and re.search(r"100% \[#+\] 12 B in [0-9.]+ s", out), out
+    assert " 0 B/s" not in out, out
     assert sha256_file(d.dir / "downloads" / "big.bin") == sha256_file(src)
 
 

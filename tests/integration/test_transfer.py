@@ -84,7 +84,7 @@ def test_corrupt_seeder_is_banned_and_file_still_verified(swarm, tmp_path):
         d = swarm.peer("fetcher")
         (d.dir / "tags.txt").write_text(tags_line("liar", liar.port, data, 65536, "f.bin") +
                                         tags_line("honest", honest.port, data, 65536, "f.bin"))
-        r = d.download("f.bin")
+        r = d.download("f.bin", "--verbose")  # the diagnostics on stderr too
         assert r.returncode == 0, r.stderr
         assert (d.dir / "downloads" / "f.bin").read_bytes() == data
         (line,) = d.client_log()
@@ -103,7 +103,7 @@ def test_only_bad_holders_is_an_integrity_failure(swarm, modes):
         d = swarm.peer("fetcher")
         (d.dir / "tags.txt").write_text("".join(tags_line("p%d" % i, f.port, data, 65536, "f.bin")
                                                 for i, f in enumerate(fakes)))
-        r = d.download("f.bin")
+        r = d.download("f.bin", "--verbose")
         assert r.returncode == 5, (r.returncode, r.stderr)
         assert not (d.dir / "downloads" / "f.bin").exists()
         assert d.client_log()[0]["result"] == "integrity"
@@ -176,7 +176,7 @@ def test_resume_rechecks_torn_chunks_in_temp(swarm):
         for i in torn:
             f.seek(i * 65536 + 100)
             f.write(b"\xde\xad\xbe\xef")
-    r = d.download("disk.img")
+    r = d.download("disk.img", "--verbose")
     assert r.returncode == 0, r.stderr
     assert sha256_file(d.dir / "downloads" / "disk.img") == sha256_file(src)
     assert "resume: 2 chunk(s) in temp/ failed their check" in r.stderr, r.stderr

@@ -80,8 +80,29 @@ static void peers_grouped_sorted(void **state) {
   free(p);
 }
 
+static void similar_names(void **state) {
+  (void)state;
+  ls_tag_entry_t e[6] = {entry("a", "127.0.0.1", 1, 1, 1, "big.bin"), entry("b", "127.0.0.1", 2, 1, 1, "big.bin"),
+                         entry("a", "127.0.0.1", 1, 2, 1, "BIG.BIN"), entry("a", "127.0.0.1", 1, 3, 1, "bag.bin"),
+                         entry("a", "127.0.0.1", 1, 4, 1, "other.txt"), entry("a", "127.0.0.1", 1, 5, 1, "big22.bin")};
+  const char *out[LS_TAGSQ_SIMILAR_MAX];
+  /* Case first, then one edit (ties by name), then two; each name once. */
+  assert_int_equal(ls_tagsq_similar(e, 6, "Big.bin", out, 3), 3);
+  assert_string_equal(out[0], "BIG.BIN");
+  assert_string_equal(out[1], "big.bin");
+  assert_string_equal(out[2], "bag.bin");
+  assert_int_equal(ls_tagsq_similar(e, 6, "big3.bin", out, 8), 4);
+  assert_string_equal(out[0], "BIG.BIN");
+  assert_string_equal(out[1], "big.bin");
+  assert_string_equal(out[2], "bag.bin");
+  assert_string_equal(out[3], "big22.bin");
+  assert_int_equal(ls_tagsq_similar(e, 6, "zzz", out, 3), 0);
+  assert_int_equal(ls_tagsq_similar(e, 6, "big.bin", out, 1), 1); /* itself is not a suggestion */
+  assert_string_equal(out[0], "BIG.BIN");
+}
+
 int main(void) {
-  const struct CMUnitTest tests[] = {cmocka_unit_test(most_holders_wins),
+  const struct CMUnitTest tests[] = {cmocka_unit_test(most_holders_wins), cmocka_unit_test(similar_names),
                                      cmocka_unit_test(holders_deduplicated_and_bounded),
                                      cmocka_unit_test(peers_grouped_sorted)};
   return cmocka_run_group_tests(tests, NULL, NULL);
