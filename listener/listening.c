@@ -97,6 +97,7 @@ static void handle_datagram(listening_t *l, ssize_t nread, const uv_buf_t *buf, 
   uint16_t from_port;
   ls_net_addr_str(addr, from, sizeof from, &from_port);
   l->datagrams++;
+  reporting_touch(&l->reporting);
   if ((flags & UV_UDP_PARTIAL) || nread > LS_ANNOUNCE_MAX_PAYLOAD) {
     reject(l, from, "oversized datagram");
     return;
@@ -109,8 +110,10 @@ static void handle_datagram(listening_t *l, ssize_t nread, const uv_buf_t *buf, 
   const char *why;
   const char *json = buf->base;
   size_t json_len = (size_t)nread;
-  if (l->key != NULL && ls_auth_open(l->key, buf->base, (size_t)nread, &json, &json_len) != 0) {
-    reject(l, from, "not authenticated with the network key");
+  if ((l->key != NULL && ls_auth_open(l->key, buf->base, (size_t)nread, &json, &json_len) != 0) ||
+      (l->key == NULL && (size_t)nread > 4 && memcmp(buf->base, LS_SEAL_PREFIX, 4) == 0)) {
+    reporting_key_failure(&l->reporting, from, buf->base, (size_t)nread);
+    reject(l, from, l->key ? "not authenticated with the network key" : "sealed with a network key; this peer has none");
     return;
   }
   if (ls_announce_decode(&a, json, json_len, &why) != 0) {
@@ -118,6 +121,7 @@ static void handle_datagram(listening_t *l, ssize_t nread, const uv_buf_t *buf, 
     return;
   }
   if (a.type == LS_ANNOUNCE_QUERY) {
+    reporting_query(&l->reporting, a.tag);
     answering_query(&l->answering, &a, addr);
     return;
   }
@@ -190,6 +194,7 @@ int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, cons
   l->udp.data = l;
   if ((rc = asking_init(&l->asking, loop, cfg, key, answer_cb, l, err, errlen)) != 0) return rc;
   answering_init(&l->answering, loop, cfg, &l->udp);
+  reporting_init(&l->reporting, loop, cfg, &l->datagrams, &l->rejected, &l->answering.answers);
   uv_timer_init(loop, &l->expire_timer);
   uv_timer_init(loop, &l->write_timer);
   l->expire_timer.data = l->write_timer.data = l;
@@ -211,6 +216,7 @@ void listening_start(listening_t *l) {
   uv_udp_recv_start(&l->udp, alloc_cb, recv_cb);
   uv_timer_start(&l->expire_timer, expire_cb, 1000, 1000);
   schedule_write(l, 1); /* tags.txt exists from the start, even if empty */
+  reporting_start(&l->reporting);
   asking_start(&l->asking); /* the peers answer at once: no waiting for their next rounds */
   if (l->use_tracker) {
     tracker_feeds_start(&l->feeds);
@@ -228,6 +234,7 @@ void listening_close(listening_t *l) {
   uv_close((uv_handle_t *)&l->write_timer, NULL);
   asking_close(&l->asking);
   answering_close(&l->answering);
+  reporting_close(&l->reporting);
   if (l->use_tracker) tracker_feeds_close(&l->feeds);
 }
 

@@ -6,7 +6,8 @@
  * timer. With `tracker` configured, the trackers' listings (subscribed:
  * pushed on every change) feed the same table (tracker_feed). A query at
  * start (asking) brings every peer's round at once; the peers' queries are
- * answered with this peer's (answering). */
+ * answered with this peer's (answering). What it heard is counted in
+ * DIR/run/listener.status (reporting), for `lanswarm doctor`. */
 #ifndef LISTENING_H
 #define LISTENING_H
 
@@ -18,6 +19,7 @@
 #include "ls_config.h"
 #include "ls_log.h"
 #include "peer_table.h"
+#include "reporting.h"
 #include "tracker_feed.h"
 
 typedef struct {
@@ -32,6 +34,7 @@ typedef struct {
   tracker_feeds_t feeds;        /* with `tracker` configured: one feed per tracker */
   asking_t asking;              /* the query at start and when interfaces change; the answers */
   answering_t answering;        /* answers to the peers' queries */
+  reporting_t reporting;        /* the counters in DIR/run/listener.status */
   int use_tracker;
   ls_ratelimit_t bad_rl;
   char recv_buf[65536];
