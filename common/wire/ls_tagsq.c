@@ -166,6 +166,7 @@ int ls_tagsq_known(const ls_peer_entry_t *peers, size_t npeers, const ls_tag_ent
     res[m].how = p->how;
     res[m].files = p->files;
     res[m].first_seen = p->first_seen;
+    res[m].interval = p->interval;
     if (p->last_seen > res[m].last_seen) res[m].last_seen = p->last_seen;
   }
   for (size_t j = 0; j < k; j++)

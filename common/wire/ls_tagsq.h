@@ -64,6 +64,7 @@ typedef struct {
   size_t files;                  /* peers.txt's count, else tags.txt's rows */
   uint64_t bytes;
   int64_t first_seen;            /* 0: not in peers.txt */
+  uint32_t interval;             /* its announcement interval; 0: not in peers.txt */
   int64_t last_seen;
 } ls_tagsq_known_t;
 
