@@ -17,7 +17,7 @@
 #include "ls_util.h"
 
 #define MAX_TARGETS 8       /* broadcast targets probed (the listener keeps 8 query tags) */
-#define PROBE_WAIT_MS 3000  /* for the listener to report the query (it writes once a second) */
+#define PROBE_WAIT_MS 5000  /* for the listener to report the query (it writes once a second) */
 #define CONNECT_WAIT_MS 2000
 #define MAX_CONNECTS 64
 #define CLOCK_AHEAD_S 120

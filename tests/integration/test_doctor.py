@@ -64,13 +64,14 @@ def test_healthy_swarm_passes_every_check(swarm):
 
 def test_ports_taken_by_another_program(swarm):
     a = swarm.peer("a")
-    write_conf(a)
     udp = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # no SO_REUSEADDR: the listener could not share it
     tcp = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        udp.bind(("0.0.0.0", swarm.udp_port))
-        tcp.bind(("0.0.0.0", a.tcp_port))
+        udp.bind(("0.0.0.0", 0))  # the ports the programs hold are the peer's ports
+        tcp.bind(("0.0.0.0", 0))
         tcp.listen(1)
+        a.udp_port, a.tcp_port = udp.getsockname()[1], tcp.getsockname()[1]
+        write_conf(a)
         r = doctor(a, "--json")
         j, by = checks(r)
         assert r.returncode == 1 and j["ok"] is False, r.stdout
@@ -79,7 +80,7 @@ def test_ports_taken_by_another_program(swarm):
         assert by["tcp_port"]["status"] == "fail" and "tcp_port =" in by["tcp_port"]["remedy"]
         assert by["udp_path"]["status"] == "skip"  # no listener of ours
         r = doctor(a)
-        assert r.returncode == 1 and "[FAIL] udp_port: UDP port %d is taken" % swarm.udp_port in r.stdout
+        assert r.returncode == 1 and "[FAIL] udp_port: UDP port %d is taken" % a.udp_port in r.stdout
         assert "    fix: stop that program" in r.stdout
     finally:
         udp.close()
@@ -110,3 +111,28 @@ def test_help_lists_doctor_and_its_statuses():
     assert r.returncode == 0 and r.stdout.startswith("Usage: lanswarm doctor")
     for word in CHECKS + ["ok", "warn", "fail", "skip", "Exit status"]:
         assert word in r.stdout, word
+
+
+def test_what_peers_txt_tells(swarm):
+    """From peers.txt alone (no daemon running): a peer heard only through a
+    tracker (isolation: a warning), its server unreachable, its clock an hour
+    ahead. Connects only to 127.0.0.1."""
+    import time
+    from conftest import free_port
+    a = swarm.peer("a")
+    write_conf(a)
+    now, closed = int(time.time()), free_port()
+    (a.dir / "peers.txt").write_text(
+        "# lanswarm peers v1: tag\taddress:port\thow\tfirst_seen\tlast_seen\tinterval\tfiles\tdigest\n"
+        "far\t127.0.0.1:%d\ttracker\t%d\t%d\t1\t0\t-\n" % (closed, now - 60, now + 3600))
+    r = doctor(a, "--json")
+    j, by = checks(r)
+    assert r.returncode == 1, r.stdout
+    assert by["isolation"]["status"] == "warn" and "far (127.0.0.1:%d)" % closed in by["isolation"]["message"]
+    assert by["tcp_peers"]["status"] == "fail" and "far (127.0.0.1:%d): Connection refused" % closed in \
+        by["tcp_peers"]["message"]
+    assert by["clock"]["status"] == "fail" and "far (" in by["clock"]["message"], by["clock"]
+    assert "timedatectl" in by["clock"]["remedy"]
+    assert by["udp_path"]["status"] == "skip" and by["key"]["status"] == "skip"
+    r = doctor(a)
+    assert "[warn] isolation:" in r.stdout and "[FAIL] clock:" in r.stdout and "[skip] udp_path:" in r.stdout
