@@ -177,7 +177,7 @@ check: structure
 # libFuzzer harnesses (clang, ASan + UBSan) for every parser of network input.
 FUZZ_CC ?= clang
 FUZZ_SECONDS ?= 30
-FUZZ_HARNESSES := announce proto manifest tmsg tags config clientlog serverlog srvstatus events tagsq peers
+FUZZ_HARNESSES := announce proto manifest tmsg tags config clientlog serverlog srvstatus lstatus events tagsq peers
 FUZZ_BIN := $(FUZZ_HARNESSES:%=build/fuzz/fuzz_%)
 FUZZ_SRC := $(COMMON_SRC) listener/peer_table.c
 build/fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_SRC) $(wildcard common/*/*.h)

@@ -42,3 +42,15 @@ int cli_read_tags(const cli_ctx_t *c, ls_tag_entry_t **entries, size_t *n) {
   fprintf(stderr, "lanswarm: cannot read %s\n", c->cfg.tags_path);
   return -1;
 }
+
+int cli_read_known(const cli_ctx_t *c, ls_tagsq_known_t **rows, size_t *n) {
+  ls_tag_entry_t *e = NULL;
+  ls_peer_entry_t *p = NULL;
+  size_t ne = 0, np = 0;
+  if (ls_tags_read(c->cfg.tags_path, &e, &ne, NULL) != 0) ne = 0;
+  if (ls_peers_read(c->cfg.peers_path, &p, &np, NULL) != 0) np = 0;
+  int rc = ls_tagsq_known(p, np, e, ne, rows, n);
+  free(p);
+  ls_tags_free(e, ne);
+  return rc == 0 ? 0 : -1;
+}

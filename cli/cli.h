@@ -9,6 +9,7 @@
 
 #include "ls_config.h"
 #include "ls_tags.h"
+#include "ls_tagsq.h"
 
 typedef struct {
   ls_config_t cfg;
@@ -29,7 +30,7 @@ typedef struct {
 } cli_command_t;
 
 extern const cli_command_t cli_cmd_init, cli_cmd_up, cli_cmd_down, cli_cmd_status, cli_cmd_peers, cli_cmd_files,
-    cli_cmd_get;
+    cli_cmd_get, cli_cmd_doctor;
 
 /* Colours, for cli_color(), which gives "" unless c->color. */
 #define CLI_GREEN "\033[32m"
@@ -51,5 +52,9 @@ long cli_supervisor_pid(const cli_ctx_t *c);
 
 /* tags.txt's entries (ls_tags_read); on failure says so on stderr. 0 or -1. */
 int cli_read_tags(const cli_ctx_t *c, ls_tag_entry_t **entries, size_t *n);
+
+/* The peers as peers.txt and tags.txt know them (ls_tagsq_known); missing
+ * files give none. 0, or -1 when out of memory. */
+int cli_read_known(const cli_ctx_t *c, ls_tagsq_known_t **rows, size_t *n);
 
 #endif

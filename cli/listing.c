@@ -1,5 +1,5 @@
-/* lanswarm peers and files: tags.txt made readable, a row per peer or per
- * content (ls_tagsq groups the entries). */
+/* lanswarm peers and files: peers.txt and tags.txt made readable, a row per
+ * peer or per content (ls_tagsq groups the entries). */
 #include <fnmatch.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,33 +19,32 @@ static void ago(int64_t then, char *buf, size_t len) {
   else snprintf(buf, len, "%lld h ago", (long long)(s / 3600));
 }
 
-static void print_peers(const cli_ctx_t *c, const ls_tagsq_peer_t *rows, size_t k) {
-  if (k == 0) printf("no peers in %s yet (is the listener running? `lanswarm status`)\n", c->cfg.tags_path);
+static void print_peers(const cli_ctx_t *c, const ls_tagsq_known_t *rows, size_t k) {
+  if (k == 0) printf("no peers in %s yet (is the listener running? `lanswarm status`)\n", c->cfg.peers_path);
   else
-    printf("%s%-20s %-21s %6s %10s  %s%s\n", cli_color(c, CLI_BOLD), "PEER", "ADDRESS", "FILES", "SIZE", "SEEN",
-           cli_color(c, CLI_RESET));
+    printf("%s%-20s %-21s %6s %10s  %-12s %s%s\n", cli_color(c, CLI_BOLD), "PEER", "ADDRESS", "FILES", "SIZE",
+           "SEEN", "HOW", cli_color(c, CLI_RESET));
   for (size_t i = 0; i < k; i++) {
-    char size[32], seen[32];
+    char size[32], seen[32], how[64] = "-";
     ls_format_bytes((double)rows[i].bytes, size, sizeof size);
     ago(rows[i].last_seen, seen, sizeof seen);
-    printf("%-20s %-21s %6zu %10s  %s\n", rows[i].first->tag, rows[i].address, rows[i].files, size, seen);
+    if (rows[i].how) ls_how_format(rows[i].how, how, sizeof how);
+    printf("%-20s %-21s %6zu %10s  %-12s %s\n", rows[i].tag, rows[i].address, rows[i].files, size, seen, how);
   }
 }
 
 static int run_peers(cli_ctx_t *c, int argc, char **argv) {
   if (argc > 1 && strcmp(argv[1], "add") == 0)
     return cli_peers_add(c->config_path[0] ? c->config_path : NULL, c->cfg.dir, argc - 1, argv + 1);
-  ls_tag_entry_t *e;
-  size_t n;
-  if (cli_read_tags(c, &e, &n) != 0) return 1;
-  ls_tagsq_peer_t *rows = NULL;
-  size_t k = 0;
-  int rc = ls_tagsq_peers(e, n, &rows, &k);
-  if (rc == 0) print_peers(c, rows, k);
-  else fprintf(stderr, "lanswarm: %s\n", strerror(-rc));
+  ls_tagsq_known_t *rows;
+  size_t k;
+  if (cli_read_known(c, &rows, &k) != 0) {
+    fprintf(stderr, "lanswarm: out of memory\n");
+    return 1;
+  }
+  print_peers(c, rows, k);
   free(rows);
-  ls_tags_free(e, n);
-  return rc == 0 ? 0 : 1;
+  return 0;
 }
 
 /* ---------- files ---------- */
@@ -146,8 +145,10 @@ static int run_files(cli_ctx_t *c, int argc, char **argv) {
 const cli_command_t cli_cmd_peers = {
     "peers",
     "peers [add HOST[:PORT]]",
-    "the peers in tags.txt; add: a peer by hand",
-    "Usage: lanswarm peers\n       lanswarm peers add HOST[:PORT]\n\nThe peers in tags.txt: tag, address, files, total size, last seen.\n"
+    "the peers heard (peers.txt), sharing or not; add: a peer by hand",
+    "Usage: lanswarm peers\n       lanswarm peers add HOST[:PORT]\n\nEvery peer the listener hears (peers.txt), including those that share\n"
+    "nothing: tag, address, files, total size (tags.txt), last seen, and how it\n"
+    "was found (broadcast, multicast, unicast, tracker).\n"
     "`peers add` writes HOST[:PORT] into lanswarm.conf's `peers =` line (the others kept), for a peer\n"
     "broadcast and multicast do not reach: another subnet, Wi-Fi client isolation.\n",
     run_peers,

@@ -13,7 +13,7 @@
 #define SYSTEM_CONFIG "/etc/lanswarm/lanswarm.conf"
 
 static const cli_command_t *const commands[] = {
-    &cli_cmd_init, &cli_cmd_up, &cli_cmd_down, &cli_cmd_status, &cli_cmd_peers, &cli_cmd_files, &cli_cmd_get,
+    &cli_cmd_init, &cli_cmd_up, &cli_cmd_down, &cli_cmd_status, &cli_cmd_peers, &cli_cmd_files, &cli_cmd_get, &cli_cmd_doctor,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 

@@ -82,26 +82,26 @@ static void add_downloading(const cli_ctx_t *c, cJSON *o) {
   ls_partial_scan(c->cfg.temp_dir, add_partial, cJSON_AddArrayToObject(o, "downloading"));
 }
 
-/* Peers seen: tags.txt, a row per peer. */
+/* Peers seen: peers.txt (with tags.txt's sizes), a row per peer. */
 static void add_peers(const cli_ctx_t *c, cJSON *o) {
   cJSON *peers = cJSON_AddArrayToObject(o, "peers");
-  ls_tag_entry_t *e;
-  size_t n;
-  if (ls_tags_read(c->cfg.tags_path, &e, &n, NULL) != 0) return;
-  ls_tagsq_peer_t *rows = NULL;
-  size_t k = 0;
-  ls_tagsq_peers(e, n, &rows, &k);
+  ls_tagsq_known_t *rows;
+  size_t k;
+  if (cli_read_known(c, &rows, &k) != 0) return;
   for (size_t i = 0; i < k; i++) {
     cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "tag", rows[i].first->tag);
+    char how[64] = "";
+    if (rows[i].how) ls_how_format(rows[i].how, how, sizeof how);
+    cJSON_AddStringToObject(p, "tag", rows[i].tag);
     cJSON_AddStringToObject(p, "address", rows[i].address);
     cJSON_AddNumberToObject(p, "files", (double)rows[i].files);
     cJSON_AddNumberToObject(p, "bytes", (double)rows[i].bytes);
     cJSON_AddNumberToObject(p, "last_seen", (double)rows[i].last_seen);
+    cJSON_AddNumberToObject(p, "first_seen", (double)rows[i].first_seen);
+    cJSON_AddStringToObject(p, "how", how);
     cJSON_AddItemToArray(peers, p);
   }
   free(rows);
-  ls_tags_free(e, n);
 }
 
 /* The last RECENT_TAIL bytes of the file at path (all of a smaller one),
@@ -262,7 +262,7 @@ const cli_command_t cli_cmd_status = {
     "status [--json]",
     "daemons, shared files, peers, downloads",
     "Usage: lanswarm status [--json]\n\nWhich daemons run (pid, uptime, restarts), this peer's shared files,\n"
-    "the peers seen (tags.txt), downloads in progress (temp/) and the last few\n"
+    "the peers seen (peers.txt), downloads in progress (temp/) and the last few\n"
     "finished (client.log). --json prints the same as one JSON object.\n",
     run_status,
     0,

@@ -102,6 +102,7 @@ static void handle_datagram(listening_t *l, const char *data, ssize_t nread, con
   uint16_t from_port;
   ls_net_addr_str(addr, from, sizeof from, &from_port);
   l->datagrams++;
+  reporting_touch(&l->reporting);
   if (nread > LS_ANNOUNCE_MAX_PAYLOAD) {
     reject(l, from, "oversized datagram");
     return;
@@ -110,8 +111,10 @@ static void handle_datagram(listening_t *l, const char *data, ssize_t nread, con
   const char *why;
   const char *json = data;
   size_t json_len = (size_t)nread;
-  if (l->key != NULL && ls_auth_open(l->key, data, (size_t)nread, &json, &json_len) != 0) {
-    reject(l, from, "not authenticated with the network key");
+  if ((l->key != NULL && ls_auth_open(l->key, data, (size_t)nread, &json, &json_len) != 0) ||
+      (l->key == NULL && (size_t)nread > 4 && memcmp(data, LS_SEAL_PREFIX, 4) == 0)) {
+    reporting_key_failure(&l->reporting, from, data, (size_t)nread);
+    reject(l, from, l->key ? "not authenticated with the network key" : "sealed with a network key; this peer has none");
     return;
   }
   if (ls_announce_decode(&a, json, json_len, &why) != 0) {
@@ -119,6 +122,7 @@ static void handle_datagram(listening_t *l, const char *data, ssize_t nread, con
     return;
   }
   if (a.type == LS_ANNOUNCE_QUERY) {
+    reporting_query(&l->reporting, a.tag);
     if (answer) answering_query(&l->answering, &a, addr);
     return;
   }
@@ -247,6 +251,7 @@ int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, cons
   if (rc != 0) return rc;
   if ((rc = asking_init(&l->asking, loop, cfg, key, answer_cb, l, err, errlen)) != 0) return rc;
   answering_init(&l->answering, loop, cfg, l->sock[0].fd, l->sock[1].fd);
+  reporting_init(&l->reporting, loop, cfg, &l->datagrams, &l->rejected, &l->answering.answers);
   uv_timer_init(loop, &l->expire_timer);
   uv_timer_init(loop, &l->write_timer);
   l->expire_timer.data = l->write_timer.data = l;
@@ -269,6 +274,7 @@ void listening_start(listening_t *l) {
     if (l->sock[i].fd >= 0) uv_poll_start(&l->sock[i].poll, UV_READABLE, poll_cb);
   uv_timer_start(&l->expire_timer, expire_cb, 1000, 1000);
   schedule_write(l, 1); /* tags.txt exists from the start, even if empty */
+  reporting_start(&l->reporting);
   asking_start(&l->asking); /* the peers answer at once: no waiting for their next rounds */
   if (l->use_tracker) {
     tracker_feeds_start(&l->feeds);
@@ -291,6 +297,7 @@ void listening_close(listening_t *l) {
   uv_close((uv_handle_t *)&l->write_timer, NULL);
   asking_close(&l->asking);
   answering_close(&l->answering);
+  reporting_close(&l->reporting);
   if (l->use_tracker) tracker_feeds_close(&l->feeds);
 }
 

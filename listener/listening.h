@@ -6,7 +6,8 @@
  * timer. With `tracker` configured, the trackers' listings (subscribed:
  * pushed on every change) feed the same table (tracker_feed). A query at
  * start (asking) brings every peer's round at once; the peers' queries are
- * answered with this peer's (answering).
+ * answered with this peer's (answering). What it heard is counted in
+ * DIR/run/listener.status (reporting), for `lanswarm doctor`.
  * It receives on IPv4 and, where the host has it, IPv6, joins the multicast
  * groups on every interface, and tells by each datagram's destination
  * address how it came: broadcast, multicast or unicast (ls_net_classify). */
@@ -22,6 +23,7 @@
 #include "ls_log.h"
 #include "ls_net.h"
 #include "peer_table.h"
+#include "reporting.h"
 #include "tracker_feed.h"
 
 typedef struct listening_s listening_t;
@@ -46,6 +48,7 @@ struct listening_s {
   tracker_feeds_t feeds;        /* with `tracker` configured: one feed per tracker */
   asking_t asking;              /* the query at start and when interfaces change; the answers */
   answering_t answering;        /* answers to the peers' queries */
+  reporting_t reporting;        /* the counters in DIR/run/listener.status */
   int use_tracker;
   ls_ratelimit_t bad_rl;
   char recv_buf[65536];

@@ -4,7 +4,8 @@
 set -eu
 build="make gcc pkg-config libuv1-dev libcjson-dev libssl-dev libmicrohttpd-dev"
 # chromium + nodejs: the dashboard's browser test (tests/browser, playwright-core from npm).
-test="$build libcmocka-dev python3 python3-pytest iproute2 groff-base man-db systemd lintian dpkg-dev faketime chromium nodejs"
+# nftables: the firewall that test_netns.py sets up for `lanswarm doctor` to name.
+test="$build libcmocka-dev python3 python3-pytest iproute2 groff-base man-db systemd lintian dpkg-dev faketime nftables chromium nodejs"
 bench="$build curl nginx-light aria2 coreutils time redis-server python3"
 fuzz="$build clang libclang-rt-14-dev"
 deb="$build debhelper dpkg-dev fakeroot lintian"

@@ -20,24 +20,28 @@ static void addr_str(const ls_tag_entry_t *e, char *buf, size_t len) {
   ls_net_endpoint_format(e->addr, e->port, buf, len);
 }
 
-cJSON *model_peers(const ls_tag_entry_t *e, size_t n, int64_t now, unsigned interval, const char *self_tag) {
+cJSON *model_peers(const ls_peer_entry_t *pe, size_t npe, const ls_tag_entry_t *e, size_t n, int64_t now,
+                   unsigned interval, const char *self_tag) {
   cJSON *o = cJSON_CreateObject();
   cJSON *arr = cJSON_AddArrayToObject(o, "peers");
-  ls_tagsq_peer_t *peers;
+  ls_tagsq_known_t *peers;
   size_t count;
-  if (ls_tagsq_peers(e, n, &peers, &count) != 0) return o;
+  if (ls_tagsq_known(pe, npe, e, n, &peers, &count) != 0) return o;
   for (size_t i = 0; i < count; i++) {
-    const ls_tagsq_peer_t *acc = &peers[i];
+    const ls_tagsq_known_t *acc = &peers[i];
     int64_t age = now > acc->last_seen ? now - acc->last_seen : 0;
+    char how[64] = "";
+    if (acc->how) ls_how_format(acc->how, how, sizeof how);
     cJSON *p = cJSON_CreateObject();
-    cJSON_AddStringToObject(p, "tag", acc->first->tag);
+    cJSON_AddStringToObject(p, "tag", acc->tag);
     cJSON_AddStringToObject(p, "address", acc->address);
     cJSON_AddNumberToObject(p, "files", (double)acc->files);
     cJSON_AddNumberToObject(p, "bytes", (double)acc->bytes);
     cJSON_AddNumberToObject(p, "last_seen", (double)acc->last_seen);
     cJSON_AddNumberToObject(p, "age_s", (double)age);
     cJSON_AddStringToObject(p, "state", age <= 2 * (int64_t)interval ? "live" : "quiet");
-    cJSON_AddBoolToObject(p, "self", self_tag != NULL && strcmp(self_tag, acc->first->tag) == 0);
+    cJSON_AddBoolToObject(p, "self", self_tag != NULL && strcmp(self_tag, acc->tag) == 0);
+    cJSON_AddStringToObject(p, "how", how);
     cJSON_AddItemToArray(arr, p);
   }
   free(peers);

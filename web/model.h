@@ -13,6 +13,7 @@
 
 #include "ls_catalog.h"
 #include "ls_map.h"
+#include "ls_peers.h"
 #include "ls_tags.h"
 
 #define MODEL_HISTORY_MAX 100          /* client.log lines shown, newest first */
@@ -23,10 +24,13 @@
 #define MODEL_LOG_LINE_MAX 4096         /* longest server.log line counted */
 #define MODEL_SERVERLOG_STEP (4u << 20) /* server.log bytes read per update at most */
 
-/* {"peers":[{tag, address, files, bytes, last_seen, age_s, state, self}]},
- * one per (tag, address:port), sorted by tag. state: "live" when heard within
- * 2 intervals, else "quiet" (the listener drops it after 3). */
-cJSON *model_peers(const ls_tag_entry_t *e, size_t n, int64_t now, unsigned interval, const char *self_tag);
+/* {"peers":[{tag, address, files, bytes, last_seen, age_s, state, self, how}]},
+ * one per (tag, address:port): peers.txt's peers (pe, those sharing nothing
+ * too) in its order (by tag), then tags.txt's (e) that it lacks (how "").
+ * state: "live" when heard within 2 intervals, else "quiet" (the listener
+ * drops it after 3). how: peers.txt's, e.g. "broadcast,tracker". */
+cJSON *model_peers(const ls_peer_entry_t *pe, size_t npe, const ls_tag_entry_t *e, size_t n, int64_t now,
+                   unsigned interval, const char *self_tag);
 
 /* {"files":[{root, name, names, size, holders:[{tag,address,complete}],
  * complete_holders, mine}]}, one per content (root hash), other peers only;

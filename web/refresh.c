@@ -34,7 +34,7 @@ static const ls_catalog_snapshot_t *mine(const refresh_t *r) {
 
 static void publish_peers(refresh_t *r) {
   hub_publish(r->hub, HUB_PEERS,
-              print(model_peers(r->tags, r->ntags, ls_unix_now(), r->cfg->interval, r->cfg->tag)));
+              print(model_peers(r->peers, r->npeers, r->tags, r->ntags, ls_unix_now(), r->cfg->interval, r->cfg->tag)));
 }
 
 static void publish_files(refresh_t *r) {
@@ -83,6 +83,18 @@ static void look_at_tags(refresh_t *r) {
   publish_peers(r);
 }
 
+/* peers.txt: the peers, sharing or not. */
+static void look_at_peers(refresh_t *r) {
+  if (!stamp_changed(r->cfg->peers_path, &r->peers_st)) return;
+  ls_peer_entry_t *p;
+  size_t n;
+  if (ls_peers_read(r->cfg->peers_path, &p, &n, NULL) != 0) return;
+  free(r->peers);
+  r->peers = p;
+  r->npeers = n;
+  publish_peers(r);
+}
+
 /* client.log: the transfers' history. */
 static void look_at_client_log(refresh_t *r) {
   if (!stamp_changed(r->cfg->client_log, &r->client_st)) return;
@@ -110,6 +122,7 @@ static int look_at_server_status(refresh_t *r) {
 }
 
 static void look(refresh_t *r) {
+  look_at_peers(r);
   look_at_tags(r);
   int64_t sec = ls_unix_now();
   if (sec != r->last_peers_second) { /* "last seen" ages every second */
@@ -186,6 +199,9 @@ void refresh_close(refresh_t *r) {
 void refresh_free(refresh_t *r) {
   ls_tags_free(r->tags, r->ntags);
   r->tags = NULL;
+  free(r->peers);
+  r->peers = NULL;
+  r->npeers = 0;
   r->ntags = 0;
   cJSON_Delete(r->history);
   r->history = NULL;

@@ -2,7 +2,7 @@
  * it looks at tags.txt, client.log, server.log and server.status (a stat
  * each; a file is read again only when it changed) and watches the share
  * through an ls_catalog; what changed is rebuilt by model.c and published in
- * the hub. The transfers section is the jobs (jobs.c) and client.log's
+ * the hub (peers.txt too, for the peers). The transfers section is the jobs (jobs.c) and client.log's
  * history. Runs on the loop thread. */
 #ifndef REFRESH_H
 #define REFRESH_H
@@ -16,6 +16,7 @@
 #include "ls_catalog.h"
 #include "ls_config.h"
 #include "ls_map.h"
+#include "ls_peers.h"
 #include "ls_tags.h"
 #include "model.h"
 
@@ -35,9 +36,11 @@ typedef struct {
   uv_loop_t *loop;
   uv_timer_t timer;
   ls_catalog_t *catalog;         /* this peer's files; NULL once closed */
-  refresh_stamp_t tags_st, client_st, status_st;
+  refresh_stamp_t tags_st, client_st, status_st, peers_st;
   ls_tag_entry_t *tags;          /* tags.txt as last read */
   size_t ntags;
+  ls_peer_entry_t *peers;        /* peers.txt as last read */
+  size_t npeers;
   model_serverlog_t serverlog;
   char *status_text;             /* server.status, NULL if unreadable */
   ls_map_t names;                /* root prefix -> name, this peer's files */

@@ -37,3 +37,19 @@ int ls_json_uint(const cJSON *o, const char *key, double max, uint64_t *out) {
   *out = (uint64_t)it->valuedouble;
   return 0;
 }
+
+int ls_json_print_line(cJSON *o, char **out, size_t *len) {
+  char *s = cJSON_PrintUnformatted(o);
+  cJSON_Delete(o);
+  if (s == NULL) return -ENOMEM;
+  size_t n = strlen(s);
+  char *text = realloc(s, n + 2);
+  if (text == NULL) {
+    free(s);
+    return -ENOMEM;
+  }
+  memcpy(text + n, "\n", 2);
+  *out = text;
+  *len = n + 1;
+  return 0;
+}

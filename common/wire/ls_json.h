@@ -18,4 +18,8 @@ cJSON *ls_json_parse_object(const char *text, size_t len, size_t max);
 /* o's key as an integer in [0, max] into *out. 0, or -EINVAL if missing or not one. */
 int ls_json_uint(const cJSON *o, const char *key, double max, uint64_t *out);
 
+/* o printed unformatted with a newline, malloc'ed into *out (a status
+ * file's text); o is deleted. 0 or -ENOMEM. */
+int ls_json_print_line(cJSON *o, char **out, size_t *len);
+
 #endif

@@ -30,19 +30,7 @@ int ls_srvstatus_encode(const ls_srvstatus_t *st, char **out, size_t *len) {
   cJSON_AddBoolToObject(o, "running", st->running);
   cJSON *arr = cJSON_AddArrayToObject(o, "connections");
   for (size_t i = 0; i < st->nconns; i++) cJSON_AddItemToArray(arr, conn_json(&st->conns[i]));
-  char *s = cJSON_PrintUnformatted(o);
-  cJSON_Delete(o);
-  if (s == NULL) return -ENOMEM;
-  size_t n = strlen(s);
-  char *text = realloc(s, n + 2);
-  if (text == NULL) {
-    free(s);
-    return -ENOMEM;
-  }
-  memcpy(text + n, "\n", 2);
-  *out = text;
-  *len = n + 1;
-  return 0;
+  return ls_json_print_line(o, out, len);
 }
 
 /* A number field: absent is 0; else an integer in [0, max]. */

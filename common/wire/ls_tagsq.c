@@ -172,3 +172,73 @@ int ls_tagsq_peers(const ls_tag_entry_t *entries, size_t n, ls_tagsq_peer_t **ou
   *count = k;
   return 0;
 }
+
+/* The tags.txt row of (tag, addr, port) in rows (sorted by ls_tagsq_peers), or NULL. */
+static ls_tagsq_peer_t *find_row(ls_tagsq_peer_t *rows, size_t k, const char *tag, const char *addr,
+                                 uint16_t port) {
+  ls_tag_entry_t key;
+  memset(&key, 0, sizeof key);
+  snprintf(key.tag, sizeof key.tag, "%s", tag);
+  snprintf(key.addr, sizeof key.addr, "%s", addr);
+  key.port = port;
+  size_t lo = 0, hi = k;
+  const ls_tag_entry_t *kp = &key;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = entry_peer_cmp(&kp, &rows[mid].first);
+    if (c == 0) return &rows[mid];
+    if (c < 0) hi = mid;
+    else lo = mid + 1;
+  }
+  return NULL;
+}
+
+static void known_from_row(ls_tagsq_known_t *o, const ls_tagsq_peer_t *row) {
+  memset(o, 0, sizeof *o);
+  memcpy(o->tag, row->first->tag, sizeof o->tag);
+  memcpy(o->address, row->address, sizeof o->address);
+  o->files = row->files;
+  o->bytes = row->bytes;
+  o->last_seen = row->last_seen;
+}
+
+int ls_tagsq_known(const ls_peer_entry_t *peers, size_t npeers, const ls_tag_entry_t *entries, size_t n,
+                   ls_tagsq_known_t **out, size_t *count) {
+  ls_tagsq_peer_t *rows;
+  size_t k;
+  *out = NULL;
+  *count = 0;
+  if (ls_tagsq_peers(entries, n, &rows, &k) != 0) return -ENOMEM;
+  unsigned char *used = calloc(k + 1, 1);
+  ls_tagsq_known_t *res = calloc(npeers + k + 1, sizeof *res);
+  if (used == NULL || res == NULL) {
+    free(rows);
+    free(used);
+    free(res);
+    return -ENOMEM;
+  }
+  size_t m = 0;
+  for (size_t i = 0; i < npeers; i++, m++) {
+    const ls_peer_entry_t *p = &peers[i];
+    ls_tagsq_peer_t *row = find_row(rows, k, p->tag, p->addr, p->port);
+    if (row != NULL) {
+      known_from_row(&res[m], row);
+      used[row - rows] = 1;
+    } else {
+      memcpy(res[m].tag, p->tag, sizeof res[m].tag);
+      snprintf(res[m].address, sizeof res[m].address, "%s:%u", p->addr, p->port);
+    }
+    res[m].how = p->how;
+    res[m].files = p->files;
+    res[m].first_seen = p->first_seen;
+    res[m].interval = p->interval;
+    if (p->last_seen > res[m].last_seen) res[m].last_seen = p->last_seen;
+  }
+  for (size_t j = 0; j < k; j++)
+    if (!used[j]) known_from_row(&res[m++], &rows[j]);
+  free(rows);
+  free(used);
+  *out = res;
+  *count = m;
+  return 0;
+}

@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ls_peers.h"
 #include "ls_tags.h"
 
 #define LS_TAGSQ_CONTENTS_MAX 16 /* distinct contents told apart under one name */
@@ -58,5 +59,25 @@ typedef struct {
 /* The peers of entries, sorted by tag, address, port: a malloc'ed array into
  * *out (free() it), pointing into entries. 0 or -ENOMEM. */
 int ls_tagsq_peers(const ls_tag_entry_t *entries, size_t n, ls_tagsq_peer_t **out, size_t *count);
+
+/* A peer as `lanswarm peers`, `status --json` and the dashboard show it:
+ * every peer of peers.txt (those that share nothing too), with the size of
+ * its files from tags.txt; then the peers of tags.txt that peers.txt lacks
+ * (written by an older listener), with how 0. */
+typedef struct {
+  char tag[LS_TAG_MAX + 1];
+  char address[LS_ADDR_MAX + 6]; /* "addr:port" */
+  unsigned how;                  /* LS_HOW_* bits; 0: not in peers.txt */
+  size_t files;                  /* peers.txt's count, else tags.txt's rows */
+  uint64_t bytes;
+  int64_t first_seen;            /* 0: not in peers.txt */
+  uint32_t interval;             /* its announcement interval; 0: not in peers.txt */
+  int64_t last_seen;
+} ls_tagsq_known_t;
+
+/* The rows above, peers.txt's order first: a malloc'ed array into *out
+ * (free() it). 0 or -ENOMEM. */
+int ls_tagsq_known(const ls_peer_entry_t *peers, size_t npeers, const ls_tag_entry_t *entries, size_t n,
+                   ls_tagsq_known_t **out, size_t *count);
 
 #endif

@@ -165,3 +165,27 @@ def test_up_with_web_runs_the_dashboard(tmp_path, swarm):
         r = run("--dir", str(a), "down")
     assert r.returncode == 0
     assert run("--dir", str(a), "up", "--bogus").returncode == 2
+
+
+def test_a_peer_sharing_nothing_is_listed(tmp_path, swarm):
+    """peers.txt lists every peer heard: one that shares nothing shows in
+    `lanswarm peers`, `status --json` and the dashboard's /api/peers."""
+    empty = swarm.peer("empty").start("announcer")
+    b = swarm.peer("b")
+    make_file(b.share / "x.bin", 1000)
+    b.start("listener", "announcer")
+    web = b.start_web()
+    wait_until(lambda: "empty\t" in ((b.dir / "peers.txt").read_text() if (b.dir / "peers.txt").exists() else ""),
+               5, "peers.txt to list the silent peer")
+    r = run("--dir", str(b.dir), "peers")
+    assert r.returncode == 0, r.stderr
+    line = [l for l in r.stdout.splitlines() if l.startswith("empty ")]
+    assert line and "broadcast" in line[0] and " 0 " in line[0], r.stdout
+    st = json.loads(run("--dir", str(b.dir), "status", "--json").stdout)
+    p = [p for p in st["peers"] if p["tag"] == "empty"]
+    assert p and p[0]["files"] == 0 and "broadcast" in p[0]["how"] and p[0]["last_seen"] > 0, st["peers"]
+    assert p[0]["address"] == "127.0.0.1:%d" % empty.tcp_port
+    assert {"tag", "address", "files", "bytes", "last_seen", "how", "first_seen"} <= set(p[0])
+    wait_until(lambda: [q for q in web.get("peers")["peers"] if q["tag"] == "empty"], 5, "the dashboard's peer")
+    q = [q for q in web.get("peers")["peers"] if q["tag"] == "empty"][0]
+    assert q["files"] == 0 and q["bytes"] == 0 and "broadcast" in q["how"] and q["state"] == "live"

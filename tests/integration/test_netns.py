@@ -168,3 +168,77 @@ def test_three_hosts_discover_download_and_leave(lan):
     assert 1.5 < expired_after < 6 * SLOW, expired_after
     print("\nfigures: all hosts saw every file %.2f s after `lanswarm up`; download across the bridge %.1f MB/s; "
           "host2 expired %.1f s after its cable was pulled" % (seen_all, throughput / 1e6, expired_after))
+
+
+def doctor_host(lan, i, extra_conf="", files=True):
+    """lanswarm init in host i's folder, broadcast = the namespace subnet's
+    address (the doctor sends there only), quick rounds; then `up`."""
+    d = lan.dir(i)
+    r = subprocess.run([prog("").rstrip("-"), "init", str(d)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    conf = (d / "lanswarm.conf").read_text().replace("broadcast = auto", "broadcast = 198.18.0.255")
+    conf = conf.replace("interval = 60", "interval = 1")
+    conf += "tag = host%d\n%s" % (i, extra_conf)
+    (d / "lanswarm.conf").write_text(conf)
+    if files:
+        (d / "share" / ("on-%d.txt" % i)).write_text("host %d\n" % i)
+    lan.up(i)
+
+
+def run_doctor(lan, i):
+    import json
+    r = lan.run(i, [prog("").rstrip("-"), "--dir", str(lan.dir(i)), "doctor", "--json"], timeout=60 * SLOW)
+    return r.returncode, {c["name"]: c for c in json.loads(r.stdout)["checks"]}
+
+
+def peers_txt(lan, i):
+    p = lan.dir(i) / "peers.txt"
+    return p.read_text() if p.exists() else ""
+
+
+def test_doctor_names_a_firewall_dropping_udp(lan):
+    """nftables on host 2 drops the announcement port: host 2's doctor says
+    its own query never reached its listener, a firewall drops it; host 1's
+    passes. The table goes with the namespace."""
+    if sh("which", "nft", check=False).returncode != 0:
+        skip_unless_able("needs nft (nftables; scripts/deps.sh test installs it)")
+    for i in (1, 2):
+        doctor_host(lan, i)
+    wait_until(lambda: "\nhost2\t" in peers_txt(lan, 1) and "\nhost1\t" in peers_txt(lan, 2), 10,
+               "hosts 1 and 2 to hear each other")
+    ns = lan.hosts[1]
+    sh("ip", "netns", "exec", ns, "nft", "add", "table", "inet", "lsw")
+    sh("ip", "netns", "exec", ns, "nft", "add", "chain", "inet", "lsw", "input",
+       "{ type filter hook input priority 0 ; }")
+    sh("ip", "netns", "exec", ns, "nft", "add", "rule", "inet", "lsw", "input", "udp", "dport", "41770", "drop")
+    rc, by = run_doctor(lan, 2)
+    assert rc == 1 and by["udp_path"]["status"] == "fail", by
+    assert "firewall drops UDP port 41770" in by["udp_path"]["message"] and "198.18.0.255" in by["udp_path"]["message"]
+    assert "udp dport 41770 accept" in by["udp_path"]["remedy"]
+    rc, by = run_doctor(lan, 1)
+    assert by["udp_path"]["status"] == "ok" and by["interface"]["status"] == "ok", by
+
+
+def test_doctor_names_client_isolation(lan):
+    """Bridge ports 1 and 2 isolated (as an access point isolates its Wi-Fi
+    clients), port 3 not: host 3, the "router", runs a tracker. Hosts 1 and
+    2 hear each other only through it; host 1's doctor says isolation (or a
+    router) is the likely cause."""
+    for i in (1, 2):
+        sh("bridge", "-n", lan.bridge, "link", "set", "dev", "%sb%d" % (PREFIX, i), "isolated", "on")
+    tracker = Proc(["ip", "netns", "exec", lan.hosts[2], prog("tracker"), "--port", "41800", "--ping-interval", "1",
+                    "--listen-addr", "198.18.0.3"], str(lan.tmp / "tracker.out"))
+    lan.procs["tracker"] = tracker
+    for i in (1, 2):
+        doctor_host(lan, i, "tracker = 198.18.0.3:41800\n")
+    wait_until(lambda: any(l.startswith("host2\t") and "tracker" in l for l in peers_txt(lan, 1).splitlines()), 15,
+               "host 1 to hear host 2 through the tracker")
+    line = [l for l in peers_txt(lan, 1).splitlines() if l.startswith("host2\t")][0]
+    assert "broadcast" not in line.split("\t")[2], line  # isolated: never by broadcast
+
+    def isolation_named():
+        rc, by = run_doctor(lan, 1)
+        return by["isolation"]["status"] == "warn" and by
+    by = wait_until(isolation_named, 15, "host 1's doctor to name isolation", interval=0.5)
+    assert "host2" in by["isolation"]["message"] and "never by broadcast" in by["isolation"]["message"]
+    assert "client isolation or a router" in by["isolation"]["remedy"] and "tracker" in by["isolation"]["remedy"]

@@ -48,7 +48,7 @@ static void peers_grouped_and_aged(void **state) {
       entry("b", "127.0.0.1", 2000, 3, 50, 0, 995, "z"),
       entry("me", "127.0.0.1", 3000, 4, 7, 1, 1000, "mine"),
   };
-  cJSON *o = model_peers(e, 4, 1000, 2, "me");
+  cJSON *o = model_peers(NULL, 0, e, 4, 1000, 2, "me");
   cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "peers");
   assert_int_equal(cJSON_GetArraySize(arr), 3);
   assert_string_equal(str(cJSON_GetArrayItem(arr, 0), "tag"), "a"); /* sorted */
@@ -61,8 +61,35 @@ static void peers_grouped_and_aged(void **state) {
   assert_true(cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(item(arr, "tag", "me"), "self")));
   assert_string_equal(str(b, "address"), "127.0.0.1:2000");
   cJSON_Delete(o);
-  o = model_peers(NULL, 0, 0, 60, NULL);
+  o = model_peers(NULL, 0, NULL, 0, 0, 60, NULL);
   assert_int_equal(cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "peers")), 0);
+  cJSON_Delete(o);
+}
+
+/* peers.txt's peers come first, a silent one (no files) included. */
+static void peers_from_peers_txt(void **state) {
+  (void)state;
+  ls_tag_entry_t e[] = {entry("b", "127.0.0.1", 2000, 1, 100, 1, 990, "x")};
+  ls_peer_entry_t p[2];
+  memset(p, 0, sizeof p);
+  snprintf(p[0].tag, sizeof p[0].tag, "quiet");
+  snprintf(p[0].addr, sizeof p[0].addr, "127.0.0.1");
+  p[0].port = 4000;
+  p[0].how = LS_HOW_BROADCAST | LS_HOW_TRACKER;
+  p[0].last_seen = 999;
+  p[0].interval = 2;
+  p[1] = p[0];
+  snprintf(p[1].tag, sizeof p[1].tag, "b");
+  p[1].port = 2000;
+  p[1].files = 1;
+  cJSON *o = model_peers(p, 2, e, 1, 1000, 2, NULL);
+  cJSON *arr = cJSON_GetObjectItemCaseSensitive(o, "peers");
+  assert_int_equal(cJSON_GetArraySize(arr), 2);
+  cJSON *q = item(arr, "tag", "quiet");
+  assert_int_equal((int)num(q, "files"), 0);
+  assert_string_equal(str(q, "how"), "broadcast,tracker");
+  assert_string_equal(str(q, "address"), "127.0.0.1:4000");
+  assert_int_equal((int)num(item(arr, "tag", "b"), "bytes"), 100);
   cJSON_Delete(o);
 }
 
@@ -230,6 +257,7 @@ static void hub_versions(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(peers_grouped_and_aged),
+      cmocka_unit_test(peers_from_peers_txt),
       cmocka_unit_test(files_by_content),
       cmocka_unit_test(history_newest_first),
       cmocka_unit_test(serverlog_totals_and_status),

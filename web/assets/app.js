@@ -149,7 +149,8 @@ function renderPeers() {
       td("Address", p.address),
       td("Files", p.files, "num"),
       td("Shared", bytes(p.bytes), "num"),
-      td("Last seen", ago(p.age_s), "num"));
+      td("Last seen", ago(p.age_s), "num"),
+      td("Found by", (p.how || "-").split(",").join(", ")));
   });
   state.knownPeers = seen;
   fillTable("peers-table", rows, "peers-empty");
