@@ -130,6 +130,9 @@ static void handle_datagram(listening_t *l, ssize_t nread, const uv_buf_t *buf, 
   else if (after > before) ls_info("peer joined tag=%s addr=%s:%u", a.tag, from, a.port);
   if (rc < 0) reject(l, from, "over a limit (peers or files)");
   if (rc != 0) schedule_write(l, rc != PT_SEEN);
+  /* A version of the list this table lacks: fetched now, else at the next beat. */
+  if (a.type == LS_ANNOUNCE_BEAT && rc >= 0 && peer_table_wants_list(&l->table, &a, from))
+    fetching_start(&l->fetching, &a, from, how);
   ls_announce_free(&a);
 }
 
@@ -190,6 +193,7 @@ int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, cons
   l->udp.data = l;
   if ((rc = asking_init(&l->asking, loop, cfg, key, answer_cb, l, err, errlen)) != 0) return rc;
   answering_init(&l->answering, loop, cfg, &l->udp);
+  fetching_init(&l->fetching, loop, key, &l->table, feed_changed, l);
   uv_timer_init(loop, &l->expire_timer);
   uv_timer_init(loop, &l->write_timer);
   l->expire_timer.data = l->write_timer.data = l;
@@ -228,10 +232,12 @@ void listening_close(listening_t *l) {
   uv_close((uv_handle_t *)&l->write_timer, NULL);
   asking_close(&l->asking);
   answering_close(&l->answering);
+  fetching_close(&l->fetching);
   if (l->use_tracker) tracker_feeds_close(&l->feeds);
 }
 
 void listening_free(listening_t *l) {
   pending_free(l);
+  fetching_free(&l->fetching);
   peer_table_close(&l->table);
 }

@@ -14,6 +14,7 @@
 
 #include "answering.h"
 #include "asking.h"
+#include "fetching.h"
 #include "ls_auth.h"
 #include "ls_config.h"
 #include "ls_log.h"
@@ -32,6 +33,7 @@ typedef struct {
   tracker_feeds_t feeds;        /* with `tracker` configured: one feed per tracker */
   asking_t asking;              /* the query at start and when interfaces change; the answers */
   answering_t answering;        /* answers to the peers' queries */
+  fetching_t fetching;          /* big shares' lists, over TCP, on a beat of a new version */
   int use_tracker;
   ls_ratelimit_t bad_rl;
   char recv_buf[65536];
