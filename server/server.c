@@ -407,7 +407,8 @@ static void serve_chunk(server_t *srv, req_t *r, const ls_catalog_entry_t *e) {
  * The announcement pages ls_announce makes (unsealed: a key's handshake
  * already authenticated the connection), one LIST_PAGE frame each, then
  * LIST_END with the digest; at most LIST_MAX_FILES files (a listener's
- * PEER_TABLE_MAX_FILES_PER_PEER), written at once as one reply. */
+ * PEER_TABLE_MAX_FILES_PER_PEER), written at once as one reply whose buffer
+ * is charged to SERVER_BUF_BUDGET until written (ERROR 4 while it is spent). */
 #define LIST_MAX_FILES 50000
 
 typedef struct {
@@ -433,6 +434,12 @@ static int list_frame(void *ud, const char *page, size_t len) {
 }
 
 static void serve_list(server_t *srv, req_t *r) {
+  /* Its buffer counts against the chunk buffers' budget: over it, busy. */
+  if (srv->buf_used >= SERVER_BUF_BUDGET) {
+    r->err = LS_ERR_BUSY;
+    reply(r->conn, r);
+    return;
+  }
   const ls_catalog_snapshot_t *snap = ls_catalog_current(srv->catalog);
   size_t n = snap == NULL ? 0 : (snap->count < LIST_MAX_FILES ? snap->count : LIST_MAX_FILES);
   ls_announce_file_t *files = snap == NULL ? calloc(1, sizeof *files) : ls_catalog_announce_files(snap);
@@ -454,6 +461,8 @@ static void serve_list(server_t *srv, req_t *r) {
   }
   r->buf = o.buf;
   r->buf_len = o.len;
+  r->budget = o.len;
+  srv->buf_used += o.len;
   r->conn->bytes_out += o.len;
   uv_buf_t b = uv_buf_init((char *)r->buf, (unsigned)r->buf_len);
   r->write.data = r;
