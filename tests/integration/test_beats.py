@@ -5,6 +5,7 @@ catalog's digest instead; a listener that lacks that version fetches the list
 from the peer's chunk server with LIST. All on loopback.
 """
 import json
+import os
 import select
 import socket
 import struct
@@ -73,20 +74,32 @@ def test_big_share_sends_beats_and_the_list_comes_by_list(swarm):
     assert heard[0]["digest"] in peers, peers
 
 
-def test_late_joiner_gets_a_big_list_within_2s(swarm):
+def late_joiner(swarm, key=()):
     a = swarm.peer("alpha", interval=60)
     want = big_share(a)
-    a.start("server", "announcer", "listener")
+    a.start("server", "announcer", "listener", extra=list(key))
     b = swarm.peer("beta", interval=60)
     t_up = time.monotonic()
-    b.start("listener")
+    b.start("listener", extra=list(key))
     wait_until(lambda: b.names_from("alpha") == want, 10, "beta to have alpha's 300 files")
     wait_until(lambda: time.monotonic() - t_up > PER_SOURCE_S + 0.2, PER_SOURCE_S + 1, "the answer window to pass")
     c = swarm.peer("gamma", interval=60)
     t0 = time.monotonic()
-    c.start("listener")
+    c.start("listener", extra=list(key))
     wait_until(lambda: c.names_from("alpha") == want, 2.0, "every file at the late joiner")
     print("late joiner: 300 files through LIST in %.3f s" % (time.monotonic() - t0))
+    return c
+
+
+def test_late_joiner_gets_a_big_list_within_2s(swarm):
+    late_joiner(swarm)
+
+
+def test_late_joiner_gets_a_big_list_with_a_network_key(swarm, tmp_path):
+    key = tmp_path / "key"
+    key.write_text(os.urandom(32).hex() + "\n")
+    c = late_joiner(swarm, ("--key-file", str(key)))
+    assert "not fetched" not in c.procs["listener"].output()
 
 
 def test_a_change_reaches_the_listener_within_2s(swarm):
