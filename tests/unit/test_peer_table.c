@@ -93,6 +93,7 @@ static void lost_page_keeps_files_until_round_or_expiry(void **state) {
   a = ann("alpha", 4, 0, 2, f, 1);
   assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 4200, 103), PT_CHANGED);
   assert_int_equal(count(&t), 1);
+  peer_table_close(&t);
 }
 
 static void peers_sharing_nothing_and_how(void **state) {
