@@ -20,9 +20,36 @@ static void files_clear(fetch_t *s) {
   s->pages = s->got = 0;
 }
 
+static void launch(fetch_t *s, const fetch_want_t *w) {
+  s->in_use = 1;
+  s->tries = 0;
+  s->retry = 0;
+  s->w = *w;
+  begin(s);
+}
+
+/* The slot is free: the oldest waiting beat takes it. */
 static void slot_done(fetch_t *s) {
+  fetching_t *o = s->owner;
   files_clear(s);
   s->in_use = 0;
+  if (o->stopping || o->npending == 0) return;
+  fetch_want_t w = o->pending[0];
+  memmove(o->pending, o->pending + 1, --o->npending * sizeof *o->pending);
+  launch(s, &w);
+}
+
+static int same_peer(const fetch_want_t *a, const fetch_want_t *b) {
+  return strcmp(a->tag, b->tag) == 0 && strcmp(a->addr, b->addr) == 0 && a->port == b->port;
+}
+
+/* One entry per peer, with its latest beat. */
+static int enqueue(fetching_t *f, const fetch_want_t *w) {
+  for (size_t i = 0; i < f->npending; i++)
+    if (same_peer(&f->pending[i], w)) return f->pending[i] = *w, 0;
+  if (f->npending == FETCH_PENDING_MAX) return UV_EBUSY;
+  f->pending[f->npending++] = *w;
+  return 0;
 }
 
 /* One page, in order, of that peer, within the bounds: its files are kept. */
@@ -31,7 +58,7 @@ static int take_page(fetch_t *s, const ls_frame_t *f) {
   const char *why;
   if (ls_announce_decode(&a, (const char *)f->payload, f->len, &why) != 0) return -1;
   int rc = -1;
-  if (a.type != LS_ANNOUNCE_FILES || strcmp(a.tag, s->tag) != 0 || a.port != s->port || a.page != s->got ||
+  if (a.type != LS_ANNOUNCE_FILES || strcmp(a.tag, s->w.tag) != 0 || a.port != s->w.port || a.page != s->got ||
       (s->got > 0 && a.pages != s->pages) || s->nfiles + a.nfiles > PEER_TABLE_MAX_FILES_PER_PEER)
     goto out;
   if (s->nfiles + a.nfiles > s->cap) {
@@ -62,18 +89,18 @@ static int take_end(fetch_t *s, const ls_frame_t *f) {
   if (ls_announce_digest(s->files, s->nfiles, digest) != 0) return -1;
   if (memcmp(digest, f->payload, LS_ANNOUNCE_DIGEST_HEX) != 0) return -1;
   fetching_t *o = s->owner;
-  ls_announce_t list = {.type = LS_ANNOUNCE_FILES, .port = s->port, .interval = s->interval};
-  snprintf(list.tag, sizeof list.tag, "%s", s->tag);
+  ls_announce_t list = {.type = LS_ANNOUNCE_FILES, .port = s->w.port, .interval = s->w.interval};
+  snprintf(list.tag, sizeof list.tag, "%s", s->w.tag);
   memcpy(list.digest, digest, sizeof list.digest);
   list.files = s->files;
   list.nfiles = s->nfiles;
-  int rc = peer_table_apply_list(o->table, &list, s->addr, s->how, uv_now(o->loop), ls_unix_now());
-  ls_info("list of tag=%s addr=%s:%u fetched: %zu file(s), digest %s", s->tag, s->addr, s->port, s->nfiles, digest);
+  int rc = peer_table_apply_list(o->table, &list, s->w.addr, s->w.how, uv_now(o->loop), ls_unix_now());
+  ls_info("list of tag=%s addr=%s:%u fetched: %zu file(s), digest %s", s->w.tag, s->w.addr, s->w.port, s->nfiles, digest);
   if (rc != 0 && o->changed) o->changed(o->ud, rc != PT_SEEN);
   o->fetched++;
   s->ok = 1;
   /* Older than the beat: the server has not seen the change yet. */
-  if (strcmp(digest, s->want) != 0 && ++s->tries < FETCH_RETRIES) s->retry = 1;
+  if (strcmp(digest, s->w.want) != 0 && ++s->tries < FETCH_RETRIES) s->retry = 1;
   return 0;
 }
 
@@ -99,7 +126,7 @@ static void on_end(ls_conn_t *c, ls_conn_end_t why) {
   if (s->ok) return;
   o->failed++;
   if (!o->stopping && ls_ratelimit_allow(&o->rl, &dropped))
-    ls_warn("list of tag=%s from %s:%u not fetched: %s (retried at its next beat)", s->tag, s->addr, s->port,
+    ls_warn("list of tag=%s from %s:%u not fetched: %s (retried at its next beat)", s->w.tag, s->w.addr, s->w.port,
             why == LS_CONN_END_LOCAL ? "timeout" : ls_conn_end_name(why));
 }
 
@@ -142,7 +169,7 @@ static void begin(fetch_t *s) {
   struct sockaddr_in sa;
   files_clear(s);
   s->ok = 0;
-  if (uv_ip4_addr(s->addr, s->port, &sa) != 0 || ls_conn_init(o->loop, &s->conn, &opts) != 0) {
+  if (uv_ip4_addr(s->w.addr, s->w.port, &sa) != 0 || ls_conn_init(o->loop, &s->conn, &opts) != 0) {
     slot_done(s);
     return;
   }
@@ -171,32 +198,27 @@ void fetching_init(fetching_t *f, uv_loop_t *loop, const ls_key_t *key, peer_tab
 int fetching_start(fetching_t *f, const ls_announce_t *beat, const char *addr, unsigned how) {
   fetch_t *free_slot = NULL;
   if (f->stopping) return UV_ECANCELED;
+  fetch_want_t w = {.port = beat->port, .how = how, .interval = beat->interval};
+  snprintf(w.tag, sizeof w.tag, "%s", beat->tag);
+  snprintf(w.addr, sizeof w.addr, "%s", addr);
+  memcpy(w.want, beat->digest, sizeof w.want);
   for (size_t i = 0; i < FETCH_MAX; i++) {
     fetch_t *s = &f->slots[i];
     if (!s->in_use) {
       if (free_slot == NULL) free_slot = s;
-    } else if (strcmp(s->tag, beat->tag) == 0 && strcmp(s->addr, addr) == 0 && s->port == beat->port) {
+    } else if (same_peer(&s->w, &w)) {
       return UV_EALREADY;
     }
   }
-  if (free_slot == NULL) return UV_EBUSY;
-  fetch_t *s = free_slot;
-  s->in_use = 1;
-  s->tries = 0;
-  s->retry = 0;
-  snprintf(s->tag, sizeof s->tag, "%s", beat->tag);
-  snprintf(s->addr, sizeof s->addr, "%s", addr);
-  s->port = beat->port;
-  s->how = how;
-  s->interval = beat->interval;
-  memcpy(s->want, beat->digest, sizeof s->want);
-  begin(s);
+  if (free_slot == NULL) return enqueue(f, &w);
+  launch(free_slot, &w);
   return 0;
 }
 
 void fetching_close(fetching_t *f) {
   if (f->stopping) return;
   f->stopping = 1;
+  f->npending = 0;
   for (size_t i = 0; i < FETCH_MAX; i++) {
     fetch_t *s = &f->slots[i];
     if (s->conn_open) ls_conn_close(&s->conn, LS_CONN_END_SHUTDOWN);

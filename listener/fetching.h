@@ -11,7 +11,9 @@
  * FETCH_TIMEOUT_MS; at most PEER_TABLE_MAX_FILES_PER_PEER files. A list
  * older than the beat (the server had not rescanned yet) is asked again
  * FETCH_RETRY_MS later, FETCH_RETRIES times; a failed fetch waits for the
- * next beat. */
+ * next beat. Beats heard while FETCH_MAX fetches run wait in a queue of
+ * FETCH_PENDING_MAX (one entry per peer, the latest digest), so a newcomer
+ * among many big shares fetches every list in turn, not one interval later. */
 #ifndef FETCHING_H
 #define FETCHING_H
 
@@ -27,8 +29,19 @@
 #define FETCH_TIMEOUT_MS 5000
 #define FETCH_RETRIES 3
 #define FETCH_RETRY_MS 300
+#define FETCH_PENDING_MAX 64 /* beats waiting for a free fetch */
 
 typedef struct fetching_s fetching_t;
+
+/* Whose list, and which version the beat named. */
+typedef struct {
+  char tag[LS_TAG_MAX + 1];
+  char addr[LS_ADDR_MAX];
+  uint16_t port;
+  unsigned how;
+  uint32_t interval;
+  char want[LS_ANNOUNCE_DIGEST_HEX + 1];
+} fetch_want_t;
 
 typedef struct {
   fetching_t *owner;
@@ -39,12 +52,7 @@ typedef struct {
   int ok;                  /* the list came whole and was applied */
   int retry;               /* ask again once conn is closed */
   unsigned tries;
-  char tag[LS_TAG_MAX + 1];
-  char addr[LS_ADDR_MAX];
-  uint16_t port;
-  unsigned how;
-  uint32_t interval;
-  char want[LS_ANNOUNCE_DIGEST_HEX + 1]; /* the beat's digest */
+  fetch_want_t w;
   ls_announce_file_t *files;             /* collected from the pages */
   size_t nfiles, cap;
   uint32_t pages, got;                   /* the list's page count; pages received */
@@ -60,6 +68,8 @@ struct fetching_s {
   fetching_changed_cb changed;
   void *ud;
   fetch_t slots[FETCH_MAX];
+  fetch_want_t pending[FETCH_PENDING_MAX]; /* oldest first */
+  size_t npending;
   int stopping;
   unsigned long fetched, failed; /* lists applied; fetches that failed */
   ls_ratelimit_t rl;
@@ -68,8 +78,9 @@ struct fetching_s {
 void fetching_init(fetching_t *f, uv_loop_t *loop, const ls_key_t *key, peer_table_t *table,
                    fetching_changed_cb changed, void *ud);
 /* Fetches the list of the peer that sent `beat` from addr (its chunk server
- * at beat->port). 0, UV_EALREADY (that peer's fetch is in flight), UV_EBUSY
- * (FETCH_MAX in flight) or another UV_E* code. */
+ * at beat->port), now or when a fetch ends. 0, UV_EALREADY (that peer's
+ * fetch is in flight), UV_EBUSY (FETCH_MAX in flight and the queue full) or
+ * another UV_E* code. */
 int fetching_start(fetching_t *f, const ls_announce_t *beat, const char *addr, unsigned how);
 /* Ends every fetch and closes the handles (run the loop after it). */
 void fetching_close(fetching_t *f);

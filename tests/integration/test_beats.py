@@ -197,3 +197,28 @@ def test_a_bad_lister_does_not_hang_the_listener_or_keep_others_out(swarm):
     finally:
         for bl in bad:
             bl.close()
+
+
+def test_a_beat_heard_while_every_fetch_runs_waits_its_turn(swarm):
+    """4 silent listers take every fetch; alpha's beat (interval 60) waits in
+    the queue and is fetched once they time out, not a minute later."""
+    bad = [BadLister("silent") for _ in range(4)]
+    try:
+        b = swarm.peer("beta", interval=60)
+        b.start("listener")
+        wait_until(lambda: (b.dir / "tags.txt").exists(), 5, "beta's tags.txt")
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+        for i, bl in enumerate(bad):
+            s.sendto(beat("mute%d" % i, bl.port, "1" * 32), (BROADCAST, swarm.udp_port))
+        s.close()
+        wait_until(lambda: all(bl.requests >= 1 for bl in bad), 3, "the LIST requests")
+        a = swarm.peer("alpha", interval=60)
+        want = big_share(a)
+        t0 = time.monotonic()
+        a.start("server", "announcer")
+        wait_until(lambda: b.names_from("alpha") == want, 10, "alpha's files once a fetch is free")
+        print("queued fetch: alpha's list %.3f s after its start" % (time.monotonic() - t0))
+    finally:
+        for bl in bad:
+            bl.close()
