@@ -172,19 +172,25 @@ def beat(tag, port, digest):
                        "digest": digest, "files": 1}).encode()
 
 
+def listener_hearing_beats_of(swarm, tags, listers):
+    """beta's listener, and a forged beat for each lister (broadcast): each gets its LIST request."""
+    b = swarm.peer("beta", interval=60)
+    b.start("listener")
+    wait_until(lambda: (b.dir / "tags.txt").exists(), 5, "beta's tags.txt")
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
+    for tag, bl in zip(tags, listers):
+        s.sendto(beat(tag, bl.port, "1" * 32), (BROADCAST, swarm.udp_port))
+    s.close()
+    wait_until(lambda: all(bl.requests >= 1 for bl in listers), 3, "the LIST requests")
+    return b
+
+
 def test_a_bad_lister_does_not_hang_the_listener_or_keep_others_out(swarm):
     bad = [BadLister("silent"), BadLister("garbage"), BadLister("lying")]
     tags = ["mute", "junk", "liar"]
     try:
-        b = swarm.peer("beta", interval=60)
-        b.start("listener")
-        wait_until(lambda: (b.dir / "tags.txt").exists(), 5, "beta's tags.txt")
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-        for tag, bl in zip(tags, bad):
-            s.sendto(beat(tag, bl.port, "1" * 32), (BROADCAST, swarm.udp_port))
-        s.close()
-        wait_until(lambda: all(bl.requests >= 1 for bl in bad), 3, "the LIST requests")
+        b = listener_hearing_beats_of(swarm, tags, bad)
         # An honest big share is fetched meanwhile (a slot is left, and the
         # bad ones end within their timeout).
         a = swarm.peer("alpha", interval=60)
@@ -204,15 +210,7 @@ def test_a_beat_heard_while_every_fetch_runs_waits_its_turn(swarm):
     the queue and is fetched once they time out, not a minute later."""
     bad = [BadLister("silent") for _ in range(4)]
     try:
-        b = swarm.peer("beta", interval=60)
-        b.start("listener")
-        wait_until(lambda: (b.dir / "tags.txt").exists(), 5, "beta's tags.txt")
-        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        s.setsockopt(socket.SOL_SOCKET, socket.SO_BROADCAST, 1)
-        for i, bl in enumerate(bad):
-            s.sendto(beat("mute%d" % i, bl.port, "1" * 32), (BROADCAST, swarm.udp_port))
-        s.close()
-        wait_until(lambda: all(bl.requests >= 1 for bl in bad), 3, "the LIST requests")
+        b = listener_hearing_beats_of(swarm, ["mute%d" % i for i in range(4)], bad)
         a = swarm.peer("alpha", interval=60)
         want = big_share(a)
         t0 = time.monotonic()
