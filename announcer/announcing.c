@@ -70,9 +70,9 @@ static void pace_cb(uv_timer_t *t) {
 }
 
 /* DIR/run/round: the round just queued, as it goes out, for the listener to
- * answer queries with. At most LS_ROUND_MAX_DATAGRAMS: the first pages of a
- * longer round (its other files reach a newcomer with the next round). A few
- * KB once per round: written here, as server.status is. */
+ * answer queries with: at most LS_ROUND_MAX_DATAGRAMS pages, or the one beat
+ * of a longer share. A few KB once per round: written here, as server.status
+ * is. */
 static void write_round(announcing_t *an) {
   ls_round_t *r = calloc(1, sizeof *r);
   uint8_t *buf = malloc(LS_ROUND_MAX_BYTES);
@@ -90,33 +90,43 @@ static void write_round(announcing_t *an) {
   free(r);
 }
 
+/* A share of more than LS_ANNOUNCE_BEAT_PAGES pages goes out as one beat:
+ * its digest only; listeners that lack that version fetch the list over TCP
+ * (LIST). Replaces the queued pages. */
+static int queue_beat(announcing_t *an, const char *digest, size_t nfiles) {
+  char buf[LS_ANNOUNCE_MAX_PAYLOAD];
+  int n = ls_announce_encode_beat(an->cfg->tag, (uint16_t)an->cfg->tcp_port, an->cfg->interval, an->seq, digest,
+                                  (uint32_t)nfiles, buf, sizeof buf);
+  queue_clear(an);
+  return n < 0 ? n : queue_push(an, buf, (size_t)n);
+}
+
 static void announce(announcing_t *an, const char *why) {
   const ls_catalog_snapshot_t *snap = ls_catalog_current(an->catalog);
   if (snap == NULL || an->stopping) return;
-  ls_announce_file_t *files = calloc(snap->count + 1, sizeof *files);
-  if (files == NULL) return;
-  for (size_t i = 0; i < snap->count; i++) {
-    const ls_catalog_entry_t *e = &snap->entries[i];
-    files[i].name = e->name;
-    files[i].size = e->manifest.size;
-    files[i].chunk_size = e->manifest.chunk_size;
-    memcpy(files[i].root, e->manifest.root, LS_HASH_LEN);
-    files[i].complete = e->nhave == e->manifest.nchunks;
+  ls_announce_file_t *files = ls_catalog_announce_files(snap);
+  char digest[LS_ANNOUNCE_DIGEST_HEX + 1];
+  if (files == NULL || ls_announce_digest(files, snap->count, digest) != 0) {
+    free(files);
+    return;
   }
   /* A new round replaces what is left of the previous one. */
   queue_clear(an);
   size_t skipped = 0;
   an->seq++;
-  int pages = ls_announce_encode_pages_r(an->cfg->tag, (uint16_t)an->cfg->tcp_port, an->cfg->interval, an->seq, files,
-                                         snap->count, an->key != NULL ? LS_SEAL_OVERHEAD : 0, queue_push, an, &skipped);
+  int pages = ls_announce_encode_pages_d(an->cfg->tag, (uint16_t)an->cfg->tcp_port, an->cfg->interval, an->seq, files,
+                                         snap->count, an->key != NULL ? LS_SEAL_OVERHEAD : 0, digest, queue_push, an,
+                                         &skipped);
   free(files);
+  if (pages > LS_ANNOUNCE_BEAT_PAGES) pages = queue_beat(an, digest, snap->count) == 0 ? pages : -ENOMEM;
   if (pages < 0) {
     ls_error("cannot encode announcement: %s", uv_strerror(pages));
     queue_clear(an);
     return;
   }
   if (skipped > 0) ls_warn("%zu file(s) not announced: name too long for one datagram", skipped);
-  ls_debug("announce seq=%u files=%zu pages=%d reason=%s", an->seq, snap->count - skipped, pages, why);
+  ls_debug("announce seq=%u files=%zu pages=%d datagrams=%zu digest=%s reason=%s", an->seq, snap->count - skipped,
+           pages, an->queue_len, digest, why);
   write_round(an);
   if (!send_some(an)) uv_timer_start(&an->pace_timer, pace_cb, PACE_MS, PACE_MS);
 }

@@ -141,6 +141,9 @@ static void handle_datagram(listening_t *l, const char *data, ssize_t nread, con
   if (answer && how == LS_HOW_UNICAST && after > before) answering_unicast(&l->answering, addr);
   if (rc < 0) reject(l, from, "over a limit (peers or files)");
   if (rc != 0) schedule_write(l, rc != PT_SEEN);
+  /* A version of the list this table lacks: fetched now, else at the next beat. */
+  if (a.type == LS_ANNOUNCE_BEAT && rc >= 0 && peer_table_wants_list(&l->table, &a, from))
+    fetching_start(&l->fetching, &a, from, how);
   ls_announce_free(&a);
 }
 
@@ -252,6 +255,7 @@ int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, cons
   if ((rc = asking_init(&l->asking, loop, cfg, key, answer_cb, l, err, errlen)) != 0) return rc;
   answering_init(&l->answering, loop, cfg, l->sock[0].fd, l->sock[1].fd);
   reporting_init(&l->reporting, loop, cfg, &l->datagrams, &l->rejected, &l->answering.answers);
+  fetching_init(&l->fetching, loop, key, &l->table, feed_changed, l);
   uv_timer_init(loop, &l->expire_timer);
   uv_timer_init(loop, &l->write_timer);
   l->expire_timer.data = l->write_timer.data = l;
@@ -298,10 +302,12 @@ void listening_close(listening_t *l) {
   asking_close(&l->asking);
   answering_close(&l->answering);
   reporting_close(&l->reporting);
+  fetching_close(&l->fetching);
   if (l->use_tracker) tracker_feeds_close(&l->feeds);
 }
 
 void listening_free(listening_t *l) {
   pending_free(l);
+  fetching_free(&l->fetching);
   peer_table_close(&l->table);
 }

@@ -18,6 +18,7 @@
 
 #include "answering.h"
 #include "asking.h"
+#include "fetching.h"
 #include "ls_auth.h"
 #include "ls_config.h"
 #include "ls_log.h"
@@ -49,6 +50,7 @@ struct listening_s {
   asking_t asking;              /* the query at start and when interfaces change; the answers */
   answering_t answering;        /* answers to the peers' queries */
   reporting_t reporting;        /* the counters in DIR/run/listener.status */
+  fetching_t fetching;          /* big shares' lists, over TCP, on a beat of a new version */
   int use_tracker;
   ls_ratelimit_t bad_rl;
   char recv_buf[65536];

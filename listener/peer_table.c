@@ -30,6 +30,7 @@ typedef struct {
   uint32_t round_pages;
   uint32_t round_got;
   uint8_t *round_seen;  /* one byte per page */
+  char digest[LS_ANNOUNCE_DIGEST_HEX + 1]; /* the version of the list held ("" none) */
 } pt_peer_t;
 
 int peer_table_init(peer_table_t *t, unsigned default_interval) {
@@ -171,9 +172,55 @@ static int peer_heard(pt_peer_t *p, const ls_announce_t *a, unsigned how, uint64
   return changed;
 }
 
+/* A beat: the peer is heard; if its list is the version held, every file of
+ * it is too (a beat lists none). An unknown version waits for LIST. */
+static int apply_beat(peer_table_t *t, const ls_announce_t *a, const char *src_addr, unsigned how, uint64_t now_ms,
+                      int64_t now_unix) {
+  pt_peer_t *p = peer_get(t, a->tag, src_addr, a->port, 1);
+  if (p == NULL) return -ENOSPC;
+  int changed = peer_heard(p, a, how, now_ms, now_unix);
+  if (strcmp(p->digest, a->digest) != 0) return changed;
+  for (ls_map_node_t *it = ls_map_first(&p->files); it != NULL; it = ls_map_next(&p->files, it)) {
+    pt_file_t *f = it->value;
+    if (f->seen_unix != now_unix) changed = changed < PT_SEEN ? PT_SEEN : changed;
+    f->seen_ms = now_ms;
+    f->seen_unix = now_unix;
+  }
+  return changed;
+}
+
+int peer_table_wants_list(const peer_table_t *t, const ls_announce_t *beat, const char *src_addr) {
+  char key[LS_TAG_MAX + LS_ADDR_MAX + 16];
+  peer_key(key, sizeof key, beat->tag, src_addr, beat->port);
+  const pt_peer_t *p = ls_map_get((ls_map_t *)&t->peers, key);
+  return beat->type == LS_ANNOUNCE_BEAT && (p == NULL || strcmp(p->digest, beat->digest) != 0);
+}
+
+int peer_table_apply_list(peer_table_t *t, const ls_announce_t *list, const char *src_addr, unsigned how,
+                          uint64_t now_ms, int64_t now_unix) {
+  pt_peer_t *p = peer_get(t, list->tag, src_addr, list->port, 1);
+  if (p == NULL) return -ENOSPC;
+  /* A round of its own: one page holding every file, under a seq no page of
+   * the peer's is being collected with. */
+  ls_announce_t round = *list;
+  round.type = LS_ANNOUNCE_FILES;
+  round.seq = p->round_seq + 1;
+  round.page = 0;
+  round.pages = 1;
+  free(p->round_seen);
+  p->round_seen = NULL;
+  int rc = peer_table_apply(t, &round, src_addr, how, now_ms, now_unix);
+  if (rc >= 0 && strcmp(p->digest, list->digest) != 0) {
+    memcpy(p->digest, list->digest, sizeof p->digest);
+    rc = PT_CHANGED;
+  }
+  return rc;
+}
+
 int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_addr, unsigned how, uint64_t now_ms,
                      int64_t now_unix) {
   if (a->type == LS_ANNOUNCE_QUERY) return PT_UNCHANGED;
+  if (a->type == LS_ANNOUNCE_BEAT) return apply_beat(t, a, src_addr, how, now_ms, now_unix);
   if (a->type == LS_ANNOUNCE_BYE) {
     pt_peer_t *p = peer_get(t, a->tag, src_addr, a->port, 0);
     if (p == NULL) return PT_UNCHANGED;
@@ -336,6 +383,7 @@ int peer_table_peers(const peer_table_t *t, ls_peer_entry_t **out, size_t *n) {
     e->last_seen = p->seen_unix;
     e->interval = p->interval >= 1 && p->interval <= 3600 ? p->interval : 60;
     e->files = (uint32_t)p->files.count;
+    memcpy(e->digest, p->digest, sizeof e->digest);
   }
   qsort(v, k, sizeof *v, cmp_peer);
   *out = v;

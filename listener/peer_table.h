@@ -39,6 +39,16 @@ void peer_table_close(peer_table_t *t);
  * limit refused (part of) it. */
 int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_addr, unsigned how, uint64_t now_ms,
                      int64_t now_unix);
+/* A beat (LS_ANNOUNCE_BEAT) goes through peer_table_apply too: the peer is
+ * heard, and all its files with it when the beat's digest is the version of
+ * its list the table holds. 1 if the table lacks that version (a LIST fetch
+ * is due), else 0. */
+int peer_table_wants_list(const peer_table_t *t, const ls_announce_t *beat, const char *src_addr);
+/* Applies a whole list fetched with LIST (list->files, all of them; tag,
+ * port, interval and digest set) as a complete round: files not in it are
+ * dropped; the digest is stored. Returns as peer_table_apply. */
+int peer_table_apply_list(peer_table_t *t, const ls_announce_t *list, const char *src_addr, unsigned how,
+                          uint64_t now_ms, int64_t now_unix);
 /* Drops peers silent for 3 of their intervals, and files not announced for as
  * long. Returns the number of entries removed. */
 size_t peer_table_expire(peer_table_t *t, uint64_t now_ms);

@@ -503,6 +503,77 @@ static void serve_chunk(server_t *srv, req_t *r, const ls_catalog_entry_t *e) {
   pump(srv);
 }
 
+/* ---------- LIST: the catalog for a listener that heard a beat ----------
+ * The announcement pages ls_announce makes (unsealed: a key's handshake
+ * already authenticated the connection), one LIST_PAGE frame each, then
+ * LIST_END with the digest; at most LIST_MAX_FILES files (a listener's
+ * PEER_TABLE_MAX_FILES_PER_PEER), written at once as one reply whose buffer
+ * is charged to SERVER_BUF_BUDGET until written (ERROR 4 while it is spent). */
+#define LIST_MAX_FILES 50000
+
+typedef struct {
+  uint8_t *buf;
+  size_t len, cap;
+  uint8_t type;  /* of the next frame */
+  uint32_t id;
+} list_out_t;
+
+static int list_frame(void *ud, const char *page, size_t len) {
+  list_out_t *o = ud;
+  if (o->len + LS_PROTO_HEADER_LEN + len > o->cap) {
+    size_t cap = (o->cap + LS_PROTO_HEADER_LEN + len) * 2;
+    uint8_t *b = realloc(o->buf, cap);
+    if (b == NULL) return -ENOMEM;
+    o->buf = b;
+    o->cap = cap;
+  }
+  o->len += ls_proto_encode_header(o->buf + o->len, o->type, o->id, len);
+  memcpy(o->buf + o->len, page, len);
+  o->len += len;
+  return 0;
+}
+
+static void serve_list(server_t *srv, req_t *r) {
+  /* Its buffer counts against the chunk buffers' budget: over it, busy. */
+  if (srv->buf_used >= SERVER_BUF_BUDGET) {
+    r->err = LS_ERR_BUSY;
+    reply(r->conn, r);
+    return;
+  }
+  const ls_catalog_snapshot_t *snap = ls_catalog_current(srv->catalog);
+  size_t n = snap == NULL ? 0 : (snap->count < LIST_MAX_FILES ? snap->count : LIST_MAX_FILES);
+  ls_announce_file_t *files = snap == NULL ? calloc(1, sizeof *files) : ls_catalog_announce_files(snap);
+  char digest[LS_ANNOUNCE_DIGEST_HEX + 1];
+  list_out_t o = {NULL, 0, 0, LS_MSG_LIST_PAGE, r->rq.id};
+  size_t skipped;
+  int rc = files == NULL ? -ENOMEM : ls_announce_digest(files, n, digest);
+  if (rc == 0)
+    rc = ls_announce_encode_pages_d(srv->cfg->tag, (uint16_t)srv->cfg->tcp_port, srv->cfg->interval, 0, files, n, 0,
+                                    digest, list_frame, &o, &skipped);
+  free(files);
+  o.type = LS_MSG_LIST_END;
+  if (rc >= 0) rc = list_frame(&o, digest, LS_ANNOUNCE_DIGEST_HEX);
+  if (rc < 0) {
+    free(o.buf);
+    r->err = LS_ERR_INTERNAL;
+    reply(r->conn, r);
+    return;
+  }
+  r->buf = o.buf;
+  r->buf_len = o.len;
+  r->budget = o.len;
+  srv->buf_used += o.len;
+  r->conn->bytes_out += o.len;
+  uv_buf_t b = uv_buf_init((char *)r->buf, (unsigned)r->buf_len);
+  r->write.data = r;
+  if (ls_conn_write(&r->conn->conn, &r->write, &b, 1, write_done) != 0) {
+    conn_t *c = r->conn;
+    c->inflight--;
+    req_free(r);
+    conn_close(c, LS_CONN_END_WRITE);
+  }
+}
+
 /* Each request gets exactly one reply, whatever happens to it. */
 static int handle_frame(ls_conn_t *lc, ls_frame_t *f) {
   conn_t *c = lc->data;
@@ -519,6 +590,7 @@ static int handle_frame(ls_conn_t *lc, ls_frame_t *f) {
     reply(c, r);
     return 0;
   }
+  if (r->rq.type == LS_MSG_LIST_REQ) return serve_list(srv, r), 0;
   const ls_catalog_entry_t *e = ls_catalog_snapshot_find(ls_catalog_current(srv->catalog), r->rq.root);
   if (e == NULL) {
     r->err = LS_ERR_UNKNOWN_ROOT;

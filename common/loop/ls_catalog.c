@@ -228,3 +228,17 @@ void ls_catalog_close(ls_catalog_t *cat) {
     uv_close((uv_handle_t *)&cat->sub[i].handle, handle_closed);
   }
 }
+
+ls_announce_file_t *ls_catalog_announce_files(const ls_scan_snapshot_t *snap) {
+  ls_announce_file_t *files = calloc(snap->count + 1, sizeof *files);
+  if (files == NULL) return NULL;
+  for (size_t i = 0; i < snap->count; i++) {
+    const ls_scan_entry_t *e = &snap->entries[i];
+    files[i].name = e->name;
+    files[i].size = e->manifest.size;
+    files[i].chunk_size = e->manifest.chunk_size;
+    memcpy(files[i].root, e->manifest.root, LS_HASH_LEN);
+    files[i].complete = e->nhave == e->manifest.nchunks;
+  }
+  return files;
+}

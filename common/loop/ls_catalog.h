@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
+#include "ls_announce.h"
 #include "ls_scan.h"
 
 #define LS_CATALOG_MAX_WATCHES LS_SCAN_MAX_DIRS
@@ -50,6 +51,10 @@ void ls_catalog_poke(ls_catalog_t *cat);
 /* The current snapshot (NULL until the first scan ends). Valid until the next
  * callback or ls_catalog_close. */
 const ls_scan_snapshot_t *ls_catalog_current(const ls_catalog_t *cat);
+/* The snapshot's files as announcement entries (what the announcer says and
+ * the server's LIST answers; names point into snap), or NULL for no memory.
+ * The caller frees the array only. */
+ls_announce_file_t *ls_catalog_announce_files(const ls_scan_snapshot_t *snap);
 /* Stops watches and timers; frees everything once libuv released the handles
  * (run the loop after this). */
 void ls_catalog_close(ls_catalog_t *cat);

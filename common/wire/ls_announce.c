@@ -50,6 +50,66 @@ int ls_announce_file_from_json(const void *json, ls_announce_file_t *f, const ch
   return 0;
 }
 
+int ls_announce_digest_valid(const char *s, size_t len) {
+  if (len != LS_ANNOUNCE_DIGEST_HEX) return 0;
+  for (size_t i = 0; i < len; i++)
+    if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f'))) return 0;
+  return 1;
+}
+
+/* "digest": absent (required 0) or 32 lowercase hex. 0 or -1. */
+static int get_digest(const cJSON *obj, int required, char *out) {
+  const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, "digest");
+  if (v == NULL) return required ? -1 : 0;
+  if (!cJSON_IsString(v) || !ls_announce_digest_valid(v->valuestring, strlen(v->valuestring))) return -1;
+  memcpy(out, v->valuestring, LS_ANNOUNCE_DIGEST_HEX + 1);
+  return 0;
+}
+
+/* interval and seq, shared by pages and beats. */
+static int get_round(const cJSON *root, ls_announce_t *a, const char **why) {
+  uint64_t interval, seq;
+  if (get_uint(root, "interval", 3600, &interval) != 0 || interval < 1) return *why = "bad interval", -EINVAL;
+  if (get_uint(root, "seq", 4294967295.0, &seq) != 0) return *why = "bad seq", -EINVAL;
+  a->interval = (uint32_t)interval;
+  a->seq = (uint32_t)seq;
+  return 0;
+}
+
+static int decode_beat(const cJSON *root, ls_announce_t *a, const char **why) {
+  uint64_t nfiles;
+  a->type = LS_ANNOUNCE_BEAT;
+  if (get_round(root, a, why) != 0) return -EINVAL;
+  if (get_digest(root, 1, a->digest) != 0) return *why = "bad digest", -EINVAL;
+  if (get_uint(root, "files", 4294967295.0, &nfiles) != 0) return *why = "bad files count", -EINVAL;
+  a->beat_files = (uint32_t)nfiles;
+  a->pages = 1;
+  return 0;
+}
+
+static int decode_pages(const cJSON *root, ls_announce_t *a, const char **why) {
+  uint64_t page, pages;
+  a->type = LS_ANNOUNCE_FILES;
+  if (get_round(root, a, why) != 0) return -EINVAL;
+  if (get_uint(root, "pages", LS_ANNOUNCE_MAX_PAGES, &pages) != 0 || pages < 1) return *why = "bad pages", -EINVAL;
+  if (get_uint(root, "page", LS_ANNOUNCE_MAX_PAGES, &page) != 0 || page >= pages) return *why = "bad page", -EINVAL;
+  if (get_digest(root, 0, a->digest) != 0) return *why = "bad digest", -EINVAL;
+  a->page = (uint32_t)page;
+  a->pages = (uint32_t)pages;
+  const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
+  if (!cJSON_IsArray(files)) return *why = "missing files", -EINVAL;
+  int n = cJSON_GetArraySize(files);
+  if (n > LS_ANNOUNCE_MAX_FILES_PER_PAGE) return *why = "too many files in one datagram", -EINVAL;
+  if (n > 0 && (a->files = calloc((size_t)n, sizeof *a->files)) == NULL) return *why = "out of memory", -ENOMEM;
+  const cJSON *f;
+  cJSON_ArrayForEach(f, files) {
+    int rc = ls_announce_file_from_json(f, &a->files[a->nfiles], why);
+    if (rc != 0) return rc;
+    a->nfiles++;
+  }
+  return 0;
+}
+
 int ls_announce_decode(ls_announce_t *a, const char *buf, size_t len, const char **why) {
   memset(a, 0, sizeof *a);
   *why = "";
@@ -60,7 +120,7 @@ int ls_announce_decode(ls_announce_t *a, const char *buf, size_t len, const char
   cJSON *root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
   if (root == NULL) return *why = "not JSON", -EINVAL;
   int rc = -EINVAL;
-  uint64_t v, port, interval = 0, seq = 0, page = 0, pages = 1;
+  uint64_t v, port;
   const char *type, *tag;
   /* Nothing but whitespace may follow the object. */
   while (end != NULL && end < buf + len && (*end == ' ' || *end == '\n' || *end == '\r' || *end == '\t')) end++;
@@ -84,31 +144,9 @@ int ls_announce_decode(ls_announce_t *a, const char *buf, size_t len, const char
     rc = 0;
     goto out;
   }
-  if (strcmp(type, "announce") != 0) { *why = "unknown type"; goto out; }
-  a->type = LS_ANNOUNCE_FILES;
-  if (get_uint(root, "interval", 3600, &interval) != 0 || interval < 1) { *why = "bad interval"; goto out; }
-  if (get_uint(root, "seq", 4294967295.0, &seq) != 0) { *why = "bad seq"; goto out; }
-  if (get_uint(root, "pages", LS_ANNOUNCE_MAX_PAGES, &pages) != 0 || pages < 1) { *why = "bad pages"; goto out; }
-  if (get_uint(root, "page", LS_ANNOUNCE_MAX_PAGES, &page) != 0 || page >= pages) { *why = "bad page"; goto out; }
-  a->interval = (uint32_t)interval;
-  a->seq = (uint32_t)seq;
-  a->page = (uint32_t)page;
-  a->pages = (uint32_t)pages;
-  const cJSON *files = cJSON_GetObjectItemCaseSensitive(root, "files");
-  if (!cJSON_IsArray(files)) { *why = "missing files"; goto out; }
-  int n = cJSON_GetArraySize(files);
-  if (n > LS_ANNOUNCE_MAX_FILES_PER_PAGE) { *why = "too many files in one datagram"; goto out; }
-  if (n > 0) {
-    a->files = calloc((size_t)n, sizeof *a->files);
-    if (a->files == NULL) { *why = "out of memory"; rc = -ENOMEM; goto out; }
-  }
-  const cJSON *f;
-  cJSON_ArrayForEach(f, files) {
-    rc = ls_announce_file_from_json(f, &a->files[a->nfiles], why);
-    if (rc != 0) goto out;
-    a->nfiles++;
-  }
-  rc = 0;
+  if (strcmp(type, "beat") == 0) rc = decode_beat(root, a, why);
+  else if (strcmp(type, "announce") == 0) rc = decode_pages(root, a, why);
+  else *why = "unknown type";
 out:
   cJSON_Delete(root);
   if (rc != 0) ls_announce_free(a);
@@ -174,15 +212,67 @@ void *ls_announce_file_to_json(const ls_announce_file_t *f) {
 }
 
 static cJSON *page_object(const char *tag, uint16_t port, uint32_t interval, uint32_t seq, size_t page,
-                          size_t pages) {
+                          size_t pages, const char *digest) {
   cJSON *o = header("announce", tag, port);
   if (o == NULL) return NULL;
   cJSON_AddNumberToObject(o, "interval", interval);
   cJSON_AddNumberToObject(o, "seq", seq);
   cJSON_AddNumberToObject(o, "page", (double)page);
   cJSON_AddNumberToObject(o, "pages", (double)pages);
+  if (digest != NULL) cJSON_AddStringToObject(o, "digest", digest);
   cJSON_AddArrayToObject(o, "files");
   return o;
+}
+
+int ls_announce_encode_beat(const char *tag, uint16_t port, uint32_t interval, uint32_t seq, const char *digest,
+                            uint32_t nfiles, char *buf, size_t cap) {
+  if (!ls_announce_digest_valid(digest, strlen(digest))) return -EINVAL;
+  cJSON *o = header("beat", tag, port);
+  if (o == NULL) return -ENOMEM;
+  cJSON_AddNumberToObject(o, "interval", interval);
+  cJSON_AddNumberToObject(o, "seq", seq);
+  cJSON_AddStringToObject(o, "digest", digest);
+  cJSON_AddNumberToObject(o, "files", nfiles);
+  int n = print_into(o, buf, cap);
+  cJSON_Delete(o);
+  return n;
+}
+
+static int cmp_file_name(const void *a, const void *b) {
+  const ls_announce_file_t *const *x = a, *const *y = b;
+  return strcmp((*x)->name, (*y)->name);
+}
+
+int ls_announce_digest(const ls_announce_file_t *files, size_t n, char *out_hex) {
+  const ls_announce_file_t **sorted = malloc((n + 1) * sizeof *sorted);
+  ls_sha256_t *ctx = ls_sha256_new();
+  if (sorted == NULL || ctx == NULL) {
+    free(sorted);
+    if (ctx != NULL) ls_sha256_free(ctx);
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < n; i++) sorted[i] = &files[i];
+  qsort(sorted, n, sizeof *sorted, cmp_file_name);
+  for (size_t i = 0; i < n; i++) {
+    char hex[LS_HASH_HEX_LEN + 1], tail[64];
+    const ls_announce_file_t *f = sorted[i];
+    ls_hash_to_hex(f->root, hex);
+    int len = snprintf(tail, sizeof tail, "\t%llu\t%u\t%d\n", (unsigned long long)f->size, f->chunk_size,
+                       f->complete ? 1 : 0);
+    ls_sha256_update(ctx, f->name, strlen(f->name));
+    ls_sha256_update(ctx, "\t", 1);
+    ls_sha256_update(ctx, hex, LS_HASH_HEX_LEN);
+    ls_sha256_update(ctx, tail, (size_t)len);
+  }
+  uint8_t sum[LS_HASH_LEN];
+  ls_sha256_final(ctx, sum);
+  ls_sha256_free(ctx);
+  free(sorted);
+  char full[LS_HASH_HEX_LEN + 1];
+  ls_hash_to_hex(sum, full);
+  memcpy(out_hex, full, LS_ANNOUNCE_DIGEST_HEX);
+  out_hex[LS_ANNOUNCE_DIGEST_HEX] = '\0';
+  return 0;
 }
 
 int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
@@ -194,11 +284,17 @@ int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, 
 int ls_announce_encode_pages_r(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
                                const ls_announce_file_t *files, size_t nfiles, size_t reserve, ls_announce_emit_cb emit,
                                void *ud, size_t *skipped) {
+  return ls_announce_encode_pages_d(tag, port, interval, seq, files, nfiles, reserve, NULL, emit, ud, skipped);
+}
+
+int ls_announce_encode_pages_d(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
+                               const ls_announce_file_t *files, size_t nfiles, size_t reserve, const char *digest,
+                               ls_announce_emit_cb emit, void *ud, size_t *skipped) {
   char buf[LS_ANNOUNCE_MAX_PAYLOAD * 4];
   *skipped = 0;
   /* Pass 1: the printed size of every file entry, and the page each goes on.
    * The header is measured with the largest page numbers it could carry. */
-  cJSON *probe = page_object(tag, port, interval, seq, LS_ANNOUNCE_MAX_PAGES - 1, LS_ANNOUNCE_MAX_PAGES);
+  cJSON *probe = page_object(tag, port, interval, seq, LS_ANNOUNCE_MAX_PAGES - 1, LS_ANNOUNCE_MAX_PAGES, digest);
   if (probe == NULL) return -ENOMEM;
   int head = print_into(probe, buf, sizeof buf);
   cJSON_Delete(probe);
@@ -235,7 +331,7 @@ int ls_announce_encode_pages_r(const char *tag, uint16_t port, uint32_t interval
   int rc = 0;
   size_t next = 0;
   for (size_t p = 0; p < pages && rc == 0; p++) {
-    cJSON *o = page_object(tag, port, interval, seq, p, pages);
+    cJSON *o = page_object(tag, port, interval, seq, p, pages, digest);
     if (o == NULL) {
       rc = -ENOMEM;
       break;

@@ -5,6 +5,8 @@
  *    "files":[{"name":"a/b.txt","size":12,"chunk":1048576,"root":"<64 hex>","complete":true}]}
  *   {"v":1,"type":"bye","tag":"alpha","port":41771}
  *   {"v":1,"type":"query","tag":"gamma"}   (gamma asks every peer for its round)
+ *   {"v":1,"type":"beat","tag":"alpha","port":41771,"interval":60,"seq":8,
+ *    "digest":"<32 hex>","files":20000}   (a big share's round: its version only)
  *
  * One announcement round (one seq) is split into pages so that no datagram
  * exceeds LS_ANNOUNCE_MAX_PAYLOAD bytes. See docs/PROTOCOL.md. */
@@ -21,10 +23,13 @@
 #define LS_ANNOUNCE_MAX_PAYLOAD 1400
 #define LS_ANNOUNCE_MAX_FILES_PER_PAGE 64
 #define LS_ANNOUNCE_MAX_PAGES 65535
+#define LS_ANNOUNCE_BEAT_PAGES 4 /* a round of more pages goes out as one beat */
+#define LS_ANNOUNCE_DIGEST_HEX 32
 
 /* LS_ANNOUNCE_QUERY carries only the asker's tag: port and the round fields
  * stay 0. */
-typedef enum { LS_ANNOUNCE_FILES = 1, LS_ANNOUNCE_BYE = 2, LS_ANNOUNCE_QUERY = 3 } ls_announce_type_t;
+typedef enum { LS_ANNOUNCE_FILES = 1, LS_ANNOUNCE_BYE = 2, LS_ANNOUNCE_QUERY = 3,
+               LS_ANNOUNCE_BEAT = 4 } ls_announce_type_t;
 
 typedef struct {
   char *name;
@@ -44,6 +49,8 @@ typedef struct {
   uint32_t pages;
   size_t nfiles;
   ls_announce_file_t *files;
+  uint32_t beat_files;                        /* a beat: how many files its catalog holds */
+  char digest[LS_ANNOUNCE_DIGEST_HEX + 1];    /* a beat's; a page's if it carries one; else "" */
 } ls_announce_t;
 
 /* Decodes one datagram. Returns 0, or -EINVAL with a short reason in *why
@@ -59,6 +66,18 @@ int ls_announce_encode_bye(const char *tag, uint16_t port, char *buf, size_t cap
  * or a negative errno. */
 int ls_announce_encode_query(const char *tag, char *buf, size_t cap);
 
+/* The catalog's version: 32 lowercase hex, the first 16 bytes of SHA-256
+ * over one line per file sorted by name (byte order):
+ * "name\troot\tsize\tchunk\tcomplete(0|1)\n". Order of files does not
+ * matter. out_hex holds LS_ANNOUNCE_DIGEST_HEX + 1. 0 or -ENOMEM. */
+int ls_announce_digest(const ls_announce_file_t *files, size_t n, char *out_hex);
+/* 1 if s is a digest: exactly 32 lowercase hex digits. */
+int ls_announce_digest_valid(const char *s, size_t len);
+
+/* Encodes the beat datagram into buf. Returns its length or a negative errno. */
+int ls_announce_encode_beat(const char *tag, uint16_t port, uint32_t interval, uint32_t seq, const char *digest,
+                            uint32_t nfiles, char *buf, size_t cap);
+
 /* Splits files into pages and calls emit once per datagram, in order.
  * Files whose entry alone cannot fit a datagram are skipped and counted in
  * *skipped. Returns the number of pages or a negative errno. */
@@ -71,6 +90,11 @@ int ls_announce_encode_pages(const char *tag, uint16_t port, uint32_t interval, 
 int ls_announce_encode_pages_r(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
                                const ls_announce_file_t *files, size_t nfiles, size_t reserve, ls_announce_emit_cb emit,
                                void *ud, size_t *skipped);
+
+/* The same, each page carrying "digest" (NULL: none). */
+int ls_announce_encode_pages_d(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
+                               const ls_announce_file_t *files, size_t nfiles, size_t reserve, const char *digest,
+                               ls_announce_emit_cb emit, void *ud, size_t *skipped);
 
 /* One file entry as a cJSON object (the tracker protocol uses the same
  * entries). from_json validates like the decoder and strdup's the name. */

@@ -38,12 +38,15 @@ static int type_ok(const ls_proto_reader_t *r, uint8_t type, size_t payload) {
     if (type == LS_MSG_MANIFEST_REQ || type == LS_MSG_HAVE_REQ) return payload == LS_HASH_LEN;
     if (type == LS_MSG_CHUNK_REQ) return payload == LS_HASH_LEN + 4;
     if (type == LS_MSG_AUTH_RESPONSE) return payload == 64;
+    if (type == LS_MSG_LIST_REQ) return payload == 0;
     return 0;
   }
   switch (type) {
     case LS_MSG_MANIFEST_REP:
     case LS_MSG_CHUNK_REP:
     case LS_MSG_HAVE_REP: return payload <= r->max_payload;
+    case LS_MSG_LIST_PAGE: return payload >= 1 && payload <= LS_PROTO_MAX_LIST_PAGE;
+    case LS_MSG_LIST_END: return payload == LS_PROTO_LIST_END_LEN;
     case LS_MSG_ERROR: return payload >= 2 && payload <= 2 + LS_PROTO_MAX_ERROR_TEXT;
     case LS_MSG_AUTH_CHALLENGE:
     case LS_MSG_AUTH_OK: return payload == 32;
@@ -122,6 +125,7 @@ int ls_proto_parse_request(const ls_frame_t *f, ls_request_t *req) {
       memcpy(req->root, f->payload, LS_HASH_LEN);
       req->index = ls_get_u32(f->payload + LS_HASH_LEN);
       return 0;
+    case LS_MSG_LIST_REQ: return f->len == 0 ? 0 : -EINVAL;
     default: return -EINVAL;
   }
 }

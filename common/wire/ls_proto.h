@@ -7,6 +7,8 @@
  *   MANIFEST_REQ  root[32]            -> MANIFEST_REP  canonical manifest bytes
  *   CHUNK_REQ     root[32] u32 index  -> CHUNK_REP     u32 index | chunk bytes
  *   HAVE_REQ      root[32]            -> HAVE_REP      u32 nchunks | bitmap
+ *   LIST_REQ      (empty)             -> LIST_PAGE     one announcement page (JSON), repeated,
+ *                                        then LIST_END digest (32 hex)
  *   any request                       -> ERROR         u16 code | text (<= 256 bytes)
  * The reader checks the length against the frame type before it allocates. */
 #ifndef LS_PROTO_H
@@ -21,17 +23,22 @@
 #define LS_PROTO_HEADER_LEN 10 /* length + version + type + id */
 #define LS_PROTO_MAX_REQUEST 64
 #define LS_PROTO_MAX_ERROR_TEXT 256
+#define LS_PROTO_MAX_LIST_PAGE 1400 /* LS_ANNOUNCE_MAX_PAYLOAD */
+#define LS_PROTO_LIST_END_LEN 32
 
 typedef enum {
   LS_MSG_MANIFEST_REQ = 0x01,
   LS_MSG_CHUNK_REQ = 0x02,
   LS_MSG_HAVE_REQ = 0x03,
+  LS_MSG_LIST_REQ = 0x04,
   LS_MSG_AUTH_CHALLENGE = 0x10, /* server -> client: nonce[32] (network key only) */
   LS_MSG_AUTH_RESPONSE = 0x11,  /* client -> server: nonce[32] mac[32] */
   LS_MSG_AUTH_OK = 0x12,        /* server -> client: mac[32] */
   LS_MSG_MANIFEST_REP = 0x81,
   LS_MSG_CHUNK_REP = 0x82,
   LS_MSG_HAVE_REP = 0x83,
+  LS_MSG_LIST_PAGE = 0x84, /* one announcement page; as many as the list needs */
+  LS_MSG_LIST_END = 0x85,  /* the list's digest: 32 lowercase hex */
   LS_MSG_ERROR = 0xFF,
 } ls_msg_type_t;
 

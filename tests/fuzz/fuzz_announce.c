@@ -1,5 +1,5 @@
 /* libFuzzer: announcement datagrams (ls_announce_decode: announce, bye,
- * query), then the listener's peer table fed with what decodes, and
+ * query, beat), then the listener's peer table fed with what decodes, and
  * peers.txt rendered from it. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -19,7 +19,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
   const char *why;
   if (ls_announce_decode(&a, (const char *)data, size, &why) == 0) {
     now += 1000;
-    peer_table_apply(&table, &a, size % 2 ? "127.0.0.1" : "127.0.0.2", 1u << (size % 4), now, (int64_t)now / 1000);
+    const char *src = size % 2 ? "127.0.0.1" : "127.0.0.2";
+    peer_table_apply(&table, &a, src, 1u << (size % 4), now, (int64_t)now / 1000);
+    if (a.type == LS_ANNOUNCE_BEAT) peer_table_wants_list(&table, &a, src);
+    /* A page carrying a digest stands in for a fetched list. */
+    if (a.type == LS_ANNOUNCE_FILES && a.digest[0] != '\0')
+      peer_table_apply_list(&table, &a, src, LS_HOW_UNICAST, now, (int64_t)now / 1000);
     peer_table_expire(&table, now);
     ls_tag_entry_t *e;
     size_t n;

@@ -22,6 +22,11 @@ f2 = {"name": "video.mp4", "size": 3000000, "chunk": 65536, "root": ROOT, "compl
 put("announce", "files", json.dumps({"v": 1, "type": "announce", "tag": "alpha", "port": 41771, "interval": 60,
                                      "seq": 7, "page": 0, "pages": 1, "files": [f1, f2]}))
 put("announce", "bye", json.dumps({"v": 1, "type": "bye", "tag": "alpha", "port": 41771}))
+put("announce", "beat", json.dumps({"v": 1, "type": "beat", "tag": "alpha", "port": 41771, "interval": 60, "seq": 8,
+                                    "digest": "0123456789abcdef0123456789abcdef", "files": 20000}))
+put("announce", "page-digest", json.dumps({"v": 1, "type": "announce", "tag": "alpha", "port": 41771, "interval": 60,
+                                           "seq": 9, "page": 0, "pages": 1,
+                                           "digest": "0123456789abcdef0123456789abcdef", "files": [f1]}))
 put("announce", "page", json.dumps({"v": 1, "type": "announce", "tag": "b", "port": 1, "interval": 1, "seq": 2,
                                     "page": 1, "pages": 3, "files": []}))
 
@@ -33,6 +38,8 @@ manifest_bytes = b"LSM1" + struct.pack(">QII", 5000, 4096, 2) + hashlib.sha256(b
 put("proto", "requests", frame(1, 1, root) + frame(2, 2, root + struct.pack(">I", 3)) + frame(3, 3, root))
 put("proto", "replies", frame(0x81, 1, manifest_bytes) + frame(0x82, 2, struct.pack(">I", 0) + b"xyz") +
     frame(0x83, 3, struct.pack(">I", 10) + b"\xff\xc0") + frame(0xFF, 4, b"\x00\x03chunk not held"))
+put("proto", "list", frame(4, 5, b""))
+put("proto", "list-replies", frame(0x84, 5, b'{"v":1}') + frame(0x85, 5, b"0123456789abcdef0123456789abcdef"))
 put("manifest", "two-chunks", manifest_bytes)
 put("manifest", "empty", b"LSM1" + struct.pack(">QII", 0, 1048576, 0))
 

@@ -71,7 +71,8 @@ def test_ten_thousand_files_arrive_complete(swarm):
         (a.share / ("file-%05d-with-a-longish-name.txt" % i)).write_bytes(b"%d" % i)
     b = swarm.peer("watcher")
     b.start("listener")
-    a.start("announcer")
+    # A share this big goes out as a beat: the list comes from its server (LIST).
+    a.start("server", "announcer")
     wait_until(lambda: len(b.names_from("many")) == 10000, 30, "10,000 files at the watcher", interval=0.2)
     out = a.procs["announcer"].output()
     assert "Sanitizer" not in out

@@ -135,6 +135,79 @@ static void query_both_ways(void **state) {
 #define R "\"0000000000000000000000000000000000000000000000000000000000000000\""
 #define HEAD "{\"v\":1,\"type\":\"announce\",\"tag\":\"t\",\"port\":5,\"interval\":60,\"seq\":1,\"page\":0,\"pages\":1,"
 
+/* The digest: the same for the same list in any order; any field changes it. */
+static void digest_stable_and_order_independent(void **state) {
+  (void)state;
+  ls_announce_file_t f[3] = {{"b.txt", 2, 4096, {2}, 1}, {"a.txt", 1, 4096, {1}, 1}, {"c/d.txt", 3, 4096, {3}, 0}};
+  ls_announce_file_t g[3] = {f[2], f[0], f[1]};
+  char d1[LS_ANNOUNCE_DIGEST_HEX + 1], d2[LS_ANNOUNCE_DIGEST_HEX + 1];
+  assert_int_equal(ls_announce_digest(f, 3, d1), 0);
+  assert_int_equal(ls_announce_digest(g, 3, d2), 0);
+  assert_string_equal(d1, d2);
+  assert_true(ls_announce_digest_valid(d1, strlen(d1)));
+  /* The canonical text, hashed here by hand: first 16 bytes of its SHA-256. */
+  const char *canon = "a.txt\t0100000000000000000000000000000000000000000000000000000000000000\t1\t4096\t1\n"
+                      "b.txt\t0200000000000000000000000000000000000000000000000000000000000000\t2\t4096\t1\n"
+                      "c/d.txt\t0300000000000000000000000000000000000000000000000000000000000000\t3\t4096\t0\n";
+  uint8_t sum[LS_HASH_LEN];
+  char hex[LS_HASH_HEX_LEN + 1];
+  ls_sha256(canon, strlen(canon), sum);
+  ls_hash_to_hex(sum, hex);
+  assert_memory_equal(d1, hex, LS_ANNOUNCE_DIGEST_HEX);
+  g[0].complete = 1;
+  assert_int_equal(ls_announce_digest(g, 3, d2), 0);
+  assert_string_not_equal(d1, d2);
+  assert_int_equal(ls_announce_digest(NULL, 0, d2), 0); /* an empty share has one too */
+  assert_true(ls_announce_digest_valid(d2, strlen(d2)));
+}
+
+static void beat_both_ways(void **state) {
+  (void)state;
+  char buf[LS_ANNOUNCE_MAX_PAYLOAD], d[LS_ANNOUNCE_DIGEST_HEX + 1];
+  memset(d, 'a', LS_ANNOUNCE_DIGEST_HEX);
+  d[LS_ANNOUNCE_DIGEST_HEX] = '\0';
+  int n = ls_announce_encode_beat("alpha", 41771, 60, 8, d, 20000, buf, sizeof buf);
+  assert_true(n > 0);
+  ls_announce_t a;
+  const char *why;
+  assert_int_equal(ls_announce_decode(&a, buf, (size_t)n, &why), 0);
+  assert_int_equal(a.type, LS_ANNOUNCE_BEAT);
+  assert_string_equal(a.tag, "alpha");
+  assert_int_equal(a.port, 41771);
+  assert_int_equal(a.interval, 60);
+  assert_int_equal(a.seq, 8);
+  assert_int_equal(a.beat_files, 20000);
+  assert_string_equal(a.digest, d);
+  assert_int_equal(a.nfiles, 0);
+  assert_int_equal(ls_announce_encode_beat("alpha", 1, 60, 8, "ABC", 1, buf, sizeof buf), -EINVAL);
+#define BEAT "{\"v\":1,\"type\":\"beat\",\"tag\":\"t\",\"port\":5,\"interval\":60,\"seq\":1,"
+  const char *bad[] = {
+      BEAT "\"files\":1}",
+      BEAT "\"digest\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"}",
+      BEAT "\"digest\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\",\"files\":1}",
+      BEAT "\"digest\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"files\":1}",
+      BEAT "\"digest\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"files\":1}",
+      BEAT "\"digest\":7,\"files\":1}",
+      BEAT "\"digest\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"files\":-1}",
+      "{\"v\":1,\"type\":\"beat\",\"tag\":\"t\",\"port\":5,\"seq\":1,"
+      "\"digest\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"files\":1}",
+  };
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (ls_announce_decode(&a, bad[i], strlen(bad[i]), &why) == 0) fail_msg("accepted: %s", bad[i]);
+  /* Pages carry the digest too; unknown fields are ignored. */
+  ls_announce_file_t f[1] = {{"a", 1, 4096, {1}, 1}};
+  sink_t *s = calloc(1, sizeof *s);
+  size_t skipped;
+  assert_int_equal(ls_announce_encode_pages_d("t", 5, 60, 1, f, 1, 0, d, collect, s, &skipped), 1);
+  assert_int_equal(ls_announce_decode(&a, s->pages[0], s->len[0], &why), 0);
+  assert_string_equal(a.digest, d);
+  ls_announce_free(&a);
+  sink_free(s);
+  free(s);
+  const char *extra = BEAT "\"digest\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"files\":1,\"later\":[1]}";
+  assert_int_equal(ls_announce_decode(&a, extra, strlen(extra), &why), 0);
+}
+
 static void hostile_datagrams_are_refused(void **state) {
   (void)state;
   const char *bad[] = {
@@ -203,6 +276,7 @@ int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip_many_pages), cmocka_unit_test(empty_share_and_bye),
       cmocka_unit_test(query_both_ways),
-      cmocka_unit_test(oversized_name_is_skipped), cmocka_unit_test(hostile_datagrams_are_refused)};
+      cmocka_unit_test(oversized_name_is_skipped), cmocka_unit_test(hostile_datagrams_are_refused),
+      cmocka_unit_test(digest_stable_and_order_independent), cmocka_unit_test(beat_both_ways)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

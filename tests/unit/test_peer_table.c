@@ -195,9 +195,62 @@ static void limits_and_load(void **state) {
   peer_table_close(&t);
 }
 
+/* A beat: a known digest refreshes the peer and every file; an unknown one
+ * asks for the list, which replaces the files as a complete round. */
+static void beats_and_lists(void **state) {
+  (void)state;
+  peer_table_t t;
+  peer_table_init(&t, 60);
+  ls_announce_file_t f[3] = {{"a", 1, 4096, {1}, 1}, {"b", 2, 4096, {2}, 1}, {"c", 3, 4096, {3}, 0}};
+  ls_announce_t b = ann("big", 5, 0, 1, NULL, 0);
+  b.type = LS_ANNOUNCE_BEAT;
+  memset(b.digest, 'a', LS_ANNOUNCE_DIGEST_HEX);
+  assert_true(peer_table_wants_list(&t, &b, "127.0.0.1"));
+  assert_int_equal(peer_table_apply(&t, &b, "127.0.0.1", LS_HOW_BROADCAST, 1000, 100), PT_CHANGED);
+  assert_int_equal(peer_table_peer_count(&t), 1);
+  assert_int_equal(count(&t), 0);
+  assert_true(peer_table_wants_list(&t, &b, "127.0.0.1"));
+  /* A page round of the peer in progress is not disturbed by the list. */
+  ls_announce_t list = ann("big", 0, 0, 1, f, 3);
+  memcpy(list.digest, b.digest, sizeof list.digest);
+  assert_int_equal(peer_table_apply_list(&t, &list, "127.0.0.1", LS_HOW_BROADCAST, 1000, 100), PT_CHANGED);
+  assert_int_equal(count(&t), 3);
+  assert_false(peer_table_wants_list(&t, &b, "127.0.0.1"));
+  assert_true(peer_table_wants_list(&t, &b, "127.0.0.2")); /* another peer */
+  ls_peer_entry_t *pe;
+  size_t np;
+  assert_int_equal(peer_table_peers(&t, &pe, &np), 0);
+  assert_int_equal(np, 1);
+  assert_string_equal(pe[0].digest, b.digest);
+  free(pe);
+  /* Known beats keep every file alive past 3 intervals (no expiry). */
+  for (uint64_t ms = 60000; ms <= 600000; ms += 60000)
+    peer_table_apply(&t, &b, "127.0.0.1", LS_HOW_BROADCAST, ms, 100 + (int64_t)ms / 1000);
+  assert_int_equal(peer_table_expire(&t, 600000 + 1000), 0);
+  assert_int_equal(count(&t), 3);
+  /* A new version: the files stay until its list comes, which drops "c". */
+  memset(b.digest, 'b', LS_ANNOUNCE_DIGEST_HEX);
+  assert_true(peer_table_wants_list(&t, &b, "127.0.0.1"));
+  list = ann("big", 0, 0, 1, f, 2);
+  memcpy(list.digest, b.digest, sizeof list.digest);
+  assert_int_equal(peer_table_apply_list(&t, &list, "127.0.0.1", LS_HOW_BROADCAST, 601000, 701), PT_CHANGED);
+  assert_int_equal(count(&t), 2);
+  /* The same list again: nothing changes, and nothing is dropped. */
+  assert_int_equal(peer_table_apply_list(&t, &list, "127.0.0.1", LS_HOW_BROADCAST, 601000, 701), PT_UNCHANGED);
+  assert_int_equal(count(&t), 2);
+  /* Unknown beats alone do not keep the files: silent lists expire. */
+  memset(b.digest, 'c', LS_ANNOUNCE_DIGEST_HEX);
+  peer_table_apply(&t, &b, "127.0.0.1", LS_HOW_BROADCAST, 900000, 1000);
+  assert_true(peer_table_expire(&t, 900000) > 0);
+  assert_int_equal(count(&t), 0);
+  assert_int_equal(peer_table_peer_count(&t), 1);
+  peer_table_close(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(rounds_pages_expiry_goodbye),
                                      cmocka_unit_test(lost_page_keeps_files_until_round_or_expiry),
-                                     cmocka_unit_test(peers_sharing_nothing_and_how), cmocka_unit_test(limits_and_load)};
+                                     cmocka_unit_test(peers_sharing_nothing_and_how), cmocka_unit_test(limits_and_load),
+                                     cmocka_unit_test(beats_and_lists)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -145,8 +145,48 @@ static void direct_receive(void **state) {
   got_free(&g);
 }
 
+/* LIST: an empty request; pages of at most a datagram and a 32-byte end. */
+static void list_frames(void **state) {
+  (void)state;
+  uint8_t buf[2048];
+  ls_proto_reader_t r;
+  got_t g = {0};
+  ls_request_t rq;
+  ls_proto_reader_init(&r, 0, 1);
+  size_t n = ls_proto_encode_header(buf, LS_MSG_LIST_REQ, 9, 0);
+  assert_int_equal(ls_proto_reader_feed(&r, buf, n, keep, &g), 0);
+  assert_int_equal(g.n, 1);
+  assert_int_equal(ls_proto_parse_request(&g.frames[0], &rq), 0);
+  assert_int_equal(rq.type, LS_MSG_LIST_REQ);
+  assert_int_equal(rq.id, 9);
+  ls_proto_reader_init(&r, 0, 1); /* a LIST request with a payload */
+  ls_proto_encode_header(buf, LS_MSG_LIST_REQ, 9, 1);
+  assert_int_equal(ls_proto_reader_feed(&r, buf, LS_PROTO_HEADER_LEN + 1, keep, &g), -EPROTO);
+  ls_proto_reader_init(&r, LS_PROTO_MAX_LIST_PAGE, 0);
+  n = ls_proto_encode_header(buf, LS_MSG_LIST_PAGE, 9, 2);
+  memcpy(buf + n, "{}", 2);
+  n += 2;
+  n += ls_proto_encode_header(buf + n, LS_MSG_LIST_END, 9, LS_PROTO_LIST_END_LEN);
+  memset(buf + n, 'a', LS_PROTO_LIST_END_LEN);
+  n += LS_PROTO_LIST_END_LEN;
+  assert_int_equal(ls_proto_reader_feed(&r, buf, n, keep, &g), 0);
+  assert_int_equal(g.n, 3);
+  assert_int_equal(g.frames[1].type, LS_MSG_LIST_PAGE);
+  assert_int_equal(g.frames[2].type, LS_MSG_LIST_END);
+  const size_t bad[][2] = {{LS_MSG_LIST_PAGE, LS_PROTO_MAX_LIST_PAGE + 1}, {LS_MSG_LIST_PAGE, 0},
+                           {LS_MSG_LIST_END, LS_PROTO_LIST_END_LEN - 1}, {LS_MSG_LIST_END, 64}};
+  for (size_t i = 0; i < 4; i++) {
+    ls_proto_reader_init(&r, LS_PROTO_MAX_LIST_PAGE, 0);
+    ls_proto_encode_header(buf, (uint8_t)bad[i][0], 9, bad[i][1]);
+    assert_int_equal(ls_proto_reader_feed(&r, buf, LS_PROTO_HEADER_LEN, keep, &g), -EPROTO);
+  }
+  got_free(&g);
+  ls_proto_reader_close(&r);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(requests_byte_by_byte), cmocka_unit_test(hostile_frames),
-                                     cmocka_unit_test(replies), cmocka_unit_test(direct_receive)};
+                                     cmocka_unit_test(replies), cmocka_unit_test(direct_receive),
+                                     cmocka_unit_test(list_frames)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
