@@ -105,7 +105,9 @@ def test_late_joiner_gets_a_big_list_with_a_network_key(swarm, tmp_path):
 def test_a_change_reaches_the_listener_within_2s(swarm):
     a = swarm.peer("alpha", interval=60)
     want = big_share(a)
-    a.start("server", "announcer")
+    # alpha's listener answers beta's query with alpha's round (the beat): beta
+    # may start before or after alpha's first beat has gone out.
+    a.start("server", "announcer", "listener")
     b = swarm.peer("beta", interval=60)
     b.start("listener")
     wait_until(lambda: b.names_from("alpha") == want, 10, "beta to have alpha's 300 files")

@@ -318,7 +318,9 @@ def test_server_section_shows_what_is_served(swarm):
     me = swarm.peer("me")
     src = make_file(me.share / "shared.iso", 3 * 1024 * 1024, seed=12)
     me.start("server", "announcer", extra=["--chunk-size", CHUNK, "--rate-limit", "1M"])
-    web = me.start_web()
+    # The dashboard reads the same chunk size (one lanswarm.conf in real use):
+    # else its own scan could find another root for the file than the server's.
+    web = me.start_web("--chunk-size", CHUNK)
     s = wait_until(lambda: (lambda s: s if s["running"] else None)(web.get("server")), 10, "the server to be seen")
     assert s["port"] == me.tcp_port
     before = s["totals"]["connections"]  # the test's own probe of the port counts as one
