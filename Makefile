@@ -127,6 +127,9 @@ unit-valgrind: test-deps $(UNIT_BIN)
 
 # The integration suite with every program under valgrind's memcheck: each run
 # logs to build/valgrind/logs/, and any error or leak there fails the target.
+# Programs run 20-50 times slower there: a test that misses one of its time
+# bounds is run again (twice at most; python3-pytest-rerunfailures), while a
+# memory error in any run, first or repeated, still fails the target.
 VALGRIND_BIN := build/valgrind/bin
 integration-valgrind: test-deps all
 	@scripts/deps.sh valgrind
@@ -135,7 +138,7 @@ integration-valgrind: test-deps all
 	  printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --suppressions=%s --log-file=%s/%s.%%p.log %s "$$@"\n' \
 	    "$(CURDIR)/tests/valgrind.supp" "$(CURDIR)/build/valgrind/logs" "$$n" "$(CURDIR)/$$b" > $(VALGRIND_BIN)/$$n; \
 	  chmod +x $(VALGRIND_BIN)/$$n; done
-	LANSWARM_BIN=$(CURDIR)/$(VALGRIND_BIN) LANSWARM_VALGRIND=1 /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/integration
+	LANSWARM_BIN=$(CURDIR)/$(VALGRIND_BIN) LANSWARM_VALGRIND=1 /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider --reruns 2 tests/integration
 	@bad=$$(find build/valgrind/logs -type f -size +0); if [ -n "$$bad" ]; then \
 	  for f in $$bad; do echo "== $$f"; head -40 $$f; done; echo "integration-valgrind: memcheck reported errors"; exit 1; fi; \
 	  echo "integration-valgrind: $$(ls build/valgrind/logs | wc -l) program runs, memcheck clean"

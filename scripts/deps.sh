@@ -10,7 +10,7 @@ bench="$build curl nginx-light aria2 coreutils time redis-server python3"
 fuzz="$build clang libclang-rt-14-dev"
 deb="$build debhelper dpkg-dev fakeroot lintian"
 check="$build clang cppcheck"
-valgrind="$build valgrind"
+valgrind="$build valgrind python3-pytest-rerunfailures"
 case "${1:-build}" in
   build) want=$build ;;
   test) want=$test ;;

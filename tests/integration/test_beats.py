@@ -12,6 +12,8 @@ import struct
 import threading
 import time
 
+import pytest
+
 from conftest import SLOW, BROADCAST, wait_until
 
 PER_SOURCE_S = 2.0  # answer_limit: one answer per source address per 2 s
@@ -75,6 +77,9 @@ def test_big_share_sends_beats_and_the_list_comes_by_list(swarm):
 
 
 def late_joiner(swarm, key=()):
+    if SLOW > 1:
+        pytest.skip("a 2 s latency bound is not a property of programs slowed 20-50 times by valgrind; "
+                    "the plain and ASan passes run it")
     a = swarm.peer("alpha", interval=60)
     want = big_share(a)
     a.start("server", "announcer", "listener", extra=list(key))

@@ -73,15 +73,21 @@ class Lan:
         return read_tags(self.dir(i) / "tags.txt")
 
     def destroy(self):
-        for p in self.procs.values():
-            if p.alive():
-                p.p.send_signal(signal.SIGTERM)
-                try:
-                    p.p.wait(10 * SLOW)
-                except subprocess.TimeoutExpired:
-                    p.p.kill()
-        for ns in reversed(self.made):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        stop_and_remove(self.procs.values(), self.made)
+
+
+def stop_and_remove(procs, namespaces):
+    """Stops what runs in the namespaces, then deletes them, newest first."""
+    for p in procs:
+        if p.alive():
+            p.p.send_signal(signal.SIGTERM)
+            try:
+                p.p.wait(10 * SLOW)
+            except subprocess.TimeoutExpired:
+                p.p.kill()
+                p.p.wait()
+    for ns in reversed(namespaces):
+        subprocess.run(["ip", "netns", "del", ns], capture_output=True)
 
 
 @pytest.fixture

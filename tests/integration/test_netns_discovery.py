@@ -13,13 +13,12 @@ removed at the end, pass or fail. Needs root.
 """
 import os
 import re
-import signal
 import subprocess
 
 import pytest
 
 from conftest import SLOW, Proc, make_file, prog, read_tags, sha256_file, skip_unless_able, wait_until
-from test_netns import netns_possible
+from test_netns import netns_possible, stop_and_remove
 
 PREFIX = "lsd%d" % (os.getpid() % 100000)
 LSW = prog("").rstrip("-")
@@ -111,16 +110,7 @@ class Net:
             return ""
 
     def destroy(self):
-        for p in self.procs.values():
-            if p.alive():
-                p.p.send_signal(signal.SIGTERM)
-                try:
-                    p.p.wait(10 * SLOW)
-                except subprocess.TimeoutExpired:
-                    p.p.kill()
-                    p.p.wait()
-        for ns in reversed(self.made):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        stop_and_remove(self.procs.values(), self.made)
 
 
 @pytest.fixture
