@@ -52,8 +52,10 @@ def test_tracker_beside_a_running_peer_takes_its_own_port(tmp_path):
         (a / "lanswarm.conf").write_text(conf + "listen_addr = 127.0.0.1\ntracker_port = %d\n" % tracker_port)
         tracker = Proc([prog("tracker"), "--dir", str(a), "--no-shell"], str(tmp_path / "tracker.out"))
         wait_until(lambda: _port_open(tracker_port), 10, "the tracker beside the peer")
+        # The port opens a moment before the line is logged (long under valgrind).
+        wait_until(lambda: "listening on TCP 127.0.0.1:%d" % tracker_port in tracker.output(), 5,
+                   "the tracker to say where it listens")
         assert tracker.alive() and server.alive()
-        assert "listening on TCP 127.0.0.1:%d" % tracker_port in tracker.output()
     finally:
         if tracker:
             tracker.stop()
