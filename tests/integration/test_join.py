@@ -10,6 +10,8 @@ import os
 import socket
 import time
 
+import pytest
+
 from conftest import SLOW, BROADCAST, make_file, wait_until
 
 PER_SOURCE_S = 2.0  # answer_limit: one answer per source address per 2 s
@@ -44,6 +46,12 @@ def two_sharing_peers(swarm, key=()):
 
 
 def late_joiner_latency(swarm, key=()):
+    if SLOW > 1:
+        # Every peer here asks from 127.0.0.1, and answers are limited per
+        # address: under valgrind the others' own start-up answers drift into
+        # the joiner's window. The plain and ASan passes run it.
+        pytest.skip("a 2 s latency bound among peers that share one address is not a property of programs "
+                    "slowed 20-50 times by valgrind")
     a, b = two_sharing_peers(swarm, key)
     t_up = time.monotonic()
     want = {p.tag: {"%s.bin" % p.tag, "%s notes.txt" % p.tag} for p in (a, b)}
