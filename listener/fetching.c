@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "ls_log.h"
+#include "ls_net.h"
 #include "ls_util.h"
 
 #define LIST_ID 1
@@ -166,10 +167,10 @@ static void begin(fetch_t *s) {
                          .on_end = on_end,
                          .on_closed = on_closed,
                          .busy = awaiting};
-  struct sockaddr_in sa;
+  struct sockaddr_storage sa; /* IPv4, or IPv6 with its scope, as the downloader connects */
   files_clear(s);
   s->ok = 0;
-  if (uv_ip4_addr(s->w.addr, s->w.port, &sa) != 0 || ls_conn_init(o->loop, &s->conn, &opts) != 0) {
+  if (ls_net_addr_parse(s->w.addr, s->w.port, &sa) != 0 || ls_conn_init(o->loop, &s->conn, &opts) != 0) {
     slot_done(s);
     return;
   }
