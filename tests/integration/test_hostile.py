@@ -90,10 +90,11 @@ def test_slowloris_and_connection_flood_leave_honest_peers_served(swarm):
         # Exactly max_conns_per_ip were kept; every other one was turned away.
         assert held == MAX_CONNS_PER_IP and refused == len(flood) - MAX_CONNS_PER_IP, (held, refused, len(flood))
     else:
-        # Under valgrind the server may not have answered every connection
-        # within the window: only none over the limit (the exact count and its
+        # Under valgrind opening 2,000 connections can outlast the idle
+        # timeout, so the kept ones may already be closed as idle and count as
+        # turned away: only none over the limit (the exact count and its
         # release are proved by the plain and ASan passes).
-        assert refused <= len(flood) - MAX_CONNS_PER_IP, (held, refused, len(flood))
+        assert held <= MAX_CONNS_PER_IP, (held, refused, len(flood))
     for c in slow:
         c.send(b"\x00")
     # The honest peer is served meanwhile, verified.
