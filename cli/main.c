@@ -13,7 +13,7 @@
 #define SYSTEM_CONFIG "/etc/lanswarm/lanswarm.conf"
 
 static const cli_command_t *const commands[] = {
-    &cli_cmd_init, &cli_cmd_up, &cli_cmd_down, &cli_cmd_status, &cli_cmd_peers, &cli_cmd_files, &cli_cmd_get, &cli_cmd_doctor,
+    &cli_cmd_init, &cli_cmd_up, &cli_cmd_down, &cli_cmd_status, &cli_cmd_peers, &cli_cmd_files, &cli_cmd_loc, &cli_cmd_get, &cli_cmd_doctor,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -24,9 +24,9 @@ static void usage(FILE *out) {
                "default .), else " SYSTEM_CONFIG ". `lanswarm COMMAND --help` explains each.\n\n"
                "Exit status, for every command:\n"
                "  0    success (get: saved, or already here)\n"
-               "  1    failure; files: nothing matched (grep's convention)\n"
-               "  2    usage: unknown command or option; files: trouble reading tags.txt\n"
-               "  3-7  get: not in tags.txt (3), no live holder (4), integrity (5),\n"
+               "  1    failure; files, loc: nothing matched (grep's convention)\n"
+               "  2    usage: unknown command or option; files, loc: trouble reading tags.txt\n"
+               "  3-7  get: not in tags.txt (3), no live holder (4; loc: none answered), integrity (5),\n"
                "       destination exists (6), local I/O error (7)\n"
                "  130  get: interrupted (the verified part is kept)\n");
 }
