@@ -13,7 +13,8 @@
 #define SYSTEM_CONFIG "/etc/lanswarm/lanswarm.conf"
 
 static const cli_command_t *const commands[] = {
-    &cli_cmd_init, &cli_cmd_up, &cli_cmd_down, &cli_cmd_status, &cli_cmd_peers, &cli_cmd_files, &cli_cmd_loc, &cli_cmd_get, &cli_cmd_doctor,
+    &cli_cmd_init, &cli_cmd_up, &cli_cmd_down, &cli_cmd_status, &cli_cmd_peers, &cli_cmd_files, &cli_cmd_loc, &cli_cmd_get, &cli_cmd_cancel, &cli_cmd_clean,
+    &cli_cmd_doctor,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
@@ -23,10 +24,10 @@ static void usage(FILE *out) {
   fprintf(out, "\nThe peer's configuration is --config FILE, else DIR/lanswarm.conf (DIR: --dir,\n"
                "default .), else " SYSTEM_CONFIG ". `lanswarm COMMAND --help` explains each.\n\n"
                "Exit status, for every command:\n"
-               "  0    success (get: saved, or already here)\n"
-               "  1    failure; files, loc: nothing matched (grep's convention)\n"
+               "  0    success (get: saved, or already here; with several names, every one)\n"
+               "  1    failure; files, loc, cancel, clean NAME: nothing matched (grep's convention)\n"
                "  2    usage: unknown command or option; files, loc: trouble reading tags.txt\n"
-               "  3-7  get: not in tags.txt (3), no live holder (4; loc: none answered), integrity (5),\n"
+               "  3-7  get (several names: the first failure's): not in tags.txt (3), no live holder (4; loc: none answered), integrity (5),\n"
                "       destination exists (6), local I/O error (7)\n"
                "  130  get: interrupted (the verified part is kept)\n");
 }

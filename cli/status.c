@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "background.h"
 #include "cli.h"
 #include "ls_catalog.h"
 #include "ls_clientlog.h"
@@ -66,20 +67,41 @@ static void add_shared(const cli_ctx_t *c, cJSON *o) {
   ls_catalog_snapshot_free(&snap);
 }
 
-/* ls_partial_scan: one download in progress into the array ud. */
+typedef struct {
+  const cli_ctx_t *c;
+  cJSON *list;
+} partials_t;
+
+/* ls_partial_scan: one partial download into the array; "running" when a
+ * downloader holds it (its lock), whatever started it. */
 static int add_partial(void *ud, ls_partial_info_t *info) {
+  partials_t *k = ud;
   cJSON *a = cJSON_CreateObject();
   cJSON_AddStringToObject(a, "name", info->name);
+  cJSON_AddStringToObject(a, "root", info->root_hex);
   cJSON_AddNumberToObject(a, "size", (double)info->manifest.size);
   cJSON_AddNumberToObject(a, "chunks", info->manifest.nchunks);
   cJSON_AddNumberToObject(a, "chunks_verified", (double)(info->held > 0 ? info->held : 0));
-  cJSON_AddItemToArray(ud, a);
+  cJSON_AddBoolToObject(a, "running", ls_partial_busy(k->c->cfg.temp_dir, info->root_hex));
+  cJSON_AddItemToArray(k->list, a);
   return 0;
 }
 
-/* Downloads in progress: temp/ROOT.manifest and .have. */
+/* cli_bg_each: a background download into the array ud. */
+static int add_background(void *ud, long pid, const char *name) {
+  cJSON *b = cJSON_CreateObject();
+  cJSON_AddStringToObject(b, "name", name);
+  cJSON_AddNumberToObject(b, "pid", (double)pid);
+  cJSON_AddItemToArray(ud, b);
+  return 0;
+}
+
+/* Downloads: the partials in temp/ (.manifest and .have), running or not,
+ * and the background downloads (get --detach) still running. */
 static void add_downloading(const cli_ctx_t *c, cJSON *o) {
-  ls_partial_scan(c->cfg.temp_dir, add_partial, cJSON_AddArrayToObject(o, "downloading"));
+  partials_t k = {c, cJSON_AddArrayToObject(o, "downloading")};
+  ls_partial_scan(c->cfg.temp_dir, add_partial, &k);
+  cli_bg_each(c, add_background, cJSON_AddArrayToObject(o, "background"));
 }
 
 /* Peers seen: peers.txt (with tags.txt's sizes), a row per peer. */
@@ -209,12 +231,45 @@ static void print_runs(const cli_ctx_t *c, const cJSON *o) {
            c->cfg.web_port, url_path);
 }
 
-static void print_transfers(const cJSON *o) {
+/* The pid of the background download of name, or 0. */
+static long background_pid(const cJSON *o, const char *name) {
+  const cJSON *it;
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "background")) {
+    const char *n = json_string(it, "name");
+    if (n && name && strcmp(n, name) == 0) return (long)json_number(it, "pid");
+  }
+  return 0;
+}
+
+/* A line per partial: being fetched (in the background: its pid) or not
+ * (how to resume or discard it); a background download without a partial
+ * yet is starting. */
+static void print_downloads(const cJSON *o) {
   const cJSON *it;
   cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "downloading")) {
     double total = json_number(it, "chunks"), got = json_number(it, "chunks_verified");
-    printf("downloading %s: %.0f%%\n", json_string(it, "name"), total > 0 ? 100.0 * got / total : 100.0);
+    const char *name = json_string(it, "name");
+    long pid = background_pid(o, name);
+    double pct = total > 0 ? 100.0 * got / total : 100.0;
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "running")))
+      printf("partial %s: %.0f%%, nothing is fetching it (lanswarm get %s resumes, lanswarm clean %s discards)\n",
+             name, pct, name, name);
+    else if (pid) printf("downloading %s: %.0f%% (in the background, pid %ld)\n", name, pct, pid);
+    else printf("downloading %s: %.0f%%\n", name, pct);
   }
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "background")) {
+    const char *name = json_string(it, "name");
+    const cJSON *p;
+    int has_partial = 0;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(o, "downloading"))
+      has_partial |= name && json_string(p, "name") && strcmp(json_string(p, "name"), name) == 0;
+    if (!has_partial) printf("downloading %s: starting (in the background, pid %ld)\n", name, (long)json_number(it, "pid"));
+  }
+}
+
+static void print_transfers(const cJSON *o) {
+  const cJSON *it;
+  print_downloads(o);
   const cJSON *recent = cJSON_GetObjectItemCaseSensitive(o, "recent");
   if (cJSON_GetArraySize(recent) > 0) printf("last downloads (client.log):\n");
   cJSON_ArrayForEach(it, recent) {
@@ -262,7 +317,8 @@ const cli_command_t cli_cmd_status = {
     "status [--json]",
     "daemons, shared files, peers, downloads",
     "Usage: lanswarm status [--json]\n\nWhich daemons run (pid, uptime, restarts), this peer's shared files,\n"
-    "the peers seen (peers.txt), downloads in progress (temp/) and the last few\n"
+    "the peers seen (peers.txt), partial downloads (temp/: running, in the\n"
+    "background, or fetched by nothing), background downloads and the last few\n"
     "finished (client.log). --json prints the same as one JSON object.\n",
     run_status,
     0,

@@ -63,6 +63,14 @@ int ls_partial_read_name(const char *temp_dir, const char *root_hex, char *buf, 
 /* 1 if R.have marks chunk index as verified and written, else 0. */
 int ls_partial_chunk_held(const char *temp_dir, const char *root_hex, uint32_t index);
 
+/* 1 while a downloader holds root_hex's partial open (its lock on R.part),
+ * 0 when nothing is fetching it (or it does not exist). */
+int ls_partial_busy(const char *temp_dir, const char *root_hex);
+/* Discards root_hex's partial download: its four files. -EBUSY (nothing
+ * removed) while a downloader holds it; else 0, or the first unlink's
+ * negative errno other than -ENOENT. */
+int ls_partial_remove(const char *temp_dir, const char *root_hex);
+
 /* A download in progress, as ls_partial_scan finds it. */
 typedef struct {
   char root_hex[LS_HASH_HEX_LEN + 1];

@@ -62,3 +62,75 @@ def test_loc_shows_each_holders_chunks(swarm):
     # Nobody answers: 4, as get's "no live holder".
     (me.dir / "tags.txt").write_text(tags_line("gone", gone, data, CHUNK, "big.bin"))
     assert run("--dir", me.dir, "loc", "big.bin").returncode == 4
+
+
+def seeded(swarm, files, rate=None):
+    """A seeder "s" sharing files {name: size}, and a fetcher that sees them all."""
+    s = swarm.peer("s")
+    for i, (name, size) in enumerate(files.items()):
+        make_file(s.share / name, size, seed=i)
+    s.start("server", "announcer", extra=["--chunk-size", "64K"] + (["--rate-limit", rate] if rate else []))
+    d = swarm.peer("fetcher")
+    d.start("listener")
+    wait_until(lambda: set(files) <= d.names_from("s"), 5, "the seeder's files in tags.txt")
+    return s, d
+
+
+def test_get_several_names_and_a_glob(swarm):
+    s, d = seeded(swarm, {"photos/a.jpg": 70000, "photos/b.jpg": 1000, "notes.txt": 500, "other.txt": 300})
+    r = run("--dir", d.dir, "get", "photos/*", "notes.txt")
+    assert r.returncode == 0, r.stderr
+    for name in ["photos/a.jpg", "photos/b.jpg", "notes.txt"]:
+        assert (d.dir / "downloads" / name).read_bytes() == (s.share / name).read_bytes()
+    assert r.stderr.index("[1/3] photos/a.jpg") < r.stderr.index("[2/3] photos/b.jpg") < r.stderr.index("[3/3] notes.txt")
+    assert r.stderr.rstrip().endswith("all 3 files saved or already here"), r.stderr
+    assert not (d.dir / "downloads" / "other.txt").exists()
+    # One fails: the others are still fetched; the exit status is the failure's (3: not in tags.txt).
+    r = run("--dir", d.dir, "get", "missing.bin", "other.txt", "--json")
+    assert r.returncode == 3, r.stderr
+    assert "1 of 2 files saved or already here; not done: missing.bin (exit 3)" in r.stderr, r.stderr
+    assert json.loads(r.stdout.splitlines()[-1])["result"] == "ok" and (d.dir / "downloads" / "other.txt").exists()
+    r = run("--dir", d.dir, "get", "zzz/*")
+    assert r.returncode == 3 and "no file in %s matches 'zzz/*'" % (d.dir / "tags.txt") in r.stderr, r.stderr
+    r = run("--dir", d.dir, "get", "photos/*", "--root", "0" * 64)
+    assert r.returncode == 2 and "give one NAME with it" in r.stderr
+
+
+def test_detach_status_cancel_and_clean(swarm):
+    s, d = seeded(swarm, {"big.bin": 4 << 20, "small.txt": 100}, rate="256K")
+    (d.dir / "downloads").mkdir(exist_ok=True)
+    (d.dir / "downloads" / "keep.bin").write_bytes(b"mine")
+    r = run("--dir", d.dir, "get", "big.bin", "--detach", timeout=10 * SLOW)
+    assert r.returncode == 0, r.stderr
+    pid = int(r.stdout.split("(pid ")[1].split(")")[0])
+    assert r.stdout.startswith("downloading big.bin in the background (pid %d)" % pid), r.stdout
+    wait_until(lambda: "downloading big.bin: " in run("--dir", d.dir, "status").stdout and d.chunks_held() > 0, 10,
+               "status to show the download")
+    st = json.loads(run("--dir", d.dir, "status", "--json").stdout)
+    assert st["background"] == [{"name": "big.bin", "pid": pid}]
+    assert [x["running"] for x in st["downloading"]] == [True]
+    assert "(in the background, pid %d)" % pid in run("--dir", d.dir, "status").stdout
+    # A running download is not cleaned away.
+    r = run("--dir", d.dir, "clean", "big.bin")
+    assert r.returncode == 1 and "kept big.bin: it is being downloaded (lanswarm cancel big.bin first)" in r.stdout
+    assert d.have_file() is not None
+    r = run("--dir", d.dir, "cancel", "big.bin")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("cancelled big.bin; its verified chunks stay in %s" % (d.dir / "temp")), r.stdout
+    assert not os.path.exists("/proc/%d" % pid) or "lanswarm" not in open("/proc/%d/cmdline" % pid).read()
+    held = d.chunks_held()
+    assert 0 < held < 64
+    out = run("--dir", d.dir, "status").stdout
+    assert "partial big.bin: %d%%, nothing is fetching it (lanswarm get big.bin resumes" % round(100 * held / 64) in out, out
+    assert json.loads(run("--dir", d.dir, "status", "--json").stdout)["background"] == []
+    assert run("--dir", d.dir, "cancel", "big.bin").returncode == 1
+    assert "result=interrupted" in (d.dir / "client.log").read_text()
+    # clean: the partial goes, said; downloads/ and share/ are untouched.
+    r = run("--dir", d.dir, "clean")
+    assert r.returncode == 0 and "removed the partial download of big.bin (" in r.stdout, r.stdout
+    assert not [f for f in os.listdir(d.dir / "temp") if not f.startswith(".")]
+    assert (d.dir / "downloads" / "keep.bin").read_bytes() == b"mine" and (s.share / "big.bin").exists()
+    r = run("--dir", d.dir, "clean", "big.bin")
+    assert r.returncode == 1 and "no partial download of big.bin" in r.stdout
+    r = run("--dir", d.dir, "clean")
+    assert r.returncode == 0 and "nothing to clean" in r.stdout

@@ -153,7 +153,18 @@ static void layout_and_scan(void **state) {
   assert_string_equal(seen.name, "a b.bin");
   assert_int_equal(seen.held, 1);
   assert_int_equal(seen.nchunks, 3);
+  /* Busy while open: it cannot be removed; once closed it can, all four files. */
+  assert_int_equal(ls_partial_busy(dir, hex), 1);
+  assert_int_equal(ls_partial_remove(dir, hex), -EBUSY);
+  assert_true(ls_partial_chunk_held(dir, hex, 1));
   ls_partial_close(&p);
+  assert_int_equal(ls_partial_busy(dir, hex), 0);
+  assert_int_equal(ls_partial_remove(dir, hex), 0);
+  for (int k = LS_PARTIAL_PART; k <= LS_PARTIAL_NAME; k++) {
+    assert_int_equal(ls_partial_path(dir, hex, (ls_partial_file_t)k, path, sizeof path), 0);
+    assert_int_equal(access(path, F_OK), -1);
+  }
+  assert_int_equal(ls_partial_busy(dir, hex), 0);
   snprintf(path, sizeof path, "%s/missing", dir);
   assert_int_equal(ls_partial_scan(path, on_partial, &seen), -ENOENT);
   ls_manifest_free(&m);
