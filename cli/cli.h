@@ -30,7 +30,7 @@ typedef struct {
 } cli_command_t;
 
 extern const cli_command_t cli_cmd_init, cli_cmd_up, cli_cmd_down, cli_cmd_status, cli_cmd_peers, cli_cmd_files,
-    cli_cmd_get, cli_cmd_loc, cli_cmd_cancel, cli_cmd_clean, cli_cmd_doctor;
+    cli_cmd_get, cli_cmd_loc, cli_cmd_cancel, cli_cmd_clean, cli_cmd_unshare, cli_cmd_doctor;
 
 /* Colours, for cli_color(), which gives "" unless c->color. */
 #define CLI_GREEN "\033[32m"

@@ -134,3 +134,39 @@ def test_detach_status_cancel_and_clean(swarm):
     assert r.returncode == 1 and "no partial download of big.bin" in r.stdout
     r = run("--dir", d.dir, "clean")
     assert r.returncode == 0 and "nothing to clean" in r.stdout
+
+
+def test_unshare_from_share_and_downloads(swarm):
+    """Out of share/ and downloads/ alike, into unshared/, nothing deleted; the
+    announcer stops announcing it (another peer's tags.txt drops it)."""
+    s, d = seeded(swarm, {"a.txt": 1000, "b.txt": 2000, "c.txt": 3000})
+    assert run("--dir", d.dir, "get", "b.txt", "c.txt").returncode == 0
+    d.start("server", "announcer", extra=["--chunk-size", "64K"])
+    wait_until(lambda: {"b.txt", "c.txt"} <= d.names_from("fetcher") and "a.txt" in d.names_from("s"), 10,
+               "the fetcher seeding its downloads")
+    a_bytes = (s.share / "a.txt").read_bytes()
+    r = run("--dir", s.dir, "unshare", "a.txt")
+    assert r.returncode == 0, r.stderr
+    assert "stopped sharing a.txt: moved %s/a.txt to %s/unshared/a.txt" % (s.share, s.dir) in r.stdout, r.stdout
+    assert (s.dir / "unshared" / "a.txt").read_bytes() == a_bytes and not (s.share / "a.txt").exists()
+    r = run("--dir", d.dir, "unshare", "b.txt")
+    assert r.returncode == 0 and "moved %s/downloads/b.txt to %s/unshared/b.txt" % (d.dir, d.dir) in r.stdout, r.stdout
+    wait_until(lambda: "a.txt" not in d.names_from("s") and "b.txt" not in d.names_from("fetcher"), 10,
+               "the announcers to stop announcing them")
+    assert "c.txt" in d.names_from("fetcher")
+    # Unshared again under the same name: kept beside the first, never replaced.
+    (s.share / "a.txt").write_bytes(b"second")
+    r = run("--dir", s.dir, "unshare", "a.txt")
+    assert r.returncode == 0 and (s.dir / "unshared" / "a.txt.1").read_bytes() == b"second"
+    assert (s.dir / "unshared" / "a.txt").read_bytes() == a_bytes
+    r = run("--dir", s.dir, "unshare", "a.txt")
+    assert r.returncode == 1 and "a.txt is in neither" in r.stdout
+    assert run("--dir", s.dir, "unshare", "../tags.txt").returncode == 2
+    assert run("--dir", s.dir, "unshare").returncode == 2
+    # The dashboard's Remove takes a downloaded file too.
+    web = d.start_web()
+    status, j = web.post("share/remove", {"name": "c.txt"})
+    assert status == 200, j
+    assert j["moved_to"] == str(d.dir / "unshared" / "c.txt") and not (d.dir / "downloads" / "c.txt").exists()
+    status, j = web.post("share/remove", {"name": "c.txt"})
+    assert status == 404 and "not a file in share/ or downloads/" in j["error"], j

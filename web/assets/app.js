@@ -285,7 +285,7 @@ function renderShare() {
     const where = f.source === "partial"
       ? "downloading (" + Math.floor(100 * f.chunks_have / Math.max(1, f.chunks)) + "%)"
       : f.source === "downloads" ? "downloads/" : "share/";
-    const action = f.source === "share"
+    const action = f.source === "share" || f.source === "downloads"
       ? el("button", { class: "danger", type: "button", "aria-label": "Remove " + f.name, onclick: (ev) => unshare(f, ev.currentTarget) }, "Remove")
       : null;
     return el("tr", { data: { name: f.name } },
