@@ -33,6 +33,7 @@ void fetch_stop(fetch_t *f, fetch_status_t status, const char *fmt, ...) {
     peer_close(p);
   }
   close_if_open((uv_handle_t *)&f->progress_timer);
+  throttle_close(&f->throttle);
   close_if_open((uv_handle_t *)&f->sigint);
   close_if_open((uv_handle_t *)&f->sigterm);
 }
@@ -153,6 +154,11 @@ void fetch_dest_path(const ls_config_t *cfg, const char *name, char *buf, size_t
   if (snprintf(buf, len, "%s/%s", cfg->downloads_dir, name) >= (int)len) buf[len - 1] = '\0';
 }
 
+/* The speed limit lets requests go again. */
+static void throttle_resume(uv_timer_t *t) {
+  peer_fill_all(t->data);
+}
+
 /* The loop, the progress timer and the signals that interrupt. */
 static void fetch_init(fetch_t *f, const fetch_opts_t *o, fetch_result_t *res) {
   f->o = o;
@@ -164,6 +170,7 @@ static void fetch_init(fetch_t *f, const fetch_opts_t *o, fetch_result_t *res) {
   uv_timer_init(&f->loop, &f->progress_timer);
   f->progress_timer.data = f;
   uv_timer_start(&f->progress_timer, progress_cb, 250, 250);
+  throttle_init(&f->throttle, &f->loop, o->cfg->download_rate_limit, throttle_resume, f);
   uv_signal_init(&f->loop, &f->sigint);
   uv_signal_init(&f->loop, &f->sigterm);
   f->sigint.data = f->sigterm.data = f;

@@ -12,6 +12,7 @@
 #include "ls_partial.h"
 #include "ls_proto.h"
 #include "scheduler.h"
+#include "throttle.h"
 
 #define ID_MANIFEST 0xFFFFFFFFu
 #define ID_HAVE 0xFFFFFFFEu
@@ -53,6 +54,7 @@ struct fetch_s {
   int partial_open;
   sched_t sched;
   uv_timer_t progress_timer;
+  throttle_t throttle;       /* download_rate_limit */
   uv_signal_t sigint, sigterm;
   uv_work_t final_work;
   struct final_part_s *final_parts;

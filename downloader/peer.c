@@ -42,7 +42,7 @@ static void fill(peer_t *p) {
   unsigned budget = (unsigned)f->npeers * depth + FETCH_MAX_VERIFYING;
   while (p->nreqs < depth && peer_outstanding(f) < budget) {
     int64_t idx = sched_pick(&f->sched, p->have, p->reqs, p->nreqs);
-    if (idx < 0) break;
+    if (idx < 0 || !throttle_take(&f->throttle, ls_manifest_chunk_len(&f->manifest, (uint32_t)idx))) break;
     if (send_request(p, LS_MSG_CHUNK_REQ, (uint32_t)idx, (uint32_t)idx) != 0) {
       peer_drop(p, "dropped: write failed", PEER_DROPPED);
       return;

@@ -170,3 +170,27 @@ def test_unshare_from_share_and_downloads(swarm):
     assert j["moved_to"] == str(d.dir / "unshared" / "c.txt") and not (d.dir / "downloads" / "c.txt").exists()
     status, j = web.post("share/remove", {"name": "c.txt"})
     assert status == 404 and "not a file in share/ or downloads/" in j["error"], j
+
+
+def test_download_rate_limit_paces_the_download(swarm):
+    """--limit-rate (and download_rate_limit in lanswarm.conf): a download of S
+    bytes in chunks of C takes at least (S - C) / rate; only this lower bound
+    is checked (an upper bound would be a timing test)."""
+    import time
+    size, rate = 10 * CHUNK, 256 * 1024
+    s, d = seeded(swarm, {"one.bin": size, "two.bin": size})
+    t0 = time.monotonic()
+    r = run("--dir", d.dir, "get", "one.bin", "--limit-rate", "256K")
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    assert took >= (size - CHUNK) / rate - 0.05, took
+    assert (d.dir / "downloads" / "one.bin").read_bytes() == (s.share / "one.bin").read_bytes()
+    (d.dir / "lanswarm.conf").write_text("download_rate_limit = 256K\n")
+    t0 = time.monotonic()
+    r = run("--dir", d.dir, "get", "two.bin", "--json")
+    took = time.monotonic() - t0
+    assert r.returncode == 0, r.stderr
+    assert took >= (size - CHUNK) / rate - 0.05, took
+    assert json.loads(r.stdout)["fetched"] == size
+    r = run("--dir", d.dir, "get", "one.bin", "--limit-rate", "fast")
+    assert r.returncode == 2, r.stderr
