@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "ls_conn.h"
 #include "ls_net.h"
+#include "ls_partial.h"
 #include "ls_proto.h"
 #include "ls_util.h"
 
@@ -111,16 +112,8 @@ static int ask_all(const cli_ctx_t *c, const ls_tagsq_lookup_t *lk, uint32_t nch
   return 0;
 }
 
-/* The bar: a cell per LOC_BAR-th of the chunks: '#' all held, '+' some, '.' none. */
 static void bar(const uint8_t *have, uint32_t nchunks, char *out) {
-  unsigned cells = nchunks < LOC_BAR ? nchunks : LOC_BAR;
-  for (unsigned k = 0; k < cells; k++) {
-    uint32_t from = (uint32_t)((uint64_t)nchunks * k / cells), to = (uint32_t)((uint64_t)nchunks * (k + 1) / cells);
-    uint32_t got = 0;
-    for (uint32_t i = from; i < to; i++) got += have[i] != 0;
-    out[k] = got == to - from ? '#' : got > 0 ? '+' : '.';
-  }
-  out[cells] = '\0';
+  ls_partial_bar(have, nchunks, LOC_BAR, out);
 }
 
 static void print_rows(const char *name, const ls_tagsq_lookup_t *lk, uint32_t nchunks, const loc_peer_t *peers) {

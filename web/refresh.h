@@ -13,6 +13,7 @@
 
 #include "hub.h"
 #include "jobs.h"
+#include "logs.h"
 #include "ls_catalog.h"
 #include "ls_config.h"
 #include "ls_map.h"
@@ -47,6 +48,7 @@ typedef struct {
   cJSON *history;                /* client.log */
   int64_t last_peers_second;
   int64_t server_checked;        /* when the server section was last rebuilt */
+  logs_t logs;                   /* the daemons' logs as last looked at */
 } refresh_t;
 
 /* Reads the files once and publishes every section but status, so that each

@@ -266,6 +266,29 @@ int ls_partial_remove(const char *temp_dir, const char *root_hex) {
   return rc;
 }
 
+void ls_partial_bar(const uint8_t *have, uint32_t nchunks, unsigned cells, char *out) {
+  if (cells > nchunks) cells = nchunks;
+  for (unsigned k = 0; k < cells; k++) {
+    uint32_t from = (uint32_t)((uint64_t)nchunks * k / cells), to = (uint32_t)((uint64_t)nchunks * (k + 1) / cells);
+    uint32_t got = 0;
+    for (uint32_t i = from; i < to; i++) got += have[i] != 0;
+    out[k] = got == to - from ? '#' : got > 0 ? '+' : '.';
+  }
+  out[cells] = '\0';
+}
+
+long ls_partial_map(const char *temp_dir, const char *root_hex, unsigned cells, char *out) {
+  char path[4096];
+  state_path(path, sizeof path, temp_dir, root_hex, LS_PARTIAL_HAVE);
+  uint8_t *have;
+  size_t n;
+  int rc = ls_read_file(path, LS_MANIFEST_MAX_CHUNKS, &have, &n);
+  if (rc != 0) return rc;
+  ls_partial_bar(have, (uint32_t)n, cells, out);
+  free(have);
+  return (long)n;
+}
+
 static int is_root_hex(const char *s, size_t len) {
   return len == LS_HASH_HEX_LEN && strspn(s, "0123456789abcdef") >= LS_HASH_HEX_LEN;
 }

@@ -71,6 +71,14 @@ int ls_partial_busy(const char *temp_dir, const char *root_hex);
  * negative errno other than -ENOENT. */
 int ls_partial_remove(const char *temp_dir, const char *root_hex);
 
+/* A map of nchunks (one byte per chunk) drawn in cells characters (at most
+ * nchunks; out holds cells + 1): '#' every chunk of that part held, '+' some,
+ * '.' none. For `lanswarm loc` and the dashboard's chunk map. */
+void ls_partial_bar(const uint8_t *have, uint32_t nchunks, unsigned cells, char *out);
+/* root_hex's R.have drawn so (out holds cells + 1). The number of chunks, or
+ * a negative errno (no such partial: -ENOENT). */
+long ls_partial_map(const char *temp_dir, const char *root_hex, unsigned cells, char *out);
+
 /* A download in progress, as ls_partial_scan finds it. */
 typedef struct {
   char root_hex[LS_HASH_HEX_LEN + 1];

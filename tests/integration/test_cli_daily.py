@@ -194,3 +194,34 @@ def test_download_rate_limit_paces_the_download(swarm):
     assert json.loads(r.stdout)["fetched"] == size
     r = run("--dir", d.dir, "get", "one.bin", "--limit-rate", "fast")
     assert r.returncode == 2, r.stderr
+
+
+def test_dashboard_log_panel_and_a_downloads_sources_and_chunk_map(swarm):
+    s, d = seeded(swarm, {"big.bin": 2 << 20}, rate="256K")
+    logs = d.dir / "logs"
+    logs.mkdir()
+    (logs / "server.log").write_text("2026-01-01T00:00:02.000Z info server: listening\n"
+                                     "2026-01-01T00:00:04.000Z warn server: <script>alert(1)</script> \x1b[31mred\n")
+    (logs / "listener.log").write_text("2026-01-01T00:00:03.000Z info listener: heard s\n")
+    web = d.start_web()
+    lines = wait_until(lambda: web.get("logs")["lines"], 5, "the log panel")
+    assert [(l["daemon"], l["line"].split(" ", 1)[0]) for l in lines[:3]] == [
+        ("server", "2026-01-01T00:00:02.000Z"), ("listener", "2026-01-01T00:00:03.000Z"),
+        ("server", "2026-01-01T00:00:04.000Z")], lines
+    # Plain text: the page puts it in as text; control bytes are gone.
+    assert lines[2]["line"].endswith("server: <script>alert(1)</script> ?[31mred"), lines[2]
+    with open(logs / "listener.log", "a") as f:
+        f.write("2026-01-01T00:00:05.000Z info listener: a new line\n")
+    wait_until(lambda: web.get("logs")["lines"][-1]["line"].endswith("a new line"), 5, "a new log line")
+    # A running download: its sources and its chunk map from temp/.
+    status, j = web.post("downloads", {"name": "big.bin"})
+    assert status == 202, j
+
+    def running():
+        act = web.get("transfers")["active"]
+        return act and act[0].get("chunk_map") and "#" in act[0]["chunk_map"] and act[0]
+    job = wait_until(running, 10, "the download's chunk map")
+    assert job["sources"] == ["s"] and len(job["chunk_map"]) == 32 and set(job["chunk_map"]) <= set("#+."), job
+    assert "." in job["chunk_map"]  # 256 KB/s: most of 2 MiB is still missing
+    status, j = web.post("downloads/%d/cancel" % job["id"], {})
+    assert status == 202

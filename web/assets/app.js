@@ -6,7 +6,7 @@
 const state = {
   token: "",
   tab: "files",
-  data: { peers: null, files: null, transfers: null, share: null, server: null, status: null },
+  data: { peers: null, files: null, transfers: null, share: null, server: null, status: null, logs: null },
   sort: { key: "name", dir: 1 },
   query: "",
   knownPeers: null,
@@ -127,7 +127,7 @@ function setLive(s) {
 
 function render(name) {
   ({ peers: renderPeers, files: renderFiles, transfers: renderTransfers, share: renderShare,
-     server: renderServer, status: renderStatus })[name]();
+     server: renderServer, status: renderStatus, logs: renderLogs })[name]();
 }
 
 function renderStatus() {
@@ -229,6 +229,12 @@ function transferCard(j) {
   } else {
     stats.append(el("span", { text: j.message || j.result }));
   }
+  // Where it comes from and which chunks are here (temp/'s map, a cell per 64th).
+  const detail = j.state === "running"
+    ? el("div", { class: "sources" },
+        el("span", { text: "sources: " + ((j.sources || []).join(", ") || "none yet") }),
+        j.chunk_map ? el("code", { class: "chunk-map", title: "# held, + part held, . missing", text: j.chunk_map }) : null)
+    : null;
   const action = j.state === "running"
     ? el("button", { class: "danger", type: "button", disabled: j.cancelling, "aria-label": "Cancel " + j.name,
         onclick: (ev) => cancel(j, ev.currentTarget) }, j.cancelling ? "Cancelling…" : "Cancel")
@@ -237,7 +243,7 @@ function transferCard(j) {
     el("div", { class: "head" }, el("span", { class: "title", text: j.name }), action),
     el("div", { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
       "aria-valuenow": String(Math.floor(frac * 100)), "aria-label": "Progress of " + j.name }, bar),
-    stats);
+    stats, detail);
 }
 
 async function cancel(j, button) {
@@ -307,6 +313,14 @@ async function unshare(f, button) {
   } catch (e) { toast(f.name + ": " + e.message, "bad"); button.disabled = false; }
 }
 
+// The daemons' recent log lines, as text (never HTML), newest last.
+function renderLogs() {
+  const lines = (state.data.logs || {}).lines || [];
+  const rows = lines.map((l) => el("tr", { data: { daemon: l.daemon } },
+    td("Daemon", l.daemon), td("Line", el("code", { text: l.line }), "logline")));
+  fillTable("logs-table", rows, "logs-empty");
+}
+
 function tile(k, v, cls) {
   return el("div", { class: "tile" }, el("div", { class: "k", text: k }), el("div", { class: "v " + (cls || ""), text: v }));
 }
@@ -332,7 +346,7 @@ function renderServer() {
 // ---------- tabs, forms, start ----------
 
 function showTab(name) {
-  if (!["files", "peers", "transfers", "share", "server"].includes(name)) name = "files";
+  if (!["files", "peers", "transfers", "share", "server", "logs"].includes(name)) name = "files";
   state.tab = name;
   for (const b of document.querySelectorAll(".tabs button")) b.setAttribute("aria-selected", String(b.dataset.tab === name));
   for (const p of document.querySelectorAll("main > .panel")) p.hidden = p.id !== "panel-" + name;
