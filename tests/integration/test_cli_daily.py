@@ -225,3 +225,55 @@ def test_dashboard_log_panel_and_a_downloads_sources_and_chunk_map(swarm):
     assert "." in job["chunk_map"]  # 256 KB/s: most of 2 MiB is still missing
     status, j = web.post("downloads/%d/cancel" % job["id"], {})
     assert status == 202
+
+
+def test_up_on_a_terminal_says_sentences_only(tmp_path):
+    """lanswarm up in the foreground: what it prints are sentences; the log
+    lines (time stamp first) go to DIR/logs/up.log."""
+    import pty
+    import re
+    import select
+    import signal
+    import socket
+    import time
+    assert run("init", tmp_path / "a").returncode == 0
+    a = tmp_path / "a"
+    conf = (a / "lanswarm.conf").read_text()
+    conf = conf.replace("tcp_port = 41771", "tcp_port = %d" % free_port()).replace("broadcast = auto", "broadcast = 127.255.255.255")
+    conf = conf.replace("udp_port = 41770", "udp_port = %d" % free_port(socket.SOCK_DGRAM))
+    (a / "lanswarm.conf").write_text(conf + "listen_addr = 127.0.0.1\n")
+    master, slave = pty.openpty()
+    p = subprocess.Popen([LANSWARM, "--dir", str(a), "up"], stdin=slave, stdout=slave, stderr=slave, close_fds=True)
+    os.close(slave)
+    out = [b""]
+
+    def read_until(text, timeout):
+        deadline = time.monotonic() + timeout * SLOW
+        while text.encode() not in out[0] and time.monotonic() < deadline:
+            if select.select([master], [], [], 0.1)[0]:
+                try:
+                    out[0] += os.read(master, 65536)
+                except OSError:
+                    break
+        assert text.encode() in out[0], out[0].decode()
+
+    try:
+        read_until("Ctrl-C stops them.", 10)
+        state = wait_until(lambda: (lambda j: j if all(d["pid"] > 0 for d in j["daemons"]) else None)(
+            json.loads((a / "run" / "state.json").read_text())), 10, "the daemons' pids")
+        listener = [d["pid"] for d in state["daemons"] if d["name"] == "listener"][0]
+        os.kill(listener, signal.SIGKILL)
+        read_until("lanswarm up: the listener stopped unexpectedly (signal 9); restarting it in 1.0 s", 10)
+        p.send_signal(signal.SIGINT)
+        read_until("all daemons stopped.", 15)
+        assert p.wait(10 * SLOW) == 0
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+        os.close(master)
+    text = out[0].decode("utf-8", "replace")
+    lines = [l for l in text.replace("\r", "").split("\n") if l.strip() and l.strip() != "^C"]
+    assert lines and not [l for l in lines if re.match(r"\s*\d{4}-\d\d-\d\dT", l)], text
+    assert all(l.startswith("lanswarm up: ") for l in lines), text
+    assert "listener died" in (a / "logs" / "up.log").read_text()
