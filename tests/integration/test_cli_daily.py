@@ -277,3 +277,22 @@ def test_up_on_a_terminal_says_sentences_only(tmp_path):
     assert lines and not [l for l in lines if re.match(r"\s*\d{4}-\d\d-\d\dT", l)], text
     assert all(l.startswith("lanswarm up: ") for l in lines), text
     assert "listener died" in (a / "logs" / "up.log").read_text()
+
+
+def test_help_man_page_and_readme_list_every_subcommand():
+    """`lanswarm --help`, lanswarm(1) and the README's table name the same commands."""
+    import re
+    root = os.path.join(os.path.dirname(__file__), "..", "..")
+    usage = run("--help").stdout
+    listed = usage.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+    commands = {l.split()[0] for l in listed.splitlines() if l.startswith("  ") and not l.startswith("    ")}
+    assert {"loc", "get", "cancel", "clean", "unshare", "status", "doctor"} <= commands, commands
+    man = open(os.path.join(root, "man", "lanswarm.1")).read()
+    in_man = set(re.findall(r"^\.TP\n\.B[IR]? \"?([a-z]+)", man.split(".SH COMMANDS", 1)[1].split(".SH OPTIONS", 1)[0], re.M))
+    readme = open(os.path.join(root, "README.md")).read()
+    in_readme = set(re.findall(r"^\| `([a-z]+)[ `]", readme, re.M))
+    assert commands == in_man, (commands, in_man)
+    assert commands <= in_readme, commands - in_readme
+    for c in commands:
+        r = run(c, "--help")
+        assert r.returncode == 0 and r.stdout.startswith("Usage: lanswarm " + c), (c, r.stdout[:80])
