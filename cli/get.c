@@ -109,11 +109,17 @@ static int str_cmp(const void *a, const void *b) {
 }
 
 /* A glob (* ? [) becomes the names of tags.txt it matches, sorted, each
- * once; *out is malloc'ed, the names point into e. The count, or -1. */
+ * once (a name of tags.txt spelled so is itself); *out is malloc'ed, the
+ * names point into e. The count, or -1. */
 static long expand_glob(const ls_tag_entry_t *e, size_t n, const char *glob, char ***out) {
   *out = malloc((n + 1) * sizeof **out);
   if (*out == NULL) return -1;
   size_t k = 0;
+  for (size_t i = 0; i < n; i++)
+    if (strcmp(glob, e[i].name) == 0) { /* a name that only looks like a glob ("a[1].txt") */
+      (*out)[0] = e[i].name;
+      return 1;
+    }
   for (size_t i = 0; i < n; i++)
     if (fnmatch(glob, e[i].name, 0) == 0) (*out)[k++] = e[i].name;
   if (k) qsort(*out, k, sizeof **out, str_cmp);

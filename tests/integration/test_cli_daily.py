@@ -77,7 +77,8 @@ def seeded(swarm, files, rate=None):
 
 
 def test_get_several_names_and_a_glob(swarm):
-    s, d = seeded(swarm, {"photos/a.jpg": 70000, "photos/b.jpg": 1000, "notes.txt": 500, "other.txt": 300})
+    s, d = seeded(swarm, {"photos/a.jpg": 70000, "photos/b.jpg": 1000, "notes.txt": 500, "other.txt": 300,
+                          "x[1].txt": 10})
     r = run("--dir", d.dir, "get", "photos/*", "notes.txt")
     assert r.returncode == 0, r.stderr
     for name in ["photos/a.jpg", "photos/b.jpg", "notes.txt"]:
@@ -94,6 +95,9 @@ def test_get_several_names_and_a_glob(swarm):
     assert r.returncode == 3 and "no file in %s matches 'zzz/*'" % (d.dir / "tags.txt") in r.stderr, r.stderr
     r = run("--dir", d.dir, "get", "photos/*", "--root", "0" * 64)
     assert r.returncode == 2 and "give one NAME with it" in r.stderr
+    # A name that only looks like a glob is that name.
+    r = run("--dir", d.dir, "get", "x[1].txt")
+    assert r.returncode == 0 and (d.dir / "downloads" / "x[1].txt").exists(), r.stderr
 
 
 def test_detach_status_cancel_and_clean(swarm):
