@@ -121,6 +121,7 @@ static void add_peers(const cli_ctx_t *c, cJSON *o) {
     cJSON_AddNumberToObject(p, "last_seen", (double)rows[i].last_seen);
     cJSON_AddNumberToObject(p, "first_seen", (double)rows[i].first_seen);
     cJSON_AddStringToObject(p, "how", how);
+    cJSON_AddBoolToObject(p, "self", strcmp(rows[i].tag, c->cfg.tag) == 0);
     cJSON_AddItemToArray(peers, p);
   }
   free(rows);
@@ -197,6 +198,19 @@ static const char *json_string(const cJSON *o, const char *key) {
   return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
+/* A duration in seconds as "45s", "12m 5s", "3h 4m" or "2d 5h". */
+static void format_uptime(int64_t secs, char *out, size_t size) {
+  if (secs < 0) secs = 0;
+  if (secs < 60)
+    snprintf(out, size, "%llds", (long long)secs);
+  else if (secs < 3600)
+    snprintf(out, size, "%lldm %llds", (long long)(secs / 60), (long long)(secs % 60));
+  else if (secs < 86400)
+    snprintf(out, size, "%lldh %lldm", (long long)(secs / 3600), (long long)(secs % 3600 / 60));
+  else
+    snprintf(out, size, "%lldd %lldh", (long long)(secs / 86400), (long long)(secs % 86400 / 3600));
+}
+
 /* A line per daemon; state.json is a file on disk: a field may be missing or
  * of another type. Whether the dashboard runs. */
 static int print_daemons(const cli_ctx_t *c, const cJSON *daemons) {
@@ -207,10 +221,11 @@ static int print_daemons(const cli_ctx_t *c, const cJSON *daemons) {
     const char *name = json_string(it, "name");
     if (up && name && strcmp(name, "web") == 0) web_up = 1;
     int64_t started = (int64_t)json_number(it, "started");
-    printf("  %-10s %s%-8s%s pid %-7d up %-10lld restarts %d\n", name ? name : "?",
+    char uptime[32];
+    format_uptime(up ? ls_unix_now() - started : 0, uptime, sizeof uptime);
+    printf("  %-10s %s%-8s%s pid %-7d up %-10s restarts %d\n", name ? name : "?",
            cli_color(c, up ? CLI_GREEN : CLI_RED), up ? "running" : "stopped", cli_color(c, CLI_RESET),
-           (int)json_number(it, "pid"), up ? (long long)(ls_unix_now() - started) : 0LL,
-           (int)json_number(it, "restarts"));
+           (int)json_number(it, "pid"), uptime, (int)json_number(it, "restarts"));
   }
   return web_up;
 }
@@ -287,7 +302,12 @@ static void print_status(const cli_ctx_t *c, const cJSON *o) {
   else
     printf("sharing nothing: the share folder %s does not exist (create it, or set share in %s)\n",
            c->cfg.share_dir, c->config_path[0] ? c->config_path : "lanswarm.conf");
-  printf("peers seen: %d (lanswarm peers)\n", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "peers")));
+  const cJSON *it;
+  int others = 0;
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "peers")) {
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "self"))) others++;
+  }
+  printf("other peers seen: %d (lanswarm peers)\n", others);
   print_transfers(o);
 }
 
