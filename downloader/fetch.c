@@ -197,6 +197,7 @@ static void fetch_finish(fetch_t *f) {
   if (f->partial_open) ls_partial_close(&f->partial);
   if (f->have_manifest) sched_close(&f->sched);
   ls_manifest_free(&f->manifest);
+  ls_tls_ctx_free(f->tls);
   free(f->peers);
   free(f);
 }
@@ -210,6 +211,8 @@ fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
     return res->status;
   }
   fetch_init(f, o, res);
+  if (o->key != NULL && ls_tls_ctx_new(o->key, LS_TLS_CHUNK, LS_TLS_CLIENT, &f->tls) != 0)
+    fetch_stop(f, FETCH_IO, "cannot set up TLS for the network key");
   size_t n = o->nholders < FETCH_MAX_PEERS ? o->nholders : FETCH_MAX_PEERS;
   f->peers = calloc(n + 1, sizeof *f->peers);
 
@@ -218,7 +221,7 @@ fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
   ls_hash_to_hex(o->root, hex);
   if (ls_partial_load_manifest(o->cfg->temp_dir, hex, &f->manifest) == 0) fetch_start_with_manifest(f, 1);
 
-  for (size_t i = 0; i < n && f->peers != NULL && !f->stopped; i++) {
+  for (size_t i = 0; i < n && f->peers != NULL && !f->stopped && (o->key == NULL || f->tls != NULL); i++) {
     f->npeers = i + 1;
     peer_start(f, &f->peers[i], &o->holders[i]);
   }

@@ -28,7 +28,7 @@ typedef enum { PEER_UNUSED, PEER_OK, PEER_STOPPED, PEER_DROPPED, PEER_BANNED } p
 typedef struct {
   fetch_t *f;
   fetch_holder_t h;
-  ls_conn_t conn;            /* framing, the key's handshake, connect and stall timeouts */
+  ls_conn_t conn;            /* framing, the key's TLS, connect and stall timeouts */
   int gone;
   peer_end_t end_kind;
   uint8_t *have;             /* NULL: holds everything */
@@ -46,6 +46,7 @@ struct fetch_s {
   const fetch_opts_t *o;
   fetch_result_t *res;
   uv_loop_t loop;
+  ls_tls_ctx_t *tls;         /* with a network key: every peer's TLS context */
   peer_t *peers;
   size_t npeers;
   ls_manifest_t manifest;

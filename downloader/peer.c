@@ -222,9 +222,15 @@ static void on_conn_end(ls_conn_t *c, ls_conn_end_t why) {
     case LS_CONN_END_WRITE: text = "dropped: write failed"; break;
     case LS_CONN_END_STALL: text = "dropped: stalled"; break;
     case LS_CONN_END_CONNECT_TIMEOUT: text = "dropped: connect timed out"; break;
-    case LS_CONN_END_AUTH_TIMEOUT: text = "dropped: no network key challenge in time"; break;
-    case LS_CONN_END_AUTH_FAILED: text = "banned: did not prove the network key", kind = PEER_BANNED; break;
-    case LS_CONN_END_AUTH_REFUSED: text = "dropped: refused our network key"; break;
+    case LS_CONN_END_AUTH_TIMEOUT: text = "dropped: the TLS handshake did not end in time"; break;
+    case LS_CONN_END_AUTH_FAILED:
+      snprintf(p->end_buf, sizeof p->end_buf, "dropped: no TLS with our network key (%.80s)", c->why);
+      text = p->end_buf;
+      break;
+    case LS_CONN_END_TLS:
+      snprintf(p->end_buf, sizeof p->end_buf, "dropped: a TLS record failed its check, changed on the way (%.60s)", c->why);
+      text = p->end_buf;
+      break;
     case LS_CONN_END_KEY_REQUIRED: text = "dropped: the peer requires a network key"; break;
     case LS_CONN_END_CONNECT:
       snprintf(p->end_buf, sizeof p->end_buf, "dropped: connect failed: %s", uv_strerror(c->error));
@@ -290,7 +296,7 @@ void peer_start(fetch_t *f, peer_t *p, const fetch_holder_t *h) {
   p->f = f;
   p->h = *h;
   ls_conn_opts_t co = {.role = LS_CONN_CLIENT,
-                       .key = f->o->key,
+                       .tls = f->tls,
                        .max_payload = peer_max_reply(f),
                        .slab = RECV_SLAB,
                        .timeout_ms = (uint64_t)f->o->cfg->stall_timeout * 1000,

@@ -20,8 +20,6 @@ typedef struct conn_s {
   tracker_t *t;
   reg_host_t *host;          /* NULL until registered */
   uint64_t last_heard_ms;
-  int authed;                /* passed the network key's challenge (always, without a key) */
-  ls_auth_hs_t hs;           /* our challenge, with a network key */
   int subscribed;            /* sent SUBSCRIBE: listings are pushed to it */
   uint32_t sub_id;           /* the SUBSCRIBE's id, on every pushed ENTRIES */
   int sub_dirty;             /* the tables changed since the push in progress began */
@@ -52,6 +50,7 @@ struct tracker_s {
   uv_timer_t push_timer;     /* pushes to subscribers, coalesced */
   uint64_t last_push_ms;
   registry_t reg;
+  ls_tls_ctx_t *tls;         /* with a network key: every connection's TLS */
   conn_t *conns;
   unsigned nconns;
   unsigned ever_registered;
@@ -198,23 +197,6 @@ static void host_leaves(tracker_t *t, conn_t *c, const char *why) {
   }
 }
 
-/* With a network key, a connection is answered only once it proved the key;
- * the tracker proves it too. */
-static void authenticate(conn_t *c, ls_tmsg_t *m) {
-  tracker_t *t = c->t;
-  ls_tmsg_t ok;
-  memset(&ok, 0, sizeof ok);
-  if (m->type == LS_TMSG_AUTH && ls_auth_check_response(t->opts.key, &c->hs, m->nonce, m->mac, ok.mac) == 0) {
-    c->authed = 1;
-    ok.type = LS_TMSG_AUTH_OK;
-    ok.id = m->id;
-    ls_tlink_send(&c->link, &ok);
-    return;
-  }
-  send_error(c, m->id, LS_TERR_AUTH, "network key required");
-  ls_tlink_close_for(&c->link, LS_TLINK_END_BAD_MESSAGE, "bad message: no valid network key");
-}
-
 static void on_register(conn_t *c, const ls_tmsg_t *m) {
   tracker_t *t = c->t;
   const char *peer = c->link.peer;
@@ -320,11 +302,7 @@ static void on_pong(conn_t *c, const ls_tmsg_t *m) {
 static void on_msg(ls_tlink_t *l, ls_tmsg_t *m) {
   conn_t *c = l->data;
   tracker_t *t = c->t;
-  c->last_heard_ms = uv_now(t->loop);
-  if (!c->authed) {
-    authenticate(c, m);
-    return;
-  }
+  c->last_heard_ms = uv_now(t->loop); /* with a key, only after the TLS handshake */
   switch (m->type) {
     case LS_TMSG_REGISTER: on_register(c, m); return;
     case LS_TMSG_PUBLISH:
@@ -396,21 +374,12 @@ static void on_connection(uv_stream_t *s, int status) {
   if (t->conns) t->conns->prev = c;
   t->conns = c;
   t->nconns++;
-  if (uv_accept(s, (uv_stream_t *)&c->link.tcp) != 0) {
+  if (uv_accept(s, (uv_stream_t *)&c->link.tcp) != 0 || (t->tls != NULL && ls_tlink_use_tls(&c->link, t->tls) != 0)) {
     ls_tlink_close(&c->link, "accept failed");
     return;
   }
   c->last_heard_ms = uv_now(t->loop);
-  c->authed = t->opts.key == NULL;
   ls_tlink_start(&c->link);
-  if (!c->authed) {
-    ls_tmsg_t ch;
-    memset(&ch, 0, sizeof ch);
-    ch.type = LS_TMSG_CHALLENGE;
-    ls_auth_challenge(&c->hs, LS_AUTH_TRACKER);
-    memcpy(ch.nonce, c->hs.server_nonce, LS_NONCE_LEN);
-    ls_tlink_send(&c->link, &ch);
-  }
 }
 
 /* Pings every registered host; drops those silent for 3 intervals. */
@@ -450,6 +419,11 @@ int tracker_new(uv_loop_t *loop, const ls_config_t *cfg, const tracker_opts_t *o
   if (registry_init(&t->reg) != 0) {
     free(t);
     return UV_ENOMEM;
+  }
+  if (opts->key != NULL && opts->key->set && ls_tls_ctx_new(opts->key, LS_TLS_TRACKER, LS_TLS_SERVER, &t->tls) != 0) {
+    registry_close(&t->reg);
+    free(t);
+    return UV_EPROTO;
   }
   uv_timer_init(loop, &t->ping_timer);
   uv_timer_init(loop, &t->push_timer);
@@ -550,5 +524,6 @@ void tracker_stop(tracker_t *t) {
 
 void tracker_free(tracker_t *t) {
   registry_close(&t->reg);
+  ls_tls_ctx_free(t->tls);
   free(t);
 }

@@ -2,9 +2,10 @@
  * section 5), in either role, as ls_tlink is for the tracker's.
  *
  * It owns what both ends share, written once: reading frames with ls_proto's
- * bounded reader (zero-copy for large payloads), writing frames, the network
- * key's challenge-response (the server challenges and proves, the client
- * answers and checks), "an error frame, then close", and one timer: idle for
+ * bounded reader (zero-copy for large payloads), writing frames, with a
+ * network key the TLS 1.3 layer under them (ls_tls: the PSK handshake, then
+ * every byte in records; plain vs TLS is decided here and nowhere else),
+ * "an error frame, then close", and one timer: idle for
  * a server, connect / handshake / stall for a client. What frames mean
  * (admission, serving, scheduling) stays with the owner, which embeds an
  * ls_conn_t and finds itself through c->data. */
@@ -13,15 +14,15 @@
 
 #include <uv.h>
 
-#include "ls_auth.h"
 #include "ls_proto.h"
 #include "ls_tags.h"
+#include "ls_tls.h"
 
 typedef enum { LS_CONN_SERVER, LS_CONN_CLIENT } ls_conn_role_t;
 
 typedef enum {
   LS_CONN_CONNECTING, /* client: connect in progress (also a server's before ls_conn_start) */
-  LS_CONN_HANDSHAKE,  /* the network key's challenge-response in progress */
+  LS_CONN_HANDSHAKE,  /* the network key's TLS handshake in progress */
   LS_CONN_READY,      /* frames go to the owner */
   LS_CONN_CLOSED,
 } ls_conn_state_t;
@@ -38,14 +39,14 @@ typedef enum {
   LS_CONN_END_STALL,           /* client: replies awaited, none for timeout_ms */
   LS_CONN_END_CONNECT,         /* client: the connect failed (c->error says why) */
   LS_CONN_END_CONNECT_TIMEOUT, /* client */
-  LS_CONN_END_AUTH_TIMEOUT,    /* client: the handshake did not end in time */
-  LS_CONN_END_AUTH_FAILED,     /* the other end did not prove the key */
-  LS_CONN_END_AUTH_REFUSED,    /* client: the server refused our proof */
+  LS_CONN_END_AUTH_TIMEOUT,    /* client: the TLS handshake did not end in time */
+  LS_CONN_END_AUTH_FAILED,     /* the TLS handshake failed: another key, or none (c->why says more) */
   LS_CONN_END_KEY_REQUIRED,    /* client without a key: the server asks for one */
   LS_CONN_END_REFUSED,         /* server: admission refused it (busy) */
   LS_CONN_END_SHUTDOWN,
   LS_CONN_END_WRITE_TIMEOUT,   /* server: queued replies made no progress (the peer does not read) */
   LS_CONN_END_EVICTED,         /* server: full; its slot went to an address holding fewer */
+  LS_CONN_END_TLS,             /* a TLS record failed its check (a changed byte) */
 } ls_conn_end_t;
 
 /* A word for each (server.log's end=...). */
@@ -62,13 +63,13 @@ typedef int (*ls_conn_busy_cb)(const ls_conn_t *c);
 
 typedef struct {
   ls_conn_role_t role;
-  const ls_key_t *key;       /* the network key, or NULL: no handshake */
+  ls_tls_ctx_t *tls;         /* the network key's TLS context for this role, or NULL: plain */
   size_t max_payload;        /* client: the longest reply payload accepted */
   size_t slab;               /* receive buffer; 0: a shared 4 KiB one (small frames only) */
   uint64_t timeout_ms;       /* server: idle; client: connect, handshake and stall */
   unsigned keepalive_s;      /* TCP keepalive after this many idle seconds; 0: none */
   ls_conn_frame_cb on_frame;
-  ls_conn_cb on_ready;       /* client: connected and, with a key, proved both ways */
+  ls_conn_cb on_ready;       /* connected and, with a key, the TLS handshake done */
   ls_conn_end_cb on_end;     /* once, as it closes (also when the owner closes it) */
   ls_conn_cb on_closed;      /* its handles are closed: the owner may free it */
   ls_conn_busy_cb busy;      /* NULL: never busy */
@@ -82,14 +83,16 @@ struct ls_conn_s {
   ls_conn_opts_t o;
   ls_conn_state_t state;
   ls_proto_reader_t reader;
-  ls_auth_hs_t hs;
-  int auth_pending;          /* client: our answer sent, the proof awaited */
+  ls_tls_t tls;              /* with o.tls */
+  int tls_open;
+  int first_byte_seen;       /* with o.tls: the first byte received was judged (TLS or not) */
+  char why[160];             /* with LS_CONN_END_AUTH_FAILED or _TLS: OpenSSL's reason */
   int connected;             /* accepted, or the connect succeeded */
   int reading;
   int handles;
   int error;                 /* the failed connect's UV_E* code */
-  unsigned errors_sent;      /* error frames written by ls_conn_fail or the handshake */
-  uint64_t bytes_queued;     /* bytes handed to ls_conn_send and ls_conn_write */
+  unsigned errors_sent;      /* error frames written by ls_conn_fail or the refusal of plaintext */
+  uint64_t bytes_queued;     /* bytes on the wire handed to libuv (with TLS: records) */
   char peer[LS_ADDR_MAX];    /* the other end's address and port */
   uint16_t peer_port;
   uint8_t *slab;
@@ -101,14 +104,15 @@ struct ls_conn_s {
 int ls_conn_init(uv_loop_t *loop, ls_conn_t *c, const ls_conn_opts_t *o);
 /* Server: accepts a connection from the listener, and learns its address. */
 int ls_conn_accept(ls_conn_t *c, uv_stream_t *listener);
-/* Server: starts the idle timer and reading; with a key, sends the challenge. */
+/* Server: starts the idle timer and reading; with a key, the TLS handshake. */
 void ls_conn_start(ls_conn_t *c);
 /* Client: connects; on_ready or on_end follows. On an error returned here
  * the owner closes c. */
 int ls_conn_connect(ls_conn_t *c, const struct sockaddr *addr);
-/* A frame of ours, copied (requests, the handshake's frames). */
+/* A frame of ours, copied (requests). */
 int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload, size_t len);
-/* A frame in the caller's buffers (header included), written without a copy. */
+/* A frame in the caller's buffers (header included), written without a copy
+ * (with TLS: encrypted at once; cb still follows the bytes on the wire). */
 int ls_conn_write(ls_conn_t *c, uv_write_t *w, const uv_buf_t *bufs, unsigned n, uv_write_cb cb);
 /* Bytes the kernel has taken of what was written (grows while the peer reads),
  * and bytes still queued in user space (waiting for the peer to read). */
@@ -124,7 +128,7 @@ void ls_conn_set_max_payload(ls_conn_t *c, size_t max_payload);
 void ls_conn_watch(ls_conn_t *c);
 void ls_conn_arm(ls_conn_t *c);
 void ls_conn_rest(ls_conn_t *c);
-/* Ready for frames: connected and, with a key, proved both ways. */
+/* Ready for frames: connected and, with a key, the TLS handshake done. */
 int ls_conn_ready(const ls_conn_t *c);
 
 #endif

@@ -60,44 +60,6 @@ void ls_auth_nonce(uint8_t out[LS_NONCE_LEN]) {
   if (RAND_bytes(out, LS_NONCE_LEN) != 1) memset(out, 0, LS_NONCE_LEN);
 }
 
-static const char *client_label(ls_auth_kind_t kind) {
-  return kind == LS_AUTH_TRACKER ? "tracker-client" : "chunk-client";
-}
-
-static const char *server_label(ls_auth_kind_t kind) {
-  return kind == LS_AUTH_TRACKER ? "tracker-server" : "chunk-server";
-}
-
-void ls_auth_challenge(ls_auth_hs_t *hs, ls_auth_kind_t kind) {
-  memset(hs, 0, sizeof *hs);
-  hs->kind = kind;
-  ls_auth_nonce(hs->server_nonce);
-}
-
-void ls_auth_respond(const ls_key_t *key, ls_auth_hs_t *hs, ls_auth_kind_t kind, const uint8_t ns[LS_NONCE_LEN],
-                     uint8_t mac[LS_MAC_LEN]) {
-  hs->kind = kind;
-  memcpy(hs->server_nonce, ns, LS_NONCE_LEN);
-  ls_auth_nonce(hs->client_nonce);
-  ls_auth_mac(key, client_label(kind), hs->server_nonce, LS_NONCE_LEN, hs->client_nonce, LS_NONCE_LEN, mac);
-}
-
-int ls_auth_check_response(const ls_key_t *key, ls_auth_hs_t *hs, const uint8_t nc[LS_NONCE_LEN],
-                           const uint8_t mac[LS_MAC_LEN], uint8_t proof[LS_MAC_LEN]) {
-  uint8_t want[LS_MAC_LEN];
-  ls_auth_mac(key, client_label(hs->kind), hs->server_nonce, LS_NONCE_LEN, nc, LS_NONCE_LEN, want);
-  if (!ls_auth_equal(want, mac)) return -EACCES;
-  memcpy(hs->client_nonce, nc, LS_NONCE_LEN);
-  ls_auth_mac(key, server_label(hs->kind), hs->client_nonce, LS_NONCE_LEN, hs->server_nonce, LS_NONCE_LEN, proof);
-  return 0;
-}
-
-int ls_auth_check_proof(const ls_key_t *key, const ls_auth_hs_t *hs, const uint8_t proof[LS_MAC_LEN]) {
-  uint8_t want[LS_MAC_LEN];
-  ls_auth_mac(key, server_label(hs->kind), hs->client_nonce, LS_NONCE_LEN, hs->server_nonce, LS_NONCE_LEN, want);
-  return ls_auth_equal(want, proof) ? 0 : -EACCES;
-}
-
 int ls_auth_seal(const ls_key_t *key, const char *json, size_t len, char *out, size_t cap) {
   if (len + LS_SEAL_OVERHEAD > cap) return -EMSGSIZE;
   uint8_t mac[LS_MAC_LEN];

@@ -1,9 +1,10 @@
 /* ls_auth: the optional network key (docs/SECURITY.md).
  *
  * With a key file configured, only peers holding the same key take part:
- * announcements carry an HMAC-SHA256 and are ignored without a valid one, and
- * the chunk server and the tracker run a mutual challenge-response before they
- * answer anything. The key authenticates; it does not encrypt. */
+ * announcements carry an HMAC-SHA256 and are ignored without a valid one
+ * (here); the chunk protocol and the tracker link run inside TLS 1.3 with a
+ * PSK derived from the key (ls_tls, in common/loop), which authenticates
+ * both ends and encrypts every byte. */
 #ifndef LS_AUTH_H
 #define LS_AUTH_H
 
@@ -33,34 +34,6 @@ void ls_auth_mac(const ls_key_t *key, const char *label, const uint8_t *a, size_
 /* Constant-time comparison of two MACs: 1 if equal. */
 int ls_auth_equal(const uint8_t *x, const uint8_t *y);
 void ls_auth_nonce(uint8_t out[LS_NONCE_LEN]);
-
-/* The challenge-response of the chunk server and the tracker, computed once
- * for both (docs/PROTOCOL.md, sections 5 and 7): the server sends a nonce Ns;
- * the client answers its nonce Nc and HMAC(key, "<kind>-client", Ns Nc); the
- * server proves the key back with HMAC(key, "<kind>-server", Nc Ns). The
- * transports (frames, JSON messages) stay with their callers. */
-typedef enum {
-  LS_AUTH_CHUNK,   /* labels "chunk-client", "chunk-server" */
-  LS_AUTH_TRACKER, /* labels "tracker-client", "tracker-server" */
-} ls_auth_kind_t;
-
-typedef struct {
-  ls_auth_kind_t kind;
-  uint8_t server_nonce[LS_NONCE_LEN]; /* Ns */
-  uint8_t client_nonce[LS_NONCE_LEN]; /* Nc */
-} ls_auth_hs_t;
-
-/* Server: a fresh challenge; send hs->server_nonce. */
-void ls_auth_challenge(ls_auth_hs_t *hs, ls_auth_kind_t kind);
-/* Client: answers the challenge ns with a fresh hs->client_nonce and mac. */
-void ls_auth_respond(const ls_key_t *key, ls_auth_hs_t *hs, ls_auth_kind_t kind, const uint8_t ns[LS_NONCE_LEN],
-                     uint8_t mac[LS_MAC_LEN]);
-/* Server: checks the client's answer (nc, mac); on success fills proof, the
- * server's own MAC to send back. 0 or -EACCES. */
-int ls_auth_check_response(const ls_key_t *key, ls_auth_hs_t *hs, const uint8_t nc[LS_NONCE_LEN],
-                           const uint8_t mac[LS_MAC_LEN], uint8_t proof[LS_MAC_LEN]);
-/* Client: checks the server's proof. 0 or -EACCES. */
-int ls_auth_check_proof(const ls_key_t *key, const ls_auth_hs_t *hs, const uint8_t proof[LS_MAC_LEN]);
 
 /* Announcement datagrams: out = "LSK1" + hex(HMAC(key, "announce" || json)) + json.
  * Returns the length, or -EMSGSIZE if out (cap bytes) is too small. */

@@ -31,6 +31,7 @@ typedef struct {
   int port;
   end_t server, client;
   ls_conn_opts_t server_opts;
+  ls_tls_ctx_t *sctx, *cctx; /* with a key */
   int accept_raw; /* leave connections to a raw accept() */
 } world_t;
 
@@ -63,8 +64,8 @@ static int is_busy(const ls_conn_t *c) {
   return ((const end_t *)c->data)->busy;
 }
 
-static ls_conn_opts_t opts(ls_conn_role_t role, const ls_key_t *key, uint64_t timeout_ms) {
-  ls_conn_opts_t o = {.role = role, .key = key, .max_payload = 1024, .timeout_ms = timeout_ms,
+static ls_conn_opts_t opts(ls_conn_role_t role, ls_tls_ctx_t *tls, uint64_t timeout_ms) {
+  ls_conn_opts_t o = {.role = role, .tls = tls, .max_payload = 1024, .timeout_ms = timeout_ms,
                       .on_frame = on_frame, .on_ready = on_ready, .on_end = on_end, .on_closed = on_closed,
                       .busy = is_busy};
   if (role == LS_CONN_CLIENT) o.slab = 8192;
@@ -85,7 +86,8 @@ static void on_connection(uv_stream_t *ls, int status) {
 static void world_init(world_t *w, const ls_key_t *key, uint64_t idle_ms) {
   memset(w, 0, sizeof *w);
   assert_int_equal(uv_loop_init(&w->loop), 0);
-  w->server_opts = opts(LS_CONN_SERVER, key, idle_ms);
+  if (key != NULL) assert_int_equal(ls_tls_ctx_new(key, LS_TLS_CHUNK, LS_TLS_SERVER, &w->sctx), 0);
+  w->server_opts = opts(LS_CONN_SERVER, w->sctx, idle_ms);
   w->listener.data = w;
   assert_int_equal(ls_net_tcp_listen(&w->loop, &w->listener, "127.0.0.1", 0, 16, on_connection), 0);
   w->port = ls_net_tcp_port(&w->listener);
@@ -125,10 +127,13 @@ static void world_close(world_t *w) {
   if (w->server.used) assert_true(w->server.closed);
   if (w->client.used) assert_true(w->client.closed);
   assert_int_equal(uv_loop_close(&w->loop), 0);
+  ls_tls_ctx_free(w->sctx);
+  ls_tls_ctx_free(w->cctx);
 }
 
 static void client_connect(world_t *w, const ls_key_t *key, uint64_t timeout_ms) {
-  ls_conn_opts_t o = opts(LS_CONN_CLIENT, key, timeout_ms);
+  if (key != NULL) assert_int_equal(ls_tls_ctx_new(key, LS_TLS_CHUNK, LS_TLS_CLIENT, &w->cctx), 0);
+  ls_conn_opts_t o = opts(LS_CONN_CLIENT, w->cctx, timeout_ms);
   assert_int_equal(ls_conn_init(&w->loop, &w->client.conn, &o), 0);
   w->client.used = 1;
   w->client.conn.data = &w->client;
@@ -237,7 +242,8 @@ static void make_key(ls_key_t *k, const char *text) {
   k->set = 1;
 }
 
-/* Both roles with the same key: proved both ways, then requests flow. */
+/* Both roles with the same key: the TLS handshake, then requests and
+ * replies flow in records. */
 static void handshake_right_key(void **state) {
   (void)state;
   ls_key_t k;
@@ -247,16 +253,25 @@ static void handshake_right_key(void **state) {
   client_connect(&w, &k, 5000);
   run_until(&w, &w.client.ready);
   assert_true(ls_conn_ready(&w.client.conn));
+  assert_true(w.client.conn.tls.done);
   assert_int_equal(ls_conn_send(&w.client.conn, LS_MSG_MANIFEST_REQ, 5, root, LS_HASH_LEN), 0);
   run_until(&w, &w.server.frames);
   assert_true(ls_conn_ready(&w.server.conn));
   assert_int_equal(w.server.type, LS_MSG_MANIFEST_REQ);
   assert_int_equal(w.server.id, 5);
-  assert_int_equal(w.client.frames, 0); /* the handshake's frames are not the owner's */
+  assert_memory_equal(w.server.payload, root, LS_HASH_LEN);
+  uint8_t body[1000];
+  memset(body, 0x42, sizeof body);
+  assert_int_equal(ls_conn_send(&w.server.conn, LS_MSG_MANIFEST_REP, 5, body, sizeof body), 0);
+  run_until(&w, &w.client.frames);
+  assert_int_equal(w.client.type, LS_MSG_MANIFEST_REP);
+  assert_int_equal(w.client.len, sizeof body);
+  assert_true(ls_conn_bytes_sent(&w.server.conn) > sizeof body + LS_PROTO_HEADER_LEN); /* records cost more */
   world_close(&w);
 }
 
-/* A client with another key is refused (ERROR 7, then the close). */
+/* A client with another key: the handshake fails on both ends, and the
+ * server reads no frame. */
 static void handshake_wrong_key(void **state) {
   (void)state;
   ls_key_t k, other;
@@ -268,69 +283,59 @@ static void handshake_wrong_key(void **state) {
   run_until(&w, &w.client.ended);
   run_until(&w, &w.server.ended);
   assert_int_equal(w.server.why, LS_CONN_END_AUTH_FAILED);
-  assert_int_equal(w.server.conn.errors_sent, 1);
-  assert_int_equal(w.client.why, LS_CONN_END_AUTH_REFUSED);
+  assert_int_equal(w.client.why, LS_CONN_END_AUTH_FAILED);
+  assert_non_null(strstr(w.client.conn.why, "TLS handshake failed"));
   assert_false(w.client.ready);
+  assert_false(w.server.ready);
   assert_int_equal(w.server.frames, 0);
   world_close(&w);
 }
 
-/* A client without a key meets a server that requires one. */
+static void send_on_ready(ls_conn_t *c) {
+  ((end_t *)c->data)->ready = 1;
+  ls_conn_send(c, LS_MSG_MANIFEST_REQ, 1, root, LS_HASH_LEN);
+}
+
+/* A client without a key meets a server that requires one: its plaintext
+ * request gets a plaintext ERROR 7, and the close. */
 static void handshake_key_required(void **state) {
   (void)state;
   ls_key_t k;
   make_key(&k, "the swarm's shared key");
   world_t w;
   world_init(&w, &k, 5000);
-  client_connect(&w, NULL, 5000);
+  ls_conn_opts_t o = opts(LS_CONN_CLIENT, NULL, 5000);
+  o.on_ready = send_on_ready;
+  assert_int_equal(ls_conn_init(&w.loop, &w.client.conn, &o), 0);
+  w.client.used = 1;
+  w.client.conn.data = &w.client;
+  struct sockaddr_in sa;
+  assert_int_equal(ls_net_ipv4("127.0.0.1", (uint16_t)w.port, &sa), 0);
+  assert_int_equal(ls_conn_connect(&w.client.conn, (const struct sockaddr *)&sa), 0);
   run_until(&w, &w.client.ended);
   assert_int_equal(w.client.why, LS_CONN_END_KEY_REQUIRED);
+  run_until(&w, &w.server.ended);
+  assert_int_equal(w.server.why, LS_CONN_END_AUTH_FAILED);
+  assert_int_equal(w.server.conn.errors_sent, 1);
+  assert_int_equal(w.server.frames, 0);
   world_close(&w);
 }
 
-/* A server that does not hold the key cannot prove it: the client ends. */
-static void handshake_impostor_server(void **state) {
+/* A keyed client meets a server without a key: that server calls the
+ * ClientHello a malformed frame, in plaintext; the client ends, saying so. */
+static void handshake_server_without_key(void **state) {
   (void)state;
   ls_key_t k;
   make_key(&k, "the swarm's shared key");
-  int ls = socket(AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = {.sin_family = AF_INET};
-  socklen_t slen = sizeof sa;
-  sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  assert_int_equal(bind(ls, (struct sockaddr *)&sa, sizeof sa), 0);
-  assert_int_equal(listen(ls, 4), 0);
-  assert_int_equal(getsockname(ls, (struct sockaddr *)&sa, &slen), 0);
   world_t w;
-  memset(&w, 0, sizeof w);
-  assert_int_equal(uv_loop_init(&w.loop), 0);
-  w.port = ntohs(sa.sin_port);
-  uv_tcp_init(&w.loop, &w.listener); /* unused: closed by world_close */
+  world_init(&w, NULL, 5000);
   client_connect(&w, &k, 5000);
-  for (int i = 0; i < 20; i++) uv_run(&w.loop, UV_RUN_NOWAIT);
-  int fd = accept(ls, NULL, NULL);
-  assert_true(fd >= 0);
-  uint8_t frame[LS_PROTO_HEADER_LEN + 64], nonce[LS_NONCE_LEN] = {7};
-  size_t n = ls_proto_encode_header(frame, LS_MSG_AUTH_CHALLENGE, 0, LS_NONCE_LEN);
-  memcpy(frame + n, nonce, LS_NONCE_LEN);
-  assert_int_equal(write(fd, frame, n + LS_NONCE_LEN), (ssize_t)(n + LS_NONCE_LEN));
-  /* Its answer: nonce and MAC (74 bytes in all); then a proof made up. */
-  size_t got = 0;
-  for (int i = 0; i < 2500 && got < LS_PROTO_HEADER_LEN + 64; i++) {
-    uv_run(&w.loop, UV_RUN_NOWAIT);
-    ssize_t r = recv(fd, frame + got, sizeof frame - got, MSG_DONTWAIT);
-    if (r > 0) got += (size_t)r;
-    else usleep(1000);
-  }
-  assert_int_equal(got, LS_PROTO_HEADER_LEN + 64);
-  assert_int_equal(frame[5], LS_MSG_AUTH_RESPONSE);
-  n = ls_proto_encode_header(frame, LS_MSG_AUTH_OK, 0, LS_MAC_LEN);
-  memset(frame + n, 0x5A, LS_MAC_LEN);
-  assert_int_equal(write(fd, frame, n + LS_MAC_LEN), (ssize_t)(n + LS_MAC_LEN));
   run_until(&w, &w.client.ended);
   assert_int_equal(w.client.why, LS_CONN_END_AUTH_FAILED);
+  assert_non_null(strstr(w.client.conn.why, "does not use a network key"));
   assert_false(w.client.ready);
-  close(fd);
-  close(ls);
+  run_until(&w, &w.server.ended);
+  assert_int_equal(w.server.why, LS_CONN_END_PROTOCOL);
   world_close(&w);
 }
 
@@ -453,7 +458,7 @@ int main(void) {
       cmocka_unit_test(frame_split_across_reads), cmocka_unit_test(oversize_frame_error_then_close),
       cmocka_unit_test(fail_says_then_closes),    cmocka_unit_test(handshake_right_key),
       cmocka_unit_test(handshake_wrong_key),      cmocka_unit_test(handshake_key_required),
-      cmocka_unit_test(handshake_impostor_server), cmocka_unit_test(reading_paused),
+      cmocka_unit_test(handshake_server_without_key), cmocka_unit_test(reading_paused),
       cmocka_unit_test(idle_timer),                cmocka_unit_test(stall_timer),
       cmocka_unit_test(keepalive_on_accept),       cmocka_unit_test(bytes_sent_follow_the_reader),
   };
