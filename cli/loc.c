@@ -70,8 +70,8 @@ static int busy(const ls_conn_t *c) {
 }
 
 /* Starts asking one holder; on failure says why in p->why. */
-static void ask(uv_loop_t *loop, loc_peer_t *p, const ls_key_t *key) {
-  ls_conn_opts_t co = {.role = LS_CONN_CLIENT, .key = key->set ? key : NULL,
+static void ask(uv_loop_t *loop, loc_peer_t *p, ls_tls_ctx_t *tls) {
+  ls_conn_opts_t co = {.role = LS_CONN_CLIENT, .tls = tls,
                        .max_payload = ls_proto_have_payload_len(p->nchunks), .timeout_ms = LOC_TIMEOUT_MS,
                        .on_frame = on_frame, .on_ready = on_ready, .on_end = on_end, .on_closed = on_closed,
                        .busy = busy};
@@ -100,15 +100,24 @@ static int ask_all(const cli_ctx_t *c, const ls_tagsq_lookup_t *lk, uint32_t nch
     fprintf(stderr, "lanswarm loc: %s\n", err);
     return -1;
   }
+  ls_tls_ctx_t *tls = NULL;
+  if (key.set && ls_tls_ctx_new(&key, LS_TLS_CHUNK, LS_TLS_CLIENT, &tls) != 0) {
+    fprintf(stderr, "lanswarm loc: cannot set up TLS with the network key\n");
+    return -1;
+  }
   uv_loop_t loop;
-  if (uv_loop_init(&loop) != 0) return -1;
+  if (uv_loop_init(&loop) != 0) {
+    ls_tls_ctx_free(tls);
+    return -1;
+  }
   for (size_t i = 0; i < lk->nholders; i++) {
     peers[i] = (loc_peer_t){.h = &lk->holders[i], .root = lk->contents[lk->chosen].root, .nchunks = nchunks,
                             .held = -1};
-    ask(&loop, &peers[i], &key);
+    ask(&loop, &peers[i], tls);
   }
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
+  ls_tls_ctx_free(tls);
   return 0;
 }
 

@@ -300,3 +300,23 @@ def test_help_man_page_and_readme_list_every_subcommand():
     for c in commands:
         r = run(c, "--help")
         assert r.returncode == 0 and r.stdout.startswith("Usage: lanswarm " + c), (c, r.stdout[:80])
+
+
+def test_loc_with_a_network_key(swarm, tmp_path):
+    """With a key the HAVE request goes over TLS: loc answers with the key and
+    says why without it."""
+    key = tmp_path / "net.key"
+    key.write_bytes(os.urandom(32).hex().encode() + b"\n")
+    data = os.urandom(4 * CHUNK)
+    full = swarm.peer("full")
+    (full.share / "k.bin").write_bytes(data)
+    full.start("server", extra=["--chunk-size", "64K", "--key-file", str(key)])
+    me = swarm.peer("me")
+    (me.dir / "tags.txt").write_text(tags_line("full", full.tcp_port, data, CHUNK, "k.bin"))
+    conf = me.dir / "keyed.conf"
+    conf.write_text("key_file = %s\ntags = %s\n" % (key, me.dir / "tags.txt"))
+    r = wait_until(lambda: (lambda r: r if "4/4" in r.stdout else None)(
+        run("--config", conf, "loc", "k.bin")), 10, "the keyed holder's map")
+    assert r.returncode == 0 and "[" + "#" * 4 + "] 100%  4/4" in r.stdout, r.stdout + r.stderr
+    r = run("--dir", me.dir, "loc", "k.bin")
+    assert r.returncode == 4 and "4/4" not in r.stdout, r.stdout
