@@ -1,7 +1,7 @@
 /* peer_table: what the listener knows: peers, keyed by (tag, source address,
  * chunk server port), and the files each announced. Pure data, no I/O: the
  * listener feeds it datagrams and the clock, and renders tags.txt from it.
- * Every size is bounded (see the limits below and docs/LIMITS.md). */
+ * Every size is bounded (see the limits below and docs/CONFIG.md, "Limits"). */
 #ifndef PEER_TABLE_H
 #define PEER_TABLE_H
 

@@ -330,6 +330,7 @@ static void the_byte_bound(void **state) {
       peer_table_apply(&t, &a, addr, LS_HOW_BROADCAST, 1000, 1);
     }
     assert_true(t.total_bytes <= t.max_bytes);
+    if (k == 0) assert_true(t.total_bytes <= t.max_bytes / PEER_TABLE_ADDR_SHARE); /* one address: its share */
   }
   ls_tag_entry_t *e;
   size_t n;
