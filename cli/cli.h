@@ -54,7 +54,8 @@ long cli_supervisor_pid(const cli_ctx_t *c);
 int cli_read_tags(const cli_ctx_t *c, ls_tag_entry_t **entries, size_t *n);
 
 /* The peers as peers.txt and tags.txt know them (ls_tagsq_known); missing
- * files give none. 0, or -1 when out of memory. */
+ * files give none; an unreadable tags.txt is said on stderr (one sentence)
+ * and gives none. 0, or -1 when out of memory (said). */
 int cli_read_known(const cli_ctx_t *c, ls_tagsq_known_t **rows, size_t *n);
 
 #endif

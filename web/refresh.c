@@ -39,7 +39,9 @@ static void publish_peers(refresh_t *r) {
 }
 
 static void publish_files(refresh_t *r) {
-  hub_publish(r->hub, HUB_FILES, print(model_files(r->tags, r->ntags, mine(r), r->cfg->tag)));
+  cJSON *o = model_files(r->tags, r->ntags, mine(r), r->cfg->tag);
+  if (o != NULL && r->tags_problem[0] != '\0') cJSON_AddStringToObject(o, "problem", r->tags_problem);
+  hub_publish(r->hub, HUB_FILES, print(o));
 }
 
 #define CHUNK_MAP_CELLS 64
@@ -91,7 +93,14 @@ static void look_at_tags(refresh_t *r) {
   if (!stamp_changed(r->cfg->tags_path, &r->tags_st)) return;
   ls_tag_entry_t *e;
   size_t n;
-  if (ls_tags_read(r->cfg->tags_path, &e, &n, NULL) != 0) return;
+  int rc = ls_tags_read(r->cfg->tags_path, &e, &n, NULL);
+  if (rc != 0) { /* once per change of the file: what is listed stays */
+    ls_warn("cannot read %s: %s", r->cfg->tags_path, ls_tags_read_error(rc));
+    snprintf(r->tags_problem, sizeof r->tags_problem, "cannot read %s: %s", r->cfg->tags_path, ls_tags_read_error(rc));
+    publish_files(r);
+    return;
+  }
+  r->tags_problem[0] = '\0';
   ls_tags_free(r->tags, r->ntags);
   r->tags = e;
   r->ntags = n;

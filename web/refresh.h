@@ -8,6 +8,7 @@
 #define REFRESH_H
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdint.h>
 #include <uv.h>
 
@@ -38,6 +39,7 @@ typedef struct {
   uv_timer_t timer;
   ls_catalog_t *catalog;         /* this peer's files; NULL once closed */
   refresh_stamp_t tags_st, client_st, status_st, peers_st;
+  char tags_problem[PATH_MAX + 256]; /* why tags.txt could not be read ("" when it could) */
   ls_tag_entry_t *tags;          /* tags.txt as last read */
   size_t ntags;
   ls_peer_entry_t *peers;        /* peers.txt as last read */

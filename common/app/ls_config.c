@@ -10,6 +10,7 @@
 
 #include "ls_manifest.h"
 #include "ls_net.h"
+#include "ls_tags.h"
 #include "ls_util.h"
 
 #ifndef LS_VERSION
@@ -175,6 +176,8 @@ static const ls_config_key_t keys[] = {
              "seconds between fallback rescans of the share"),
     SIZE_KEY("chunk_size", chunk_size, LS_CHUNK_MIN, LS_CHUNK_MAX, "1M", CATALOG, "SIZE",
              "chunk size for files this peer hashes"),
+    SIZE_KEY("tags_max_bytes", tags_max_bytes, 64 << 10, LS_TAGS_MAX_BYTES, "64M", LIS, "SIZE",
+             "the listener keeps tags.txt within this size (a quarter per address)"),
     SIZE_KEY("rate_limit", rate_limit, 0, UINT64_MAX, "0", SRV, "RATE",
              "the server's upload in bytes/s (25M); 0: none"),
     /* Spelled as curl's and wget's option: --limit-rate. */

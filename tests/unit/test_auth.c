@@ -21,14 +21,40 @@ static void keys_and_seals(void **state) {
   assert_int_equal(n, (int)strlen(json) + LS_SEAL_OVERHEAD);
   const char *inner;
   size_t len;
-  assert_int_equal(ls_auth_open(&k, buf, (size_t)n, &inner, &len), 0);
+  uint64_t at = 0;
+  assert_int_equal(ls_auth_open(&k, buf, (size_t)n, &inner, &len, &at), 0);
   assert_int_equal(len, strlen(json));
   assert_memory_equal(inner, json, len);
-  assert_int_equal(ls_auth_open(&other, buf, (size_t)n, &inner, &len), -EACCES); /* another key */
+  assert_true(ls_auth_fresh(at, ls_auth_now_ms()));
+  assert_int_equal(ls_auth_seal_len(buf, (size_t)n), LS_SEAL_OVERHEAD);
+  assert_int_equal(ls_auth_seal_len(json, strlen(json)), 0);
+  assert_int_equal(ls_auth_open(&other, buf, (size_t)n, &inner, &len, &at), -EACCES); /* another key */
   buf[n - 2] ^= 1;
-  assert_int_equal(ls_auth_open(&k, buf, (size_t)n, &inner, &len), -EACCES);    /* tampered */
-  assert_int_equal(ls_auth_open(&k, json, strlen(json), &inner, &len), -EACCES); /* unsealed */
+  assert_int_equal(ls_auth_open(&k, buf, (size_t)n, &inner, &len, &at), -EACCES);    /* tampered */
+  assert_int_equal(ls_auth_open(&k, json, strlen(json), &inner, &len, &at), -EACCES); /* unsealed */
   assert_int_equal(ls_auth_seal(&k, json, strlen(json), buf, 10), -EMSGSIZE);
+
+  /* The time is sealed: moved, the seal breaks; read back as sealed. */
+  n = ls_auth_seal_at(&k, 1700000000123ull, json, strlen(json), buf, sizeof buf);
+  assert_memory_equal(buf, "LSK20000018bcfe5687b", 20);
+  assert_int_equal(ls_auth_open(&k, buf, (size_t)n, &inner, &len, &at), 0);
+  assert_true(at == 1700000000123ull);
+  buf[19] = 'c';
+  assert_int_equal(ls_auth_open(&k, buf, (size_t)n, &inner, &len, &at), -EACCES);
+  buf[19] = 'B'; /* not lowercase hex */
+  assert_int_equal(ls_auth_open(&k, buf, (size_t)n, &inner, &len, &at), -EACCES);
+  /* The window, both ways, at its edge. */
+  assert_true(ls_auth_fresh(1000000, 1000000 + LS_SEAL_WINDOW_MS));
+  assert_false(ls_auth_fresh(1000000, 1000000 + LS_SEAL_WINDOW_MS + 1));
+  assert_true(ls_auth_fresh(1000000 + LS_SEAL_WINDOW_MS, 1000000));
+  assert_false(ls_auth_fresh(1000000 + LS_SEAL_WINDOW_MS + 1, 1000000));
+  /* The old seal, without a time: told apart, refused. */
+  char old[256];
+  memcpy(old, "LSK1", 4);
+  memset(old + 4, 'a', 64);
+  memcpy(old + 68, json, strlen(json));
+  assert_int_equal(ls_auth_open(&k, old, 68 + strlen(json), &inner, &len, &at), -EPROTO);
+  assert_int_equal(ls_auth_seal_len(old, 68 + strlen(json)), LS_SEAL_OLD_OVERHEAD);
 
   /* Challenge MACs depend on label, key and both nonces. */
   uint8_t n1[LS_NONCE_LEN], n2[LS_NONCE_LEN], m1[LS_MAC_LEN], m2[LS_MAC_LEN];

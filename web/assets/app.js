@@ -196,6 +196,8 @@ function renderFiles() {
   $("files-empty").hidden = all.length !== 0;
   $("files-empty").textContent = all.length ? "" : "No files heard of yet. Peers announce their share every minute; the listener must be running.";
   if (all.length && !list.length) { $("files-empty").hidden = false; $("files-empty").textContent = "No file matches “" + state.query + "”."; }
+  const problem = state.data.files && state.data.files.problem;
+  if (problem) { $("files-empty").hidden = false; $("files-empty").textContent = problem.charAt(0).toUpperCase() + problem.slice(1) + "."; }
   const more = (state.data.files && state.data.files.more) || 0;
   if (more) { $("files-empty").hidden = false; $("files-empty").textContent = more + " more contents are not listed (the dashboard lists 20,000)."; }
   $("count-files").textContent = all.length ? String(all.length + more) : "";
