@@ -177,7 +177,7 @@ static const ls_config_key_t keys[] = {
              "chunk size for files this peer hashes"),
     SIZE_KEY("rate_limit", rate_limit, 0, UINT64_MAX, "0", SRV, "RATE",
              "the server's upload in bytes/s (25M); 0: none"),
-    UINT_KEY("max_conns", NULL, max_conns, 1, 100000, "256", SRV | TRK, "N", "connections the server or tracker takes"),
+    UINT_KEY("max_conns", NULL, max_conns, 1, 1000000, "256", SRV | TRK, "N", "connections the server or tracker takes"),
     UINT_KEY("max_conns_per_ip", NULL, max_conns_per_ip, 1, 100000, "32", SRV, "N",
              "the server's connections from one address"),
     UINT_KEY("idle_timeout", NULL, idle_timeout, 1, 86400, "60", SRV, "SEC",
