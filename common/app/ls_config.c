@@ -183,7 +183,7 @@ static const ls_config_key_t keys[] = {
     /* Spelled as curl's and wget's option: --limit-rate. */
     {"download_rate_limit", "limit-rate", LS_CFG_SIZE, FIELD(download_rate_limit), 0, UINT64_MAX, "0", NULL, DL,
      "RATE", "the downloader's download in bytes/s (25M), all peers together; 0: none", NULL},
-    UINT_KEY("max_conns", NULL, max_conns, 1, 100000, "256", SRV | TRK, "N", "connections the server or tracker takes"),
+    UINT_KEY("max_conns", NULL, max_conns, 1, 1000000, "256", SRV | TRK, "N", "connections the server or tracker takes"),
     UINT_KEY("max_conns_per_ip", NULL, max_conns_per_ip, 1, 100000, "32", SRV, "N",
              "the server's connections from one address"),
     UINT_KEY("idle_timeout", NULL, idle_timeout, 1, 86400, "60", SRV, "SEC",

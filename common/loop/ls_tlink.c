@@ -26,10 +26,14 @@ int ls_tlink_init(uv_loop_t *loop, ls_tlink_t *l, ls_tlink_msg_cb on_msg, ls_tli
   return rc;
 }
 
+/* One read buffer for every link of the thread: libuv fills it and calls
+ * read_cb at once, and the frame reader copies what it keeps, so a link
+ * holds no buffer of its own while it waits (a tracker holds thousands). */
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  ls_tlink_t *l = h->data;
+  static _Thread_local char slab[16384];
+  (void)h;
   (void)suggested;
-  *buf = uv_buf_init(l->slab, sizeof l->slab);
+  *buf = uv_buf_init(slab, sizeof slab);
 }
 
 static int frame_cb(void *ud, const char *json, size_t len) {
@@ -116,7 +120,7 @@ static void refuse_plaintext(ls_tlink_t *l) {
 
 /* The plaintext of every whole record, into the message reader. */
 static void tls_drain(ls_tlink_t *l) {
-  uint8_t plain[sizeof l->slab];
+  uint8_t plain[16384]; /* one TLS record at most */
   ssize_t n;
   while (!l->closing && (n = ls_tls_read(&l->tls, plain, sizeof plain)) != 0) {
     if (n == -EPIPE) {

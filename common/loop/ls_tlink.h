@@ -52,7 +52,6 @@ struct ls_tlink_s {
   char peer[LS_ADDR_MAX];
   uint16_t peer_port;
   int closing;
-  char slab[16384];
 };
 
 int ls_tlink_init(uv_loop_t *loop, ls_tlink_t *l, ls_tlink_msg_cb on_msg, ls_tlink_end_cb on_end,
