@@ -62,6 +62,7 @@ static void add_shared(const cli_ctx_t *c, cJSON *o) {
     cJSON *f = cJSON_CreateObject();
     cJSON_AddStringToObject(f, "name", snap.entries[i].name);
     cJSON_AddNumberToObject(f, "size", (double)snap.entries[i].manifest.size);
+    cJSON_AddStringToObject(f, "from", snap.entries[i].source == LS_SOURCE_DOWNLOADS ? "downloads" : "share");
     cJSON_AddItemToArray(shared, f);
   }
   ls_catalog_snapshot_free(&snap);
@@ -296,12 +297,21 @@ static void print_transfers(const cJSON *o) {
 
 static void print_status(const cli_ctx_t *c, const cJSON *o) {
   print_runs(c, o);
+  int from_share = 0, from_downloads = 0;
+  const cJSON *f;
+  cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(o, "shared")) {
+    const char *from = json_string(f, "from");
+    if (from && strcmp(from, "downloads") == 0)
+      from_downloads++;
+    else
+      from_share++;
+  }
   if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(o, "share_exists")))
-    printf("sharing %d file(s) from %s\n", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "shared")),
-           c->cfg.share_dir);
+    printf("sharing %d file(s) from %s\n", from_share, c->cfg.share_dir);
   else
     printf("sharing nothing: the share folder %s does not exist (create it, or set share in %s)\n",
            c->cfg.share_dir, c->config_path[0] ? c->config_path : "lanswarm.conf");
+  if (from_downloads > 0) printf("sharing %d downloaded file(s) from %s\n", from_downloads, c->cfg.downloads_dir);
   const cJSON *it;
   int others = 0;
   cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "peers")) {

@@ -91,7 +91,11 @@ def test_up_supervises_and_stops_cleanly(tmp_path, swarm):
     # Uptime has a unit; the peer itself is not counted among the peers seen.
     assert re.search(r"listener +running +pid \d+ +up \d+(s|m \d+s) ", r.stdout), r.stdout
     assert "other peers seen: 1 " in r.stdout, r.stdout
+    # What beta downloaded is shared from downloads/, not counted as share/'s.
+    assert "sharing 0 file(s) from %s" % (b / "share") in r.stdout, r.stdout
+    assert "sharing 1 downloaded file(s) from %s" % (b / "downloads") in r.stdout, r.stdout
     st = json.loads(run("--dir", str(b), "status", "--json").stdout)
+    assert [(f["name"], f["from"]) for f in st["shared"]] == [("iso/debian.iso", "downloads")], st["shared"]
     assert {(p["tag"], p["self"]) for p in st["peers"]} == {("alpha", False), ("beta", True)}, st["peers"]
     assert "\033[" not in r.stdout  # not a terminal: no colours
     # SIGTERM: all daemons stop, the announcer says goodbye, up exits 0.
