@@ -90,13 +90,21 @@ static void write_round(announcing_t *an) {
   free(r);
 }
 
+/* Who this peer is, in each datagram of the round: "udp" so that a listener
+ * that hears us unicast (we name it by hand) can answer our listener. */
+static ls_announce_head_t announce_head(const announcing_t *an) {
+  ls_announce_head_t h = {an->cfg->tag, (uint16_t)an->cfg->tcp_port, (uint16_t)an->cfg->udp_port, an->cfg->interval,
+                          an->seq};
+  return h;
+}
+
 /* A share of more than LS_ANNOUNCE_BEAT_PAGES pages goes out as one beat:
  * its digest only; listeners that lack that version fetch the list over TCP
  * (LIST). Replaces the queued pages. */
 static int queue_beat(announcing_t *an, const char *digest, size_t nfiles) {
   char buf[LS_ANNOUNCE_MAX_PAYLOAD];
-  int n = ls_announce_encode_beat(an->cfg->tag, (uint16_t)an->cfg->tcp_port, an->cfg->interval, an->seq, digest,
-                                  (uint32_t)nfiles, buf, sizeof buf);
+  ls_announce_head_t head = announce_head(an);
+  int n = ls_announce_encode_beat_h(&head, digest, (uint32_t)nfiles, buf, sizeof buf);
   queue_clear(an);
   return n < 0 ? n : queue_push(an, buf, (size_t)n);
 }
@@ -114,9 +122,9 @@ static void announce(announcing_t *an, const char *why) {
   queue_clear(an);
   size_t skipped = 0;
   an->seq++;
-  int pages = ls_announce_encode_pages_d(an->cfg->tag, (uint16_t)an->cfg->tcp_port, an->cfg->interval, an->seq, files,
-                                         snap->count, an->key != NULL ? LS_SEAL_OVERHEAD : 0, digest, queue_push, an,
-                                         &skipped);
+  ls_announce_head_t head = announce_head(an);
+  int pages = ls_announce_encode_round(&head, files, snap->count, an->key != NULL ? LS_SEAL_OVERHEAD : 0, digest,
+                                       queue_push, an, &skipped);
   free(files);
   if (pages > LS_ANNOUNCE_BEAT_PAGES) pages = queue_beat(an, digest, snap->count) == 0 ? pages : -ENOMEM;
   if (pages < 0) {

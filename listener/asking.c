@@ -11,11 +11,18 @@ void asking_query(asking_t *ak, const char *why) {
   int n = ls_announce_encode_query(ak->cfg->tag, buf, sizeof buf - LS_SEAL_OVERHEAD);
   if (n > 0 && ak->key != NULL) n = ls_auth_seal(ak->key, buf, (size_t)n, buf, sizeof buf);
   if (n <= 0) return;
-  for (size_t i = 0; i < ak->ntargets; i++) {
-    uv_buf_t b = uv_buf_init(buf, (unsigned)n);
-    if (uv_udp_try_send(&ak->udp, &b, 1, (const struct sockaddr *)&ak->targets[i]) >= 0) ak->queries++;
-  }
-  ls_debug("query sent to %zu target(s): %s", ak->ntargets, why);
+  for (size_t i = 0; i < ak->targets.n; i++)
+    if (ls_net_sender_send(&ak->sender, &ak->targets.t[i], buf, (size_t)n) >= 0) ak->queries++;
+  ls_debug("query sent to %zu target(s): %s", ak->targets.n, why);
+}
+
+/* Where the announcer sends its rounds (but the peers by hand): broadcast,
+ * and the IPv4 and IPv6 groups. None yet: the query goes when the
+ * interfaces change. */
+static void build_targets(asking_t *ak) {
+  const ls_config_t *cfg = ak->cfg;
+  if (ls_net_targets_build(cfg->broadcast, cfg->multicast, cfg->multicast6, cfg->udp_port, &ak->targets) != 0)
+    ak->targets.n = 0;
 }
 
 static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
@@ -45,13 +52,8 @@ static void poll_cb(uv_timer_t *t) {
   uint64_t sig = iface_signature();
   if (sig == ak->iface_sig) return;
   ak->iface_sig = sig;
-  size_t n;
-  struct sockaddr_in targets[LS_NET_MAX_TARGETS];
-  if (ls_net_broadcast_targets(ak->cfg->broadcast, ak->cfg->udp_port, targets, LS_NET_MAX_TARGETS, &n) == 0) {
-    memcpy(ak->targets, targets, sizeof targets);
-    ak->ntargets = n;
-  }
-  ls_info("network interfaces changed: asking the peers for their files (%zu target(s))", ak->ntargets);
+  build_targets(ak);
+  ls_info("network interfaces changed: asking the peers for their files (%zu target(s))", ak->targets.n);
   asking_query(ak, "interfaces changed");
 }
 
@@ -75,14 +77,14 @@ int asking_init(asking_t *ak, uv_loop_t *loop, const ls_config_t *cfg, const ls_
   ak->loop = loop;
   ak->on_datagram = cb;
   ak->ud = ud;
-  int rc = ls_net_broadcast_targets(cfg->broadcast, cfg->udp_port, ak->targets, LS_NET_MAX_TARGETS, &ak->ntargets);
-  if (rc != 0) ak->ntargets = 0; /* no network yet: the query goes when one comes up */
+  build_targets(ak);
   /* Answers from a whole LAN arrive within ANSWER_JITTER_MS: room for them. */
-  if ((rc = ls_net_udp_open(loop, &ak->udp, cfg->listen_addr, 0, ASKING_RCVBUF_BYTES)) != 0) {
+  int rc = ls_net_sender_open_at(loop, &ak->sender, cfg->listen_addr, ASKING_RCVBUF_BYTES);
+  if (rc != 0) {
     snprintf(err, errlen, "cannot open the query socket on %s: %s", cfg->listen_addr, uv_strerror(rc));
     return rc;
   }
-  ak->udp.data = ak;
+  ak->sender.udp4.data = ak->sender.udp6.data = ak;
   uv_timer_init(loop, &ak->poll);
   ak->poll.data = ak;
   return 0;
@@ -90,12 +92,13 @@ int asking_init(asking_t *ak, uv_loop_t *loop, const ls_config_t *cfg, const ls_
 
 void asking_start(asking_t *ak) {
   ak->iface_sig = iface_signature();
-  uv_udp_recv_start(&ak->udp, alloc_cb, recv_cb);
+  if (ak->sender.has4) uv_udp_recv_start(&ak->sender.udp4, alloc_cb, recv_cb);
+  if (ak->sender.has6) uv_udp_recv_start(&ak->sender.udp6, alloc_cb, recv_cb);
   uv_timer_start(&ak->poll, poll_cb, ASKING_POLL_MS, ASKING_POLL_MS);
   asking_query(ak, "start");
 }
 
 void asking_close(asking_t *ak) {
-  uv_close((uv_handle_t *)&ak->udp, NULL);
+  ls_net_sender_close(&ak->sender);
   uv_close((uv_handle_t *)&ak->poll, NULL);
 }
