@@ -25,33 +25,9 @@ static void build_targets(asking_t *ak) {
     ak->targets.n = 0;
 }
 
-static uint64_t fnv1a(uint64_t h, const void *data, size_t len) {
-  const unsigned char *p = data;
-  for (size_t i = 0; i < len; i++) h = (h ^ p[i]) * 1099511628211ull;
-  return h;
-}
-
-/* A signature of the interfaces: names, addresses and masks, in any order. */
-static uint64_t iface_signature(void) {
-  uv_interface_address_t *ifs;
-  int n;
-  if (uv_interface_addresses(&ifs, &n) != 0) return 0;
-  uint64_t sig = (uint64_t)n;
-  for (int i = 0; i < n; i++) {
-    uint64_t h = fnv1a(14695981039346656037ull, ifs[i].name, strlen(ifs[i].name));
-    h = fnv1a(h, &ifs[i].address, sizeof ifs[i].address);
-    h = fnv1a(h, &ifs[i].netmask, sizeof ifs[i].netmask);
-    sig += h; /* a sum: the order the system lists them in does not count */
-  }
-  uv_free_interface_addresses(ifs, n);
-  return sig;
-}
-
-static void poll_cb(uv_timer_t *t) {
-  asking_t *ak = t->data;
-  uint64_t sig = iface_signature();
-  if (sig == ak->iface_sig) return;
-  ak->iface_sig = sig;
+static void ifaces_cb(ls_ifwatch_t *w, void *data) {
+  asking_t *ak = data;
+  (void)w;
   build_targets(ak);
   ls_info("network interfaces changed: asking the peers for their files (%zu target(s))", ak->targets.n);
   asking_query(ak, "interfaces changed");
@@ -85,20 +61,18 @@ int asking_init(asking_t *ak, uv_loop_t *loop, const ls_config_t *cfg, const ls_
     return rc;
   }
   ak->sender.udp4.data = ak->sender.udp6.data = ak;
-  uv_timer_init(loop, &ak->poll);
-  ak->poll.data = ak;
+  ls_ifwatch_init(loop, &ak->ifwatch, ifaces_cb, ak);
   return 0;
 }
 
 void asking_start(asking_t *ak) {
-  ak->iface_sig = iface_signature();
   if (ak->sender.has4) uv_udp_recv_start(&ak->sender.udp4, alloc_cb, recv_cb);
   if (ak->sender.has6) uv_udp_recv_start(&ak->sender.udp6, alloc_cb, recv_cb);
-  uv_timer_start(&ak->poll, poll_cb, ASKING_POLL_MS, ASKING_POLL_MS);
+  ls_ifwatch_start(&ak->ifwatch, LS_IFWATCH_MS);
   asking_query(ak, "start");
 }
 
 void asking_close(asking_t *ak) {
   ls_net_sender_close(&ak->sender);
-  uv_close((uv_handle_t *)&ak->poll, NULL);
+  ls_ifwatch_close(&ak->ifwatch);
 }

@@ -6,9 +6,10 @@
  * where the listener has it) send the query to every discovery target the
  * announcer sends its rounds to (broadcast addresses, the IPv4 groups, the
  * IPv6 group) at start, and again when the machine's interfaces change
- * (polled every ASKING_POLL_MS). The peers' answers come back to those
- * sockets, over the family the query went by, and are handed to
- * on_datagram, which puts them through the same checks as every datagram. */
+ * (ls_ifwatch: within LS_IFWATCH_MS, e.g. a cable back in). The peers'
+ * answers come back to those sockets, over the family the query went by,
+ * and are handed to on_datagram, which puts them through the same checks as
+ * every datagram. */
 #ifndef ASKING_H
 #define ASKING_H
 
@@ -16,9 +17,9 @@
 
 #include "ls_auth.h"
 #include "ls_config.h"
+#include "ls_ifwatch.h"
 #include "ls_net.h"
 
-#define ASKING_POLL_MS 2000
 #define ASKING_RCVBUF_BYTES (4 << 20)
 
 typedef void (*asking_datagram_cb)(void *ud, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
@@ -29,9 +30,8 @@ typedef struct {
   const ls_key_t *key;          /* with `key_file`: the query is sealed */
   uv_loop_t *loop;
   ls_net_sender_t sender;       /* the query goes out, and answers come back, here */
-  uv_timer_t poll;
+  ls_ifwatch_t ifwatch;         /* a change: the query again */
   ls_net_targets_t targets;
-  uint64_t iface_sig;           /* what the interfaces looked like */
   asking_datagram_cb on_datagram;
   void *ud;
   unsigned long queries;        /* query datagrams sent */

@@ -193,5 +193,7 @@ def test_peer_by_hand_on_another_udp_port_joins_both_ways_at_once(swarm):
     wait_until(lambda: b.names_from("alpha") == {"alpha.txt"} and a.names_from("beta") == {"beta.txt"}, 2.0,
                "alpha and beta to see each other within 2 s")
     print("peer by hand, both ways: %.3f s after alpha started" % (time.monotonic() - t0))
-    assert read_peers(a.dir / "peers.txt")["beta"]["how"] == {"unicast"}
-    assert read_peers(b.dir / "peers.txt")["alpha"]["how"] == {"unicast"}
+    # peers.txt is written just after tags.txt
+    how = lambda p, tag: read_peers(p.dir / "peers.txt").get(tag, {}).get("how")
+    wait_until(lambda: how(a, "beta") and how(b, "alpha"), 2, "peers.txt at both")
+    assert how(a, "beta") == {"unicast"} and how(b, "alpha") == {"unicast"}
