@@ -90,13 +90,21 @@ static void write_round(announcing_t *an) {
   free(r);
 }
 
+/* Who this peer is, in each datagram of the round: "udp" so that a listener
+ * that hears us unicast (we name it by hand) can answer our listener. */
+static ls_announce_head_t announce_head(const announcing_t *an) {
+  ls_announce_head_t h = {an->cfg->tag, (uint16_t)an->cfg->tcp_port, (uint16_t)an->cfg->udp_port, an->cfg->interval,
+                          an->seq};
+  return h;
+}
+
 /* A share of more than LS_ANNOUNCE_BEAT_PAGES pages goes out as one beat:
  * its digest only; listeners that lack that version fetch the list over TCP
  * (LIST). Replaces the queued pages. */
 static int queue_beat(announcing_t *an, const char *digest, size_t nfiles) {
   char buf[LS_ANNOUNCE_MAX_PAYLOAD];
-  int n = ls_announce_encode_beat(an->cfg->tag, (uint16_t)an->cfg->tcp_port, an->cfg->interval, an->seq, digest,
-                                  (uint32_t)nfiles, buf, sizeof buf);
+  ls_announce_head_t head = announce_head(an);
+  int n = ls_announce_encode_beat_h(&head, digest, (uint32_t)nfiles, buf, sizeof buf);
   queue_clear(an);
   return n < 0 ? n : queue_push(an, buf, (size_t)n);
 }
@@ -114,9 +122,9 @@ static void announce(announcing_t *an, const char *why) {
   queue_clear(an);
   size_t skipped = 0;
   an->seq++;
-  int pages = ls_announce_encode_pages_d(an->cfg->tag, (uint16_t)an->cfg->tcp_port, an->cfg->interval, an->seq, files,
-                                         snap->count, an->key != NULL ? LS_SEAL_OVERHEAD : 0, digest, queue_push, an,
-                                         &skipped);
+  ls_announce_head_t head = announce_head(an);
+  int pages = ls_announce_encode_round(&head, files, snap->count, an->key != NULL ? LS_SEAL_OVERHEAD : 0, digest,
+                                       queue_push, an, &skipped);
   free(files);
   if (pages > LS_ANNOUNCE_BEAT_PAGES) pages = queue_beat(an, digest, snap->count) == 0 ? pages : -ENOMEM;
   if (pages < 0) {
@@ -161,14 +169,37 @@ static void send_goodbye(announcing_t *an) {
   for (size_t i = 0; i < an->targets.n; i++) ls_net_sender_send(&an->sender, &an->targets.t[i], buf, (size_t)n);
 }
 
+/* The targets: the broadcast and multicast ones, then the peers by hand. */
+static void retarget(announcing_t *an) {
+  an->targets = an->fixed;
+  ls_handpeers_targets(&an->handpeers, &an->targets);
+  if (an->next_target >= an->targets.n) an->next_target = 0;
+}
+
 /* A peer by hand resolved (or moved): it gets the rounds from now on, and a
  * round at once so it need not wait an interval. */
 static void handpeers_cb(ls_handpeers_t *h, void *data) {
   announcing_t *an = data;
-  an->targets = an->fixed;
-  ls_handpeers_targets(h, &an->targets);
-  if (an->next_target >= an->targets.n) an->next_target = 0;
+  (void)h;
+  retarget(an);
   announce(an, "peer by hand");
+}
+
+/* An interface came up or went down (a cable back in, a network joined):
+ * the broadcast and multicast targets again (kept as they were when none
+ * can be found: the link is down), and a round at once, so that the peers,
+ * which may have dropped this one meanwhile, need not wait an interval. */
+static void ifaces_cb(ls_ifwatch_t *w, void *data) {
+  announcing_t *an = data;
+  const ls_config_t *cfg = an->cfg;
+  ls_net_targets_t fixed;
+  (void)w;
+  if (ls_net_targets_build(cfg->broadcast, cfg->multicast, cfg->multicast6, cfg->udp_port, &fixed) == 0)
+    an->fixed = fixed;
+  retarget(an);
+  ls_info("network interfaces changed: announcing now (%zu target(s))", an->targets.n);
+  announce(an, "interfaces changed");
+  uv_timer_again(&an->interval_timer);
 }
 
 /* One publisher per configured tracker: registered and published at each. */
@@ -215,6 +246,7 @@ int announcing_init(announcing_t *an, uv_loop_t *loop, const ls_config_t *cfg, c
     return rc;
   }
   uv_timer_init(loop, &an->interval_timer);
+  ls_ifwatch_init(loop, &an->ifwatch, ifaces_cb, an);
   uv_timer_init(loop, &an->pace_timer);
   an->interval_timer.data = an->pace_timer.data = an;
   char run_dir[PATH_MAX];
@@ -237,6 +269,7 @@ void announcing_start(announcing_t *an) {
   ls_catalog_start(an->catalog);
   for (size_t i = 0; i < an->npublishers; i++) ls_publisher_start(&an->publishers[i]);
   ls_handpeers_start(&an->handpeers);
+  ls_ifwatch_start(&an->ifwatch, LS_IFWATCH_MS);
   for (size_t i = 0; i < an->fixed.n; i++) {
     const ls_net_target_t *t = &an->fixed.t[i];
     char addr[LS_NET_ADDR_MAX], ifname[IF_NAMESIZE] = "";
@@ -258,6 +291,7 @@ void announcing_close(announcing_t *an) {
   ls_net_sender_close(&an->sender);
   ls_handpeers_close(&an->handpeers);
   uv_close((uv_handle_t *)&an->interval_timer, NULL);
+  ls_ifwatch_close(&an->ifwatch);
   uv_close((uv_handle_t *)&an->pace_timer, NULL);
   for (size_t i = 0; i < an->npublishers; i++) ls_publisher_close(&an->publishers[i]);
   ls_catalog_close(an->catalog);

@@ -15,6 +15,7 @@
 #include "ls_catalog.h"
 #include "ls_config.h"
 #include "ls_handpeers.h"
+#include "ls_ifwatch.h"
 #include "ls_net.h"
 #include "ls_publisher.h"
 
@@ -34,6 +35,7 @@ typedef struct {
   ls_net_targets_t fixed;     /* broadcast and multicast */
   ls_net_targets_t targets;   /* fixed, then the peers by hand as resolved */
   ls_handpeers_t handpeers;
+  ls_ifwatch_t ifwatch;       /* interfaces changed: targets again, a round at once */
   uint32_t seq;
   datagram_t *queue;   /* the current round's pages */
   size_t queue_len;

@@ -6,27 +6,7 @@
 source "$(dirname "$0")/lib.sh"
 SIZE_MB=${SIZE_MB:-512}
 P=lsb$$
-NS=()
-lan_cleanup() {
-  for n in "${NS[@]}"; do ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true; done
-  sleep 0.2
-  for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
-  cleanup
-}
-trap lan_cleanup EXIT INT TERM
-[ "$(id -u)" = 0 ] || { echo "bench/lan.sh: needs root (network namespaces); skipped"; exit 0; }
-ip netns add ${P}br && NS+=(${P}br)
-ip -n ${P}br link add br0 type bridge && ip -n ${P}br link set br0 up
-for i in 1 2; do
-  ip netns add ${P}h$i && NS+=(${P}h$i)
-  ip link add ${P}e$i type veth peer name ${P}b$i
-  ip link set ${P}e$i netns ${P}h$i
-  ip link set ${P}b$i netns ${P}br
-  ip -n ${P}br link set ${P}b$i master br0 up
-  ip -n ${P}h$i addr add 198.18.0.$i/24 dev ${P}e$i
-  ip -n ${P}h$i link set ${P}e$i up
-  ip -n ${P}h$i link set lo up
-done
+netns_lan "$P" 2
 mkdir -p "$WORK/seed/share" "$WORK/dl"
 head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom > "$WORK/seed/share/big.bin"
 BYTES=$(stat -c %s "$WORK/seed/share/big.bin")

@@ -70,3 +70,32 @@ start_seeder() {
   PIDS+=($!)
   wait_for port_open "$tcp"
 }
+
+# A simulated LAN for the benches that need root: netns_lan PREFIX N makes
+# namespaces PREFIXh1..N, each with PREFIXeI (198.18.0.I/24) cabled to a
+# bridge in PREFIXbr, and removes them (and what runs there) on exit. Without
+# root it says why and exits 0.
+NS=()
+netns_cleanup() {
+  for n in "${NS[@]}"; do ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null || true; done
+  sleep 0.2
+  for n in "${NS[@]}"; do ip netns del "$n" 2>/dev/null || true; done
+  cleanup
+}
+netns_lan() {
+  local P=$1 n=$2 i
+  trap netns_cleanup EXIT INT TERM
+  [ "$(id -u)" = 0 ] || { echo "bench/$(basename "$0"): needs root (network namespaces); skipped"; exit 0; }
+  ip netns add "${P}br" && NS+=("${P}br")
+  ip -n "${P}br" link add br0 type bridge && ip -n "${P}br" link set br0 up
+  for i in $(seq 1 "$n"); do
+    ip netns add "${P}h$i" && NS+=("${P}h$i")
+    ip link add "${P}e$i" type veth peer name "${P}b$i"
+    ip link set "${P}e$i" netns "${P}h$i"
+    ip link set "${P}b$i" netns "${P}br"
+    ip -n "${P}br" link set "${P}b$i" master br0 up
+    ip -n "${P}h$i" addr add "198.18.0.$i/24" dev "${P}e$i"
+    ip -n "${P}h$i" link set "${P}e$i" up
+    ip -n "${P}h$i" link set lo up
+  done
+}

@@ -10,3 +10,4 @@ echo; echo "=== TLS cost"; ./tls.sh
 echo; echo "=== tracker"; /usr/bin/python3 ./tracker.py "${BIN:-../bin}" 10000 100000
 echo; echo "=== dashboard"; ./web.sh
 echo; echo "=== simulated LAN"; ./lan.sh
+echo; echo "=== cable back in"; ./cable.sh

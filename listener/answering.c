@@ -117,15 +117,17 @@ void answering_query(answering_t *an, const ls_announce_t *q, const struct socka
   schedule(an, from, "query");
 }
 
-void answering_unicast(answering_t *an, const struct sockaddr *from) {
+void answering_unicast(answering_t *an, const struct sockaddr *from, uint16_t udp_port) {
+  /* Not the source port: the peer's announcer sent from an ephemeral one. */
+  uint16_t port = htons(udp_port != 0 ? udp_port : (uint16_t)an->cfg->udp_port);
   struct sockaddr_storage to;
   memset(&to, 0, sizeof to);
   if (from->sa_family == AF_INET6) {
     memcpy(&to, from, sizeof(struct sockaddr_in6));
-    ((struct sockaddr_in6 *)&to)->sin6_port = htons((uint16_t)an->cfg->udp_port);
+    ((struct sockaddr_in6 *)&to)->sin6_port = port;
   } else {
     memcpy(&to, from, sizeof(struct sockaddr_in));
-    ((struct sockaddr_in *)&to)->sin_port = htons((uint16_t)an->cfg->udp_port);
+    ((struct sockaddr_in *)&to)->sin_port = port;
   }
   schedule(an, (const struct sockaddr *)&to, "unicast announcement");
 }

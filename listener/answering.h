@@ -43,9 +43,10 @@ void answering_init(answering_t *an, uv_loop_t *loop, const ls_config_t *cfg, co
 /* A validated query q from `from` (its address and port). */
 void answering_query(answering_t *an, const ls_announce_t *q, const struct sockaddr *from);
 /* A peer new to this listener heard by unicast (a peer by hand, whose
- * announcer sends to us): it gets our round at its address on our
- * announcement port, within the same bounds. */
-void answering_unicast(answering_t *an, const struct sockaddr *from);
+ * announcer sends to us): it gets our round at its address on the port its
+ * datagram's "udp" names (udp_port; 0, from an older peer: our own
+ * announcement port), within the same bounds. */
+void answering_unicast(answering_t *an, const struct sockaddr *from, uint16_t udp_port);
 void answering_close(answering_t *an);
 
 #endif

@@ -2,11 +2,14 @@
  * peer that starts, or whose machine gains a network, has every peer's files
  * within a second instead of waiting for their next rounds.
  *
- * A dedicated UDP socket on an ephemeral port sends the query to every
- * discovery target (the broadcast addresses) at start, and again when the
- * machine's interfaces change (polled every ASKING_POLL_MS). The peers'
- * answers come back to that socket and are handed to on_datagram, which puts
- * them through the same checks as every datagram. */
+ * Sockets of its own on an ephemeral port (IPv4 on listen_addr, and IPv6
+ * where the listener has it) send the query to every discovery target the
+ * announcer sends its rounds to (broadcast addresses, the IPv4 groups, the
+ * IPv6 group) at start, and again when the machine's interfaces change
+ * (ls_ifwatch: within LS_IFWATCH_MS, e.g. a cable back in). The peers'
+ * answers come back to those sockets, over the family the query went by,
+ * and are handed to on_datagram, which puts them through the same checks as
+ * every datagram. */
 #ifndef ASKING_H
 #define ASKING_H
 
@@ -14,9 +17,9 @@
 
 #include "ls_auth.h"
 #include "ls_config.h"
+#include "ls_ifwatch.h"
 #include "ls_net.h"
 
-#define ASKING_POLL_MS 2000
 #define ASKING_RCVBUF_BYTES (4 << 20)
 
 typedef void (*asking_datagram_cb)(void *ud, ssize_t nread, const uv_buf_t *buf, const struct sockaddr *from,
@@ -26,18 +29,16 @@ typedef struct {
   const ls_config_t *cfg;
   const ls_key_t *key;          /* with `key_file`: the query is sealed */
   uv_loop_t *loop;
-  uv_udp_t udp;
-  uv_timer_t poll;
-  struct sockaddr_in targets[LS_NET_MAX_TARGETS];
-  size_t ntargets;
-  uint64_t iface_sig;           /* what the interfaces looked like */
+  ls_net_sender_t sender;       /* the query goes out, and answers come back, here */
+  ls_ifwatch_t ifwatch;         /* a change: the query again */
+  ls_net_targets_t targets;
   asking_datagram_cb on_datagram;
   void *ud;
   unsigned long queries;        /* query datagrams sent */
   char recv_buf[2048];          /* more than a datagram: a longer one comes flagged partial */
 } asking_t;
 
-/* The targets and the socket (bound to listen_addr, port 0). 0, or a
+/* The targets and the sockets (bound to listen_addr, port 0). 0, or a
  * negative error code with err filled. */
 int asking_init(asking_t *ak, uv_loop_t *loop, const ls_config_t *cfg, const ls_key_t *key, asking_datagram_cb cb,
                 void *ud, char *err, size_t errlen);

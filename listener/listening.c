@@ -174,7 +174,7 @@ static void handle_datagram(listening_t *l, const char *data, ssize_t nread, con
   else if (after > before || (rc >= 0 && evicted != l->table.evicted_peers)) log_peer(l, "joined", &a, from, how);
   /* A peer by hand is heard by unicast: it learns of us at once, so one
    * side's `peers =` line is enough (answering bounds what this can send). */
-  if (answer && how == LS_HOW_UNICAST && after > before) answering_unicast(&l->answering, addr);
+  if (answer && how == LS_HOW_UNICAST && after > before) answering_unicast(&l->answering, addr, a.udp_port);
   if (rc < 0) reject(l, from, refusal(l, rc));
   if (rc != 0) schedule_write(l, rc != PT_SEEN);
   /* A version of the list this table lacks: fetched now, else at the next beat. */

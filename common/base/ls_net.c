@@ -331,28 +331,58 @@ int ls_net_targets_build(const char *broadcast, const char *multicast, const cha
   return out->n > 0 ? 0 : UV_ENETUNREACH;
 }
 
-int ls_net_sender_open(uv_loop_t *loop, ls_net_sender_t *s) {
-  memset(s, 0, sizeof *s);
-  int rc = ls_net_udp_open(loop, &s->udp4, "0.0.0.0", 0, 0);
+/* A bigger receive buffer where allowed: SO_RCVBUFFORCE passes rmem_max
+ * when we may (root); else ask politely. */
+static void udp_rcvbuf(uv_udp_t *udp, int rcvbuf) {
+  uv_os_fd_t fd;
+  if (rcvbuf <= 0 || uv_fileno((uv_handle_t *)udp, &fd) != 0) return;
+  if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
+}
+
+/* Binds an initialised handle for sending to targets: port 0, broadcast
+ * allowed (IPv4), multicast on the link only and looped back. */
+static int sender_bind(uv_udp_t *udp, const struct sockaddr_storage *sa, int rcvbuf) {
+  int six = sa->ss_family == AF_INET6;
+  int rc = uv_udp_bind(udp, (const struct sockaddr *)sa, six ? UV_UDP_IPV6ONLY : UV_UDP_REUSEADDR);
+  if (rc == 0 && !six) rc = uv_udp_set_broadcast(udp, 1);
   if (rc != 0) return rc;
-  uv_udp_set_multicast_ttl(&s->udp4, 1);
-  uv_udp_set_multicast_loop(&s->udp4, 1);
-  struct sockaddr_in6 any6;
-  uv_ip6_addr("::", 0, &any6);
-  if ((rc = uv_udp_init(loop, &s->udp6)) != 0) return rc;
-  s->has6 = uv_udp_bind(&s->udp6, (const struct sockaddr *)&any6, UV_UDP_IPV6ONLY) == 0;
-  if (s->has6) {
-    uv_udp_set_multicast_ttl(&s->udp6, 1); /* the hop limit */
-    uv_udp_set_multicast_loop(&s->udp6, 1);
+  uv_udp_set_multicast_ttl(udp, 1); /* IPv6: the hop limit */
+  uv_udp_set_multicast_loop(udp, 1);
+  udp_rcvbuf(udp, rcvbuf);
+  return 0;
+}
+
+int ls_net_sender_open_at(uv_loop_t *loop, ls_net_sender_t *s, const char *addr, int rcvbuf) {
+  memset(s, 0, sizeof *s);
+  int six = strchr(addr, ':') != NULL, any = strcmp(addr, "0.0.0.0") == 0;
+  struct sockaddr_storage sa;
+  uv_udp_init(loop, &s->udp4); /* both handles always, so that close closes both */
+  uv_udp_init(loop, &s->udp6);
+  int rc = ls_net_addr_parse(addr, 0, &sa);
+  if (rc != 0) return rc;
+  if (!six) {
+    if ((rc = sender_bind(&s->udp4, &sa, rcvbuf)) != 0) return rc;
+    s->has4 = 1;
+  }
+  if (six || (any && ls_net_ipv6_usable())) {
+    if (!six) ls_net_addr_parse("::", 0, &sa);
+    rc = sender_bind(&s->udp6, &sa, rcvbuf);
+    if (six && rc != 0) return rc;
+    s->has6 = rc == 0; /* the default address: IPv4 alone will do */
   }
   return 0;
+}
+
+int ls_net_sender_open(uv_loop_t *loop, ls_net_sender_t *s) {
+  return ls_net_sender_open_at(loop, s, "0.0.0.0", 0);
 }
 
 int ls_net_sender_send(ls_net_sender_t *s, const ls_net_target_t *t, const char *buf, size_t len) {
   int six = t->addr.ss_family == AF_INET6;
   uv_udp_t *udp = six ? &s->udp6 : &s->udp4;
   uv_os_fd_t fd;
-  if (six && !s->has6) return UV_EAFNOSUPPORT;
+  if (six ? !s->has6 : !s->has4) return UV_EAFNOSUPPORT;
   if (t->via == LS_VIA_MULTICAST && uv_fileno((uv_handle_t *)udp, &fd) == 0) {
     if (six) {
       int ifindex = (int)t->ifindex;
@@ -380,14 +410,7 @@ int ls_net_udp_open(uv_loop_t *loop, uv_udp_t *udp, const char *addr, int port, 
   if ((rc = uv_udp_init(loop, udp)) != 0) return rc;
   if ((rc = uv_udp_bind(udp, (const struct sockaddr *)&sa, UV_UDP_REUSEADDR)) != 0) return rc;
   if ((rc = uv_udp_set_broadcast(udp, 1)) != 0) return rc;
-  if (rcvbuf > 0) {
-    uv_os_fd_t fd;
-    if (uv_fileno((uv_handle_t *)udp, &fd) == 0) {
-      /* SO_RCVBUFFORCE passes rmem_max when we may (root); else ask politely. */
-      if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &rcvbuf, sizeof rcvbuf) != 0)
-        setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof rcvbuf);
-    }
-  }
+  udp_rcvbuf(udp, rcvbuf);
   return 0;
 }
 

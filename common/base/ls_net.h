@@ -72,14 +72,23 @@ int ls_net_groups(const char *broadcast, const char *multicast, const char *mult
 /* Appends a target unless it is there already; UV_E2BIG when full. */
 int ls_net_targets_add(ls_net_targets_t *ts, const struct sockaddr *sa, ls_via_t via, unsigned ifindex);
 
-/* The announcer's sockets: IPv4 always, IPv6 when the host has it. */
+/* Sockets to send to targets from, on an ephemeral port, broadcast allowed,
+ * multicast with TTL (hop limit) 1 and looped back. */
 typedef struct {
   uv_udp_t udp4;
   uv_udp_t udp6;
-  int has6;
+  int has4, has6;
 } ls_net_sender_t;
+/* The announcer's: IPv4 always, IPv6 when the host has it. */
 int ls_net_sender_open(uv_loop_t *loop, ls_net_sender_t *s);
-/* uv_udp_try_send to one target (the multicast interface set first). */
+/* Bound to addr, as the listener binds listen_addr: "0.0.0.0" gives IPv4 and,
+ * where the host has it, IPv6 ("::"); another address its family only. A
+ * receive buffer of at least rcvbuf where allowed (0: the system's), so that
+ * answers can come back to them (uv_udp_recv_start on udp4 if has4, udp6 if
+ * has6). 0 or a negative error code; close it either way. */
+int ls_net_sender_open_at(uv_loop_t *loop, ls_net_sender_t *s, const char *addr, int rcvbuf);
+/* uv_udp_try_send to one target (the multicast interface set first);
+ * UV_EAFNOSUPPORT for a family without a socket. */
 int ls_net_sender_send(ls_net_sender_t *s, const ls_net_target_t *t, const char *buf, size_t len);
 void ls_net_sender_close(ls_net_sender_t *s);
 

@@ -73,6 +73,11 @@ static int get_round(const cJSON *root, ls_announce_t *a, const char **why) {
   if (get_uint(root, "seq", 4294967295.0, &seq) != 0) return *why = "bad seq", -EINVAL;
   a->interval = (uint32_t)interval;
   a->seq = (uint32_t)seq;
+  /* "udp": optional (older peers do not send it), 1..65535 when present */
+  uint64_t udp = 0;
+  if (cJSON_GetObjectItemCaseSensitive(root, "udp") != NULL && (get_uint(root, "udp", 65535, &udp) != 0 || udp == 0))
+    return *why = "bad udp port", -EINVAL;
+  a->udp_port = (uint16_t)udp;
   return 0;
 }
 
@@ -211,12 +216,19 @@ void *ls_announce_file_to_json(const ls_announce_file_t *f) {
   return o;
 }
 
-static cJSON *page_object(const char *tag, uint16_t port, uint32_t interval, uint32_t seq, size_t page,
-                          size_t pages, const char *digest) {
-  cJSON *o = header("announce", tag, port);
+/* The header of a round's datagram: type, tag, port, udp, interval, seq. */
+static cJSON *round_header(const char *type, const ls_announce_head_t *h) {
+  cJSON *o = header(type, h->tag, h->port);
   if (o == NULL) return NULL;
-  cJSON_AddNumberToObject(o, "interval", interval);
-  cJSON_AddNumberToObject(o, "seq", seq);
+  if (h->udp_port != 0) cJSON_AddNumberToObject(o, "udp", h->udp_port);
+  cJSON_AddNumberToObject(o, "interval", h->interval);
+  cJSON_AddNumberToObject(o, "seq", h->seq);
+  return o;
+}
+
+static cJSON *page_object(const ls_announce_head_t *h, size_t page, size_t pages, const char *digest) {
+  cJSON *o = round_header("announce", h);
+  if (o == NULL) return NULL;
   cJSON_AddNumberToObject(o, "page", (double)page);
   cJSON_AddNumberToObject(o, "pages", (double)pages);
   if (digest != NULL) cJSON_AddStringToObject(o, "digest", digest);
@@ -226,11 +238,15 @@ static cJSON *page_object(const char *tag, uint16_t port, uint32_t interval, uin
 
 int ls_announce_encode_beat(const char *tag, uint16_t port, uint32_t interval, uint32_t seq, const char *digest,
                             uint32_t nfiles, char *buf, size_t cap) {
+  ls_announce_head_t h = {tag, port, 0, interval, seq};
+  return ls_announce_encode_beat_h(&h, digest, nfiles, buf, cap);
+}
+
+int ls_announce_encode_beat_h(const ls_announce_head_t *h, const char *digest, uint32_t nfiles, char *buf,
+                              size_t cap) {
   if (!ls_announce_digest_valid(digest, strlen(digest))) return -EINVAL;
-  cJSON *o = header("beat", tag, port);
+  cJSON *o = round_header("beat", h);
   if (o == NULL) return -ENOMEM;
-  cJSON_AddNumberToObject(o, "interval", interval);
-  cJSON_AddNumberToObject(o, "seq", seq);
   cJSON_AddStringToObject(o, "digest", digest);
   cJSON_AddNumberToObject(o, "files", nfiles);
   int n = print_into(o, buf, cap);
@@ -290,11 +306,17 @@ int ls_announce_encode_pages_r(const char *tag, uint16_t port, uint32_t interval
 int ls_announce_encode_pages_d(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
                                const ls_announce_file_t *files, size_t nfiles, size_t reserve, const char *digest,
                                ls_announce_emit_cb emit, void *ud, size_t *skipped) {
+  ls_announce_head_t h = {tag, port, 0, interval, seq};
+  return ls_announce_encode_round(&h, files, nfiles, reserve, digest, emit, ud, skipped);
+}
+
+int ls_announce_encode_round(const ls_announce_head_t *h, const ls_announce_file_t *files, size_t nfiles,
+                             size_t reserve, const char *digest, ls_announce_emit_cb emit, void *ud, size_t *skipped) {
   char buf[LS_ANNOUNCE_MAX_PAYLOAD * 4];
   *skipped = 0;
   /* Pass 1: the printed size of every file entry, and the page each goes on.
    * The header is measured with the largest page numbers it could carry. */
-  cJSON *probe = page_object(tag, port, interval, seq, LS_ANNOUNCE_MAX_PAGES - 1, LS_ANNOUNCE_MAX_PAGES, digest);
+  cJSON *probe = page_object(h, LS_ANNOUNCE_MAX_PAGES - 1, LS_ANNOUNCE_MAX_PAGES, digest);
   if (probe == NULL) return -ENOMEM;
   int head = print_into(probe, buf, sizeof buf);
   cJSON_Delete(probe);
@@ -331,7 +353,7 @@ int ls_announce_encode_pages_d(const char *tag, uint16_t port, uint32_t interval
   int rc = 0;
   size_t next = 0;
   for (size_t p = 0; p < pages && rc == 0; p++) {
-    cJSON *o = page_object(tag, port, interval, seq, p, pages, digest);
+    cJSON *o = page_object(h, p, pages, digest);
     if (o == NULL) {
       rc = -ENOMEM;
       break;

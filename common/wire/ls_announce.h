@@ -1,11 +1,11 @@
 /* ls_announce: the announcement datagram, both ways (cJSON), strictly checked.
  *
- *   {"v":1,"type":"announce","tag":"alpha","port":41771,"interval":60,
+ *   {"v":1,"type":"announce","tag":"alpha","port":41771,"udp":41770,"interval":60,
  *    "seq":7,"page":0,"pages":2,
  *    "files":[{"name":"a/b.txt","size":12,"chunk":1048576,"root":"<64 hex>","complete":true}]}
  *   {"v":1,"type":"bye","tag":"alpha","port":41771}
  *   {"v":1,"type":"query","tag":"gamma"}   (gamma asks every peer for its round)
- *   {"v":1,"type":"beat","tag":"alpha","port":41771,"interval":60,"seq":8,
+ *   {"v":1,"type":"beat","tag":"alpha","port":41771,"udp":41770,"interval":60,"seq":8,
  *    "digest":"<32 hex>","files":20000}   (a big share's round: its version only)
  *
  * One announcement round (one seq) is split into pages so that no datagram
@@ -43,6 +43,7 @@ typedef struct {
   ls_announce_type_t type;
   char tag[LS_TAG_MAX + 1];
   uint16_t port;
+  uint16_t udp_port;  /* "udp" of a page or beat: the port its listener receives on; 0: not said */
   uint32_t interval;
   uint32_t seq;
   uint32_t page;
@@ -96,6 +97,20 @@ int ls_announce_encode_pages_r(const char *tag, uint16_t port, uint32_t interval
 int ls_announce_encode_pages_d(const char *tag, uint16_t port, uint32_t interval, uint32_t seq,
                                const ls_announce_file_t *files, size_t nfiles, size_t reserve, const char *digest,
                                ls_announce_emit_cb emit, void *ud, size_t *skipped);
+
+/* What the datagrams of one round say about their peer. */
+typedef struct {
+  const char *tag;
+  uint16_t port;     /* its chunk server's TCP port */
+  uint16_t udp_port; /* "udp": its listener's announcement port (answers to a peer by hand go there); 0: left out */
+  uint32_t interval;
+  uint32_t seq;
+} ls_announce_head_t;
+/* ls_announce_encode_pages_d and ls_announce_encode_beat with the whole head. */
+int ls_announce_encode_round(const ls_announce_head_t *h, const ls_announce_file_t *files, size_t nfiles,
+                             size_t reserve, const char *digest, ls_announce_emit_cb emit, void *ud, size_t *skipped);
+int ls_announce_encode_beat_h(const ls_announce_head_t *h, const char *digest, uint32_t nfiles, char *buf,
+                              size_t cap);
 
 /* One file entry as a cJSON object (the tracker protocol uses the same
  * entries). from_json validates like the decoder and strdup's the name. */

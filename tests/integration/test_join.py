@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import SLOW, BROADCAST, make_file, wait_until
+from conftest import SLOW, BROADCAST, free_port, make_file, wait_until
 
 PER_SOURCE_S = 2.0  # answer_limit: one answer per source address per 2 s
 
@@ -171,3 +171,29 @@ def test_forged_query_flood_is_answered_within_bounds(swarm):
     assert json.loads(s.recv(65536))["tag"] == "target"
     s.close()
     assert p.procs["listener"].alive()
+
+
+def test_peer_by_hand_on_another_udp_port_joins_both_ways_at_once(swarm):
+    """alpha names beta by hand (beta's udp_port); each listens on its own
+    udp_port, so neither hears the other's broadcast. alpha's round reaches
+    beta unicast, and beta answers alpha's listener on the port alpha's
+    datagrams name ("udp"), not beta's own: both see each other at once,
+    whatever their 60 s interval."""
+    if SLOW > 1:
+        pytest.skip("a 2 s latency bound is not a property of programs slowed 20-50 times by valgrind")
+    a, b = swarm.peer("alpha", interval=60), swarm.peer("beta", interval=60)
+    for p in (a, b):
+        p.udp_port = free_port(socket.SOCK_DGRAM)
+        (p.share / ("%s.txt" % p.tag)).write_text("held by %s\n" % p.tag)
+    assert a.udp_port != b.udp_port
+    b.start("listener", "announcer")
+    wait_until(lambda: (b.dir / "run" / "round").exists(), 5, "beta's round file")
+    t0 = time.monotonic()
+    a.start("listener", "announcer", extra=["--peers", "127.0.0.1:%d" % b.udp_port])
+    wait_until(lambda: b.names_from("alpha") == {"alpha.txt"} and a.names_from("beta") == {"beta.txt"}, 2.0,
+               "alpha and beta to see each other within 2 s")
+    print("peer by hand, both ways: %.3f s after alpha started" % (time.monotonic() - t0))
+    # peers.txt is written just after tags.txt
+    how = lambda p, tag: read_peers(p.dir / "peers.txt").get(tag, {}).get("how")
+    wait_until(lambda: how(a, "beta") and how(b, "alpha"), 2, "peers.txt at both")
+    assert how(a, "beta") == {"unicast"} and how(b, "alpha") == {"unicast"}

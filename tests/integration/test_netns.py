@@ -248,3 +248,32 @@ def test_doctor_names_client_isolation(lan):
     by = wait_until(isolation_named, 15, "host 1's doctor to name isolation", interval=0.5)
     assert "host2" in by["isolation"]["message"] and "never by broadcast" in by["isolation"]["message"]
     assert "client isolation or a router" in by["isolation"]["remedy"] and "tracker" in by["isolation"]["remedy"]
+
+
+def test_cable_back_in_is_heard_at_once(lan):
+    """Host 2's link goes down long enough to expire everywhere (3 intervals
+    of 2 s), then up: its announcer sees the interfaces change and announces
+    at once, its listener asks at once, so both sides are whole again within
+    2 s rather than at the next round."""
+    for i in (1, 2, 3):
+        doctor_host(lan, i, "interval = 2\n" + ("log_level = debug\n" if i == 2 else ""))
+    tags_of = lambda i: {r["tag"] for r in lan.tags(i)}
+    for i in (1, 2, 3):
+        wait_until(lambda: tags_of(i) >= {"host1", "host2", "host3"}, 10, "host%d to see every host" % i)
+    eth = "%se2" % PREFIX
+    lan.run(2, ["ip", "link", "set", "dev", eth, "down"], check=True)
+    for i in (1, 3):
+        wait_until(lambda: "host2" not in tags_of(i), 12, "host2 to expire at host%d" % i)
+    wait_until(lambda: tags_of(2) <= {"host2"}, 12, "the others to expire at host2")
+    lan.run(2, ["ip", "link", "set", "dev", eth, "up"], check=True)
+    t_up = time.monotonic()
+    for i in (1, 3):
+        wait_until(lambda: "host2" in tags_of(i), 2, "host2 back at host%d" % i)
+    back_at_others = time.monotonic() - t_up
+    wait_until(lambda: tags_of(2) >= {"host1", "host3"}, 2, "the others back at host2")
+    back_at_host2 = time.monotonic() - t_up
+    # A round for the change, not the periodic one that happened to be due.
+    log = (lan.dir(2) / "logs" / "announcer.log").read_text()
+    assert "network interfaces changed: announcing now" in log and "reason=interfaces changed" in log, log[-2000:]
+    print("\nfigures: cable back in: host2 in the others' tags.txt after %.2f s, the others in host2's after %.2f s"
+          % (back_at_others, back_at_host2))

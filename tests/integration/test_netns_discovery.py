@@ -212,3 +212,28 @@ def test_peers_by_hand_across_a_router(net):
     r = net.exec(1, [LSW, "--dir", str(net.dir(1)), "get", "far.bin"], timeout=60 * SLOW)
     assert r.returncode == 0, r.stdout + r.stderr
     assert sha256_file(net.dir(1) / "downloads" / "far.bin") == sha256_file(net.dir(2) / "share" / "far.bin")
+
+
+def test_ipv6_only_late_joiner_asks_and_has_everything_at_once(net):
+    """A peer that starts late on an IPv6-only LAN, every interval 60 s: its
+    query (to the IPv6 group) is answered over IPv6 within 2 s."""
+    br = net.bridge("br6")
+    for i in (1, 2, 3):
+        ns, eth = net.host(i, br)
+        sh("ip", "-n", ns, "addr", "add", "fd00:5eed::%d/64" % i, "dev", eth, "nodad")
+        net.configure(i, broadcast="off", multicast="off", multicast6="ff12::4177", interval="60")
+    for i in (1, 2):
+        net.up(i)
+    wait_until(lambda: "only-on-2.txt" in net.names(1) and "only-on-1.txt" in net.names(2), 15,
+               "hosts 1 and 2 to hear each other's first rounds")
+    net.up(3)
+    wait_until(lambda: "listening on UDP" in net.log(3, "listener"), 10, "host 3's listener to start")
+    wait_until(lambda: {"only-on-1.txt", "only-on-2.txt"} <= net.names(3), 2,
+               "the late joiner to have every file within 2 s (its query answered over IPv6)")
+    joined = re.findall(r"peer joined tag=(host[12]) addr=\[[^\]]+\]:\d+ via=unicast", net.log(3, "listener"))
+    assert set(joined) == {"host1", "host2"}, net.log(3, "listener")
+    # Answered from the address its rounds come from: one peer, not two (the
+    # interface after % is each host's own).
+    def addrs(i, tag):
+        return {re.sub(r"%[^\]]*", "", r["addr"]) for r in net.tags(i) if r["tag"] == tag}
+    assert addrs(3, "host1") == addrs(2, "host1") and addrs(3, "host2") == addrs(1, "host2"), net.tags(3)

@@ -291,12 +291,51 @@ static void uint_text_as_cjson(void **state) {
   }
 }
 
+/* "udp", the port a peer's listener receives on: in pages and beats when
+ * given, absent (0) from older peers, refused out of range. */
+static void udp_port_both_ways(void **state) {
+  (void)state;
+  char buf[LS_ANNOUNCE_MAX_PAYLOAD], d[LS_ANNOUNCE_DIGEST_HEX + 1];
+  memset(d, 'b', LS_ANNOUNCE_DIGEST_HEX);
+  d[LS_ANNOUNCE_DIGEST_HEX] = '\0';
+  ls_announce_head_t h = {"alpha", 41771, 41999, 60, 3};
+  ls_announce_t a;
+  const char *why;
+  int n = ls_announce_encode_beat_h(&h, d, 5, buf, sizeof buf);
+  assert_true(n > 0);
+  assert_int_equal(ls_announce_decode(&a, buf, (size_t)n, &why), 0);
+  assert_int_equal(a.udp_port, 41999);
+  assert_int_equal(a.port, 41771);
+  ls_announce_file_t f[1] = {{"a", 1, 4096, {1}, 1}};
+  sink_t *s = calloc(1, sizeof *s);
+  size_t skipped;
+  assert_int_equal(ls_announce_encode_round(&h, f, 1, 0, d, collect, s, &skipped), 1);
+  assert_int_equal(ls_announce_decode(&a, s->pages[0], s->len[0], &why), 0);
+  assert_int_equal(a.udp_port, 41999);
+  assert_int_equal(a.seq, 3);
+  ls_announce_free(&a);
+  sink_free(s);
+  free(s);
+  n = ls_announce_encode_beat("alpha", 41771, 60, 3, d, 5, buf, sizeof buf); /* an older peer's: no "udp" */
+  assert_int_equal(ls_announce_decode(&a, buf, (size_t)n, &why), 0);
+  assert_int_equal(a.udp_port, 0);
+  assert_null(strstr(buf, "udp"));
+#define UDP_BEAT(v) "{\"v\":1,\"type\":\"beat\",\"tag\":\"t\",\"port\":5,\"interval\":60,\"seq\":1,\"udp\":" v \
+                    ",\"digest\":\"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\",\"files\":1}"
+  const char *bad[] = {UDP_BEAT("0"), UDP_BEAT("65536"), UDP_BEAT("-1"), UDP_BEAT("\"41770\""), UDP_BEAT("1.5")};
+  for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+    if (ls_announce_decode(&a, bad[i], strlen(bad[i]), &why) == 0) fail_msg("accepted: %s", bad[i]);
+  const char *good = UDP_BEAT("65535");
+  assert_int_equal(ls_announce_decode(&a, good, strlen(good), &why), 0);
+  assert_int_equal(a.udp_port, 65535);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip_many_pages), cmocka_unit_test(empty_share_and_bye),
       cmocka_unit_test(query_both_ways),
       cmocka_unit_test(oversized_name_is_skipped), cmocka_unit_test(hostile_datagrams_are_refused),
       cmocka_unit_test(digest_stable_and_order_independent), cmocka_unit_test(beat_both_ways),
-      cmocka_unit_test(uint_text_as_cjson)};
+      cmocka_unit_test(uint_text_as_cjson), cmocka_unit_test(udp_port_both_ways)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -249,10 +249,42 @@ static void shared_port_broadcast(void **state) {
   uv_loop_close(&loop);
 }
 
+/* A sender bound where the listener binds: the family of the address only,
+ * both with the default one where the host has IPv6; a datagram to a family
+ * without a socket is refused, not sent from a wrong one. */
+static void sender_at(void **state) {
+  (void)state;
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ls_net_sender_t s4, any, s6, bad; /* a closed handle is freed at the loop's next turn: one each */
+  ls_net_target_t t4 = {.via = LS_VIA_UNICAST}, t6 = {.via = LS_VIA_UNICAST};
+  uv_ip4_addr("127.0.0.1", 9, (struct sockaddr_in *)&t4.addr);
+  uv_ip6_addr("::1", 9, (struct sockaddr_in6 *)&t6.addr);
+  assert_int_equal(ls_net_sender_open_at(&loop, &s4, "127.0.0.1", 1 << 16), 0);
+  assert_true(s4.has4 && !s4.has6);
+  assert_int_equal(ls_net_sender_send(&s4, &t6, "x", 1), UV_EAFNOSUPPORT);
+  assert_int_equal(ls_net_sender_send(&s4, &t4, "x", 1), 1);
+  ls_net_sender_close(&s4);
+  assert_int_equal(ls_net_sender_open_at(&loop, &any, "0.0.0.0", 0), 0);
+  assert_true(any.has4 && any.has6 == ls_net_ipv6_usable());
+  ls_net_sender_close(&any);
+  if (ls_net_ipv6_usable()) {
+    assert_int_equal(ls_net_sender_open_at(&loop, &s6, "::1", 0), 0);
+    assert_true(!s6.has4 && s6.has6);
+    assert_int_equal(ls_net_sender_send(&s6, &t4, "x", 1), UV_EAFNOSUPPORT);
+    assert_int_equal(ls_net_sender_send(&s6, &t6, "x", 1), 1);
+    ls_net_sender_close(&s6);
+  }
+  assert_int_not_equal(ls_net_sender_open_at(&loop, &bad, "not an address", 0), 0);
+  ls_net_sender_close(&bad);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(uv_loop_close(&loop), 0);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(targets),        cmocka_unit_test(shared_port_broadcast),
                                      cmocka_unit_test(endpoints),      cmocka_unit_test(addr_text),
                                      cmocka_unit_test(peer_entries),   cmocka_unit_test(target_lists),
-                                     cmocka_unit_test(classify_loopback)};
+                                     cmocka_unit_test(classify_loopback), cmocka_unit_test(sender_at)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
