@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from conftest import SLOW, BROADCAST, wait_until
+from conftest import VALGRIND, BROADCAST, wait_until
 
 PER_SOURCE_S = 2.0  # answer_limit: one answer per source address per 2 s
 NFILES = 300        # about 40 pages: far more than 4
@@ -77,8 +77,8 @@ def test_big_share_sends_beats_and_the_list_comes_by_list(swarm):
 
 
 def late_joiner(swarm, key=()):
-    if SLOW > 1:
-        pytest.skip("a 2 s latency bound is not a property of programs slowed 20-50 times by valgrind; "
+    if VALGRIND:
+        pytest.skip("a 3 s latency bound is not a property of programs slowed 20-50 times by valgrind; "
                     "the plain and ASan passes run it")
     a = swarm.peer("alpha", interval=60)
     want = big_share(a)
@@ -91,12 +91,12 @@ def late_joiner(swarm, key=()):
     c = swarm.peer("gamma", interval=60)
     t0 = time.monotonic()
     c.start("listener", extra=list(key))
-    wait_until(lambda: c.names_from("alpha") == want, 2.0, "every file at the late joiner")
+    wait_until(lambda: c.names_from("alpha") == want, 3.0, "every file at the late joiner")
     print("late joiner: 300 files through LIST in %.3f s" % (time.monotonic() - t0))
     return c
 
 
-def test_late_joiner_gets_a_big_list_within_2s(swarm):
+def test_late_joiner_gets_a_big_list_within_3s(swarm):
     late_joiner(swarm)
 
 
@@ -107,7 +107,7 @@ def test_late_joiner_gets_a_big_list_with_a_network_key(swarm, tmp_path):
     assert "not fetched" not in c.procs["listener"].output()
 
 
-def test_a_change_reaches_the_listener_within_2s(swarm):
+def test_a_change_reaches_the_listener_within_3s(swarm):
     a = swarm.peer("alpha", interval=60)
     want = big_share(a)
     # alpha's listener answers beta's query with alpha's round (the beat): beta
@@ -118,10 +118,10 @@ def test_a_change_reaches_the_listener_within_2s(swarm):
     wait_until(lambda: b.names_from("alpha") == want, 10, "beta to have alpha's 300 files")
     t0 = time.monotonic()
     (a.share / "new.jpg").write_bytes(b"a new photo")
-    wait_until(lambda: "new.jpg" in b.names_from("alpha"), 2.0, "the new file at beta")
+    wait_until(lambda: "new.jpg" in b.names_from("alpha"), 3.0, "the new file at beta")
     print("change: at the listener %.3f s after the file was written" % (time.monotonic() - t0))
     (a.share / "photo-0000.jpg").unlink()
-    wait_until(lambda: "photo-0000.jpg" not in b.names_from("alpha"), 2.0, "the removed file gone at beta")
+    wait_until(lambda: "photo-0000.jpg" not in b.names_from("alpha"), 3.0, "the removed file gone at beta")
 
 
 class BadLister:

@@ -1,12 +1,15 @@
 """Serverless discovery: announcers and listeners keeping tags.txt."""
 import json
 import os
+import select
 import signal
 import socket
 import subprocess
 import time
 
-from conftest import SLOW, BROADCAST, make_file, prog, sha256_file, wait_until
+import pytest
+
+from conftest import SLOW, VALGRIND, BROADCAST, make_file, prog, sha256_file, wait_until
 
 
 def three_peers(swarm):
@@ -22,14 +25,17 @@ def three_peers(swarm):
     return peers
 
 
-def test_three_peers_see_each_other_within_2s(swarm):
+def test_three_peers_see_each_other_within_3s(swarm):
+    """Each listener has every peer's list within a few 1 s intervals of the
+    start (each announcer sends at start; a listener asks when it starts):
+    not a minute (the default interval), on a loaded 2-core machine too."""
     peers = three_peers(swarm)
     start = time.monotonic()
     for p in peers:
         for q in peers:
             want = {"%s-%d.bin" % (q.tag, peers.index(q)), "docs/%s notes.txt" % q.tag}
-            wait_until(lambda: p.names_from(q.tag) == want, 2.0, "%s to list %s's files" % (p.tag, q.tag))
-    assert time.monotonic() - start < 2.5 * SLOW
+            wait_until(lambda: p.names_from(q.tag) == want, 3.0, "%s to list %s's files" % (p.tag, q.tag))
+    assert time.monotonic() - start < 3.0 * SLOW
     # The entries carry what a downloader needs: the address is the datagram's
     # source, the port the announced chunk server, the root the content hash.
     rows = [r for r in peers[0].tags() if r["tag"] == "beta" and r["name"].endswith(".bin")]
@@ -38,34 +44,72 @@ def test_three_peers_see_each_other_within_2s(swarm):
     assert abs(rows[0]["seen"] - time.time()) < 5 * SLOW
 
 
-def test_new_file_appears_within_2s(swarm):
+def test_new_file_appears_within_3s(swarm):
     peers = three_peers(swarm)
     wait_until(lambda: "alpha-0.bin" in peers[2].names_from("alpha"), 3, "first announcement")
     (peers[0].share / "fresh.txt").write_text("new\n")
-    wait_until(lambda: "fresh.txt" in peers[2].names_from("alpha"), 2.0, "fresh.txt at gamma")
+    wait_until(lambda: "fresh.txt" in peers[2].names_from("alpha"), 3.0, "fresh.txt at gamma")
     # ... in a subfolder too (watched separately)
     (peers[0].share / "docs" / "deep.txt").write_text("deeper\n")
-    wait_until(lambda: "docs/deep.txt" in peers[1].names_from("alpha"), 2.0, "docs/deep.txt at beta")
+    wait_until(lambda: "docs/deep.txt" in peers[1].names_from("alpha"), 3.0, "docs/deep.txt at beta")
     # and a removed file goes away
     (peers[0].share / "fresh.txt").unlink()
-    wait_until(lambda: "fresh.txt" not in peers[2].names_from("alpha"), 2.0, "fresh.txt gone at gamma")
+    wait_until(lambda: "fresh.txt" not in peers[2].names_from("alpha"), 3.0, "fresh.txt gone at gamma")
 
 
-def test_sigterm_leaves_at_once_sigkill_after_three_intervals(swarm):
+def test_sigterm_leaves_at_once(swarm):
     peers = three_peers(swarm)
     wait_until(lambda: {"beta", "gamma"} <= {r["tag"] for r in peers[0].tags()}, 3, "everyone")
     assert peers[1].stop("announcer", signal.SIGTERM) == 0
-    t0 = time.monotonic()
-    wait_until(lambda: "beta" not in {r["tag"] for r in peers[0].tags()}, 1.0, "beta's goodbye")
-    peers[2].procs["announcer"].stop(signal.SIGKILL)
-    t0 = time.monotonic()
-    wait_until(lambda: "gamma" not in {r["tag"] for r in peers[0].tags()}, 6.0, "gamma to expire")
-    gone_after = time.monotonic() - t0
-    # 3 intervals of 1 s: not before ~2 s (the last announcement may be up to 1 s old), not much after 4 s.
-    assert 1.5 < gone_after < 5.0 * SLOW, gone_after
+    # Its goodbye, not its expiry (which takes 2 s at least at 1 s intervals).
+    wait_until(lambda: "beta" not in {r["tag"] for r in peers[0].tags()}, 1.5, "beta's goodbye")
+    assert "gamma" in {r["tag"] for r in peers[0].tags()}
+
+
+def heard_from(sock, tag, timeout):
+    """Waits for the next datagram of `tag` on sock; the time it was heard."""
+    deadline = time.monotonic() + timeout * SLOW
+    while time.monotonic() < deadline:
+        r, _, _ = select.select([sock], [], [], max(0.0, deadline - time.monotonic()))
+        if r and json.loads(sock.recv(65536)).get("tag") == tag:
+            return time.monotonic()
+    raise AssertionError("no datagram of %s in %.1f s" % (tag, timeout * SLOW))
+
+
+def test_sigkill_expires_after_three_intervals_not_two_or_four(swarm):
+    """gamma announces every 2 s and is killed the moment one of its rounds
+    is heard: alpha's listener drops it 3 intervals after that round, 6-7 s
+    (its expiry sweep runs once a second), so not by 5.2 s (2 intervals) nor
+    after 8 s (4 intervals)."""
+    a = swarm.peer("alpha")
+    a.start("listener")
+    g = swarm.peer("gamma", interval=2)
+    (g.share / "g.txt").write_text("g\n")
+    beside = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # hears every broadcast, as the listener does
+    beside.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    beside.bind(("0.0.0.0", swarm.udp_port))
+    try:
+        g.start("announcer")
+        wait_until(lambda: "g.txt" in a.names_from("gamma"), 5, "gamma's file at alpha")
+        while select.select([beside], [], [], 0)[0]:
+            beside.recv(65536)
+        last = heard_from(beside, "gamma", 3)
+        g.procs["announcer"].stop(signal.SIGKILL)
+    finally:
+        beside.close()
+    wait_until(lambda: "gamma" not in {r["tag"] for r in a.tags()}, 12, "gamma to expire")
+    gone_after = time.monotonic() - last
+    print("gamma expired %.2f s after its last round" % gone_after)
+    assert 5.6 < gone_after < 7.0 + 0.8 * SLOW, gone_after
 
 
 def test_ten_thousand_files_arrive_complete(swarm):
+    if VALGRIND:
+        # Seen in CI: the server, slowed 20-50 times, encodes the 10,000-file
+        # list in more than the listener's 3 s for a LIST reply, every beat;
+        # test_beats' 300-file list takes the same code under memcheck.
+        pytest.skip("a 10,000-file list outlasts the listener's 3 s LIST timeout under valgrind; "
+                    "the plain and ASan passes run it")
     a = swarm.peer("many", interval=30)
     for i in range(10000):
         (a.share / ("file-%05d-with-a-longish-name.txt" % i)).write_bytes(b"%d" % i)

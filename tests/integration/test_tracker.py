@@ -222,7 +222,7 @@ def test_client_shell_asks_for_another_name_publishes_and_fetches(swarm, tmp_pat
     wait_until(lambda: "host left name=dave" in t.output(), 5, "dave to leave")
 
 
-def test_subscribed_listener_has_a_new_file_within_2s(swarm):
+def test_subscribed_listener_has_a_new_file_within_3s(swarm):
     # interval 60: without the subscription the listener would list the
     # tracker's tables again only a minute later.
     t = swarm.tracker()
@@ -233,17 +233,17 @@ def test_subscribed_listener_has_a_new_file_within_2s(swarm):
     wait_until(lambda: "a.txt" in b.names_from("alpha"), 5, "a.txt in beta's tags.txt")
     start = time.monotonic()
     (a.share / "fresh.txt").write_text("fresh")
-    wait_until(lambda: "fresh.txt" in b.names_from("alpha"), 2, "fresh.txt in beta's tags.txt within 2 s")
+    wait_until(lambda: "fresh.txt" in b.names_from("alpha"), 3, "fresh.txt in beta's tags.txt within 3 s")
     print("share to tags.txt: %.3f s" % (time.monotonic() - start))
     # And a file that leaves the share leaves beta's tags.txt as fast.
     (a.share / "a.txt").unlink()
-    wait_until(lambda: "a.txt" not in b.names_from("alpha"), 2, "a.txt gone from beta's tags.txt within 2 s")
+    wait_until(lambda: "a.txt" not in b.names_from("alpha"), 3, "a.txt gone from beta's tags.txt within 3 s")
     # A listener that reconnects subscribes again.
     b.stop("listener")
     b.start("listener", extra=["--tracker", tracker_list(t)])
     wait_until(lambda: t.output().count("subscriber 127.0.0.1") == 2, 5, "beta's new listener to subscribe")
     (a.share / "again.txt").write_text("again")
-    wait_until(lambda: "again.txt" in b.names_from("alpha"), 2, "again.txt in beta's tags.txt within 2 s")
+    wait_until(lambda: "again.txt" in b.names_from("alpha"), 3, "again.txt in beta's tags.txt within 3 s")
 
 
 def test_two_trackers_one_killed(swarm):

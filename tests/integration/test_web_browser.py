@@ -12,7 +12,7 @@ import subprocess
 
 import pytest
 
-from conftest import SLOW, make_file, prog, sha256_file, wait_until
+from conftest import SLOW, VALGRIND, make_file, prog, sha256_file, wait_until
 
 ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
 BROWSER_DIR = os.path.join(ROOT, "tests", "browser")
@@ -20,7 +20,7 @@ OUT = os.environ.get("LANSWARM_TEST_OUTPUT", os.path.join(ROOT, "build", "test-o
 
 
 def test_dashboard_in_chromium(swarm, tmp_path):
-    if SLOW > 1:
+    if VALGRIND:
         pytest.skip("Chromium against daemons slowed by valgrind: the plain and ASan passes run this test")
     node = shutil.which("node")
     assert node and os.path.isdir(os.path.join(BROWSER_DIR, "node_modules", "playwright-core")), \
