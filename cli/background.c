@@ -21,12 +21,12 @@ static void record_path(const cli_ctx_t *c, long pid, char *buf, size_t len) {
   else snprintf(buf, len, "%s/run/get", c->cfg.dir);
 }
 
-/* In the child: its own session, no terminal, output to DIR/logs/get.log. */
+/* In the child: its own session, no terminal, output to DIR/logs/lanswarm-get.log. */
 static void detach_child(const cli_ctx_t *c, char **argv) {
   char log[PATH_MAX + 32];
   snprintf(log, sizeof log, "%s/logs", c->cfg.dir);
   ls_mkdir_p(log);
-  snprintf(log, sizeof log, "%s/logs/get.log", c->cfg.dir);
+  ls_log_path(c->cfg.dir, "get", log, sizeof log);
   int in = open("/dev/null", O_RDONLY | O_CLOEXEC), out = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (setsid() < 0 || in < 0 || out < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out, STDOUT_FILENO) < 0 ||
       dup2(out, STDERR_FILENO) < 0)

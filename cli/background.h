@@ -6,7 +6,7 @@
 #include "cli.h"
 
 /* Runs argv (argv[0] the downloader) in its own session, its output appended
- * to DIR/logs/get.log, and records it under name. The pid, or -1 (said). */
+ * to DIR/logs/lanswarm-get.log, and records it under name. The pid, or -1 (said). */
 long cli_bg_start(const cli_ctx_t *c, char **argv, const char *name);
 
 /* Calls cb for each background download still running (records of finished

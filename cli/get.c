@@ -25,7 +25,7 @@ static int get_help(const char *prog) {
          "Several files are fetched one after another, each with its own progress line,\n"
          "then a summary; the exit status is 0 when every one was saved or is already\n"
          "here, else the first failure's (below). --detach runs each in the background\n"
-         "(output in DIR/logs/get.log): `lanswarm status` lists them, `lanswarm cancel\n"
+         "(output in DIR/logs/lanswarm-get.log): `lanswarm status` lists them, `lanswarm cancel\n"
          "NAME` stops one.\n\n");
   fflush(stdout);
   int fds[2];
@@ -215,7 +215,7 @@ static int get_detached(const cli_ctx_t *c, get_t *g) {
     if (pid < 0) rc = 1;
     else printf("downloading %s in the background (pid %ld)\n", g->names[i], pid);
   }
-  printf("lanswarm status shows them, lanswarm cancel NAME stops one; their output is in %s/logs/get.log\n",
+  printf("lanswarm status shows them, lanswarm cancel NAME stops one; their output is in %s/logs/lanswarm-get.log\n",
          c->cfg.dir);
   return rc;
 }

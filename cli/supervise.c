@@ -119,7 +119,7 @@ static void maybe_done(sup_t *s) {
  * "lanswarm-" of its program name. Empty when there is none. */
 static void read_reason(const sup_t *s, child_t *k) {
   char path[PATH_MAX + 32], tail[1024];
-  snprintf(path, sizeof path, "%s/logs/%s.log", s->dir, k->name);
+  ls_log_path(s->dir, k->name, path, sizeof path);
   k->reason[0] = '\0';
   FILE *f = fopen(path, "rb");
   if (f == NULL) return;
@@ -176,7 +176,7 @@ static void exit_cb(uv_process_t *p, int64_t status, int sig) {
           sig ? ", signal " : "", sig ? strsignal(sig) : "", (double)up_ms / 1000.0, k->backoff_ms / 1000.0);
   if (sig == 0 && k->reason[0]) say(s, "lanswarm up: %s (restarting it in %.1f s)", k->reason, k->backoff_ms / 1000.0);
   else
-    say(s, "lanswarm up: the %s stopped unexpectedly (%s %d); restarting it in %.1f s (its log: %s/logs/%s.log)",
+    say(s, "lanswarm up: the %s stopped unexpectedly (%s %d); restarting it in %.1f s (its log: %s/logs/lanswarm-%s.log)",
         k->name, sig ? "signal" : "status", sig ? sig : (int)status, k->backoff_ms / 1000.0, s->dir, k->name);
   write_state(s);
   uv_timer_start(&k->restart, restart_cb, k->backoff_ms, 0);
@@ -186,7 +186,7 @@ static void start_child(child_t *k) {
   sup_t *s = k->sup;
   if (s->stopping) return;
   char prog[PATH_MAX + 32], logpath[PATH_MAX + 32];
-  snprintf(logpath, sizeof logpath, "%s/logs/%s.log", s->dir, k->name);
+  ls_log_path(s->dir, k->name, logpath, sizeof logpath);
   int fd = open(logpath, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   char *args[] = {"--dir", s->dir, s->config[0] ? "--config" : NULL, s->config, NULL};
   ls_spawn_opts_t so = {.program = k->name, .dir = s->bin_dir, .args = args, .out_fd = fd, .err_fd = fd,
@@ -249,8 +249,8 @@ int supervise_run(const char *dir, const char *config, const char *bin_dir, int 
   ls_mkdir_p(path);
   snprintf(path, sizeof path, "%s/run", dir);
   ls_mkdir_p(path);
-  snprintf(path, sizeof path, "%s/logs/up.log", dir);
-  /* The terminal gets sentences (say()); the log lines go to up.log only. */
+  ls_log_path(dir, "up", path, sizeof path);
+  /* The terminal gets sentences (say()); the log lines go to lanswarm-up.log only. */
   if (ls_log_open_file(path, 1) != 0 && !quiet)
     fprintf(stderr, "lanswarm up: cannot write %s; its lines go here\n", path);
   s->quiet = quiet;

@@ -18,7 +18,7 @@ static int wait_for_background(const cli_ctx_t *c, int web) {
   for (int i = 0; i < 100 && !cli_supervisor_pid(c); i++) usleep(50000);
   long p = cli_supervisor_pid(c);
   if (!p) {
-    fprintf(stderr, "lanswarm: the background supervisor did not start; see %s/logs/up.log\n", c->cfg.dir);
+    fprintf(stderr, "lanswarm: the background supervisor did not start; see %s/logs/lanswarm-up.log\n", c->cfg.dir);
     return 1;
   }
   printf("lanswarm up in the background (pid %ld); logs in %s/logs; stop with: lanswarm --dir %s down\n", p,
@@ -112,8 +112,8 @@ const cli_command_t cli_cmd_up = {
     "run this peer's daemons (listener, server, announcer;\n"
     "                    with --web the dashboard too), supervised",
     "Usage: lanswarm up [--detach] [--web]\n\nRuns this peer's listener, server and announcer, each logging to\n"
-    "DIR/logs/NAME.log, and restarts one that dies (backoff from 1 s to 60 s,\n"
-    "logged in DIR/logs/up.log). Ctrl-C or SIGTERM stops them all (the announcer's\n"
+    "DIR/logs/lanswarm-NAME.log, and restarts one that dies (backoff from 1 s to 60 s,\n"
+    "logged in DIR/logs/lanswarm-up.log). Ctrl-C or SIGTERM stops them all (the announcer's\n"
     "goodbye goes out) and exits 0. A daemon that fails to start 3 times in a row\n"
     "(a port already taken...) stops them all, with its reason, and exit status 1.\n"
     "--detach runs in the background with a pid file\n"

@@ -101,7 +101,7 @@ static const ls_config_program_t program = {
                         "                       (docs/PROTOCOL.md, section 'Downloader events')\n"
                         "  --quiet              print nothing but errors\n"
                         "  --verbose            diagnostics (peers dropped or banned...) on stderr too;\n"
-                        "                       else they go to DIR/logs/downloader.log only\n"
+                        "                       else they go to DIR/logs/lanswarm-downloader.log\n"
                         "  --depth N            chunk requests in flight per peer (default 4)\n",
     .own_options = own_options,
     .own_cb = own_option,
@@ -111,7 +111,7 @@ static const ls_config_program_t program = {
 };
 
 /* A person reads sentences: the diagnostics (log lines: a peer dropped, a
- * chunk re-fetched) go to log_file, else DIR/logs/downloader.log, unless
+ * chunk re-fetched) go to log_file, else DIR/logs/lanswarm-downloader.log, unless
  * --verbose. A program reading --json or --events keeps them on stderr. */
 static void route_diagnostics(const download_opts_t *o) {
   if (o->verbose || o->json) return;
@@ -121,7 +121,7 @@ static void route_diagnostics(const download_opts_t *o) {
   } else {
     snprintf(path, sizeof path, "%s/logs", o->cfg.dir);
     if (ls_mkdir_p(path) != 0) return;
-    snprintf(path, sizeof path, "%s/logs/downloader.log", o->cfg.dir);
+    ls_log_path(o->cfg.dir, "downloader", path, sizeof path);
   }
   ls_log_open_file(path, 1);
 }

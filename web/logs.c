@@ -1,5 +1,7 @@
 #include "logs.h"
 
+#include "ls_log.h"
+
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -62,7 +64,7 @@ static int changed(logs_t *l, const char *dir) {
   for (int i = 0; i < LOGS_NFILES; i++) {
     char path[PATH_MAX + 64];
     struct stat st;
-    snprintf(path, sizeof path, "%s/logs/%s.log", dir, daemons[i]);
+    ls_log_path(dir, daemons[i], path, sizeof path);
     int64_t m = -1, s = -1;
     if (stat(path, &st) == 0) {
       m = (int64_t)st.st_mtim.tv_sec * 1000000000 + st.st_mtim.tv_nsec;
@@ -84,7 +86,7 @@ cJSON *logs_look(logs_t *l, const char *dir) {
   log_line_t *lines = malloc(room * sizeof *lines);
   for (int i = 0; i < LOGS_NFILES && lines; i++) {
     char path[PATH_MAX + 64];
-    snprintf(path, sizeof path, "%s/logs/%s.log", dir, daemons[i]);
+    ls_log_path(dir, daemons[i], path, sizeof path);
     if ((texts[i] = tail(path)) == NULL) continue;
     size_t k = split(texts[i], daemons[i], lines + n, room - n);
     if (k > LOGS_LINES) memmove(lines + n, lines + n + (k - LOGS_LINES), LOGS_LINES * sizeof *lines);

@@ -1,5 +1,5 @@
 /* logs: the dashboard's log panel: the last lines of the daemons' logs
- * (DIR/logs/NAME.log, as `lanswarm up` writes them), merged by time. Looked
+ * (DIR/logs/lanswarm-NAME.log, as `lanswarm up` writes them), merged by time. Looked
  * at with the other files (a stat each every 250 ms, the tails read again
  * only when one changed). Runs on the loop thread. */
 #ifndef WEB_LOGS_H

@@ -93,3 +93,7 @@ int ls_ratelimit_allow(ls_ratelimit_t *rl, unsigned long *suppressed) {
   rl->suppressed++;
   return 0;
 }
+
+int ls_log_path(const char *dir, const char *name, char *out, size_t size) {
+  return snprintf(out, size, "%s/logs/lanswarm-%s.log", dir, name);
+}

@@ -8,6 +8,7 @@
 #define LS_LOG_H
 
 #include <stdarg.h>
+#include <stddef.h>
 
 typedef enum { LS_LOG_DEBUG = 0, LS_LOG_INFO, LS_LOG_WARN, LS_LOG_ERROR } ls_log_level_t;
 
@@ -15,6 +16,10 @@ typedef enum { LS_LOG_DEBUG = 0, LS_LOG_INFO, LS_LOG_WARN, LS_LOG_ERROR } ls_log
 void ls_log_init(const char *component, ls_log_level_t level);
 /* Also append to path (in addition to stderr unless quiet). Returns 0 or -errno. */
 int ls_log_open_file(const char *path, int quiet_stderr);
+/* Where a program's diagnostics go under `lanswarm up` and the downloader's
+ * by default: DIR/logs/lanswarm-NAME.log (NAME: "server", "up"...; named
+ * apart from the connection log DIR/server.log). The length snprintf gives. */
+int ls_log_path(const char *dir, const char *name, char *out, size_t size);
 void ls_log_close(void);
 int ls_log_level_parse(const char *s, ls_log_level_t *out);
 

@@ -65,7 +65,7 @@ def test_up_supervises_and_stops_cleanly(tmp_path, swarm):
     wait_until(lambda: any(r["name"] == "iso/debian.iso" for r in read_tags(b / "tags.txt")), 5, "beta to see the iso")
     # Each daemon has its own log.
     for d in ("listener", "server", "announcer"):
-        assert (a / "logs" / (d + ".log")).exists()
+        assert (a / "logs" / ("lanswarm-" + d + ".log")).exists()
     # status --json for scripts.
     st = json.loads(run("--dir", str(a), "status", "--json").stdout)
     assert {d["name"] for d in st["daemons"] if d["running"]} == {"listener", "server", "announcer"}
@@ -74,7 +74,7 @@ def test_up_supervises_and_stops_cleanly(tmp_path, swarm):
     # A daemon that dies is restarted, and the restart is logged.
     server_pid = [d["pid"] for d in st["daemons"] if d["name"] == "server"][0]
     os.kill(server_pid, signal.SIGKILL)
-    wait_until(lambda: "restarting in" in (a / "logs" / "up.log").read_text(), 5, "the restart to be logged")
+    wait_until(lambda: "restarting in" in (a / "logs" / "lanswarm-up.log").read_text(), 5, "the restart to be logged")
     wait_until(lambda: [d for d in json.loads(run("--dir", str(a), "status", "--json").stdout)["daemons"]
                         if d["name"] == "server" and d["running"] and d["restarts"] == 1], 5, "server restarted")
     # peers, files, get: tags.txt made readable, and the downloader.
@@ -101,7 +101,7 @@ def test_up_supervises_and_stops_cleanly(tmp_path, swarm):
     # SIGTERM: all daemons stop, the announcer says goodbye, up exits 0.
     assert up_a.stop() == 0
     wait_until(lambda: "alpha" not in {r["tag"] for r in read_tags(b / "tags.txt")}, 2, "alpha's goodbye")
-    assert "all daemons stopped" in (a / "logs" / "up.log").read_text()
+    assert "all daemons stopped" in (a / "logs" / "lanswarm-up.log").read_text()
 
 
 def test_up_restart_backoff_grows(tmp_path, swarm):
@@ -123,7 +123,7 @@ def test_up_restart_backoff_grows(tmp_path, swarm):
         os.kill(pid, signal.SIGKILL)
         wait_until(lambda: server()["running"] and server()["restarts"] == n, 10, "restart %d" % n)
         delays.append(time.monotonic() - killed)
-    said = re.findall(r"server died .*restarting in ([0-9.]+) s", (a / "logs" / "up.log").read_text())
+    said = re.findall(r"server died .*restarting in ([0-9.]+) s", (a / "logs" / "lanswarm-up.log").read_text())
     assert said == ["1.0", "2.0"], said
     assert delays[0] >= 0.9 and delays[1] >= 1.9, delays
     assert up.stop() == 0
@@ -168,7 +168,7 @@ def test_up_with_web_runs_the_dashboard(tmp_path, swarm):
         wait_until(lambda: c.request("GET", "/api/status", headers={"Authorization": "Bearer " + token}) or
                    json.loads(c.getresponse().read()).get("tag") == "webby", 10, "the dashboard's status")
         c.close()
-        assert (a / "logs" / "web.log").exists()
+        assert (a / "logs" / "lanswarm-web.log").exists()
         assert "dashboard: http://127.0.0.1:%d/" % port in run("--dir", str(a), "status").stdout
     finally:
         r = run("--dir", str(a), "down")

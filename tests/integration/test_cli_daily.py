@@ -204,9 +204,9 @@ def test_dashboard_log_panel_and_a_downloads_sources_and_chunk_map(swarm):
     s, d = seeded(swarm, {"big.bin": 2 << 20}, rate="256K")
     logs = d.dir / "logs"
     logs.mkdir()
-    (logs / "server.log").write_text("2026-01-01T00:00:02.000Z info server: listening\n"
+    (logs / "lanswarm-server.log").write_text("2026-01-01T00:00:02.000Z info server: listening\n"
                                      "2026-01-01T00:00:04.000Z warn server: <script>alert(1)</script> \x1b[31mred\n")
-    (logs / "listener.log").write_text("2026-01-01T00:00:03.000Z info listener: heard s\n")
+    (logs / "lanswarm-listener.log").write_text("2026-01-01T00:00:03.000Z info listener: heard s\n")
     web = d.start_web()
     lines = wait_until(lambda: web.get("logs")["lines"], 5, "the log panel")
     assert [(l["daemon"], l["line"].split(" ", 1)[0]) for l in lines[:3]] == [
@@ -214,7 +214,7 @@ def test_dashboard_log_panel_and_a_downloads_sources_and_chunk_map(swarm):
         ("server", "2026-01-01T00:00:04.000Z")], lines
     # Plain text: the page puts it in as text; control bytes are gone.
     assert lines[2]["line"].endswith("server: <script>alert(1)</script> ?[31mred"), lines[2]
-    with open(logs / "listener.log", "a") as f:
+    with open(logs / "lanswarm-listener.log", "a") as f:
         f.write("2026-01-01T00:00:05.000Z info listener: a new line\n")
     wait_until(lambda: web.get("logs")["lines"][-1]["line"].endswith("a new line"), 5, "a new log line")
     # A running download: its sources and its chunk map from temp/.
@@ -233,7 +233,7 @@ def test_dashboard_log_panel_and_a_downloads_sources_and_chunk_map(swarm):
 
 def test_up_on_a_terminal_says_sentences_only(tmp_path):
     """lanswarm up in the foreground: what it prints are sentences; the log
-    lines (time stamp first) go to DIR/logs/up.log."""
+    lines (time stamp first) go to DIR/logs/lanswarm-up.log."""
     import pty
     import re
     import select
@@ -280,7 +280,7 @@ def test_up_on_a_terminal_says_sentences_only(tmp_path):
     lines = [l for l in text.replace("\r", "").split("\n") if l.strip() and l.strip() != "^C"]
     assert lines and not [l for l in lines if re.match(r"\s*\d{4}-\d\d-\d\dT", l)], text
     assert all(l.startswith("lanswarm up: ") for l in lines), text
-    assert "listener died" in (a / "logs" / "up.log").read_text()
+    assert "listener died" in (a / "logs" / "lanswarm-up.log").read_text()
 
 
 def test_help_man_page_and_readme_list_every_subcommand():

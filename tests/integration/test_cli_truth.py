@@ -84,7 +84,7 @@ def test_up_with_a_port_taken_says_why_and_stops(tmp_path):
     reason = "server: cannot listen on TCP 0.0.0.0:%d: address already in use" % port
     assert reason in r.stderr, r.stderr
     assert "failed to start 3 times in a row; stopping." in r.stderr
-    assert "giving up" in (a / "logs" / "up.log").read_text()
+    assert "giving up" in (a / "logs" / "lanswarm-up.log").read_text()
     assert not (a / "run" / "lanswarm.pid").exists()
 
 

@@ -85,7 +85,7 @@ def test_get_from_chosen_peers(swarm):
 
 def test_diagnostics_go_to_the_log_unless_verbose(swarm):
     """A liar is banned: the user reads how the download ended, the log line
-    (timestamp, level, "peer ... banned") goes to logs/downloader.log."""
+    (timestamp, level, "peer ... banned") goes to logs/lanswarm-downloader.log."""
     data = os.urandom(8 * 65536)
     liar, honest = FakePeer(data, 65536, mode="corrupt"), FakePeer(data, 65536)
     try:
@@ -96,7 +96,7 @@ def test_diagnostics_go_to_the_log_unless_verbose(swarm):
         assert r.returncode == 0, r.stderr
         assert "wrong hash" not in r.stderr and " info " not in r.stderr and " warn " not in r.stderr, r.stderr
         assert "fetching f.bin" in r.stderr and "downloads/f.bin: 512.0 KiB in" in r.stderr, r.stderr
-        log = (d.dir / "logs" / "downloader.log").read_text()
+        log = (d.dir / "logs" / "lanswarm-downloader.log").read_text()
         assert "peer liar" in log and "wrong hash" in log and "banned" in log
     finally:
         liar.close()

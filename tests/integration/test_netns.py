@@ -135,7 +135,7 @@ def test_three_hosts_discover_download_and_leave(lan):
     seen_all = time.monotonic() - t0
     addrs = {r["addr"].split(":")[0] for r in lan.tags(1)}
     assert addrs == {"198.18.0.1", "198.18.0.2", "198.18.0.3"}, addrs
-    announcer_log = (lan.dir(1) / "logs" / "announcer.log").read_text()
+    announcer_log = (lan.dir(1) / "logs" / "lanswarm-announcer.log").read_text()
     assert "to 198.18.0.255:" in announcer_log  # the automatic default found the namespace's interface
 
     # A download from hosts 2 and 3 at once.
@@ -279,7 +279,7 @@ def test_cable_back_in_is_heard_at_once(lan):
     wait_until(lambda: tags_of(2) >= {"host1", "host3"}, 2, "the others back at host2")
     back_at_host2 = time.monotonic() - t_up
     # A round for the change, not the periodic one that happened to be due.
-    log = (lan.dir(2) / "logs" / "announcer.log").read_text()
+    log = (lan.dir(2) / "logs" / "lanswarm-announcer.log").read_text()
     assert "network interfaces changed: announcing now" in log and "reason=interfaces changed" in log, log[-2000:]
     print("\nfigures: cable back in: host2 in the others' tags.txt after %.2f s, the others in host2's after %.2f s"
           % (back_at_others, back_at_host2))

@@ -111,7 +111,7 @@ class Net:
 
     def log(self, i, daemon):
         try:
-            return (self.dir(i) / "logs" / ("%s.log" % daemon)).read_text()
+            return (self.dir(i) / "logs" / ("lanswarm-%s.log" % daemon)).read_text()
         except FileNotFoundError:
             return ""
 

@@ -107,9 +107,18 @@ static void program_dir(void **state) {
   assert_int_equal(ls_program_dir(tiny, sizeof tiny), -ENAMETOOLONG);
 }
 
+/* Diagnostics are named after their program, apart from server.log. */
+static void log_paths(void **state) {
+  (void)state;
+  char p[64];
+  assert_int_equal(ls_log_path("/var/lib/lanswarm", "server", p, sizeof p), 42);
+  assert_string_equal(p, "/var/lib/lanswarm/logs/lanswarm-server.log");
+  assert_true(ls_log_path("/d", "up", p, 8) >= 8); /* cut: the caller sees the length */
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(program_dir), cmocka_unit_test(parse_numbers), cmocka_unit_test(atomic_files),
                                      cmocka_unit_test(map_basics), cmocka_unit_test(ratelimit),
-                                     cmocka_unit_test(log_to_file)};
+                                     cmocka_unit_test(log_to_file), cmocka_unit_test(log_paths)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
