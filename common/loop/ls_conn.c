@@ -203,6 +203,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   if (nread == 0) return;
+  c->bytes_received += (uint64_t)nread;
   /* A client's progress: bytes of an awaited reply restart the stall clock. */
   ls_conn_busy_cb receiving = c->o.receiving ? c->o.receiving : c->o.busy;
   if (c->o.role == LS_CONN_CLIENT && c->state == LS_CONN_READY && receiving && receiving(c))

@@ -90,6 +90,7 @@ struct ls_conn_s {
   int error;                 /* the failed connect's UV_E* code */
   unsigned errors_sent;      /* error frames written by ls_conn_fail or the handshake */
   uint64_t bytes_queued;     /* bytes handed to ls_conn_send and ls_conn_write */
+  uint64_t bytes_received;   /* every byte read from the peer (client.log's received=) */
   char peer[LS_ADDR_MAX];    /* the other end's address and port */
   uint16_t peer_port;
   uint8_t *slab;
