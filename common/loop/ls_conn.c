@@ -3,6 +3,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ls_log.h"
 #include "ls_net.h"
@@ -52,17 +55,28 @@ int ls_conn_init(uv_loop_t *loop, ls_conn_t *c, const ls_conn_opts_t *o) {
   uv_timer_init(loop, &c->timer);
   c->tcp.data = c->timer.data = c;
   c->handles = 2;
+  c->poll_fd = -1;
   return 0;
 }
 
 /* ---------- closing ---------- */
 
+static void out_cancel_all(ls_conn_t *c);
+
 static void handle_closed(uv_handle_t *h) {
   ls_conn_t *c = h->data;
   if (--c->handles > 0) return;
+  out_cancel_all(c);
   if (c->own_slab) free(c->slab);
   c->slab = NULL;
   if (c->o.on_closed) c->o.on_closed(c);
+}
+
+static void poll_closed(uv_handle_t *h) {
+  ls_conn_t *c = h->data;
+  close(c->poll_fd); /* the dup: the socket itself goes with the tcp handle */
+  c->poll_fd = -1;
+  handle_closed(h);
 }
 
 void ls_conn_close(ls_conn_t *c, ls_conn_end_t why) {
@@ -72,6 +86,7 @@ void ls_conn_close(ls_conn_t *c, ls_conn_end_t why) {
   if (c->o.on_end) c->o.on_end(c, why);
   uv_close((uv_handle_t *)&c->tcp, handle_closed);
   uv_close((uv_handle_t *)&c->timer, handle_closed);
+  if (c->poll_fd >= 0) uv_close((uv_handle_t *)&c->poll, poll_closed);
 }
 
 void ls_conn_fail(ls_conn_t *c, uint32_t id, uint16_t code, const char *text, ls_conn_end_t why) {
@@ -110,15 +125,172 @@ int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload
   return rc;
 }
 
-int ls_conn_write(ls_conn_t *c, uv_write_t *w, const uv_buf_t *bufs, unsigned n, uv_write_cb cb) {
-  if (c->state == LS_CONN_CLOSED) return UV_ENOTCONN;
-  int rc = uv_write(w, (uv_stream_t *)&c->tcp, bufs, n, cb);
-  for (unsigned i = 0; rc == 0 && i < n; i++) c->bytes_queued += bufs[i].len;
-  return rc;
+size_t ls_conn_unsent(const ls_conn_t *c) {
+  if (c->state == LS_CONN_CLOSED) return 0;
+  return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) + c->out_unsent;
 }
 
-size_t ls_conn_unsent(const ls_conn_t *c) {
-  return c->state == LS_CONN_CLOSED ? 0 : uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+/* ---------- the reply queue ----------
+ * One frame at a time: buffers through uv_write; a file payload after its
+ * header straight from the socket's own fd (send, then sendfile), both
+ * non-blocking on the loop thread, waiting for writability on a uv_poll of a
+ * dup of the socket (libuv's own watcher keeps the socket itself). The owner
+ * warms the file's pages on the thread pool first (readahead), so sendfile
+ * does not wait for the disk here. */
+
+static void out_next(ls_conn_t *c);
+
+static size_t out_len(const ls_conn_out_t *o) {
+  size_t n = o->left;
+  for (unsigned i = 0; i < o->nbufs; i++) n += o->bufs[i].len;
+  return n;
+}
+
+static void out_finish(ls_conn_t *c, ls_conn_out_t *o, int status) {
+  c->out_cur = NULL;
+  c->out_unsent -= out_len(o) - o->head_sent;
+  if (c->poll_fd >= 0 && c->state != LS_CONN_CLOSED) uv_poll_stop(&c->poll);
+  o->cb(o, status);
+  if (c->state != LS_CONN_CLOSED) out_next(c);
+}
+
+static void out_cancel_all(ls_conn_t *c) {
+  if (c->out_cur != NULL) out_finish(c, c->out_cur, UV_ECANCELED);
+  while (c->out_head != NULL) {
+    ls_conn_out_t *o = c->out_head;
+    c->out_head = o->next;
+    out_finish(c, o, UV_ECANCELED);
+  }
+  c->out_tail = NULL;
+}
+
+static void out_written(uv_write_t *w, int status) {
+  ls_conn_out_t *o = w->data;
+  out_finish(o->c, o, status);
+}
+
+static void out_file_step(ls_conn_t *c);
+
+static void out_writable(uv_poll_t *p, int status, int events) {
+  ls_conn_t *c = p->data;
+  (void)events;
+  if (c->out_cur == NULL) return;
+  if (status < 0) out_finish(c, c->out_cur, status);
+  else out_file_step(c);
+}
+
+/* Waits for the socket to take more. 0, or a negative UV_E* code. */
+static int out_wait(ls_conn_t *c) {
+  if (c->poll_fd < 0) {
+    uv_os_fd_t sock;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &sock) != 0) return UV_EBADF;
+    int fd = dup(sock);
+    if (fd < 0) return uv_translate_sys_error(errno);
+    if (uv_poll_init_socket(c->tcp.loop, &c->poll, fd) != 0) {
+      close(fd);
+      return UV_EIO;
+    }
+    c->poll_fd = fd;
+    c->poll.data = c;
+    c->handles++;
+  }
+  return uv_poll_start(&c->poll, UV_WRITABLE, out_writable);
+}
+
+/* Sends what the socket takes of the current file frame: 0 once it is all
+ * sent, 1 to wait, or a negative UV_E* code. */
+static int out_file_send(ls_conn_t *c, ls_conn_out_t *o) {
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return UV_EBADF;
+  /* Bytes libuv still queues (a handshake frame) go first. */
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0) return 1;
+  while (o->head_sent < o->bufs[0].len) {
+    ssize_t n = send(fd, o->bufs[0].base + o->head_sent, o->bufs[0].len - o->head_sent,
+                     MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : uv_translate_sys_error(errno);
+    o->head_sent += (size_t)n;
+    c->out_unsent -= (size_t)n;
+  }
+  while (o->left > 0) {
+    ssize_t n = sendfile(fd, o->fd, &o->off, o->left < (1u << 30) ? o->left : (1u << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : uv_translate_sys_error(errno);
+    if (n == 0) return UV_EIO; /* the file shrank */
+    o->left -= (size_t)n;
+    c->out_unsent -= (size_t)n;
+  }
+  return 0;
+}
+
+static void out_file_step(ls_conn_t *c) {
+  ls_conn_out_t *o = c->out_cur;
+  int rc = out_file_send(c, o);
+  if (rc == 1) rc = out_wait(c);
+  else if (rc == 0) out_finish(c, o, 0);
+  if (rc < 0) out_finish(c, o, rc);
+}
+
+static void out_next(ls_conn_t *c) {
+  if (c->out_cur != NULL || c->out_head == NULL) return;
+  ls_conn_out_t *o = c->out_head;
+  c->out_head = o->next;
+  if (c->out_head == NULL) c->out_tail = NULL;
+  c->out_cur = o;
+  if (o->fd >= 0) {
+    out_file_step(c);
+    return;
+  }
+  /* Buffers: libuv's queue counts them from here. */
+  size_t len = out_len(o);
+  o->w.data = o;
+  int rc = uv_write(&o->w, (uv_stream_t *)&c->tcp, o->bufs, o->nbufs, out_written);
+  if (rc != 0) {
+    out_finish(c, o, rc);
+    return;
+  }
+  c->out_unsent -= len;
+  o->head_sent = len; /* nothing of it is ours to count any more */
+}
+
+static int out_push(ls_conn_t *c, ls_conn_out_t *o, ls_conn_out_cb cb) {
+  if (c->state == LS_CONN_CLOSED) return UV_ENOTCONN;
+  o->c = c;
+  o->cb = cb;
+  o->next = NULL;
+  o->head_sent = 0;
+  size_t len = out_len(o);
+  c->bytes_queued += len;
+  c->out_unsent += len;
+  if (c->out_tail) c->out_tail->next = o;
+  else c->out_head = o;
+  c->out_tail = o;
+  out_next(c);
+  return 0;
+}
+
+int ls_conn_out(ls_conn_t *c, ls_conn_out_t *o, const uv_buf_t *bufs, unsigned n, ls_conn_out_cb cb) {
+  if (n == 0 || n > 2) return UV_EINVAL;
+  memcpy(o->bufs, bufs, n * sizeof *bufs);
+  o->nbufs = n;
+  o->fd = -1;
+  o->left = 0;
+  return out_push(c, o, cb);
+}
+
+int ls_conn_out_file(ls_conn_t *c, ls_conn_out_t *o, uv_buf_t head, int fd, uint64_t off, size_t len,
+                     ls_conn_out_cb cb) {
+  if (!ls_conn_sendfile_ok(c) || fd < 0 || head.len == 0) return UV_EINVAL;
+  o->bufs[0] = head;
+  o->nbufs = 1;
+  o->fd = fd;
+  o->off = (int64_t)off;
+  o->left = len;
+  return out_push(c, o, cb);
+}
+
+int ls_conn_sendfile_ok(const ls_conn_t *c) {
+  return !c->o.copy_payloads;
 }
 
 uint64_t ls_conn_bytes_sent(const ls_conn_t *c) {

@@ -408,9 +408,8 @@ static void keepalive_on_accept(void **state) {
   world_close(&w);
 }
 
-static void write_counted(uv_write_t *req, int status) {
-  (void)status;
-  *(int *)req->data = 1;
+static void write_counted(ls_conn_out_t *o, int status) {
+  *(int *)o->data = status == 0 ? 1 : status;
 }
 
 /* Bytes sent grow only while the peer reads; what it leaves unread is unsent. */
@@ -424,11 +423,11 @@ static void bytes_sent_follow_the_reader(void **state) {
   uint8_t *data = calloc(1, big), *sink = malloc(1 << 16);
   assert_non_null(data);
   assert_non_null(sink);
-  uv_write_t req;
+  ls_conn_out_t req;
   int done = 0;
   req.data = &done;
   uv_buf_t b = uv_buf_init((char *)data, (unsigned)big);
-  assert_int_equal(ls_conn_write(&w.server.conn, &req, &b, 1, write_counted), 0);
+  assert_int_equal(ls_conn_out(&w.server.conn, &req, &b, 1, write_counted), 0);
   run_for(&w, 100);
   uint64_t sent = ls_conn_bytes_sent(&w.server.conn);
   assert_true(sent < big);
@@ -448,8 +447,80 @@ static void bytes_sent_follow_the_reader(void **state) {
   world_close(&w);
 }
 
+/* A file payload (sendfile) goes whole after its header, and a frame queued
+ * behind it follows it, never inside it; while the peer does not read, its
+ * bytes count as unsent; a close cancels what is queued. */
+static void file_frames_whole_and_in_order(void **state) {
+  (void)state;
+  world_t w;
+  world_init(&w, NULL, 5000);
+  int fd = raw_connect(w.port);
+  run_until(&w, &w.server.used);
+  char dir[256], path[300];
+  make_temp_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/f.bin", dir);
+  size_t big = 8u << 20, off = 4096;
+  uint8_t *data = malloc(big), *got = malloc(big + 64);
+  assert_non_null(data);
+  assert_non_null(got);
+  for (size_t i = 0; i < big; i++) data[i] = (uint8_t)(i * 7 + i / 251);
+  FILE *f = fopen(path, "wb");
+  assert_int_equal(fwrite(data, 1, big, f), big);
+  fclose(f);
+  int file = open(path, O_RDONLY);
+  assert_true(file >= 0);
+  ls_conn_out_t a, b, late;
+  int done_a = 0, done_b = 0, done_late = 0;
+  a.data = &done_a;
+  b.data = &done_b;
+  late.data = &done_late;
+  uv_buf_t head = uv_buf_init("HEAD", 4), tail = uv_buf_init("TAIL", 4);
+  size_t len = big - off - 100;
+  assert_int_equal(ls_conn_out_file(&w.server.conn, &a, head, file, off, len, write_counted), 0);
+  assert_int_equal(ls_conn_out(&w.server.conn, &b, &tail, 1, write_counted), 0);
+  run_for(&w, 100);
+  assert_false(done_a); /* nobody reads: the socket is full */
+  uint64_t sent = ls_conn_bytes_sent(&w.server.conn);
+  assert_int_equal(ls_conn_unsent(&w.server.conn), 4 + len + 4 - sent);
+  size_t n = 0;
+  for (int i = 0; i < 20000 && !done_b; i++) { /* 10 s at most */
+    ssize_t r = recv(fd, got + n, big + 64 - n, MSG_DONTWAIT);
+    if (r > 0) n += (size_t)r;
+    else usleep(500);
+    uv_run(&w.loop, UV_RUN_NOWAIT);
+  }
+  assert_int_equal(done_a, 1);
+  assert_int_equal(done_b, 1);
+  for (int i = 0; i < 2000 && n < 4 + len + 4; i++) {
+    ssize_t r = recv(fd, got + n, big + 64 - n, MSG_DONTWAIT);
+    if (r > 0) n += (size_t)r;
+    else usleep(500);
+  }
+  assert_int_equal(n, 4 + len + 4);
+  assert_memory_equal(got, "HEAD", 4);
+  assert_memory_equal(got + 4, data + off, len);
+  assert_memory_equal(got + 4 + len, "TAIL", 4);
+  assert_int_equal(ls_conn_unsent(&w.server.conn), 0);
+  /* Queued behind a payload nobody reads, then closed: both are cancelled. */
+  done_a = done_b = 0;
+  assert_int_equal(ls_conn_out_file(&w.server.conn, &a, head, file, 0, big, write_counted), 0);
+  assert_int_equal(ls_conn_out(&w.server.conn, &late, &tail, 1, write_counted), 0);
+  run_for(&w, 50);
+  ls_conn_close(&w.server.conn, LS_CONN_END_LOCAL);
+  run_for(&w, 50);
+  assert_int_equal(done_a, UV_ECANCELED);
+  assert_int_equal(done_late, UV_ECANCELED);
+  close(file);
+  free(data);
+  free(got);
+  close(fd);
+  rm_tree(dir);
+  world_close(&w);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
+      cmocka_unit_test(file_frames_whole_and_in_order),
       cmocka_unit_test(frame_split_across_reads), cmocka_unit_test(oversize_frame_error_then_close),
       cmocka_unit_test(fail_says_then_closes),    cmocka_unit_test(handshake_right_key),
       cmocka_unit_test(handshake_wrong_key),      cmocka_unit_test(handshake_key_required),
