@@ -78,6 +78,8 @@ static void verify_work_cb(uv_work_t *w) {
   verify_t *v = w->data;
   v->ok = ls_manifest_chunk_ok(&v->f->manifest, v->index, v->data, v->len);
   if (v->ok) v->write_rc = ls_partial_write_chunk(&v->f->partial, v->index, v->data, v->len);
+  /* With fsync on, the chunk goes to disk now, not all at the end. */
+  if (v->ok && v->write_rc == 0 && v->f->o->cfg->fsync) ls_partial_writeback(&v->f->partial, v->index);
 }
 
 static void verify_done_cb(uv_work_t *w, int status) {
