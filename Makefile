@@ -9,7 +9,7 @@
 PREFIX ?= /usr/local
 DESTDIR ?=
 CC ?= cc
-PKGS := libuv libcjson libcrypto libmicrohttpd
+PKGS := libuv libcjson libcrypto libssl libmicrohttpd
 SAN ?=
 
 ifeq ($(PKG),1)

@@ -38,8 +38,9 @@ long cli_supervisor_pid(const cli_ctx_t *c) {
 }
 
 int cli_read_tags(const cli_ctx_t *c, ls_tag_entry_t **entries, size_t *n) {
-  if (ls_tags_read(c->cfg.tags_path, entries, n, NULL) == 0) return 0;
-  fprintf(stderr, "lanswarm: cannot read %s\n", c->cfg.tags_path);
+  int rc = ls_tags_read(c->cfg.tags_path, entries, n, NULL);
+  if (rc == 0) return 0;
+  fprintf(stderr, "lanswarm: cannot read %s: %s\n", c->cfg.tags_path, ls_tags_read_error(rc));
   return -1;
 }
 
@@ -47,10 +48,15 @@ int cli_read_known(const cli_ctx_t *c, ls_tagsq_known_t **rows, size_t *n) {
   ls_tag_entry_t *e = NULL;
   ls_peer_entry_t *p = NULL;
   size_t ne = 0, np = 0;
-  if (ls_tags_read(c->cfg.tags_path, &e, &ne, NULL) != 0) ne = 0;
+  int rc = ls_tags_read(c->cfg.tags_path, &e, &ne, NULL);
+  if (rc != 0) { /* said; peers.txt's peers are still worth showing */
+    fprintf(stderr, "lanswarm: cannot read %s: %s\n", c->cfg.tags_path, ls_tags_read_error(rc));
+    ne = 0;
+  }
   if (ls_peers_read(c->cfg.peers_path, &p, &np, NULL) != 0) np = 0;
-  int rc = ls_tagsq_known(p, np, e, ne, rows, n);
+  rc = ls_tagsq_known(p, np, e, ne, rows, n);
   free(p);
   ls_tags_free(e, ne);
+  if (rc != 0) fprintf(stderr, "lanswarm: out of memory\n");
   return rc == 0 ? 0 : -1;
 }

@@ -30,7 +30,7 @@ typedef struct {
 } cli_command_t;
 
 extern const cli_command_t cli_cmd_init, cli_cmd_up, cli_cmd_down, cli_cmd_status, cli_cmd_peers, cli_cmd_files,
-    cli_cmd_get, cli_cmd_doctor;
+    cli_cmd_get, cli_cmd_loc, cli_cmd_cancel, cli_cmd_clean, cli_cmd_unshare, cli_cmd_doctor;
 
 /* Colours, for cli_color(), which gives "" unless c->color. */
 #define CLI_GREEN "\033[32m"
@@ -54,7 +54,8 @@ long cli_supervisor_pid(const cli_ctx_t *c);
 int cli_read_tags(const cli_ctx_t *c, ls_tag_entry_t **entries, size_t *n);
 
 /* The peers as peers.txt and tags.txt know them (ls_tagsq_known); missing
- * files give none. 0, or -1 when out of memory. */
+ * files give none; an unreadable tags.txt is said on stderr (one sentence)
+ * and gives none. 0, or -1 when out of memory (said). */
 int cli_read_known(const cli_ctx_t *c, ls_tagsq_known_t **rows, size_t *n);
 
 #endif

@@ -38,10 +38,7 @@ static int run_peers(cli_ctx_t *c, int argc, char **argv) {
     return cli_peers_add(c->config_path[0] ? c->config_path : NULL, c->cfg.dir, argc - 1, argv + 1);
   ls_tagsq_known_t *rows;
   size_t k;
-  if (cli_read_known(c, &rows, &k) != 0) {
-    fprintf(stderr, "lanswarm: out of memory\n");
-    return 1;
-  }
+  if (cli_read_known(c, &rows, &k) != 0) return 1; /* said */
   print_peers(c, rows, k);
   free(rows);
   return 0;

@@ -13,20 +13,25 @@
 #define SYSTEM_CONFIG "/etc/lanswarm/lanswarm.conf"
 
 static const cli_command_t *const commands[] = {
-    &cli_cmd_init, &cli_cmd_up, &cli_cmd_down, &cli_cmd_status, &cli_cmd_peers, &cli_cmd_files, &cli_cmd_get, &cli_cmd_doctor,
+    &cli_cmd_init, &cli_cmd_up, &cli_cmd_down, &cli_cmd_status, &cli_cmd_peers, &cli_cmd_files, &cli_cmd_loc, &cli_cmd_get, &cli_cmd_cancel, &cli_cmd_clean,
+    &cli_cmd_unshare, &cli_cmd_doctor,
 };
 #define NCOMMANDS (sizeof commands / sizeof commands[0])
 
 static void usage(FILE *out) {
   fprintf(out, "Usage: lanswarm [--dir DIR | --config FILE] COMMAND [ARGS]\n\nCommands:\n");
-  for (size_t i = 0; i < NCOMMANDS; i++) fprintf(out, "  %-16s  %s\n", commands[i]->synopsis, commands[i]->summary);
+  for (size_t i = 0; i < NCOMMANDS; i++) {
+    const char *syn = commands[i]->synopsis;
+    if (strlen(syn) > 16) fprintf(out, "  %s\n  %-16s  %s\n", syn, "", commands[i]->summary);
+    else fprintf(out, "  %-16s  %s\n", syn, commands[i]->summary);
+  }
   fprintf(out, "\nThe peer's configuration is --config FILE, else DIR/lanswarm.conf (DIR: --dir,\n"
                "default .), else " SYSTEM_CONFIG ". `lanswarm COMMAND --help` explains each.\n\n"
                "Exit status, for every command:\n"
-               "  0    success (get: saved, or already here)\n"
-               "  1    failure; files: nothing matched (grep's convention)\n"
-               "  2    usage: unknown command or option; files: trouble reading tags.txt\n"
-               "  3-7  get: not in tags.txt (3), no live holder (4), integrity (5),\n"
+               "  0    success (get: saved, or already here; with several names, every one)\n"
+               "  1    failure; files, loc, cancel, clean NAME, unshare: nothing matched (grep's convention)\n"
+               "  2    usage: unknown command or option; files, loc: trouble reading tags.txt\n"
+               "  3-7  get (several names: the first failure's): not in tags.txt (3), no live holder (4; loc: none answered), integrity (5),\n"
                "       destination exists (6), local I/O error (7)\n"
                "  130  get: interrupted (the verified part is kept)\n");
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "background.h"
 #include "cli.h"
 #include "ls_catalog.h"
 #include "ls_clientlog.h"
@@ -66,20 +67,41 @@ static void add_shared(const cli_ctx_t *c, cJSON *o) {
   ls_catalog_snapshot_free(&snap);
 }
 
-/* ls_partial_scan: one download in progress into the array ud. */
+typedef struct {
+  const cli_ctx_t *c;
+  cJSON *list;
+} partials_t;
+
+/* ls_partial_scan: one partial download into the array; "running" when a
+ * downloader holds it (its lock), whatever started it. */
 static int add_partial(void *ud, ls_partial_info_t *info) {
+  partials_t *k = ud;
   cJSON *a = cJSON_CreateObject();
   cJSON_AddStringToObject(a, "name", info->name);
+  cJSON_AddStringToObject(a, "root", info->root_hex);
   cJSON_AddNumberToObject(a, "size", (double)info->manifest.size);
   cJSON_AddNumberToObject(a, "chunks", info->manifest.nchunks);
   cJSON_AddNumberToObject(a, "chunks_verified", (double)(info->held > 0 ? info->held : 0));
-  cJSON_AddItemToArray(ud, a);
+  cJSON_AddBoolToObject(a, "running", ls_partial_busy(k->c->cfg.temp_dir, info->root_hex));
+  cJSON_AddItemToArray(k->list, a);
   return 0;
 }
 
-/* Downloads in progress: temp/ROOT.manifest and .have. */
+/* cli_bg_each: a background download into the array ud. */
+static int add_background(void *ud, long pid, const char *name) {
+  cJSON *b = cJSON_CreateObject();
+  cJSON_AddStringToObject(b, "name", name);
+  cJSON_AddNumberToObject(b, "pid", (double)pid);
+  cJSON_AddItemToArray(ud, b);
+  return 0;
+}
+
+/* Downloads: the partials in temp/ (.manifest and .have), running or not,
+ * and the background downloads (get --detach) still running. */
 static void add_downloading(const cli_ctx_t *c, cJSON *o) {
-  ls_partial_scan(c->cfg.temp_dir, add_partial, cJSON_AddArrayToObject(o, "downloading"));
+  partials_t k = {c, cJSON_AddArrayToObject(o, "downloading")};
+  ls_partial_scan(c->cfg.temp_dir, add_partial, &k);
+  cli_bg_each(c, add_background, cJSON_AddArrayToObject(o, "background"));
 }
 
 /* Peers seen: peers.txt (with tags.txt's sizes), a row per peer. */
@@ -99,6 +121,7 @@ static void add_peers(const cli_ctx_t *c, cJSON *o) {
     cJSON_AddNumberToObject(p, "last_seen", (double)rows[i].last_seen);
     cJSON_AddNumberToObject(p, "first_seen", (double)rows[i].first_seen);
     cJSON_AddStringToObject(p, "how", how);
+    cJSON_AddBoolToObject(p, "self", strcmp(rows[i].tag, c->cfg.tag) == 0);
     cJSON_AddItemToArray(peers, p);
   }
   free(rows);
@@ -175,6 +198,19 @@ static const char *json_string(const cJSON *o, const char *key) {
   return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(o, key));
 }
 
+/* A duration in seconds as "45s", "12m 5s", "3h 4m" or "2d 5h". */
+static void format_uptime(int64_t secs, char *out, size_t size) {
+  if (secs < 0) secs = 0;
+  if (secs < 60)
+    snprintf(out, size, "%llds", (long long)secs);
+  else if (secs < 3600)
+    snprintf(out, size, "%lldm %llds", (long long)(secs / 60), (long long)(secs % 60));
+  else if (secs < 86400)
+    snprintf(out, size, "%lldh %lldm", (long long)(secs / 3600), (long long)(secs % 3600 / 60));
+  else
+    snprintf(out, size, "%lldd %lldh", (long long)(secs / 86400), (long long)(secs % 86400 / 3600));
+}
+
 /* A line per daemon; state.json is a file on disk: a field may be missing or
  * of another type. Whether the dashboard runs. */
 static int print_daemons(const cli_ctx_t *c, const cJSON *daemons) {
@@ -185,10 +221,11 @@ static int print_daemons(const cli_ctx_t *c, const cJSON *daemons) {
     const char *name = json_string(it, "name");
     if (up && name && strcmp(name, "web") == 0) web_up = 1;
     int64_t started = (int64_t)json_number(it, "started");
-    printf("  %-10s %s%-8s%s pid %-7d up %-10lld restarts %d\n", name ? name : "?",
+    char uptime[32];
+    format_uptime(up ? ls_unix_now() - started : 0, uptime, sizeof uptime);
+    printf("  %-10s %s%-8s%s pid %-7d up %-10s restarts %d\n", name ? name : "?",
            cli_color(c, up ? CLI_GREEN : CLI_RED), up ? "running" : "stopped", cli_color(c, CLI_RESET),
-           (int)json_number(it, "pid"), up ? (long long)(ls_unix_now() - started) : 0LL,
-           (int)json_number(it, "restarts"));
+           (int)json_number(it, "pid"), uptime, (int)json_number(it, "restarts"));
   }
   return web_up;
 }
@@ -209,12 +246,45 @@ static void print_runs(const cli_ctx_t *c, const cJSON *o) {
            c->cfg.web_port, url_path);
 }
 
-static void print_transfers(const cJSON *o) {
+/* The pid of the background download of name, or 0. */
+static long background_pid(const cJSON *o, const char *name) {
+  const cJSON *it;
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "background")) {
+    const char *n = json_string(it, "name");
+    if (n && name && strcmp(n, name) == 0) return (long)json_number(it, "pid");
+  }
+  return 0;
+}
+
+/* A line per partial: being fetched (in the background: its pid) or not
+ * (how to resume or discard it); a background download without a partial
+ * yet is starting. */
+static void print_downloads(const cJSON *o) {
   const cJSON *it;
   cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "downloading")) {
     double total = json_number(it, "chunks"), got = json_number(it, "chunks_verified");
-    printf("downloading %s: %.0f%%\n", json_string(it, "name"), total > 0 ? 100.0 * got / total : 100.0);
+    const char *name = json_string(it, "name");
+    long pid = background_pid(o, name);
+    double pct = total > 0 ? 100.0 * got / total : 100.0;
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "running")))
+      printf("partial %s: %.0f%%, nothing is fetching it (lanswarm get %s resumes, lanswarm clean %s discards)\n",
+             name, pct, name, name);
+    else if (pid) printf("downloading %s: %.0f%% (in the background, pid %ld)\n", name, pct, pid);
+    else printf("downloading %s: %.0f%%\n", name, pct);
   }
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "background")) {
+    const char *name = json_string(it, "name");
+    const cJSON *p;
+    int has_partial = 0;
+    cJSON_ArrayForEach(p, cJSON_GetObjectItemCaseSensitive(o, "downloading"))
+      has_partial |= name && json_string(p, "name") && strcmp(json_string(p, "name"), name) == 0;
+    if (!has_partial) printf("downloading %s: starting (in the background, pid %ld)\n", name, (long)json_number(it, "pid"));
+  }
+}
+
+static void print_transfers(const cJSON *o) {
+  const cJSON *it;
+  print_downloads(o);
   const cJSON *recent = cJSON_GetObjectItemCaseSensitive(o, "recent");
   if (cJSON_GetArraySize(recent) > 0) printf("last downloads (client.log):\n");
   cJSON_ArrayForEach(it, recent) {
@@ -232,7 +302,12 @@ static void print_status(const cli_ctx_t *c, const cJSON *o) {
   else
     printf("sharing nothing: the share folder %s does not exist (create it, or set share in %s)\n",
            c->cfg.share_dir, c->config_path[0] ? c->config_path : "lanswarm.conf");
-  printf("peers seen: %d (lanswarm peers)\n", cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(o, "peers")));
+  const cJSON *it;
+  int others = 0;
+  cJSON_ArrayForEach(it, cJSON_GetObjectItemCaseSensitive(o, "peers")) {
+    if (!cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(it, "self"))) others++;
+  }
+  printf("other peers seen: %d (lanswarm peers)\n", others);
   print_transfers(o);
 }
 
@@ -262,7 +337,8 @@ const cli_command_t cli_cmd_status = {
     "status [--json]",
     "daemons, shared files, peers, downloads",
     "Usage: lanswarm status [--json]\n\nWhich daemons run (pid, uptime, restarts), this peer's shared files,\n"
-    "the peers seen (peers.txt), downloads in progress (temp/) and the last few\n"
+    "the peers seen (peers.txt), partial downloads (temp/: running, in the\n"
+    "background, or fetched by nothing), background downloads and the last few\n"
     "finished (client.log). --json prints the same as one JSON object.\n",
     run_status,
     0,

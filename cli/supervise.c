@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -55,6 +56,7 @@ struct sup_s {
   int stopping;
   int64_t started;
   int exit_status; /* up's: 1 once a daemon could not be started */
+  int quiet;       /* detached: no sentences on the terminal */
 };
 
 static void write_state(sup_t *s) {
@@ -88,12 +90,24 @@ static void restart_cb(uv_timer_t *t) {
   start_child(t->data);
 }
 
+/* A sentence for the person at the terminal (none when detached). */
+static void say(const sup_t *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void say(const sup_t *s, const char *fmt, ...) {
+  if (s->quiet) return;
+  va_list ap;
+  va_start(ap, fmt);
+  vfprintf(stderr, fmt, ap);
+  va_end(ap);
+  fputc('\n', stderr);
+}
+
 static void maybe_done(sup_t *s) {
   if (!s->stopping) return;
   for (int i = 0; i < s->ndaemons; i++)
     if (s->kids[i].running) return;
   write_state(s);
   ls_info("all daemons stopped");
+  if (s->exit_status == 0) say(s, "lanswarm up: all daemons stopped.");
   uv_close((uv_handle_t *)&s->grace, NULL);
   ls_signals_close(&s->signals);
   for (int i = 0; i < s->ndaemons; i++) uv_close((uv_handle_t *)&s->kids[i].restart, NULL);
@@ -117,8 +131,9 @@ static void read_reason(const sup_t *s, child_t *k) {
   tail[n] = '\0';
   char *line = strrchr(tail, '\n');
   line = line ? line + 1 : tail;
-  if (strncmp(line, "lanswarm-", 9) == 0) line += 9;
-  snprintf(k->reason, sizeof k->reason, "%.255s", line);
+  /* Only the program's own one-line error is a reason to show; a log line
+   * (time stamp first) stays in the log. */
+  if (strncmp(line, "lanswarm-", 9) == 0) snprintf(k->reason, sizeof k->reason, "%.255s", line + 9);
 }
 
 static void stop_all(sup_t *s);
@@ -159,8 +174,10 @@ static void exit_cb(uv_process_t *p, int64_t status, int sig) {
   ls_warn("%s %s (status %lld%s%s) after %.1f s; restarting in %.1f s", k->name,
           status == 0 && sig == 0 ? "exited" : "died", (long long)status,
           sig ? ", signal " : "", sig ? strsignal(sig) : "", (double)up_ms / 1000.0, k->backoff_ms / 1000.0);
-  if (sig == 0 && k->reason[0]) fprintf(stderr, "lanswarm up: %s (restarting it in %.1f s)\n", k->reason,
-                                       k->backoff_ms / 1000.0);
+  if (sig == 0 && k->reason[0]) say(s, "lanswarm up: %s (restarting it in %.1f s)", k->reason, k->backoff_ms / 1000.0);
+  else
+    say(s, "lanswarm up: the %s stopped unexpectedly (%s %d); restarting it in %.1f s (its log: %s/logs/%s.log)",
+        k->name, sig ? "signal" : "status", sig ? sig : (int)status, k->backoff_ms / 1000.0, s->dir, k->name);
   write_state(s);
   uv_timer_start(&k->restart, restart_cb, k->backoff_ms, 0);
 }
@@ -206,6 +223,7 @@ static void on_signal(ls_signals_t *sig, int signum) {
   sup_t *s = sig->data;
   if (s->stopping) return;
   ls_info("signal %d: stopping the daemons", signum);
+  say(s, "lanswarm up: stopping the daemons...");
   stop_all(s);
 }
 
@@ -232,7 +250,10 @@ int supervise_run(const char *dir, const char *config, const char *bin_dir, int 
   snprintf(path, sizeof path, "%s/run", dir);
   ls_mkdir_p(path);
   snprintf(path, sizeof path, "%s/logs/up.log", dir);
-  ls_log_open_file(path, quiet);
+  /* The terminal gets sentences (say()); the log lines go to up.log only. */
+  if (ls_log_open_file(path, 1) != 0 && !quiet)
+    fprintf(stderr, "lanswarm up: cannot write %s; its lines go here\n", path);
+  s->quiet = quiet;
   s->loop = uv_default_loop();
   s->started = ls_unix_now();
   uv_timer_init(s->loop, &s->grace);
@@ -249,6 +270,7 @@ int supervise_run(const char *dir, const char *config, const char *bin_dir, int 
   }
   for (int i = 0; i < s->ndaemons; i++) start_child(&s->kids[i]);
   ls_info("supervising the daemons of %s (logs in %s/logs)", dir, dir);
+  say(s, "lanswarm up: %s running for %s; their logs are in %s/logs. Ctrl-C stops them.", web ? "listener, server, announcer and dashboard" : "listener, server and announcer", dir, dir);
   uv_run(s->loop, UV_RUN_DEFAULT);
   uv_loop_close(s->loop);
   int rc = s->exit_status;

@@ -38,7 +38,7 @@ static int look_up(const download_opts_t *o, const char *name, ls_tagsq_lookup_t
   size_t n;
   int rc = ls_tags_read(o->cfg.tags_path, &entries, &n, NULL);
   if (rc != 0) {
-    fprintf(stderr, "lanswarm-downloader: cannot read %s: %s\n", o->cfg.tags_path, strerror(-rc));
+    fprintf(stderr, "lanswarm-downloader: cannot read %s: %s\n", o->cfg.tags_path, ls_tags_read_error(rc));
     report_early_end(o->events, name, "io-error", "cannot read tags.txt");
     return EXIT_IO;
   }

@@ -33,6 +33,7 @@ void fetch_stop(fetch_t *f, fetch_status_t status, const char *fmt, ...) {
     peer_close(p);
   }
   close_if_open((uv_handle_t *)&f->progress_timer);
+  throttle_close(&f->throttle);
   close_if_open((uv_handle_t *)&f->sigint);
   close_if_open((uv_handle_t *)&f->sigterm);
 }
@@ -154,6 +155,11 @@ void fetch_dest_path(const ls_config_t *cfg, const char *name, char *buf, size_t
   if (snprintf(buf, len, "%s/%s", cfg->downloads_dir, name) >= (int)len) buf[len - 1] = '\0';
 }
 
+/* The speed limit lets requests go again. */
+static void throttle_resume(uv_timer_t *t) {
+  peer_fill_all(t->data);
+}
+
 /* The loop, the progress timer and the signals that interrupt. */
 static void fetch_init(fetch_t *f, const fetch_opts_t *o, fetch_result_t *res) {
   f->o = o;
@@ -165,6 +171,7 @@ static void fetch_init(fetch_t *f, const fetch_opts_t *o, fetch_result_t *res) {
   uv_timer_init(&f->loop, &f->progress_timer);
   f->progress_timer.data = f;
   uv_timer_start(&f->progress_timer, progress_cb, 250, 250);
+  throttle_init(&f->throttle, &f->loop, o->cfg->download_rate_limit, throttle_resume, f);
   uv_signal_init(&f->loop, &f->sigint);
   uv_signal_init(&f->loop, &f->sigterm);
   f->sigint.data = f->sigterm.data = f;
@@ -192,6 +199,7 @@ static void fetch_finish(fetch_t *f) {
   if (f->partial_open) ls_partial_close(&f->partial);
   if (f->have_manifest) sched_close(&f->sched);
   ls_manifest_free(&f->manifest);
+  ls_tls_ctx_free(f->tls);
   free(f->peers);
   free(f);
 }
@@ -205,6 +213,8 @@ fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
     return res->status;
   }
   fetch_init(f, o, res);
+  if (o->key != NULL && ls_tls_ctx_new(o->key, LS_TLS_CHUNK, LS_TLS_CLIENT, &f->tls) != 0)
+    fetch_stop(f, FETCH_IO, "cannot set up TLS for the network key");
   size_t n = o->nholders < FETCH_MAX_PEERS ? o->nholders : FETCH_MAX_PEERS;
   f->peers = calloc(n + 1, sizeof *f->peers);
 
@@ -213,7 +223,7 @@ fetch_status_t fetch_run(const fetch_opts_t *o, fetch_result_t *res) {
   ls_hash_to_hex(o->root, hex);
   if (ls_partial_load_manifest(o->cfg->temp_dir, hex, &f->manifest) == 0) fetch_start_with_manifest(f, 1);
 
-  for (size_t i = 0; i < n && f->peers != NULL && !f->stopped; i++) {
+  for (size_t i = 0; i < n && f->peers != NULL && !f->stopped && (o->key == NULL || f->tls != NULL); i++) {
     f->npeers = i + 1;
     peer_start(f, &f->peers[i], &o->holders[i]);
   }

@@ -12,6 +12,7 @@
 #include "ls_partial.h"
 #include "ls_proto.h"
 #include "scheduler.h"
+#include "throttle.h"
 
 #define ID_MANIFEST 0xFFFFFFFFu
 #define ID_HAVE 0xFFFFFFFEu
@@ -27,7 +28,7 @@ typedef enum { PEER_UNUSED, PEER_OK, PEER_STOPPED, PEER_DROPPED, PEER_BANNED } p
 typedef struct {
   fetch_t *f;
   fetch_holder_t h;
-  ls_conn_t conn;            /* framing, the key's handshake, connect and stall timeouts */
+  ls_conn_t conn;            /* framing, the key's TLS, connect and stall timeouts */
   int gone;
   peer_end_t end_kind;
   uint8_t *have;             /* NULL: holds everything */
@@ -45,6 +46,7 @@ struct fetch_s {
   const fetch_opts_t *o;
   fetch_result_t *res;
   uv_loop_t loop;
+  ls_tls_ctx_t *tls;         /* with a network key: every peer's TLS context */
   peer_t *peers;
   size_t npeers;
   ls_manifest_t manifest;
@@ -53,6 +55,7 @@ struct fetch_s {
   int partial_open;
   sched_t sched;
   uv_timer_t progress_timer;
+  throttle_t throttle;       /* download_rate_limit */
   uv_signal_t sigint, sigterm;
   uv_work_t final_work;
   int final_rc;

@@ -15,8 +15,9 @@ static int cmd_list(ls_shell_t *sh, int argc, char **argv) {
   (void)argv;
   ls_tag_entry_t *e;
   size_t n;
-  if (ls_tags_read(o->cfg.tags_path, &e, &n, NULL) != 0) {
-    printf("cannot read %s\n", o->cfg.tags_path);
+  int rc = ls_tags_read(o->cfg.tags_path, &e, &n, NULL);
+  if (rc != 0) {
+    printf("cannot read %s: %s\n", o->cfg.tags_path, ls_tags_read_error(rc));
     return LS_SHELL_DONE;
   }
   if (n == 0) printf("no files known yet (is the listener running?)\n");

@@ -42,7 +42,7 @@ static void fill(peer_t *p) {
   unsigned budget = (unsigned)f->npeers * depth + FETCH_MAX_VERIFYING;
   while (p->nreqs < depth && peer_outstanding(f) < budget) {
     int64_t idx = sched_pick(&f->sched, p->have, p->reqs, p->nreqs);
-    if (idx < 0) break;
+    if (idx < 0 || !throttle_take(&f->throttle, ls_manifest_chunk_len(&f->manifest, (uint32_t)idx))) break;
     if (send_request(p, LS_MSG_CHUNK_REQ, (uint32_t)idx, (uint32_t)idx) != 0) {
       peer_drop(p, "dropped: write failed", PEER_DROPPED);
       return;
@@ -222,9 +222,15 @@ static void on_conn_end(ls_conn_t *c, ls_conn_end_t why) {
     case LS_CONN_END_WRITE: text = "dropped: write failed"; break;
     case LS_CONN_END_STALL: text = "dropped: stalled"; break;
     case LS_CONN_END_CONNECT_TIMEOUT: text = "dropped: connect timed out"; break;
-    case LS_CONN_END_AUTH_TIMEOUT: text = "dropped: no network key challenge in time"; break;
-    case LS_CONN_END_AUTH_FAILED: text = "banned: did not prove the network key", kind = PEER_BANNED; break;
-    case LS_CONN_END_AUTH_REFUSED: text = "dropped: refused our network key"; break;
+    case LS_CONN_END_AUTH_TIMEOUT: text = "dropped: the TLS handshake did not end in time"; break;
+    case LS_CONN_END_AUTH_FAILED:
+      snprintf(p->end_buf, sizeof p->end_buf, "dropped: no TLS with our network key (%.80s)", c->why);
+      text = p->end_buf;
+      break;
+    case LS_CONN_END_TLS:
+      snprintf(p->end_buf, sizeof p->end_buf, "dropped: a TLS record failed its check, changed on the way (%.60s)", c->why);
+      text = p->end_buf;
+      break;
     case LS_CONN_END_KEY_REQUIRED: text = "dropped: the peer requires a network key"; break;
     case LS_CONN_END_CONNECT:
       snprintf(p->end_buf, sizeof p->end_buf, "dropped: connect failed: %s", uv_strerror(c->error));
@@ -290,7 +296,7 @@ void peer_start(fetch_t *f, peer_t *p, const fetch_holder_t *h) {
   p->f = f;
   p->h = *h;
   ls_conn_opts_t co = {.role = LS_CONN_CLIENT,
-                       .key = f->o->key,
+                       .tls = f->tls,
                        .max_payload = peer_max_reply(f),
                        .slab = RECV_SLAB,
                        .timeout_ms = (uint64_t)f->o->cfg->stall_timeout * 1000,

@@ -13,9 +13,11 @@
 
 static void timer_cb(uv_timer_t *t);
 
-void answering_init(answering_t *an, uv_loop_t *loop, const ls_config_t *cfg, int fd4, int fd6) {
+void answering_init(answering_t *an, uv_loop_t *loop, const ls_config_t *cfg, const ls_key_t *key, int fd4,
+                    int fd6) {
   memset(an, 0, sizeof *an);
   an->cfg = cfg;
+  an->key = key;
   an->loop = loop;
   an->fd4 = fd4;
   an->fd6 = fd6;
@@ -23,6 +25,24 @@ void answering_init(answering_t *an, uv_loop_t *loop, const ls_config_t *cfg, in
   answer_limit_init(&an->limit);
   uv_timer_init(loop, &an->timer);
   an->timer.data = an;
+}
+
+/* With a key, the round's datagrams sealed again now: as written they may be
+ * older than the window (LS_SEAL_WINDOW_MS) a listener takes. 0 or -1 (not
+ * sealed with our key: not sent). */
+static int reseal(answering_t *an, ls_round_t *r) {
+  for (size_t i = 0; an->key != NULL && i < r->n; i++) {
+    const char *json;
+    size_t len;
+    uint64_t sealed;
+    char buf[LS_ANNOUNCE_MAX_PAYLOAD];
+    if (ls_auth_open(an->key, r->data[i], r->len[i], &json, &len, &sealed) != 0) return -1;
+    memcpy(buf, json, len);
+    int n = ls_auth_seal(an->key, buf, len, r->data[i], sizeof r->data[i]);
+    if (n < 0) return -1;
+    r->len[i] = (size_t)n;
+  }
+  return 0;
 }
 
 /* The round file, if an announcer wrote it within its last 3 intervals. */
@@ -36,7 +56,7 @@ static int read_round(answering_t *an, ls_round_t *r) {
   if (ls_read_file(an->cfg->round_path, LS_ROUND_MAX_BYTES, &data, &len) != 0) return -1;
   int rc = ls_round_parse(data, len, r);
   free(data);
-  return rc;
+  return rc == 0 ? reseal(an, r) : rc;
 }
 
 static void send_answer(answering_t *an, ls_round_t *r, const struct sockaddr *to) {

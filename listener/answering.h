@@ -13,6 +13,7 @@
 
 #include "answer_limit.h"
 #include "ls_announce.h"
+#include "ls_auth.h"
 #include "ls_config.h"
 
 #define ANSWER_JITTER_MS 300
@@ -26,6 +27,7 @@ typedef struct {
 
 typedef struct {
   const ls_config_t *cfg;
+  const ls_key_t *key; /* with a key: the round's datagrams sealed again at sending */
   uv_loop_t *loop;
   int fd4, fd6;                 /* the listener's sockets answers go out of (-1: none) */
   uv_timer_t timer;
@@ -36,7 +38,8 @@ typedef struct {
   unsigned long datagrams;      /* datagrams they held */
 } answering_t;
 
-void answering_init(answering_t *an, uv_loop_t *loop, const ls_config_t *cfg, int fd4, int fd6);
+void answering_init(answering_t *an, uv_loop_t *loop, const ls_config_t *cfg, const ls_key_t *key, int fd4,
+                    int fd6);
 /* A validated query q from `from` (its address and port). */
 void answering_query(answering_t *an, const ls_announce_t *q, const struct sockaddr *from);
 /* A peer new to this listener heard by unicast (a peer by hand, whose

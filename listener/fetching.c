@@ -158,8 +158,12 @@ static void deadline_cb(uv_timer_t *t) {
 
 static void begin(fetch_t *s) {
   fetching_t *o = s->owner;
+  if (o->key != NULL && o->tls == NULL && ls_tls_ctx_new(o->key, LS_TLS_CHUNK, LS_TLS_CLIENT, &o->tls) != 0) {
+    slot_done(s);
+    return;
+  }
   ls_conn_opts_t opts = {.role = LS_CONN_CLIENT,
-                         .key = o->key,
+                         .tls = o->tls,
                          .max_payload = LS_PROTO_MAX_LIST_PAGE,
                          .timeout_ms = CONN_TIMEOUT_MS,
                          .on_frame = on_frame,
@@ -230,4 +234,6 @@ void fetching_close(fetching_t *f) {
 
 void fetching_free(fetching_t *f) {
   for (size_t i = 0; i < FETCH_MAX; i++) files_clear(&f->slots[i]);
+  ls_tls_ctx_free(f->tls);
+  f->tls = NULL;
 }

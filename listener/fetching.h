@@ -64,6 +64,7 @@ typedef void (*fetching_changed_cb)(void *ud, int urgent);
 struct fetching_s {
   uv_loop_t *loop;
   const ls_key_t *key;
+  ls_tls_ctx_t *tls;                     /* with a key: made at the first fetch */
   peer_table_t *table;
   fetching_changed_cb changed;
   void *ud;

@@ -1,5 +1,6 @@
 #include "listening.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -84,6 +85,42 @@ static void reject(listening_t *l, const char *from, const char *why) {
     ls_warn("dropped datagram from=%s reason=\"%s\" (and %lu more dropped unlogged)", from, why, dropped);
 }
 
+/* Opens a datagram sealed with the network key: NULL, *json and *sealed_ms
+ * set; else why it is refused. */
+static const char *open_sealed(listening_t *l, const char *data, size_t len, const char **json, size_t *json_len,
+                               uint64_t *sealed_ms) {
+  int rc = ls_auth_open(l->key, data, len, json, json_len, sealed_ms);
+  if (rc == -EPROTO) return "sealed the old way (LSK1, without a time): upgrade that peer";
+  if (rc != 0) return "not authenticated with the network key";
+  uint64_t now = ls_auth_now_ms();
+  if (ls_auth_fresh(*sealed_ms, now)) return NULL;
+  long long off = (long long)(*sealed_ms / 1000) - (long long)(now / 1000);
+  snprintf(l->why, sizeof l->why,
+           "sealed %+llds from this host's clock, outside the %ds window: a replay, or clocks that disagree (NTP)", off,
+           LS_SEAL_WINDOW_MS / 1000);
+  return l->why;
+}
+
+/* A peer joined or left: a line, within peer_rl (a flood of fake peers
+ * cannot flood the log). */
+static void log_peer(listening_t *l, const char *what, const ls_announce_t *a, const char *from, unsigned how) {
+  unsigned long dropped;
+  if (!ls_ratelimit_allow(&l->peer_rl, &dropped)) return;
+  char endpoint[LS_NET_ENDPOINT_MAX], via[48], more[64] = "";
+  ls_net_endpoint_format(from, a->port, endpoint, sizeof endpoint);
+  ls_how_format(how, via, sizeof via);
+  if (dropped > 0) snprintf(more, sizeof more, " (and %lu more joins and leaves unlogged)", dropped);
+  ls_info("peer %s tag=%s addr=%s%s via=%s%s", what, a->tag, endpoint, a->type == LS_ANNOUNCE_BYE ? " (goodbye)" : "",
+          via, more);
+}
+
+/* Why peer_table_apply refused (part of) a datagram, for the log. */
+static const char *refusal(listening_t *l, int rc) {
+  if (rc == -ESTALE) return "a replay: sealed before the newest datagram taken from this peer";
+  snprintf(l->why, sizeof l->why, "over a limit: %s", l->table.refusal);
+  return l->why;
+}
+
 static unsigned how_of(ls_via_t via) {
   switch (via) {
     case LS_VIA_MULTICAST: return LS_HOW_MULTICAST;
@@ -108,38 +145,37 @@ static void handle_datagram(listening_t *l, const char *data, ssize_t nread, con
     return;
   }
   ls_announce_t a;
-  const char *why;
+  const char *why = NULL;
   const char *json = data;
   size_t json_len = (size_t)nread;
-  if ((l->key != NULL && ls_auth_open(l->key, data, (size_t)nread, &json, &json_len) != 0) ||
-      (l->key == NULL && (size_t)nread > 4 && memcmp(data, LS_SEAL_PREFIX, 4) == 0)) {
+  uint64_t sealed_ms = 0;
+  if (l->key != NULL) why = open_sealed(l, data, (size_t)nread, &json, &json_len, &sealed_ms);
+  else if (ls_auth_seal_len(data, (size_t)nread) > 0) why = "sealed with a network key; this peer has none";
+  if (why != NULL) {
     reporting_key_failure(&l->reporting, from, data, (size_t)nread);
-    reject(l, from, l->key ? "not authenticated with the network key" : "sealed with a network key; this peer has none");
+    reject(l, from, why);
     return;
   }
   if (ls_announce_decode(&a, json, json_len, &why) != 0) {
     reject(l, from, why);
     return;
   }
+  a.sealed_ms = sealed_ms;
   if (a.type == LS_ANNOUNCE_QUERY) {
     reporting_query(&l->reporting, a.tag);
     if (answer) answering_query(&l->answering, &a, addr);
     return;
   }
   size_t before = peer_table_peer_count(&l->table);
+  unsigned long evicted = l->table.evicted_peers;
   int rc = peer_table_apply(&l->table, &a, from, how, uv_now(l->loop), ls_unix_now());
   size_t after = peer_table_peer_count(&l->table);
-  char endpoint[LS_NET_ENDPOINT_MAX], via[48];
-  ls_net_endpoint_format(from, a.port, endpoint, sizeof endpoint);
-  ls_how_format(how, via, sizeof via);
-  if (a.type == LS_ANNOUNCE_BYE && after < before)
-    ls_info("peer left tag=%s addr=%s (goodbye) via=%s", a.tag, endpoint, via);
-  else if (after > before)
-    ls_info("peer joined tag=%s addr=%s via=%s", a.tag, endpoint, via);
+  if (a.type == LS_ANNOUNCE_BYE && after < before) log_peer(l, "left", &a, from, how);
+  else if (after > before || (rc >= 0 && evicted != l->table.evicted_peers)) log_peer(l, "joined", &a, from, how);
   /* A peer by hand is heard by unicast: it learns of us at once, so one
    * side's `peers =` line is enough (answering bounds what this can send). */
   if (answer && how == LS_HOW_UNICAST && after > before) answering_unicast(&l->answering, addr);
-  if (rc < 0) reject(l, from, "over a limit (peers or files)");
+  if (rc < 0) reject(l, from, refusal(l, rc));
   if (rc != 0) schedule_write(l, rc != PT_SEEN);
   /* A version of the list this table lacks: fetched now, else at the next beat. */
   if (a.type == LS_ANNOUNCE_BEAT && rc >= 0 && peer_table_wants_list(&l->table, &a, from))
@@ -247,13 +283,15 @@ int listening_init(listening_t *l, uv_loop_t *loop, const ls_config_t *cfg, cons
   l->key = key;
   l->loop = loop;
   ls_ratelimit_init(&l->bad_rl, 10, 10000);
+  ls_ratelimit_init(&l->peer_rl, PEER_LOG_BURST, PEER_LOG_PERIOD_MS);
   peer_table_init(&l->table, cfg->interval);
+  l->table.max_bytes = cfg->tags_max_bytes;
   load_old_tags(l);
   ls_net_bcast_set(cfg->broadcast, &l->bcast);
   int rc = open_socks(l, err, errlen);
   if (rc != 0) return rc;
   if ((rc = asking_init(&l->asking, loop, cfg, key, answer_cb, l, err, errlen)) != 0) return rc;
-  answering_init(&l->answering, loop, cfg, l->sock[0].fd, l->sock[1].fd);
+  answering_init(&l->answering, loop, cfg, key, l->sock[0].fd, l->sock[1].fd);
   reporting_init(&l->reporting, loop, cfg, &l->datagrams, &l->rejected, &l->answering.answers);
   fetching_init(&l->fetching, loop, key, &l->table, feed_changed, l);
   uv_timer_init(loop, &l->expire_timer);

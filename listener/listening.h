@@ -27,6 +27,10 @@
 #include "reporting.h"
 #include "tracker_feed.h"
 
+/* "peer joined" and "peer left" lines, at most (the rest counted on the next). */
+#define PEER_LOG_BURST 20
+#define PEER_LOG_PERIOD_MS 10000
+
 typedef struct listening_s listening_t;
 
 /* One receiving socket, polled (recvmsg reports the destination address). */
@@ -52,7 +56,9 @@ struct listening_s {
   reporting_t reporting;        /* the counters in DIR/run/listener.status */
   fetching_t fetching;          /* big shares' lists, over TCP, on a beat of a new version */
   int use_tracker;
-  ls_ratelimit_t bad_rl;
+  ls_ratelimit_t bad_rl;         /* refused datagrams: 10 lines per 10 s */
+  ls_ratelimit_t peer_rl;        /* peers joined and left: PEER_LOG_BURST lines per PEER_LOG_PERIOD_MS */
+  char why[192];                 /* a refusal's reason, formatted */
   char recv_buf[65536];
   char *pending;        /* rendered tags.txt waiting for the thread pool */
   size_t pending_len;

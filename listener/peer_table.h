@@ -1,7 +1,7 @@
 /* peer_table: what the listener knows: peers, keyed by (tag, source address,
  * chunk server port), and the files each announced. Pure data, no I/O: the
  * listener feeds it datagrams and the clock, and renders tags.txt from it.
- * Every size is bounded (see the limits below and docs/LIMITS.md). */
+ * Every size is bounded (see the limits below and docs/CONFIG.md, "Limits"). */
 #ifndef PEER_TABLE_H
 #define PEER_TABLE_H
 
@@ -16,13 +16,33 @@
 #define PEER_TABLE_MAX_FILES_PER_PEER 50000
 #define PEER_TABLE_MAX_FILES 500000
 #define PEER_TABLE_EXPIRY_ROUNDS 3
+/* What one source address may hold, whatever tags it claims: a host with a
+ * few tags fits; a host claiming thousands cannot crowd the others out. */
+#define PEER_TABLE_MAX_PEERS_PER_ADDR 64
+#define PEER_TABLE_MAX_FILES_PER_ADDR 50000
+#define PEER_TABLE_ADDR_SHARE 4 /* one address: at most 1/4 of max_bytes */
+/* The longest interval believed: a peer claiming more is dropped after 3 x
+ * this much silence, so a flood claiming an hour leaves in 30 minutes. */
+#define PEER_TABLE_MAX_INTERVAL 600
+/* A peer heard again this long after it was first heard keeps announcing:
+ * it is never evicted for a newcomer (peers heard once are, below). */
+#define PEER_TABLE_SETTLED_MS 1000
+/* tags.txt's size: the default of `tags_max_bytes`; each entry counts as its
+ * line's longest length (PEER_TABLE_LINE_FIXED + tag + address + name). */
+#define PEER_TABLE_DEFAULT_BYTES (64ull << 20)
+#define PEER_TABLE_LINE_FIXED 140
 
 typedef struct peer_table_s {
   ls_map_t peers;      /* key "tag addr:port" -> peer_t */
+  ls_map_t addrs;      /* source address -> what it holds (pt_addr_t) */
   size_t total_files;
+  uint64_t total_bytes; /* tags.txt's longest length for what is held */
+  uint64_t max_bytes;   /* `tags_max_bytes`; PEER_TABLE_DEFAULT_BYTES after init */
   unsigned default_interval;
   unsigned long refused_peers;
   unsigned long refused_files;
+  unsigned long evicted_peers;  /* heard-once peers replaced by newcomers */
+  const char *refusal;          /* the last limit that refused something (a sentence part) */
 } peer_table_t;
 
 /* What an announcement changed in tags.txt: nothing, only last_seen
@@ -36,7 +56,12 @@ void peer_table_close(peer_table_t *t);
  * (one LS_HOW_* bit: kept per peer for peers.txt), at monotonic now_ms and
  * wall clock now_unix. A peer that shares nothing is a peer all the same.
  * Queries change nothing. Returns a pt_result_t, or a negative errno when a
- * limit refused (part of) it. */
+ * limit refused (part of) it (t->refusal says which), or -ESTALE when
+ * a->sealed_ms is older than the newest seal taken from that peer (a replay).
+ * A new peer over PEER_TABLE_MAX_PEERS, or over PEER_TABLE_MAX_PEERS_PER_ADDR
+ * of its address, takes the place of a peer heard only once (of its own
+ * address when that is full, else of the address holding the most peers);
+ * with none, it is refused. */
 int peer_table_apply(peer_table_t *t, const ls_announce_t *a, const char *src_addr, unsigned how, uint64_t now_ms,
                      int64_t now_unix);
 /* A beat (LS_ANNOUNCE_BEAT) goes through peer_table_apply too: the peer is

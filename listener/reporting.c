@@ -62,10 +62,9 @@ void reporting_query(reporting_t *r, const char *tag) {
 /* The tag a datagram claims, sealed or not: unchecked, for a person to read. */
 static void claimed_tag(const char *data, size_t len, char *tag, size_t cap) {
   tag[0] = '\0';
-  if (len > LS_SEAL_OVERHEAD && memcmp(data, LS_SEAL_PREFIX, 4) == 0) {
-    data += LS_SEAL_OVERHEAD;
-    len -= LS_SEAL_OVERHEAD;
-  }
+  size_t seal = ls_auth_seal_len(data, len);
+  data += seal;
+  len -= seal;
   ls_announce_t a;
   const char *why;
   if (ls_announce_decode(&a, data, len, &why) != 0) return;

@@ -61,7 +61,10 @@ int main(int argc, char **argv) {
     fprintf(stderr, "lanswarm-server: cannot open %s: %s\n", app.cfg.server_log, uv_strerror(rc));
     return 1;
   }
-  server_set_key(app.server, &app.key);
+  if ((rc = server_set_key(app.server, &app.key)) != 0) {
+    fprintf(stderr, "lanswarm-server: cannot set up TLS for the network key: %s\n", strerror(-rc));
+    return 1;
+  }
   /* Before the port opens: whoever sees it open may stop us at once. */
   ls_signals_init(app.loop, &app.signals, on_signal, &app);
   if ((rc = server_start(app.server)) != 0) {

@@ -105,7 +105,7 @@ struct server_s {
   int pumping, repump;
   double rate_next_ms;           /* token bucket as a virtual clock */
   ls_map_t per_ip;               /* address -> ip_t */
-  const ls_key_t *key;           /* the network key, or NULL */
+  ls_tls_ctx_t *tls;             /* with a network key: TLS for every connection, or NULL */
   int closing;
   int handles;
 };
@@ -665,6 +665,7 @@ static void server_release(server_t *srv) {
   if (srv->log) fclose(srv->log);
   for (ls_map_node_t *it = ls_map_first(&srv->per_ip); it != NULL; it = ls_map_next(&srv->per_ip, it)) free(it->value);
   ls_map_close(&srv->per_ip);
+  ls_tls_ctx_free(srv->tls);
   free(srv);
 }
 
@@ -816,7 +817,7 @@ static void on_connection(uv_stream_t *ls, int status) {
   if (c == NULL) return;
   c->srv = srv;
   ls_conn_opts_t o = {.role = LS_CONN_SERVER,
-                      .key = srv->key,
+                      .tls = srv->tls,
                       .timeout_ms = (uint64_t)srv->cfg->idle_timeout * 1000,
                       .keepalive_s = SERVER_KEEPALIVE_S,
                       .on_frame = handle_frame,
@@ -882,8 +883,9 @@ int server_start(server_t *srv) {
   return 0;
 }
 
-void server_set_key(server_t *srv, const ls_key_t *key) {
-  srv->key = key != NULL && key->set ? key : NULL;
+int server_set_key(server_t *srv, const ls_key_t *key) {
+  if (key == NULL || !key->set) return 0;
+  return ls_tls_ctx_new(key, LS_TLS_CHUNK, LS_TLS_SERVER, &srv->tls);
 }
 
 int server_port(server_t *srv) {

@@ -34,8 +34,9 @@ int server_new(uv_loop_t *loop, const ls_config_t *cfg, ls_catalog_t *catalog, s
 /* Binds and listens on cfg->listen_addr:cfg->tcp_port. */
 int server_start(server_t *srv);
 int server_port(server_t *srv);
-/* With a network key, every connection must pass a challenge first. */
-void server_set_key(server_t *srv, const ls_key_t *key);
+/* With a network key, every connection runs inside TLS 1.3 with the key's
+ * PSK (ls_tls). 0 or a negative errno (OpenSSL refused a setting). */
+int server_set_key(server_t *srv, const ls_key_t *key);
 /* Closes the listener and every connection; frees once they are closed. */
 void server_close(server_t *srv);
 

@@ -40,8 +40,9 @@ static int cmd_discover(ls_shell_t *sh, int argc, char **argv) {
     return LS_SHELL_DONE;
   }
   printf("%s (%s:%u): %zu file(s)\n", h->name, h->addr, h->port, h->files.count);
-  for (ls_map_node_t *it = ls_map_first(&h->files); it; it = ls_map_next(&h->files, it)) {
-    const ls_announce_file_t *f = it->value;
+  for (size_t i = 0; i < h->files.nslots; i++) {
+    const reg_file_t *f = h->files.slots[i];
+    if (f == NULL) continue;
     char hex[LS_HASH_HEX_LEN + 1], size[32];
     ls_hash_to_hex(f->root, hex);
     ls_format_bytes((double)f->size, size, sizeof size);
@@ -55,14 +56,15 @@ static int cmd_files(ls_shell_t *sh, int argc, char **argv) {
   (void)argc;
   (void)argv;
   registry_t *r = tracker_registry(s->t);
-  if (r->by_name.count == 0) printf("no files published\n");
-  for (ls_map_node_t *it = ls_map_first(&r->by_name); it; it = ls_map_next(&r->by_name, it)) {
-    const reg_holders_t *hs = it->value;
-    const ls_announce_file_t *f = ls_map_get(&hs->v[0]->files, it->key);
+  if (r->names.count == 0) printf("no files published\n");
+  for (size_t i = 0; i < r->names.nslots; i++) {
+    const reg_file_t *first = r->names.slots[i];
+    if (first == NULL) continue;
     char size[32];
-    ls_format_bytes((double)f->size, size, sizeof size);
-    printf("%-40s %10s  held by", it->key, size);
-    for (size_t i = 0; i < hs->n; i++) printf(" %s", hs->v[i]->name);
+    ls_format_bytes((double)first->size, size, sizeof size);
+    printf("%-40s %10s  held by", first->name, size);
+    for (const reg_file_t *f = first; f; f = f->next)
+      for (uint32_t k = 0; k < f->nholders; k++) printf(" %s", f->holders[k]->name);
     printf("\n");
   }
   return LS_SHELL_DONE;

@@ -20,9 +20,8 @@ typedef struct conn_s {
   tracker_t *t;
   reg_host_t *host;          /* NULL until registered */
   uint64_t last_heard_ms;
-  int authed;                /* passed the network key's challenge (always, without a key) */
-  ls_auth_hs_t hs;           /* our challenge, with a network key */
   int subscribed;            /* sent SUBSCRIBE: listings are pushed to it */
+  struct conn_s *sub_prev, *sub_next; /* the subscribers' list */
   uint32_t sub_id;           /* the SUBSCRIBE's id, on every pushed ENTRIES */
   int sub_dirty;             /* the tables changed since the push in progress began */
   int sub_pushing;           /* a push is under way, from sub_offset */
@@ -52,7 +51,10 @@ struct tracker_s {
   uv_timer_t push_timer;     /* pushes to subscribers, coalesced */
   uint64_t last_push_ms;
   registry_t reg;
+  ls_tls_ctx_t *tls;         /* with a network key: every connection's TLS */
+  ls_tentry_t *rows;         /* scratch for an answer's rows (LS_TMSG_MAX_FILES) */
   conn_t *conns;
+  conn_t *subs;              /* the subscribed among conns: a change walks only these */
   unsigned nconns;
   unsigned ever_registered;
   uint32_t next_admin_id;
@@ -115,8 +117,7 @@ static void push_schedule(tracker_t *t) {
  * marks the subscribers; one timer pushes to them within PUSH_GAP_MS. */
 static void tables_changed(tracker_t *t) {
   int any = 0;
-  for (conn_t *c = t->conns; c; c = c->next)
-    if (c->subscribed) any = c->sub_dirty = 1;
+  for (conn_t *c = t->subs; c; c = c->sub_next) any = c->sub_dirty = 1;
   if (any) push_schedule(t);
 }
 
@@ -165,18 +166,21 @@ static int push_one(conn_t *c, ls_tentry_t *rows, uint64_t now) {
 static void push_cb(uv_timer_t *timer) {
   tracker_t *t = timer->data;
   uint64_t now = uv_now(t->loop);
-  ls_tentry_t *rows = malloc((LS_TMSG_MAX_FILES + 1) * sizeof *rows);
   int more = 0;
   t->last_push_ms = now;
-  for (conn_t *c = t->conns, *next; c && rows; c = next) {
-    next = c->next;
-    if (c->subscribed && !c->link.closing) more |= push_one(c, rows, now);
+  for (conn_t *c = t->subs, *next; c; c = next) {
+    next = c->sub_next;
+    if (!c->link.closing) more |= push_one(c, t->rows, now);
   }
-  free(rows); /* the rows' names belong to the registry */
-  if (more || rows == NULL) uv_timer_start(timer, push_cb, PUSH_GAP_MS, 0);
+  if (more) uv_timer_start(timer, push_cb, PUSH_GAP_MS, 0);
 }
 
 static void on_subscribe(conn_t *c, const ls_tmsg_t *m) {
+  if (!c->subscribed) {
+    c->sub_next = c->t->subs;
+    if (c->t->subs) c->t->subs->sub_prev = c;
+    c->t->subs = c;
+  }
   c->subscribed = 1;
   c->sub_id = m->id;
   c->sub_dirty = 1;
@@ -196,23 +200,6 @@ static void host_leaves(tracker_t *t, conn_t *c, const char *why) {
     ls_info("the last host left: stopping (--exit-when-empty)");
     tracker_stop(t);
   }
-}
-
-/* With a network key, a connection is answered only once it proved the key;
- * the tracker proves it too. */
-static void authenticate(conn_t *c, ls_tmsg_t *m) {
-  tracker_t *t = c->t;
-  ls_tmsg_t ok;
-  memset(&ok, 0, sizeof ok);
-  if (m->type == LS_TMSG_AUTH && ls_auth_check_response(t->opts.key, &c->hs, m->nonce, m->mac, ok.mac) == 0) {
-    c->authed = 1;
-    ok.type = LS_TMSG_AUTH_OK;
-    ok.id = m->id;
-    ls_tlink_send(&c->link, &ok);
-    return;
-  }
-  send_error(c, m->id, LS_TERR_AUTH, "network key required");
-  ls_tlink_close_for(&c->link, LS_TLINK_END_BAD_MESSAGE, "bad message: no valid network key");
 }
 
 static void on_register(conn_t *c, const ls_tmsg_t *m) {
@@ -264,44 +251,22 @@ static void on_publish(conn_t *c, const ls_tmsg_t *m) {
   send_simple(c, LS_TMSG_OK, m->id);
 }
 
-/* The holders of one name, as rows; returns how many went into rows (cap). */
-static size_t rows_by_name(const registry_t *reg, const char *name, ls_tentry_t *rows, size_t cap) {
-  const reg_holders_t *hs = registry_holders(reg, name);
-  size_t n = 0;
-  for (size_t i = 0; hs && i < hs->n && n < cap; i++) {
-    const reg_host_t *h = hs->v[i];
-    const ls_announce_file_t *f = ls_map_get(&h->files, name);
-    memcpy(rows[n].host, h->name, sizeof rows[n].host);
-    memcpy(rows[n].addr, h->addr, sizeof rows[n].addr);
-    rows[n].port = h->port;
-    rows[n].file = *f;
-    n++;
-  }
-  return n;
-}
-
 static void on_lookup(conn_t *c, const ls_tmsg_t *m) {
   tracker_t *t = c->t;
-  const reg_holders_t *by_name = m->has_root ? NULL : registry_holders(&t->reg, m->name);
-  size_t cap = m->has_root ? LS_TMSG_MAX_FILES : (by_name ? by_name->n : 0);
+  size_t cap = m->has_root ? LS_TMSG_MAX_FILES : registry_holder_count(&t->reg, m->name);
   if (cap > LS_TMSG_MAX_FILES) cap = LS_TMSG_MAX_FILES;
-  ls_tentry_t *rows = malloc((cap + 1) * sizeof *rows);
-  if (rows == NULL) return;
   size_t n;
-  if (m->has_root) n = registry_rows_by_root(&t->reg, m->root, LS_TMSG_MAX_FILES, rows);
-  else n = rows_by_name(&t->reg, m->name, rows, cap);
+  if (m->has_root) n = registry_rows_by_root(&t->reg, m->root, cap, t->rows);
+  else n = registry_lookup(&t->reg, m->name, cap, t->rows);
   /* The rows' names belong to the registry: do not free them. */
-  send_entries(c, m->id, rows, n, 0, (uint32_t)n);
-  free(rows);
+  send_entries(c, m->id, t->rows, n, 0, (uint32_t)n);
 }
 
 static void on_list(conn_t *c, const ls_tmsg_t *m) {
   tracker_t *t = c->t;
-  ls_tentry_t *rows = malloc((m->limit + 1) * sizeof *rows);
-  if (rows == NULL) return;
-  size_t n = registry_rows(&t->reg, m->offset, m->limit, rows);
-  send_entries(c, m->id, rows, n, m->offset, (uint32_t)t->reg.total_files);
-  free(rows);
+  size_t limit = m->limit < LS_TMSG_MAX_FILES ? m->limit : LS_TMSG_MAX_FILES;
+  size_t n = registry_rows(&t->reg, m->offset, limit, t->rows);
+  send_entries(c, m->id, t->rows, n, m->offset, (uint32_t)t->reg.total_files);
 }
 
 /* A PONG answers an admin ping (tracker_ping) of this host. */
@@ -320,11 +285,7 @@ static void on_pong(conn_t *c, const ls_tmsg_t *m) {
 static void on_msg(ls_tlink_t *l, ls_tmsg_t *m) {
   conn_t *c = l->data;
   tracker_t *t = c->t;
-  c->last_heard_ms = uv_now(t->loop);
-  if (!c->authed) {
-    authenticate(c, m);
-    return;
-  }
+  c->last_heard_ms = uv_now(t->loop); /* with a key, only after the TLS handshake */
   switch (m->type) {
     case LS_TMSG_REGISTER: on_register(c, m); return;
     case LS_TMSG_PUBLISH:
@@ -359,6 +320,11 @@ static void on_closed(ls_tlink_t *l) {
   if (c->prev) c->prev->next = c->next;
   else t->conns = c->next;
   if (c->next) c->next->prev = c->prev;
+  if (c->subscribed) {
+    if (c->sub_prev) c->sub_prev->sub_next = c->sub_next;
+    else t->subs = c->sub_next;
+    if (c->sub_next) c->sub_next->sub_prev = c->sub_prev;
+  }
   t->nconns--;
   free(c);
   maybe_stopped(t);
@@ -396,21 +362,12 @@ static void on_connection(uv_stream_t *s, int status) {
   if (t->conns) t->conns->prev = c;
   t->conns = c;
   t->nconns++;
-  if (uv_accept(s, (uv_stream_t *)&c->link.tcp) != 0) {
+  if (uv_accept(s, (uv_stream_t *)&c->link.tcp) != 0 || (t->tls != NULL && ls_tlink_use_tls(&c->link, t->tls) != 0)) {
     ls_tlink_close(&c->link, "accept failed");
     return;
   }
   c->last_heard_ms = uv_now(t->loop);
-  c->authed = t->opts.key == NULL;
   ls_tlink_start(&c->link);
-  if (!c->authed) {
-    ls_tmsg_t ch;
-    memset(&ch, 0, sizeof ch);
-    ch.type = LS_TMSG_CHALLENGE;
-    ls_auth_challenge(&c->hs, LS_AUTH_TRACKER);
-    memcpy(ch.nonce, c->hs.server_nonce, LS_NONCE_LEN);
-    ls_tlink_send(&c->link, &ch);
-  }
 }
 
 /* Pings every registered host; drops those silent for 3 intervals. */
@@ -447,9 +404,16 @@ int tracker_new(uv_loop_t *loop, const ls_config_t *cfg, const tracker_opts_t *o
   t->cfg = cfg;
   t->opts = *opts;
   if (t->opts.ping_interval == 0) t->opts.ping_interval = 10;
-  if (registry_init(&t->reg) != 0) {
+  t->rows = malloc(LS_TMSG_MAX_FILES * sizeof *t->rows);
+  if (t->rows == NULL || registry_init(&t->reg) != 0) {
+    free(t->rows);
     free(t);
     return UV_ENOMEM;
+  }
+  if (opts->key != NULL && opts->key->set && ls_tls_ctx_new(opts->key, LS_TLS_TRACKER, LS_TLS_SERVER, &t->tls) != 0) {
+    registry_close(&t->reg);
+    free(t);
+    return UV_EPROTO;
   }
   uv_timer_init(loop, &t->ping_timer);
   uv_timer_init(loop, &t->push_timer);
@@ -550,5 +514,7 @@ void tracker_stop(tracker_t *t) {
 
 void tracker_free(tracker_t *t) {
   registry_close(&t->reg);
+  ls_tls_ctx_free(t->tls);
+  free(t->rows);
   free(t);
 }

@@ -178,24 +178,6 @@ static void cmd_share_add(commands_t *c, hub_cmd_t *cmd) {
   c->adds = a;
 }
 
-/* Moves src to base, or base.1, base.2... if taken (dest: where it went).
- * Returns 0 or a negative errno. */
-static int move_aside(const char *src, const char *base, char *dest, size_t len) {
-  snprintf(dest, len, "%s", base);
-  int rc = -EEXIST;
-  for (unsigned n = 1; n < 1000 && rc == -EEXIST; n++) {
-    /* renameat2(RENAME_NOREPLACE) is not on every file system: link + unlink. */
-    if (link(src, dest) == 0) rc = 0;
-    else if (errno == EEXIST) {
-      if (snprintf(dest, len, "%s.%u", base, n) >= (int)len) break;
-    } else {
-      rc = -errno;
-    }
-  }
-  if (rc == 0) rc = unlink(src) == 0 ? 0 : -errno;
-  return rc;
-}
-
 /* "Remove": the file leaves the share but is not deleted: it moves to
  * DIR/unshared/, under a new name if that one is taken. */
 static void cmd_share_remove(commands_t *c, hub_cmd_t *cmd) {
@@ -204,27 +186,17 @@ static void cmd_share_remove(commands_t *c, hub_cmd_t *cmd) {
     answer(cmd, 400, error_json("\"name\": a valid file name (relative, no '..', no control characters)"));
     return;
   }
-  char src[PATH_MAX], dest[PATH_MAX], base[PATH_MAX];
-  struct stat st;
-  if (snprintf(src, sizeof src, "%s/%s", c->cfg->share_dir, name) >= (int)sizeof src || lstat(src, &st) != 0 ||
-      !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) {
-    answer(cmd, 404, error_json("'%s' is not a file in the share", name));
+  char aside[PATH_MAX + 16], dest[PATH_MAX];
+  snprintf(aside, sizeof aside, "%s/unshared", c->cfg->dir);
+  /* From share/ or downloads/: a downloaded file would be seeded forever otherwise. */
+  int rc = ls_share_remove(c->cfg->share_dir, aside, name, dest, sizeof dest);
+  if (rc == -ENOENT) rc = ls_share_remove(c->cfg->downloads_dir, aside, name, dest, sizeof dest);
+  if (rc == -ENOENT) {
+    answer(cmd, 404, error_json("'%s' is not a file in share/ or downloads/", name));
     return;
   }
-  if (snprintf(base, sizeof base, "%s/unshared/%s", c->cfg->dir, name) >= (int)sizeof base) {
-    answer(cmd, 400, error_json("\"name\": too long"));
-    return;
-  }
-  char parent[PATH_MAX];
-  snprintf(parent, sizeof parent, "%s", base);
-  *strrchr(parent, '/') = '\0';
-  if (ls_mkdir_p(parent) != 0) {
-    answer(cmd, 500, error_json("cannot create %s", parent));
-    return;
-  }
-  int rc = move_aside(src, base, dest, sizeof dest);
   if (rc != 0) {
-    answer(cmd, 500, error_json("cannot move %s out of the share: %s", name, strerror(-rc)));
+    answer(cmd, rc == -ENAMETOOLONG ? 400 : 500, error_json("cannot move %s out of the share: %s", name, strerror(-rc)));
     return;
   }
   ls_log(LS_LOG_INFO, "remove %s: moved to %s", name, dest);

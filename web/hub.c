@@ -3,7 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-const char *const hub_section_names[HUB_NSECTIONS] = {"peers", "files", "transfers", "share", "server", "status"};
+const char *const hub_section_names[HUB_NSECTIONS] = {"peers", "files", "transfers", "share", "server", "status", "logs"};
 
 static char *dup_answer(const char *s) {
   return strdup(s);

@@ -14,7 +14,7 @@
 #include <stdint.h>
 #include <uv.h>
 
-typedef enum { HUB_PEERS, HUB_FILES, HUB_TRANSFERS, HUB_SHARE, HUB_SERVER, HUB_STATUS, HUB_NSECTIONS } hub_section_t;
+typedef enum { HUB_PEERS, HUB_FILES, HUB_TRANSFERS, HUB_SHARE, HUB_SERVER, HUB_STATUS, HUB_LOGS, HUB_NSECTIONS } hub_section_t;
 
 extern const char *const hub_section_names[HUB_NSECTIONS];
 

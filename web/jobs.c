@@ -22,6 +22,7 @@ struct job_s {
   double rate;
   double eta;           /* seconds, < 0 unknown */
   cJSON *peers;         /* from the last progress event */
+  cJSON *sources;       /* the holders' tags, from the start event */
   int64_t started, ended;
   double seconds;
   char result[32];
@@ -61,6 +62,7 @@ void jobs_init(jobs_t *j, uv_loop_t *loop, const char *downloader, char **args, 
 
 static void job_free(job_t *job) {
   cJSON_Delete(job->peers);
+  cJSON_Delete(job->sources);
   free(job->line);
   free(job);
 }
@@ -105,6 +107,9 @@ static void on_event(job_t *job, const char *line) {
   if (ev->kind == LS_EVENT_START) {
     snprintf(job->root, sizeof job->root, "%s", ev->root);
     job->total = ev->size;
+    cJSON_Delete(job->sources);
+    job->sources = cJSON_CreateArray();
+    for (size_t i = 0; i < ev->nholders; i++) cJSON_AddItemToArray(job->sources, cJSON_CreateString(ev->holders[i]));
   } else if (ev->kind == LS_EVENT_PROGRESS) {
     job->done = ev->done;
     job->total = ev->total;
@@ -341,6 +346,7 @@ static cJSON *job_json(const job_t *job) {
   if (job->eta >= 0 && job->state == J_RUNNING) cJSON_AddNumberToObject(o, "eta_s", job->eta);
   else cJSON_AddNullToObject(o, "eta_s");
   cJSON_AddItemToObject(o, "peers", job->peers ? cJSON_Duplicate(job->peers, 1) : cJSON_CreateArray());
+  cJSON_AddItemToObject(o, "sources", job->sources ? cJSON_Duplicate(job->sources, 1) : cJSON_CreateArray());
   cJSON_AddNumberToObject(o, "started", (double)job->started);
   cJSON_AddBoolToObject(o, "cancelling", job->cancel_asked && job->state == J_RUNNING);
   if (job->state != J_RUNNING) {

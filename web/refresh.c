@@ -4,6 +4,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "ls_partial.h"
 #include "ls_util.h"
 
 #define STATUS_MAX (1u << 20)
@@ -38,11 +39,28 @@ static void publish_peers(refresh_t *r) {
 }
 
 static void publish_files(refresh_t *r) {
-  hub_publish(r->hub, HUB_FILES, print(model_files(r->tags, r->ntags, mine(r), r->cfg->tag)));
+  cJSON *o = model_files(r->tags, r->ntags, mine(r), r->cfg->tag);
+  if (o != NULL && r->tags_problem[0] != '\0') cJSON_AddStringToObject(o, "problem", r->tags_problem);
+  hub_publish(r->hub, HUB_FILES, print(o));
+}
+
+#define CHUNK_MAP_CELLS 64
+
+/* Each running download's chunk map, from its R.have in temp/. */
+static void add_chunk_maps(const refresh_t *r, cJSON *active) {
+  cJSON *job;
+  char map[CHUNK_MAP_CELLS + 1];
+  cJSON_ArrayForEach(job, active) {
+    const char *root = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(job, "root"));
+    long n = root && strlen(root) == LS_HASH_HEX_LEN ? ls_partial_map(r->cfg->temp_dir, root, CHUNK_MAP_CELLS, map) : -1;
+    if (n >= 0) cJSON_AddStringToObject(job, "chunk_map", map);
+    else cJSON_AddNullToObject(job, "chunk_map");
+  }
 }
 
 void refresh_publish_transfers(refresh_t *r) {
   cJSON *o = jobs_json(r->jobs);
+  add_chunk_maps(r, cJSON_GetObjectItemCaseSensitive(o, "active"));
   cJSON_AddItemToObject(o, "history", r->history ? cJSON_Duplicate(r->history, 1) : cJSON_CreateArray());
   hub_publish(r->hub, HUB_TRANSFERS, print(o));
 }
@@ -75,7 +93,14 @@ static void look_at_tags(refresh_t *r) {
   if (!stamp_changed(r->cfg->tags_path, &r->tags_st)) return;
   ls_tag_entry_t *e;
   size_t n;
-  if (ls_tags_read(r->cfg->tags_path, &e, &n, NULL) != 0) return;
+  int rc = ls_tags_read(r->cfg->tags_path, &e, &n, NULL);
+  if (rc != 0) { /* once per change of the file: what is listed stays */
+    ls_warn("cannot read %s: %s", r->cfg->tags_path, ls_tags_read_error(rc));
+    snprintf(r->tags_problem, sizeof r->tags_problem, "cannot read %s: %s", r->cfg->tags_path, ls_tags_read_error(rc));
+    publish_files(r);
+    return;
+  }
+  r->tags_problem[0] = '\0';
   ls_tags_free(r->tags, r->ntags);
   r->tags = e;
   r->ntags = n;
@@ -122,6 +147,8 @@ static int look_at_server_status(refresh_t *r) {
 }
 
 static void look(refresh_t *r) {
+  cJSON *logs = logs_look(&r->logs, r->cfg->dir);
+  if (logs) hub_publish(r->hub, HUB_LOGS, print(logs));
   look_at_peers(r);
   look_at_tags(r);
   int64_t sec = ls_unix_now();

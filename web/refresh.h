@@ -8,11 +8,13 @@
 #define REFRESH_H
 
 #include <cjson/cJSON.h>
+#include <limits.h>
 #include <stdint.h>
 #include <uv.h>
 
 #include "hub.h"
 #include "jobs.h"
+#include "logs.h"
 #include "ls_catalog.h"
 #include "ls_config.h"
 #include "ls_map.h"
@@ -37,6 +39,7 @@ typedef struct {
   uv_timer_t timer;
   ls_catalog_t *catalog;         /* this peer's files; NULL once closed */
   refresh_stamp_t tags_st, client_st, status_st, peers_st;
+  char tags_problem[PATH_MAX + 256]; /* why tags.txt could not be read ("" when it could) */
   ls_tag_entry_t *tags;          /* tags.txt as last read */
   size_t ntags;
   ls_peer_entry_t *peers;        /* peers.txt as last read */
@@ -47,6 +50,7 @@ typedef struct {
   cJSON *history;                /* client.log */
   int64_t last_peers_second;
   int64_t server_checked;        /* when the server section was last rebuilt */
+  logs_t logs;                   /* the daemons' logs as last looked at */
 } refresh_t;
 
 /* Reads the files once and publishes every section but status, so that each

@@ -10,6 +10,7 @@
 
 #include "ls_manifest.h"
 #include "ls_net.h"
+#include "ls_tags.h"
 #include "ls_util.h"
 
 #ifndef LS_VERSION
@@ -175,9 +176,14 @@ static const ls_config_key_t keys[] = {
              "seconds between fallback rescans of the share"),
     SIZE_KEY("chunk_size", chunk_size, LS_CHUNK_MIN, LS_CHUNK_MAX, "1M", CATALOG, "SIZE",
              "chunk size for files this peer hashes"),
+    SIZE_KEY("tags_max_bytes", tags_max_bytes, 64 << 10, LS_TAGS_MAX_BYTES, "64M", LIS, "SIZE",
+             "the listener keeps tags.txt within this size (a quarter per address)"),
     SIZE_KEY("rate_limit", rate_limit, 0, UINT64_MAX, "0", SRV, "RATE",
              "the server's upload in bytes/s (25M); 0: none"),
-    UINT_KEY("max_conns", NULL, max_conns, 1, 100000, "256", SRV | TRK, "N", "connections the server or tracker takes"),
+    /* Spelled as curl's and wget's option: --limit-rate. */
+    {"download_rate_limit", "limit-rate", LS_CFG_SIZE, FIELD(download_rate_limit), 0, UINT64_MAX, "0", NULL, DL,
+     "RATE", "the downloader's download in bytes/s (25M), all peers together; 0: none", NULL},
+    UINT_KEY("max_conns", NULL, max_conns, 1, 1000000, "256", SRV | TRK, "N", "connections the server or tracker takes"),
     UINT_KEY("max_conns_per_ip", NULL, max_conns_per_ip, 1, 100000, "32", SRV, "N",
              "the server's connections from one address"),
     UINT_KEY("idle_timeout", NULL, idle_timeout, 1, 86400, "60", SRV, "SEC",

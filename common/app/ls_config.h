@@ -64,6 +64,8 @@ typedef struct {
   unsigned rescan;              /* share rescan fallback, seconds */
   uint32_t chunk_size;
   uint64_t rate_limit;          /* server upload bytes/s, 0 = unlimited */
+  uint64_t download_rate_limit; /* downloader bytes/s, all peers together, 0 = unlimited */
+  uint64_t tags_max_bytes;      /* listener: tags.txt's size at most */
   unsigned max_conns;           /* server connections */
   unsigned max_conns_per_ip;    /* server connections from one address */
   unsigned idle_timeout;        /* server idle seconds */

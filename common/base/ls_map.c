@@ -4,14 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static size_t hash_str(const char *s) {
-  size_t h = 1469598103934665603ULL; /* FNV-1a */
-  while (*s) {
-    h ^= (unsigned char)*s++;
-    h *= 1099511628211ULL;
-  }
-  return h;
-}
+#include "ls_ptab.h"
 
 int ls_map_init(ls_map_t *m) {
   m->nbuckets = 16;
@@ -35,7 +28,7 @@ void ls_map_close(ls_map_t *m) {
 }
 
 void *ls_map_get(const ls_map_t *m, const char *key) {
-  size_t h = hash_str(key);
+  size_t h = ls_ptab_hash_str(key);
   for (ls_map_node_t *n = m->buckets[h & (m->nbuckets - 1)]; n != NULL; n = n->next)
     if (n->hash == h && strcmp(n->key, key) == 0) return n->value;
   return NULL;
@@ -60,7 +53,7 @@ static void grow(ls_map_t *m) {
 }
 
 int ls_map_put(ls_map_t *m, const char *key, void *value) {
-  size_t h = hash_str(key);
+  size_t h = ls_ptab_hash_str(key);
   for (ls_map_node_t *n = m->buckets[h & (m->nbuckets - 1)]; n != NULL; n = n->next) {
     if (n->hash == h && strcmp(n->key, key) == 0) {
       n->value = value;
@@ -80,7 +73,7 @@ int ls_map_put(ls_map_t *m, const char *key, void *value) {
 }
 
 void *ls_map_del(ls_map_t *m, const char *key) {
-  size_t h = hash_str(key);
+  size_t h = ls_ptab_hash_str(key);
   ls_map_node_t **pp = &m->buckets[h & (m->nbuckets - 1)];
   for (; *pp != NULL; pp = &(*pp)->next) {
     ls_map_node_t *n = *pp;

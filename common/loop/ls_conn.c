@@ -27,12 +27,12 @@ const char *ls_conn_end_name(ls_conn_end_t why) {
     case LS_CONN_END_CONNECT_TIMEOUT: return "connect-timeout";
     case LS_CONN_END_AUTH_TIMEOUT: return "auth-timeout";
     case LS_CONN_END_AUTH_FAILED: return "auth-failed";
-    case LS_CONN_END_AUTH_REFUSED: return "auth-refused";
     case LS_CONN_END_KEY_REQUIRED: return "key-required";
     case LS_CONN_END_REFUSED: return "refused";
     case LS_CONN_END_SHUTDOWN: return "shutdown";
     case LS_CONN_END_WRITE_TIMEOUT: return "write-timeout";
     case LS_CONN_END_EVICTED: return "evicted";
+    case LS_CONN_END_TLS: return "tls-error";
   }
   return "closed";
 }
@@ -41,7 +41,6 @@ int ls_conn_init(uv_loop_t *loop, ls_conn_t *c, const ls_conn_opts_t *o) {
   static uint8_t shared[SHARED_SLAB]; /* the reader copies what it keeps */
   memset(c, 0, sizeof *c);
   c->o = *o;
-  if (c->o.key != NULL && !c->o.key->set) c->o.key = NULL;
   c->state = LS_CONN_CONNECTING;
   c->slab = shared;
   if (o->slab > 0) {
@@ -49,6 +48,13 @@ int ls_conn_init(uv_loop_t *loop, ls_conn_t *c, const ls_conn_opts_t *o) {
     c->own_slab = 1;
   } else {
     c->o.slab = SHARED_SLAB;
+  }
+  if (o->tls != NULL) {
+    if (ls_tls_init(&c->tls, o->tls) != 0) {
+      if (c->own_slab) free(c->slab);
+      return UV_ENOMEM;
+    }
+    c->tls_open = 1;
   }
   ls_proto_reader_init(&c->reader, o->max_payload, o->role == LS_CONN_SERVER);
   uv_tcp_init(loop, &c->tcp);
@@ -62,6 +68,7 @@ int ls_conn_init(uv_loop_t *loop, ls_conn_t *c, const ls_conn_opts_t *o) {
 /* ---------- closing ---------- */
 
 static void out_cancel_all(ls_conn_t *c);
+static void tls_last_word(ls_conn_t *c, const uv_buf_t *b);
 
 static void handle_closed(uv_handle_t *h) {
   ls_conn_t *c = h->data;
@@ -69,6 +76,8 @@ static void handle_closed(uv_handle_t *h) {
   out_cancel_all(c);
   if (c->own_slab) free(c->slab);
   c->slab = NULL;
+  if (c->tls_open) ls_tls_close(&c->tls);
+  c->tls_open = 0;
   if (c->o.on_closed) c->o.on_closed(c);
 }
 
@@ -94,7 +103,10 @@ void ls_conn_fail(ls_conn_t *c, uint32_t id, uint16_t code, const char *text, ls
   uint8_t err[LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT];
   size_t n = ls_proto_encode_error(err, id, code, text);
   uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
-  uv_try_write((uv_stream_t *)&c->tcp, &b, 1); /* a last word: now or never */
+  ls_conn_out_t *cur = c->out_cur;
+  if (c->tls_open && c->tls.done) tls_last_word(c, &b); /* in a record, and the close_notify */
+  else if (cur == NULL || cur->fd < 0 || cur->head_sent == 0) /* not inside a frame sent with sendfile */
+    uv_try_write((uv_stream_t *)&c->tcp, &b, 1);          /* a last word: now or never */
   c->errors_sent++;
   ls_conn_close(c, why);
 }
@@ -103,12 +115,50 @@ void ls_conn_fail(ls_conn_t *c, uint32_t id, uint16_t code, const char *text, ls
 
 typedef struct {
   uv_write_t w;
+  ls_conn_out_t *o; /* with TLS: the reply queue's frame these records carry, told when written */
   uint8_t buf[];
 } small_write_t;
 
+static void out_finish(ls_conn_t *c, ls_conn_out_t *o, int status);
+
 static void small_written(uv_write_t *w, int status) {
-  (void)status; /* a failed write shows up as a read error or a timeout */
-  free(w->data);
+  small_write_t *sw = w->data; /* a failed write shows up as a read error or a timeout */
+  ls_conn_out_t *o = sw->o;
+  free(sw);
+  if (o != NULL) out_finish(o->c, o, status);
+}
+
+/* With TLS: what ls_tls has to send (records, handshake messages, alerts)
+ * as one write; the queue's frame o, if any, is told when it is written. */
+static int tls_flush(ls_conn_t *c, ls_conn_out_t *o) {
+  size_t n = ls_tls_pending(&c->tls);
+  if (n == 0) return o != NULL ? UV_EINVAL : 0;
+  small_write_t *sw = malloc(sizeof *sw + n);
+  if (sw == NULL) return UV_ENOMEM;
+  n = ls_tls_take(&c->tls, sw->buf, n);
+  sw->o = o;
+  sw->w.data = sw;
+  uv_buf_t b = uv_buf_init((char *)sw->buf, (unsigned)n);
+  int rc = uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written);
+  if (rc != 0) free(sw);
+  else c->bytes_queued += n;
+  return rc;
+}
+
+static int tls_send(ls_conn_t *c, const uv_buf_t *bufs, unsigned n, ls_conn_out_t *o) {
+  for (unsigned i = 0; i < n; i++)
+    if (ls_tls_write(&c->tls, (const uint8_t *)bufs[i].base, bufs[i].len) != 0) return UV_EPROTO;
+  return tls_flush(c, o);
+}
+
+/* A last word in a record, then the close_notify: now or never. */
+static void tls_last_word(ls_conn_t *c, const uv_buf_t *b) {
+  uint8_t out[1024];
+  if (ls_tls_write(&c->tls, (const uint8_t *)b->base, b->len) != 0) return;
+  ls_tls_shutdown(&c->tls);
+  size_t n = ls_tls_take(&c->tls, out, sizeof out);
+  uv_buf_t cb = uv_buf_init((char *)out, (unsigned)n);
+  if (n > 0) uv_try_write((uv_stream_t *)&c->tcp, &cb, 1);
 }
 
 int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload, size_t len) {
@@ -118,7 +168,13 @@ int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload
   size_t n = ls_proto_encode_header(sw->buf, type, id, len);
   if (len > 0) memcpy(sw->buf + n, payload, len);
   uv_buf_t b = uv_buf_init((char *)sw->buf, (unsigned)(n + len));
+  if (c->tls_open) {
+    int rc = tls_send(c, &b, 1, NULL);
+    free(sw);
+    return rc;
+  }
   sw->w.data = sw;
+  sw->o = NULL;
   int rc = uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written);
   if (rc != 0) free(sw);
   else c->bytes_queued += b.len;
@@ -136,7 +192,9 @@ size_t ls_conn_unsent(const ls_conn_t *c) {
  * non-blocking on the loop thread, waiting for writability on a uv_poll of a
  * dup of the socket (libuv's own watcher keeps the socket itself). The owner
  * warms the file's pages on the thread pool first (readahead), so sendfile
- * does not wait for the disk here. */
+ * does not wait for the disk here. With TLS, a frame is encrypted when its
+ * turn comes (so records leave in the order they were made, and only one
+ * frame's records wait in memory), and its records go through uv_write. */
 
 static void out_next(ls_conn_t *c);
 
@@ -241,10 +299,16 @@ static void out_next(ls_conn_t *c) {
     out_file_step(c);
     return;
   }
-  /* Buffers: libuv's queue counts them from here. */
+  /* Buffers: libuv's queue counts them from here (with TLS, their records). */
   size_t len = out_len(o);
   o->w.data = o;
-  int rc = uv_write(&o->w, (uv_stream_t *)&c->tcp, o->bufs, o->nbufs, out_written);
+  int rc;
+  if (c->tls_open) {
+    c->bytes_queued -= len; /* tls_flush counts the records instead */
+    rc = tls_send(c, o->bufs, o->nbufs, o);
+  } else {
+    rc = uv_write(&o->w, (uv_stream_t *)&c->tcp, o->bufs, o->nbufs, out_written);
+  }
   if (rc != 0) {
     out_finish(c, o, rc);
     return;
@@ -290,55 +354,88 @@ int ls_conn_out_file(ls_conn_t *c, ls_conn_out_t *o, uv_buf_t head, int fd, uint
 }
 
 int ls_conn_sendfile_ok(const ls_conn_t *c) {
-  return !c->o.copy_payloads;
+  return !c->tls_open;
 }
 
 uint64_t ls_conn_bytes_sent(const ls_conn_t *c) {
   return c->bytes_queued - ls_conn_unsent(c);
 }
 
-/* ---------- the network key (docs/PROTOCOL.md, section 5) ---------- */
+/* ---------- the network key: TLS (docs/PROTOCOL.md, "The TLS layer") ---------- */
 
-/* Server: nothing is answered before the client proves it holds the key;
- * the server proves it too. */
-static int server_handshake(ls_conn_t *c, const ls_frame_t *f) {
-  uint8_t proof[LS_MAC_LEN];
-  if (f->type == LS_MSG_AUTH_RESPONSE && f->len == LS_NONCE_LEN + LS_MAC_LEN &&
-      ls_auth_check_response(c->o.key, &c->hs, f->payload, f->payload + LS_NONCE_LEN, proof) == 0) {
-    c->state = LS_CONN_READY;
-    ls_conn_send(c, LS_MSG_AUTH_OK, 0, proof, LS_MAC_LEN);
-    if (c->o.on_ready) c->o.on_ready(c);
-    return 0;
-  }
+static void became_ready(ls_conn_t *c) {
+  c->state = LS_CONN_READY;
+  if (c->o.role == LS_CONN_CLIENT) uv_timer_stop(&c->timer); /* the stall clock starts with a request */
+  if (c->o.on_ready) c->o.on_ready(c);
+}
+
+/* Server: a client that speaks plaintext frames to a keyed server is told,
+ * in plaintext, that a key is required. */
+static void refuse_plaintext(ls_conn_t *c) {
   static ls_ratelimit_t rl = {5, 10000, 0, 0, 0};
   unsigned long dropped;
-  if (ls_ratelimit_allow(&rl, &dropped)) ls_warn("connection from %s: no valid network key; closed", c->peer);
-  ls_conn_fail(c, f->id, LS_ERR_AUTH, "network key required", LS_CONN_END_AUTH_FAILED);
+  if (ls_ratelimit_allow(&rl, &dropped)) ls_warn("connection from %s: no network key (plaintext); closed", c->peer);
+  snprintf(c->why, sizeof c->why, "plaintext where TLS was required");
+  ls_conn_fail(c, 0, LS_ERR_AUTH, "network key required", LS_CONN_END_AUTH_FAILED);
+}
+
+/* Client: before its handshake, a keyed client hears plaintext only from a
+ * server without a key (its "malformed frame"), or from one refusing any
+ * connection (busy): the owner hears a busy refusal; anything else fails. */
+static int refusal_frame(void *ud, ls_frame_t *f) {
+  ls_conn_t *c = ud;
+  uint16_t code = 0;
+  char text[LS_PROTO_MAX_ERROR_TEXT + 1];
+  if (f->type == LS_MSG_ERROR && ls_proto_parse_error(f, &code, text, sizeof text) == 0 && code == LS_ERR_BUSY) {
+    c->o.on_frame(c, f);
+    ls_conn_close(c, LS_CONN_END_REFUSED);
+    return 1;
+  }
+  snprintf(c->why, sizeof c->why, "the peer does not use a network key (it answered in plaintext)");
+  ls_conn_close(c, LS_CONN_END_AUTH_FAILED);
   return 1;
 }
 
-/* Client: answer the challenge, then check the server's proof before
- * anything else is sent. */
-static int client_handshake(ls_conn_t *c, const ls_frame_t *f) {
-  if (f->type == LS_MSG_AUTH_CHALLENGE && !c->auth_pending) {
-    uint8_t answer[LS_NONCE_LEN + LS_MAC_LEN];
-    ls_auth_respond(c->o.key, &c->hs, LS_AUTH_CHUNK, f->payload, answer + LS_NONCE_LEN);
-    memcpy(answer, c->hs.client_nonce, LS_NONCE_LEN);
-    c->auth_pending = 1;
-    if (ls_conn_send(c, LS_MSG_AUTH_RESPONSE, 0, answer, sizeof answer) != 0) {
-      ls_conn_close(c, LS_CONN_END_WRITE);
-      return 1;
-    }
+/* Whether the first bytes received may begin TLS; the other case is dealt with. */
+static int tls_judge_first(ls_conn_t *c, const uint8_t *data, size_t n) {
+  if (c->first_byte_seen) return 1;
+  c->first_byte_seen = 1;
+  if (c->o.role == LS_CONN_SERVER) {
+    if (ls_tls_looks_like_hello(data, n) != 0) return 1;
+    refuse_plaintext(c);
     return 0;
   }
-  if (f->type == LS_MSG_AUTH_OK && c->auth_pending && ls_auth_check_proof(c->o.key, &c->hs, f->payload) == 0) {
-    c->auth_pending = 0;
-    c->state = LS_CONN_READY;
-    if (c->o.on_ready) c->o.on_ready(c);
-    return c->state == LS_CONN_READY ? 0 : 1;
+  if (data[0] >= 0x14 && data[0] <= 0x17) return 1; /* a TLS record's content type */
+  ls_proto_reader_t plain;
+  ls_proto_reader_init(&plain, LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT, 0);
+  if (ls_proto_reader_feed(&plain, data, n, refusal_frame, c) <= 0 && c->state != LS_CONN_CLOSED)
+    refusal_frame(c, &(ls_frame_t){0});
+  ls_proto_reader_close(&plain);
+  return 0;
+}
+
+/* Advances the handshake; 1 once it is done, 0 otherwise (waiting or closed). */
+static int tls_handshake(ls_conn_t *c) {
+  int rc = ls_tls_handshake(&c->tls);
+  if (tls_flush(c, NULL) != 0 && rc >= 0) {
+    ls_conn_close(c, LS_CONN_END_WRITE);
+    return 0;
   }
-  ls_conn_close(c, f->type == LS_MSG_ERROR ? LS_CONN_END_AUTH_REFUSED : LS_CONN_END_AUTH_FAILED);
-  return 1;
+  if (rc == 1) {
+    became_ready(c);
+    return c->state == LS_CONN_READY;
+  }
+  if (rc < 0) {
+    snprintf(c->why, sizeof c->why, "%s", ls_tls_error(&c->tls));
+    if (c->o.role == LS_CONN_SERVER) {
+      static ls_ratelimit_t rl = {5, 10000, 0, 0, 0};
+      unsigned long dropped;
+      if (ls_ratelimit_allow(&rl, &dropped))
+        ls_warn("connection from %s: %s (not our network key?); closed", c->peer, c->why);
+    }
+    ls_conn_close(c, LS_CONN_END_AUTH_FAILED);
+  }
+  return 0;
 }
 
 /* ---------- reading ---------- */
@@ -346,11 +443,10 @@ static int client_handshake(ls_conn_t *c, const ls_frame_t *f) {
 static int frame_cb(void *ud, ls_frame_t *f) {
   ls_conn_t *c = ud;
   if (c->state == LS_CONN_CLOSED) return 1;
-  if (c->state == LS_CONN_HANDSHAKE)
-    return c->o.role == LS_CONN_SERVER ? server_handshake(c, f) : client_handshake(c, f);
   if (c->o.role == LS_CONN_SERVER) {
     uv_timer_again(&c->timer); /* a whole request is activity; stray bytes are not */
-  } else if (f->type == LS_MSG_AUTH_CHALLENGE) {
+  } else if (c->o.tls == NULL && f->type == LS_MSG_ERROR && f->len >= 2 && f->payload[0] == 0 &&
+             f->payload[1] == LS_ERR_AUTH) {
     ls_conn_close(c, LS_CONN_END_KEY_REQUIRED);
     return 1;
   }
@@ -358,11 +454,55 @@ static int frame_cb(void *ud, ls_frame_t *f) {
   return c->state == LS_CONN_CLOSED ? 1 : rc;
 }
 
+/* The frame reader's result: a malformed stream ends the connection. */
+static void reader_result(ls_conn_t *c, int rc) {
+  if (c->state == LS_CONN_CLOSED) return;
+  if (rc == -EPROTO) {
+    /* The byte stream cannot be trusted: a server says so once; both hang up. */
+    if (c->o.role == LS_CONN_SERVER) ls_conn_fail(c, 0, LS_ERR_BAD_REQUEST, "malformed frame", LS_CONN_END_PROTOCOL);
+    else ls_conn_close(c, LS_CONN_END_PROTOCOL);
+  } else if (rc < 0) {
+    ls_conn_close(c, LS_CONN_END_NOMEM);
+  }
+}
+
+/* With TLS: the plaintext of every whole record received, into the frame
+ * reader (a payload's bytes straight into place, as without TLS). */
+static void tls_drain(ls_conn_t *c) {
+  for (;;) {
+    size_t room;
+    uint8_t *direct = ls_proto_reader_direct(&c->reader, &room);
+    int is_direct = direct != NULL && room >= DIRECT_MIN;
+    ssize_t n = is_direct ? ls_tls_read(&c->tls, direct, room) : ls_tls_read(&c->tls, c->slab, c->o.slab);
+    if (n == 0) break;
+    if (n < 0) {
+      snprintf(c->why, sizeof c->why, "%s", ls_tls_error(&c->tls));
+      ls_conn_close(c, n == -EPIPE ? LS_CONN_END_EOF : LS_CONN_END_TLS);
+      return;
+    }
+    int rc = is_direct ? ls_proto_reader_commit(&c->reader, (size_t)n, frame_cb, c)
+                       : ls_proto_reader_feed(&c->reader, c->slab, (size_t)n, frame_cb, c);
+    reader_result(c, rc);
+    if (rc != 0 || c->state == LS_CONN_CLOSED) return;
+  }
+  if (tls_flush(c, NULL) != 0) ls_conn_close(c, LS_CONN_END_WRITE); /* a key update's answer */
+}
+
+static void tls_received(ls_conn_t *c, const uint8_t *data, size_t n) {
+  if (!tls_judge_first(c, data, n)) return;
+  if (ls_tls_feed(&c->tls, data, n) != 0) {
+    ls_conn_close(c, LS_CONN_END_NOMEM);
+    return;
+  }
+  if (c->state == LS_CONN_HANDSHAKE && !tls_handshake(c)) return;
+  tls_drain(c);
+}
+
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
   ls_conn_t *c = h->data;
   size_t room;
   (void)suggested;
-  uint8_t *direct = ls_proto_reader_direct(&c->reader, &room);
+  uint8_t *direct = c->tls_open ? NULL : ls_proto_reader_direct(&c->reader, &room);
   if (direct != NULL && room >= DIRECT_MIN) *buf = uv_buf_init((char *)direct, (unsigned)room);
   else *buf = uv_buf_init((char *)c->slab, (unsigned)c->o.slab);
 }
@@ -380,17 +520,14 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
   ls_conn_busy_cb receiving = c->o.receiving ? c->o.receiving : c->o.busy;
   if (c->o.role == LS_CONN_CLIENT && c->state == LS_CONN_READY && receiving && receiving(c))
     uv_timer_again(&c->timer);
+  if (c->tls_open) {
+    tls_received(c, (const uint8_t *)buf->base, (size_t)nread);
+    return;
+  }
   int rc;
   if ((uint8_t *)buf->base == c->slab) rc = ls_proto_reader_feed(&c->reader, c->slab, (size_t)nread, frame_cb, c);
   else rc = ls_proto_reader_commit(&c->reader, (size_t)nread, frame_cb, c);
-  if (c->state == LS_CONN_CLOSED) return;
-  if (rc == -EPROTO) {
-    /* The byte stream cannot be trusted: a server says so once; both hang up. */
-    if (c->o.role == LS_CONN_SERVER) ls_conn_fail(c, 0, LS_ERR_BAD_REQUEST, "malformed frame", LS_CONN_END_PROTOCOL);
-    else ls_conn_close(c, LS_CONN_END_PROTOCOL);
-  } else if (rc < 0) {
-    ls_conn_close(c, LS_CONN_END_NOMEM);
-  }
+  reader_result(c, rc);
 }
 
 void ls_conn_set_reading(ls_conn_t *c, int on) {
@@ -463,11 +600,7 @@ int ls_conn_accept(ls_conn_t *c, uv_stream_t *listener) {
 
 void ls_conn_start(ls_conn_t *c) {
   ls_conn_watch(c);
-  c->state = c->o.key != NULL ? LS_CONN_HANDSHAKE : LS_CONN_READY;
-  if (c->o.key != NULL) {
-    ls_auth_challenge(&c->hs, LS_AUTH_CHUNK);
-    ls_conn_send(c, LS_MSG_AUTH_CHALLENGE, 0, c->hs.server_nonce, LS_NONCE_LEN);
-  }
+  c->state = c->tls_open ? LS_CONN_HANDSHAKE : LS_CONN_READY; /* with TLS: the ClientHello is awaited */
   ls_conn_set_reading(c, 1);
 }
 
@@ -483,13 +616,13 @@ static void connect_cb(uv_connect_t *req, int status) {
   learn_peer(c);
   uv_timer_stop(&c->timer);
   ls_conn_set_reading(c, 1);
-  if (c->o.key != NULL) {
+  if (c->tls_open) {
     c->state = LS_CONN_HANDSHAKE;
-    ls_conn_watch(c); /* the challenge must come in time */
+    ls_conn_watch(c); /* the handshake must end in time */
+    tls_handshake(c); /* the ClientHello */
     return;
   }
-  c->state = LS_CONN_READY;
-  if (c->o.on_ready) c->o.on_ready(c);
+  became_ready(c);
 }
 
 int ls_conn_connect(ls_conn_t *c, const struct sockaddr *addr) {

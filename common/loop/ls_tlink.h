@@ -3,13 +3,17 @@
  *
  * Used by the tracker for each peer, and by the announcer, the listener and
  * the client shell to reach the tracker. A malformed or oversized message
- * closes that one connection. */
+ * closes that one connection. With a network key the messages run inside
+ * TLS 1.3 with the key's PSK (ls_tls, kind LS_TLS_TRACKER): a message is
+ * handed on only after the handshake, so whatever arrives was sent by a
+ * holder of the key; a record that fails its check ends the link. */
 #ifndef LS_TLINK_H
 #define LS_TLINK_H
 
 #include <uv.h>
 
 #include "ls_auth.h"
+#include "ls_tls.h"
 #include "ls_tmsg.h"
 
 #define LS_TLINK_MAX_QUEUED (8u << 20) /* bytes waiting to be written: a slower reader is dropped */
@@ -25,6 +29,7 @@ typedef enum {
   LS_TLINK_END_BAD_MESSAGE, /* a frame that failed its check, or oversized */
   LS_TLINK_END_WRITE,       /* a write failed, or the peer reads too slowly */
   LS_TLINK_END_NOMEM,
+  LS_TLINK_END_TLS,         /* the TLS handshake failed (another key, or none), or a record failed its check */
 } ls_tlink_end_t;
 
 /* Called once when the connection ends (why: "eof", "reset", "bad message:
@@ -38,16 +43,23 @@ struct ls_tlink_s {
   ls_tlink_msg_cb on_msg;
   ls_tlink_end_cb on_end;
   ls_tlink_closed_cb on_closed;
+  ls_tlink_closed_cb on_secure; /* with TLS: the handshake is done (messages may flow) */
+  ls_tls_t tls;
+  int tls_open;
+  int tls_server;
+  int first_byte_seen;
   void *data;
   char peer[LS_ADDR_MAX];
   uint16_t peer_port;
   int closing;
-  char slab[16384];
 };
 
 int ls_tlink_init(uv_loop_t *loop, ls_tlink_t *l, ls_tlink_msg_cb on_msg, ls_tlink_end_cb on_end,
                   ls_tlink_closed_cb on_closed);
-/* Starts reading (after uv_accept or a connect). */
+/* With a network key: the link runs TLS in this context's role (before
+ * ls_tlink_start). 0 or -ENOMEM. */
+int ls_tlink_use_tls(ls_tlink_t *l, ls_tls_ctx_t *ctx);
+/* Starts reading (after uv_accept or a connect); a TLS client says hello. */
 int ls_tlink_start(ls_tlink_t *l);
 int ls_tlink_send(ls_tlink_t *l, const ls_tmsg_t *m);
 /* Writes now or not at all (for a last word before closing). */
@@ -76,8 +88,8 @@ struct ls_tclient_s {
   ls_tclient_cb on_down;
   void *data;
   const ls_key_t *key;     /* the network key, or NULL: set before ls_tclient_start */
-  int authed;
-  ls_auth_hs_t hs;         /* the nonces of the handshake in progress */
+  ls_tls_ctx_t *tls;       /* made from key at the first connect */
+  int authed;              /* the link is up: with a key, its TLS handshake is done */
 };
 
 /* addr: "host:port" with a dotted IPv4 host. 0 or UV_EINVAL. */

@@ -239,6 +239,64 @@ int ls_partial_chunk_held(const char *temp_dir, const char *root_hex, uint32_t i
   return held;
 }
 
+/* Takes R.part's lock if nobody holds it; the fd (locked) or -1 with *busy. */
+static int lock_part(const char *temp_dir, const char *root_hex, int *busy) {
+  char path[4096];
+  state_path(path, sizeof path, temp_dir, root_hex, LS_PARTIAL_PART);
+  *busy = 0;
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -1;
+  if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+    *busy = errno == EWOULDBLOCK;
+    close(fd);
+    return -1;
+  }
+  return fd;
+}
+
+int ls_partial_busy(const char *temp_dir, const char *root_hex) {
+  int busy, fd = lock_part(temp_dir, root_hex, &busy);
+  if (fd >= 0) close(fd);
+  return busy;
+}
+
+int ls_partial_remove(const char *temp_dir, const char *root_hex) {
+  int busy, fd = lock_part(temp_dir, root_hex, &busy);
+  if (busy) return -EBUSY;
+  int rc = 0;
+  char path[4096];
+  /* The lock is held while the files go: no downloader opens it meanwhile. */
+  for (int k = LS_PARTIAL_PART; k <= LS_PARTIAL_NAME; k++) {
+    state_path(path, sizeof path, temp_dir, root_hex, (ls_partial_file_t)k);
+    if (unlink(path) != 0 && errno != ENOENT && rc == 0) rc = -errno;
+  }
+  if (fd >= 0) close(fd);
+  return rc;
+}
+
+void ls_partial_bar(const uint8_t *have, uint32_t nchunks, unsigned cells, char *out) {
+  if (cells > nchunks) cells = nchunks;
+  for (unsigned k = 0; k < cells; k++) {
+    uint32_t from = (uint32_t)((uint64_t)nchunks * k / cells), to = (uint32_t)((uint64_t)nchunks * (k + 1) / cells);
+    uint32_t got = 0;
+    for (uint32_t i = from; i < to; i++) got += have[i] != 0;
+    out[k] = got == to - from ? '#' : got > 0 ? '+' : '.';
+  }
+  out[cells] = '\0';
+}
+
+long ls_partial_map(const char *temp_dir, const char *root_hex, unsigned cells, char *out) {
+  char path[4096];
+  state_path(path, sizeof path, temp_dir, root_hex, LS_PARTIAL_HAVE);
+  uint8_t *have;
+  size_t n;
+  int rc = ls_read_file(path, LS_MANIFEST_MAX_CHUNKS, &have, &n);
+  if (rc != 0) return rc;
+  ls_partial_bar(have, (uint32_t)n, cells, out);
+  free(have);
+  return (long)n;
+}
+
 static int is_root_hex(const char *s, size_t len) {
   return len == LS_HASH_HEX_LEN && strspn(s, "0123456789abcdef") >= LS_HASH_HEX_LEN;
 }

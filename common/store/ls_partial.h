@@ -67,6 +67,22 @@ int ls_partial_read_name(const char *temp_dir, const char *root_hex, char *buf, 
 /* 1 if R.have marks chunk index as verified and written, else 0. */
 int ls_partial_chunk_held(const char *temp_dir, const char *root_hex, uint32_t index);
 
+/* 1 while a downloader holds root_hex's partial open (its lock on R.part),
+ * 0 when nothing is fetching it (or it does not exist). */
+int ls_partial_busy(const char *temp_dir, const char *root_hex);
+/* Discards root_hex's partial download: its four files. -EBUSY (nothing
+ * removed) while a downloader holds it; else 0, or the first unlink's
+ * negative errno other than -ENOENT. */
+int ls_partial_remove(const char *temp_dir, const char *root_hex);
+
+/* A map of nchunks (one byte per chunk) drawn in cells characters (at most
+ * nchunks; out holds cells + 1): '#' every chunk of that part held, '+' some,
+ * '.' none. For `lanswarm loc` and the dashboard's chunk map. */
+void ls_partial_bar(const uint8_t *have, uint32_t nchunks, unsigned cells, char *out);
+/* root_hex's R.have drawn so (out holds cells + 1). The number of chunks, or
+ * a negative errno (no such partial: -ENOENT). */
+long ls_partial_map(const char *temp_dir, const char *root_hex, unsigned cells, char *out);
+
 /* A download in progress, as ls_partial_scan finds it. */
 typedef struct {
   char root_hex[LS_HASH_HEX_LEN + 1];

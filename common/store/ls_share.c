@@ -76,3 +76,35 @@ int ls_share_add(uv_loop_t *loop, ls_share_add_t *req, const char *share_dir, co
   req->busy = 1;
   return 0;
 }
+
+/* Moves src to base, or base.1, base.2... if taken (dest: where it went).
+ * Returns 0 or a negative errno. */
+static int move_aside(const char *src, const char *base, char *dest, size_t len) {
+  snprintf(dest, len, "%s", base);
+  int rc = -EEXIST;
+  for (unsigned n = 1; n < 1000 && rc == -EEXIST; n++) {
+    /* renameat2(RENAME_NOREPLACE) is not on every file system: link + unlink. */
+    if (link(src, dest) == 0) rc = 0;
+    else if (errno == EEXIST) {
+      if (snprintf(dest, len, "%s.%u", base, n) >= (int)len) return -ENAMETOOLONG;
+    } else {
+      rc = -errno;
+    }
+  }
+  if (rc == 0) rc = unlink(src) == 0 ? 0 : -errno;
+  return rc;
+}
+
+int ls_share_remove(const char *folder, const char *aside_dir, const char *name, char *moved_to, size_t len) {
+  if (!ls_name_valid(name, strlen(name))) return -EINVAL;
+  char src[PATH_MAX], base[PATH_MAX], parent[PATH_MAX];
+  struct stat st;
+  if (snprintf(src, sizeof src, "%s/%s", folder, name) >= (int)sizeof src ||
+      snprintf(base, sizeof base, "%s/%s", aside_dir, name) >= (int)sizeof base)
+    return -ENAMETOOLONG;
+  if (lstat(src, &st) != 0 || !(S_ISREG(st.st_mode) || S_ISLNK(st.st_mode))) return -ENOENT;
+  snprintf(parent, sizeof parent, "%s", base);
+  *strrchr(parent, '/') = '\0';
+  int rc = ls_mkdir_p(parent);
+  return rc != 0 ? rc : move_aside(src, base, moved_to, len);
+}

@@ -1,5 +1,6 @@
 /* ls_share: putting a local file into this peer's share under a name (the
- * origin documents' "publish"), for the client shell and the dashboard.
+ * origin documents' "publish"), for the client shell and the dashboard, and
+ * taking one out (`lanswarm unshare`, the dashboard's Remove).
  *
  * The name passes the share's own check (ls_name_valid) and may not hold
  * ".tmp." (the catalog skips such temporary files); the source must be a
@@ -39,5 +40,12 @@ struct ls_share_add_s {
  * of the file system. cb is called only after 0. */
 int ls_share_add(uv_loop_t *loop, ls_share_add_t *req, const char *share_dir, const char *src, const char *name,
                  ls_share_mode_t mode, ls_share_add_cb cb);
+
+/* Takes folder/NAME (share/ or downloads/: a file or a symlink) out of what
+ * the peer serves without deleting it: it moves to aside_dir/NAME, or
+ * NAME.1, NAME.2... if taken (moved_to: where it went), by link and unlink,
+ * never replacing. Blocking (a few system calls). 0, -EINVAL (a bad name),
+ * -ENOENT (no such file in folder), -ENAMETOOLONG or another negative errno. */
+int ls_share_remove(const char *folder, const char *aside_dir, const char *name, char *moved_to, size_t len);
 
 #endif

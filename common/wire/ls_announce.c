@@ -203,11 +203,11 @@ void *ls_announce_file_to_json(const ls_announce_file_t *f) {
   cJSON *o = cJSON_CreateObject();
   if (o == NULL) return NULL;
   ls_hash_to_hex(f->root, hex);
-  cJSON_AddStringToObject(o, "name", f->name);
-  cJSON_AddNumberToObject(o, "size", (double)f->size);
-  cJSON_AddNumberToObject(o, "chunk", f->chunk_size);
-  cJSON_AddStringToObject(o, "root", hex);
-  cJSON_AddBoolToObject(o, "complete", f->complete);
+  ls_json_add_str(o, "name", f->name);
+  ls_json_add_uint(o, "size", f->size);
+  ls_json_add_uint(o, "chunk", f->chunk_size);
+  ls_json_add_str(o, "root", hex);
+  cJSON_AddItemToObjectCS(o, "complete", cJSON_CreateBool(f->complete));
   return o;
 }
 

@@ -51,6 +51,7 @@ typedef struct {
   ls_announce_file_t *files;
   uint32_t beat_files;                        /* a beat: how many files its catalog holds */
   char digest[LS_ANNOUNCE_DIGEST_HEX + 1];    /* a beat's; a page's if it carries one; else "" */
+  uint64_t sealed_ms; /* not in the JSON: the receiver's, the seal's time (ls_auth_open), 0 if unsealed */
 } ls_announce_t;
 
 /* Decodes one datagram. Returns 0, or -EINVAL with a short reason in *why

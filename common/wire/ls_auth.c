@@ -6,8 +6,10 @@
 #include <openssl/core_names.h>
 #include <openssl/params.h>
 #include <openssl/rand.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ls_hash.h"
 #include "ls_util.h"
@@ -60,64 +62,72 @@ void ls_auth_nonce(uint8_t out[LS_NONCE_LEN]) {
   if (RAND_bytes(out, LS_NONCE_LEN) != 1) memset(out, 0, LS_NONCE_LEN);
 }
 
-static const char *client_label(ls_auth_kind_t kind) {
-  return kind == LS_AUTH_TRACKER ? "tracker-client" : "chunk-client";
-}
+#define SEAL_LABEL "announce2"
+#define SEAL_MAC_AT (4 + LS_SEAL_TIME_HEX)
 
-static const char *server_label(ls_auth_kind_t kind) {
-  return kind == LS_AUTH_TRACKER ? "tracker-server" : "chunk-server";
-}
-
-void ls_auth_challenge(ls_auth_hs_t *hs, ls_auth_kind_t kind) {
-  memset(hs, 0, sizeof *hs);
-  hs->kind = kind;
-  ls_auth_nonce(hs->server_nonce);
-}
-
-void ls_auth_respond(const ls_key_t *key, ls_auth_hs_t *hs, ls_auth_kind_t kind, const uint8_t ns[LS_NONCE_LEN],
-                     uint8_t mac[LS_MAC_LEN]) {
-  hs->kind = kind;
-  memcpy(hs->server_nonce, ns, LS_NONCE_LEN);
-  ls_auth_nonce(hs->client_nonce);
-  ls_auth_mac(key, client_label(kind), hs->server_nonce, LS_NONCE_LEN, hs->client_nonce, LS_NONCE_LEN, mac);
-}
-
-int ls_auth_check_response(const ls_key_t *key, ls_auth_hs_t *hs, const uint8_t nc[LS_NONCE_LEN],
-                           const uint8_t mac[LS_MAC_LEN], uint8_t proof[LS_MAC_LEN]) {
-  uint8_t want[LS_MAC_LEN];
-  ls_auth_mac(key, client_label(hs->kind), hs->server_nonce, LS_NONCE_LEN, nc, LS_NONCE_LEN, want);
-  if (!ls_auth_equal(want, mac)) return -EACCES;
-  memcpy(hs->client_nonce, nc, LS_NONCE_LEN);
-  ls_auth_mac(key, server_label(hs->kind), hs->client_nonce, LS_NONCE_LEN, hs->server_nonce, LS_NONCE_LEN, proof);
-  return 0;
-}
-
-int ls_auth_check_proof(const ls_key_t *key, const ls_auth_hs_t *hs, const uint8_t proof[LS_MAC_LEN]) {
-  uint8_t want[LS_MAC_LEN];
-  ls_auth_mac(key, server_label(hs->kind), hs->client_nonce, LS_NONCE_LEN, hs->server_nonce, LS_NONCE_LEN, want);
-  return ls_auth_equal(want, proof) ? 0 : -EACCES;
-}
-
-int ls_auth_seal(const ls_key_t *key, const char *json, size_t len, char *out, size_t cap) {
+int ls_auth_seal_at(const ls_key_t *key, uint64_t unix_ms, const char *json, size_t len, char *out, size_t cap) {
   if (len + LS_SEAL_OVERHEAD > cap) return -EMSGSIZE;
   uint8_t mac[LS_MAC_LEN];
-  char hex[LS_HASH_HEX_LEN + 1];
-  ls_auth_mac(key, "announce", (const uint8_t *)json, len, NULL, 0, mac);
-  ls_hash_to_hex(mac, hex);
+  char hex[LS_HASH_HEX_LEN + 1], stamp[LS_SEAL_TIME_HEX + 1];
+  snprintf(stamp, sizeof stamp, "%016llx", (unsigned long long)unix_ms);
   memmove(out + LS_SEAL_OVERHEAD, json, len);
+  /* The time is inside the MAC: moving it breaks the seal. */
+  ls_auth_mac(key, SEAL_LABEL, (const uint8_t *)stamp, LS_SEAL_TIME_HEX, (const uint8_t *)out + LS_SEAL_OVERHEAD,
+              len, mac);
+  ls_hash_to_hex(mac, hex);
   memcpy(out, LS_SEAL_PREFIX, 4);
-  memcpy(out + 4, hex, LS_HASH_HEX_LEN);
+  memcpy(out + 4, stamp, LS_SEAL_TIME_HEX);
+  memcpy(out + SEAL_MAC_AT, hex, LS_HASH_HEX_LEN);
   return (int)(len + LS_SEAL_OVERHEAD);
 }
 
-int ls_auth_open(const ls_key_t *key, const char *buf, size_t len, const char **json, size_t *json_len) {
+uint64_t ls_auth_now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int ls_auth_seal(const ls_key_t *key, const char *json, size_t len, char *out, size_t cap) {
+  return ls_auth_seal_at(key, ls_auth_now_ms(), json, len, out, cap);
+}
+
+/* The 16 lowercase hex digits of a seal's time. 0 or -1. */
+static int parse_stamp(const char *s, uint64_t *out) {
+  uint64_t v = 0;
+  for (int i = 0; i < LS_SEAL_TIME_HEX; i++) {
+    char c = s[i];
+    if (c >= '0' && c <= '9') v = v << 4 | (uint64_t)(c - '0');
+    else if (c >= 'a' && c <= 'f') v = v << 4 | (uint64_t)(c - 'a' + 10);
+    else return -1;
+  }
+  *out = v;
+  return 0;
+}
+
+int ls_auth_open(const ls_key_t *key, const char *buf, size_t len, const char **json, size_t *json_len,
+                 uint64_t *sealed_ms) {
   uint8_t claimed[LS_MAC_LEN], mac[LS_MAC_LEN];
-  if (len <= LS_SEAL_OVERHEAD || memcmp(buf, LS_SEAL_PREFIX, 4) != 0 ||
-      ls_hash_from_hex(buf + 4, LS_HASH_HEX_LEN, claimed) != 0)
+  uint64_t stamp;
+  if (len > LS_SEAL_OLD_OVERHEAD && memcmp(buf, LS_SEAL_OLD_PREFIX, 4) == 0) return -EPROTO;
+  if (len <= LS_SEAL_OVERHEAD || memcmp(buf, LS_SEAL_PREFIX, 4) != 0 || parse_stamp(buf + 4, &stamp) != 0 ||
+      stamp == 0 || ls_hash_from_hex(buf + SEAL_MAC_AT, LS_HASH_HEX_LEN, claimed) != 0)
     return -EACCES;
-  ls_auth_mac(key, "announce", (const uint8_t *)buf + LS_SEAL_OVERHEAD, len - LS_SEAL_OVERHEAD, NULL, 0, mac);
+  ls_auth_mac(key, SEAL_LABEL, (const uint8_t *)buf + 4, LS_SEAL_TIME_HEX, (const uint8_t *)buf + LS_SEAL_OVERHEAD,
+              len - LS_SEAL_OVERHEAD, mac);
   if (!ls_auth_equal(mac, claimed)) return -EACCES;
   *json = buf + LS_SEAL_OVERHEAD;
   *json_len = len - LS_SEAL_OVERHEAD;
+  *sealed_ms = stamp;
+  return 0;
+}
+
+int ls_auth_fresh(uint64_t sealed_ms, uint64_t now_ms) {
+  uint64_t off = sealed_ms > now_ms ? sealed_ms - now_ms : now_ms - sealed_ms;
+  return off <= LS_SEAL_WINDOW_MS;
+}
+
+size_t ls_auth_seal_len(const char *buf, size_t len) {
+  if (len > LS_SEAL_OVERHEAD && memcmp(buf, LS_SEAL_PREFIX, 4) == 0) return LS_SEAL_OVERHEAD;
+  if (len > LS_SEAL_OLD_OVERHEAD && memcmp(buf, LS_SEAL_OLD_PREFIX, 4) == 0) return LS_SEAL_OLD_OVERHEAD;
   return 0;
 }

@@ -1,6 +1,8 @@
 #include "ls_json.h"
 
 #include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -27,6 +29,28 @@ cJSON *ls_json_parse_object(const char *text, size_t len, size_t max) {
     return NULL;
   }
   return o;
+}
+
+cJSON *ls_json_add_uint(cJSON *o, const char *key, uint64_t v) {
+  /* cJSON prints "%1.15g": every integer below 10^15 as its plain digits. */
+  if (v >= 1000000000000000ULL) return cJSON_AddNumberToObject(o, key, (double)v);
+  char text[24];
+  snprintf(text, sizeof text, "%" PRIu64, v);
+  cJSON *it = cJSON_CreateRaw(text);
+  if (it == NULL || !cJSON_AddItemToObjectCS(o, key, it)) {
+    cJSON_Delete(it);
+    return NULL;
+  }
+  return it;
+}
+
+cJSON *ls_json_add_str(cJSON *o, const char *key, const char *text) {
+  cJSON *it = cJSON_CreateString(text);
+  if (it == NULL || !cJSON_AddItemToObjectCS(o, key, it)) {
+    cJSON_Delete(it);
+    return NULL;
+  }
+  return it;
 }
 
 int ls_json_uint(const cJSON *o, const char *key, double max, uint64_t *out) {

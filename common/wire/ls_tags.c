@@ -81,6 +81,17 @@ int ls_tags_format_line(const ls_tag_entry_t *e, char *buf, size_t cap) {
   return n;
 }
 
+const char *ls_tags_read_error(int rc) {
+  switch (rc) {
+    case -EFBIG: return "it is over 256 MiB, more than a reader takes (a listener keeps it within tags_max_bytes: "
+                        "was it written by something else?)";
+    case -EACCES: return "this user may not read it (check its owner and mode)";
+    case -EISDIR: return "it is a folder, not the listener's file";
+    case -ENOMEM: return "not enough memory to read it";
+    default: return strerror(-rc);
+  }
+}
+
 int ls_tags_read(const char *path, ls_tag_entry_t **out, size_t *n, size_t *bad) {
   uint8_t *data;
   size_t len;

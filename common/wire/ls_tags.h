@@ -44,6 +44,9 @@ int ls_tags_format_line(const ls_tag_entry_t *e, char *buf, size_t cap);
 /* Reads the whole file; invalid lines are skipped and counted in *bad (may be
  * NULL). A missing file gives zero entries. */
 int ls_tags_read(const char *path, ls_tag_entry_t **out, size_t *n, size_t *bad);
+/* What a failed ls_tags_read (its negative rc) means, as the end of the
+ * sentence "cannot read PATH: ...", for every reader to say alike. */
+const char *ls_tags_read_error(int rc);
 /* Replaces the file atomically with the header and these entries. */
 int ls_tags_write(const char *path, const ls_tag_entry_t *entries, size_t n);
 /* Formats the whole file into a malloc'ed buffer (what ls_tags_write writes). */

@@ -229,14 +229,14 @@ static void encode_lookup(cJSON *o, const ls_tmsg_t *m) {
 }
 
 static void encode_entries(cJSON *o, const ls_tmsg_t *m) {
-  cJSON_AddNumberToObject(o, "total", m->total);
-  cJSON_AddNumberToObject(o, "offset", m->offset);
+  ls_json_add_uint(o, "total", m->total);
+  ls_json_add_uint(o, "offset", m->offset);
   cJSON *arr = cJSON_AddArrayToObject(o, "entries");
   for (size_t i = 0; i < m->nentries; i++) {
     cJSON *e = ls_announce_file_to_json(&m->entries[i].file);
-    cJSON_AddStringToObject(e, "host", m->entries[i].host);
-    cJSON_AddStringToObject(e, "addr", m->entries[i].addr);
-    cJSON_AddNumberToObject(e, "port", m->entries[i].port);
+    ls_json_add_str(e, "host", m->entries[i].host);
+    ls_json_add_str(e, "addr", m->entries[i].addr);
+    ls_json_add_uint(e, "port", m->entries[i].port);
     cJSON_AddItemToArray(arr, e);
   }
 }
@@ -278,6 +278,8 @@ static void encode_body(cJSON *o, const ls_tmsg_t *m) {
   }
 }
 
+#define ENCODE_SCRATCH 65536
+
 /* The frame: u32 big-endian length, then the JSON text. */
 static int frame_text(char *text, uint8_t **frame, size_t *len) {
   size_t n = strlen(text);
@@ -294,10 +296,17 @@ static int frame_text(char *text, uint8_t **frame, size_t *len) {
 int ls_tmsg_encode(const ls_tmsg_t *m, uint8_t **frame, size_t *len) {
   cJSON *o = cJSON_CreateObject();
   if (o == NULL) return -ENOMEM;
-  cJSON_AddNumberToObject(o, "v", LS_TMSG_VERSION);
-  cJSON_AddStringToObject(o, "type", ls_tmsg_type_name(m->type));
-  cJSON_AddNumberToObject(o, "id", m->id);
+  ls_json_add_uint(o, "v", LS_TMSG_VERSION);
+  ls_json_add_str(o, "type", ls_tmsg_type_name(m->type));
+  ls_json_add_uint(o, "id", m->id);
   encode_body(o, m);
+  /* Most messages fit the thread's scratch buffer: printed there, copied once
+   * into the frame, without the growing and copying of cJSON_Print. */
+  static _Thread_local char scratch[ENCODE_SCRATCH];
+  if (cJSON_PrintPreallocated(o, scratch, sizeof scratch, 0)) {
+    cJSON_Delete(o);
+    return frame_text(scratch, frame, len);
+  }
   char *text = cJSON_PrintUnformatted(o);
   cJSON_Delete(o);
   if (text == NULL) return -ENOMEM;

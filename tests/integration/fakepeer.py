@@ -4,7 +4,6 @@ Used by the tests to play hostile or broken peers: corrupt chunks, a manifest
 that does not hash to its root, a reply claiming a 1 TB chunk, silence.
 """
 import hashlib
-import hmac
 import os
 import socket
 import struct
@@ -13,7 +12,6 @@ import threading
 VERSION = 1
 MANIFEST_REQ, CHUNK_REQ, HAVE_REQ = 0x01, 0x02, 0x03
 MANIFEST_REP, CHUNK_REP, HAVE_REP, ERROR = 0x81, 0x82, 0x83, 0xFF
-AUTH_CHALLENGE, AUTH_RESPONSE, AUTH_OK = 0x10, 0x11, 0x12
 
 
 def manifest_bytes(data, chunk):
@@ -29,18 +27,12 @@ def frame(typ, rid, payload):
     return struct.pack(">IBBI", 6 + len(payload), VERSION, typ, rid) + payload
 
 
-def auth_mac(key, label, a, b):
-    """The network key's MAC (docs/PROTOCOL.md): HMAC-SHA256 of the label, its NUL, then a and b."""
-    return hmac.new(key, label.encode() + b"\0" + a + b, hashlib.sha256).digest()
-
-
 class FakePeer:
-    """mode: honest, corrupt, badmanifest, hugechunk, silent; with key= (the
-    key file's bytes) it first plays the server's side of the key's handshake:
-    mode "impostor" answers it with a proof made without the key."""
+    """mode: honest, corrupt, badmanifest, hugechunk, silent. It speaks no
+    TLS: with a network key, the downloader meets it as a server without one."""
 
-    def __init__(self, data, chunk, mode="honest", key=None):
-        self.data, self.chunk, self.mode, self.key = data, chunk, mode, key
+    def __init__(self, data, chunk, mode="honest"):
+        self.data, self.chunk, self.mode = data, chunk, mode
         self.manifest = manifest_bytes(data, chunk)
         self.root = hashlib.sha256(self.manifest).digest()
         self.sock = socket.socket()
@@ -73,23 +65,8 @@ class FakePeer:
             buf += part
         return buf
 
-    def _handshake(self, conn):
-        ns = os.urandom(32)
-        conn.sendall(frame(AUTH_CHALLENGE, 0, ns))
-        length, ver, typ, rid = struct.unpack(">IBBI", self._recv(conn, 10))
-        payload = self._recv(conn, length - 6)
-        assert typ == AUTH_RESPONSE and len(payload) == 64
-        nc = payload[:32]
-        if self.mode == "impostor":
-            proof = os.urandom(32)  # cannot prove a key it does not hold
-        else:
-            proof = auth_mac(self.key.rstrip(b"\r\n\t "), "chunk-server", nc, ns)
-        conn.sendall(frame(AUTH_OK, 0, proof))
-
     def _serve(self, conn):
         try:
-            if self.key is not None:
-                self._handshake(conn)
             while True:
                 length, ver, typ, rid = struct.unpack(">IBBI", self._recv(conn, 10))
                 payload = self._recv(conn, length - 6)

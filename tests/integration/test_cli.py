@@ -88,6 +88,11 @@ def test_up_supervises_and_stops_cleanly(tmp_path, swarm):
     assert sha256_file(b / "downloads" / "iso" / "debian.iso") == sha256_file(src)
     r = run("--dir", str(b), "status")
     assert "last downloads" in r.stdout and "iso/debian.iso" in r.stdout
+    # Uptime has a unit; the peer itself is not counted among the peers seen.
+    assert re.search(r"listener +running +pid \d+ +up \d+(s|m \d+s) ", r.stdout), r.stdout
+    assert "other peers seen: 1 " in r.stdout, r.stdout
+    st = json.loads(run("--dir", str(b), "status", "--json").stdout)
+    assert {(p["tag"], p["self"]) for p in st["peers"]} == {("alpha", False), ("beta", True)}, st["peers"]
     assert "\033[" not in r.stdout  # not a terminal: no colours
     # SIGTERM: all daemons stop, the announcer says goodbye, up exits 0.
     assert up_a.stop() == 0

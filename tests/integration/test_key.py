@@ -5,7 +5,7 @@ import socket
 import struct
 
 from conftest import make_file, sha256_file, wait_until, free_port
-from fakepeer import FakePeer, tags_line
+from fakepeer import tags_line
 from test_tracker import shell
 
 
@@ -42,17 +42,17 @@ def test_keyed_peers_share_strangers_get_nothing(swarm, tmp_path):
     r = wrong.download("secret.bin", "--key-file", other)
     assert r.returncode == 4 and "network key" in r.stderr, r.stderr
     assert not (stranger.dir / "downloads" / "secret.bin").exists()
-    # A raw client: a challenge, then an error for any request, and not a byte of data.
+    # A raw client speaking plaintext: an ERROR 7 in plaintext, the close, and not a byte of data.
     root = [x["root"] for x in friend.tags() if x["name"] == "secret.bin"][0]
     c = socket.create_connection(("127.0.0.1", a.tcp_port), timeout=3)
-    hello = c.recv(64)
-    assert hello[5] == 0x10 and len(hello) == 10 + 32
     c.sendall(struct.pack(">IBBI", 38, 1, 0x01, 5) + bytes.fromhex(root))
     reply = c.recv(4096)
     assert reply[5] == 0xFF and struct.unpack(">H", reply[10:12])[0] == 7
     assert c.recv(4096) == b""  # closed
     c.close()
     assert "end=auth-failed" in (a.dir / "server.log").read_text()
+    assert "no network key (plaintext); closed" in a.procs["server"].output()
+    assert "not our network key?" in a.procs["server"].output()  # the wrong key's handshake
 
 
 def test_keyed_tracker(swarm, tmp_path):
@@ -68,11 +68,8 @@ def test_keyed_tracker(swarm, tmp_path):
     b.start("announcer", extra=["--tracker", "127.0.0.1:%d" % t.port])
     wait_until(lambda: "requires a network key" in b.procs["announcer"].output(), 5, "the intruder told")
     assert "intruder" not in shell(t, "list", "connected since")
-    # A raw client cannot even look up.
+    # A raw client speaking plaintext cannot even look up: an error 6, and the close.
     c = socket.create_connection(("127.0.0.1", t.port), timeout=3)
-    n = struct.unpack(">I", c.recv(4))[0]
-    challenge = json.loads(c.recv(n))
-    assert challenge["type"] == "challenge" and len(challenge["nonce"]) == 64
     body = json.dumps({"v": 1, "type": "lookup", "name": "a.txt", "id": 1}).encode()
     c.sendall(struct.pack(">I", len(body)) + body)
     n = struct.unpack(">I", c.recv(4))[0]
@@ -80,32 +77,31 @@ def test_keyed_tracker(swarm, tmp_path):
     assert reply["type"] == "error" and reply["code"] == 6
     assert c.recv(100) == b""
     c.close()
+    # A peer with another key: no TLS, told why.
+    w = swarm.peer("wrongkey")
+    w.udp_port = free_port(socket.SOCK_DGRAM)
+    w.start("announcer", extra=["--tracker", "127.0.0.1:%d" % t.port, "--key-file", key_file(tmp_path, "other")])
+    wait_until(lambda: "no TLS with our network key" in w.procs["announcer"].output(), 5, "the wrong key told")
+    assert "wrongkey" not in shell(t, "list", "connected since")
 
 
-def test_downloader_refuses_a_server_that_cannot_prove_the_key(swarm, tmp_path):
-    """The key proves both ways: a server that answers the challenge without
-    the key (here it serves true data) is not believed, and asked nothing."""
-    key = key_file(tmp_path, "key")
+def test_downloader_refuses_servers_without_our_key(swarm, tmp_path):
+    """A keyed downloader asks nothing of a server that cannot do the TLS
+    handshake with its key: one with no key, one with another."""
+    key, other = key_file(tmp_path, "key"), key_file(tmp_path, "other")
     data = os.urandom(3 * 65536 + 5)
-    with open(key, "rb") as f:
-        key_bytes = f.read()
-    # A fake server holding the key: the fake speaks the handshake right.
-    keyed = FakePeer(data, 65536, key=key_bytes)
-    impostor = FakePeer(data, 65536, mode="impostor", key=key_bytes)
-    try:
-        d = swarm.peer("fetcher")
-        (d.dir / "tags.txt").write_text(tags_line("keyed", keyed.port, data, 65536, "f.bin"))
-        r = d.download("f.bin", "--key-file", key)
-        assert r.returncode == 0, r.stderr
-        assert (d.dir / "downloads" / "f.bin").read_bytes() == data
-        (d.dir / "downloads" / "f.bin").unlink()
-        (d.dir / "tags.txt").write_text(tags_line("impostor", impostor.port, data, 65536, "f.bin"))
+    d = swarm.peer("fetcher")
+    for tag, extra, says, end in (("nokey", [], "the peer does not use a network key (it answered in plaintext)",
+                                   "protocol-error"),
+                                  ("otherkey", ["--key-file", other], "TLS handshake failed", "auth-failed")):
+        s = swarm.peer(tag)
+        (s.share / "f.bin").write_bytes(data)
+        s.start("server", extra=["--chunk-size", "65536"] + extra)
+        wait_until(lambda: "hashed" in s.procs["server"].output(), 10, "its catalog")
+        (d.dir / "tags.txt").write_text(tags_line(tag, s.tcp_port, data, 65536, "f.bin"))
         r = d.download("f.bin", "--key-file", key, "--verbose")
-        # Banned like a liar: the download fails its integrity (5).
-        assert r.returncode == 5, (r.returncode, r.stderr)
-        assert "impostor (127.0.0.1:%d) banned: did not prove the network key" % impostor.port in r.stderr, r.stderr
+        assert r.returncode == 4, (r.returncode, r.stderr)
+        assert "%s (127.0.0.1:%d) dropped: no TLS with our network key (%s" % (tag, s.tcp_port, says) in r.stderr, r.stderr
         assert not (d.dir / "downloads" / "f.bin").exists()
-        assert impostor.requests == 0
-    finally:
-        keyed.close()
-        impostor.close()
+        last = (s.dir / "server.log").read_text().splitlines()[-1]
+        assert "bytes=0 manifests=0 chunks=0" in last and last.endswith("end=" + end), last

@@ -272,11 +272,31 @@ static void hostile_datagrams_are_refused(void **state) {
   assert_int_not_equal(ls_announce_decode(&a, tagged, strlen(tagged), &why), 0);
 }
 
+/* ls_json_add_uint prints what cJSON's own number printing does, byte for
+ * byte (peers and digests see the same text), at every magnitude. */
+static void uint_text_as_cjson(void **state) {
+  (void)state;
+  const uint64_t v[] = {0, 1, 9, 10, 65535, 4294967295ULL, 999999999999999ULL, 1000000000000000ULL,
+                        1234567890123456ULL, 9007199254740992ULL, 18446744073709551615ULL};
+  for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+    cJSON *a = cJSON_CreateObject(), *b = cJSON_CreateObject();
+    assert_non_null(ls_json_add_uint(a, "n", v[i]));
+    cJSON_AddNumberToObject(b, "n", (double)v[i]);
+    char *ta = cJSON_PrintUnformatted(a), *tb = cJSON_PrintUnformatted(b);
+    assert_string_equal(ta, tb);
+    free(ta);
+    free(tb);
+    cJSON_Delete(a);
+    cJSON_Delete(b);
+  }
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(round_trip_many_pages), cmocka_unit_test(empty_share_and_bye),
       cmocka_unit_test(query_both_ways),
       cmocka_unit_test(oversized_name_is_skipped), cmocka_unit_test(hostile_datagrams_are_refused),
-      cmocka_unit_test(digest_stable_and_order_independent), cmocka_unit_test(beat_both_ways)};
+      cmocka_unit_test(digest_stable_and_order_independent), cmocka_unit_test(beat_both_ways),
+      cmocka_unit_test(uint_text_as_cjson)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

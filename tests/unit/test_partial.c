@@ -153,7 +153,18 @@ static void layout_and_scan(void **state) {
   assert_string_equal(seen.name, "a b.bin");
   assert_int_equal(seen.held, 1);
   assert_int_equal(seen.nchunks, 3);
+  /* Busy while open: it cannot be removed; once closed it can, all four files. */
+  assert_int_equal(ls_partial_busy(dir, hex), 1);
+  assert_int_equal(ls_partial_remove(dir, hex), -EBUSY);
+  assert_true(ls_partial_chunk_held(dir, hex, 1));
   ls_partial_close(&p);
+  assert_int_equal(ls_partial_busy(dir, hex), 0);
+  assert_int_equal(ls_partial_remove(dir, hex), 0);
+  for (int k = LS_PARTIAL_PART; k <= LS_PARTIAL_NAME; k++) {
+    assert_int_equal(ls_partial_path(dir, hex, (ls_partial_file_t)k, path, sizeof path), 0);
+    assert_int_equal(access(path, F_OK), -1);
+  }
+  assert_int_equal(ls_partial_busy(dir, hex), 0);
   snprintf(path, sizeof path, "%s/missing", dir);
   assert_int_equal(ls_partial_scan(path, on_partial, &seen), -ENOENT);
   ls_manifest_free(&m);
@@ -161,8 +172,24 @@ static void layout_and_scan(void **state) {
   rm_tree(dir);
 }
 
+static void bars(void **state) {
+  (void)state;
+  char out[16];
+  const uint8_t have[6] = {1, 1, 0, 1, 0, 0};
+  ls_partial_bar(have, 6, 3, out);
+  assert_string_equal(out, "#+.");
+  ls_partial_bar(have, 6, 10, out); /* no more cells than chunks */
+  assert_string_equal(out, "##.#..");
+  ls_partial_bar(have, 0, 10, out);
+  assert_string_equal(out, "");
+  char dir[256];
+  make_temp_dir(dir, sizeof dir);
+  assert_int_equal(ls_partial_map(dir, "00", 4, out), -ENOENT);
+  rm_tree(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(write_resume_finish), cmocka_unit_test(bad_state_is_refused),
-                                     cmocka_unit_test(layout_and_scan)};
+                                     cmocka_unit_test(layout_and_scan), cmocka_unit_test(bars)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

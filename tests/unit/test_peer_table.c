@@ -25,6 +25,15 @@ static size_t count(peer_table_t *t) {
   return n;
 }
 
+static size_t count_tag(peer_table_t *t, const char *tag) {
+  ls_peer_entry_t *p;
+  size_t n, k = 0;
+  assert_int_equal(peer_table_peers(t, &p, &n), 0);
+  for (size_t i = 0; i < n; i++) k += strcmp(p[i].tag, tag) == 0;
+  free(p);
+  return k;
+}
+
 static void rounds_pages_expiry_goodbye(void **state) {
   (void)state;
   peer_table_t t;
@@ -247,10 +256,138 @@ static void beats_and_lists(void **state) {
   peer_table_close(&t);
 }
 
+/* A flood of tags from one address holds at most its share; a newcomer from
+ * elsewhere always gets in; peers that keep announcing are never evicted. */
+static void one_address_cannot_crowd_out_the_rest(void **state) {
+  (void)state;
+  peer_table_t t;
+  peer_table_init(&t, 60);
+  ls_announce_file_t f = {"x", 1, 4096, {1}, 1};
+  char tag[32];
+  for (int i = 0; i < 10000; i++) {
+    snprintf(tag, sizeof tag, "fake%d", i);
+    ls_announce_t a = ann(tag, 1, 0, 1, &f, 1);
+    a.interval = 3600;
+    assert_true(peer_table_apply(&t, &a, "127.0.0.2", LS_HOW_BROADCAST, 1000 + (uint64_t)i, 1) >= 0);
+  }
+  assert_int_equal(peer_table_peer_count(&t), PEER_TABLE_MAX_PEERS_PER_ADDR);
+  assert_true(t.evicted_peers > 0);
+  /* The interval believed is capped: the flood leaves within 3 x the cap. */
+  assert_int_equal(peer_table_expire(&t, 20000 + 3ull * PEER_TABLE_MAX_INTERVAL * 1000), PEER_TABLE_MAX_PEERS_PER_ADDR * 2);
+  assert_int_equal(peer_table_peer_count(&t), 0);
+  /* A peer of that address heard twice, a second apart, keeps its place. */
+  ls_announce_t real = ann("real", 1, 0, 1, &f, 1);
+  peer_table_apply(&t, &real, "127.0.0.2", LS_HOW_BROADCAST, 1000, 1);
+  real.seq = 2;
+  peer_table_apply(&t, &real, "127.0.0.2", LS_HOW_BROADCAST, 1000 + PEER_TABLE_SETTLED_MS, 2);
+  for (int i = 0; i < 200; i++) {
+    snprintf(tag, sizeof tag, "fake%d", i);
+    ls_announce_t a = ann(tag, 1, 0, 1, &f, 1);
+    peer_table_apply(&t, &a, "127.0.0.2", LS_HOW_BROADCAST, 3000, 3);
+  }
+  assert_int_equal(count_tag(&t, "real"), 1);
+  /* The whole table full of settled peers of one address each: a newcomer is refused, not
+   * an old peer evicted. */
+  peer_table_close(&t);
+  peer_table_init(&t, 60);
+  char addr[32];
+  for (int i = 0; i < PEER_TABLE_MAX_PEERS; i++) {
+    snprintf(addr, sizeof addr, "10.%d.%d.1", i / 256, i % 256);
+    ls_announce_t a = ann("p", 1, 0, 1, &f, 1);
+    peer_table_apply(&t, &a, addr, LS_HOW_BROADCAST, 1000, 1);
+    if (i % 2 == 0) peer_table_apply(&t, &a, addr, LS_HOW_BROADCAST, 3000, 3);
+  }
+  /* Half are settled: a newcomer takes the place of one heard once. */
+  ls_announce_t a = ann("new", 1, 0, 1, &f, 1);
+  assert_true(peer_table_apply(&t, &a, "192.0.2.1", LS_HOW_BROADCAST, 4000, 4) >= 0);
+  assert_int_equal(count_tag(&t, "new"), 1);
+  assert_int_equal(peer_table_peer_count(&t), PEER_TABLE_MAX_PEERS);
+  peer_table_close(&t);
+}
+
+/* tags.txt's size: one address holds a quarter of max_bytes, all of them
+ * max_bytes; each entry counted at its longest line. */
+static void the_byte_bound(void **state) {
+  (void)state;
+  peer_table_t t;
+  peer_table_init(&t, 60);
+  t.max_bytes = 400000;
+  static char names[64][1001];
+  static ls_announce_file_t f[64];
+  char tag[16], addr[32];
+  for (int k = 0; k < 5; k++) {
+    snprintf(addr, sizeof addr, "127.0.0.%d", k + 2);
+    for (int r = 0; r < 20; r++) {
+      for (int i = 0; i < 64; i++) {
+        memset(names[i], 'n', 1000);
+        snprintf(names[i], 16, "%d-%d-%d", k, r, i);
+        names[i][strlen(names[i])] = 'n';
+        names[i][1000] = '\0';
+        f[i] = (ls_announce_file_t){names[i], 1, 4096, {1}, 1};
+      }
+      snprintf(tag, sizeof tag, "t%d", r % 5);
+      ls_announce_t a = ann(tag, 1, 0, 2, f, 64);
+      peer_table_apply(&t, &a, addr, LS_HOW_BROADCAST, 1000, 1);
+    }
+    assert_true(t.total_bytes <= t.max_bytes);
+    if (k == 0) assert_true(t.total_bytes <= t.max_bytes / PEER_TABLE_ADDR_SHARE); /* one address: its share */
+  }
+  ls_tag_entry_t *e;
+  size_t n;
+  char *text;
+  size_t len;
+  assert_int_equal(peer_table_entries(&t, &e, &n), 0);
+  assert_int_equal(ls_tags_render(e, n, &text, &len), 0);
+  assert_true(len <= t.max_bytes);
+  assert_true(len > t.max_bytes * 3 / 4); /* four addresses filled it */
+  free(text);
+  free(e);
+  assert_true(strstr(t.refusal, "tags_max_bytes") != NULL);
+  peer_table_close(&t);
+}
+
+/* Pages claimed cost nothing until they arrive; the round still completes. */
+static void claimed_pages_and_replays(void **state) {
+  (void)state;
+  peer_table_t t;
+  peer_table_init(&t, 60);
+  ls_announce_file_t f[2] = {{"a", 1, 4096, {1}, 1}, {"b", 1, 4096, {1}, 1}};
+  ls_announce_t a = ann("p", 1, 65000, 65535, f, 2);
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 1), PT_CHANGED);
+  /* Pages out of order, again, then the round of three is whole: b goes. */
+  a = ann("p", 2, 2, 3, f, 1);
+  peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 1);
+  a.page = 0;
+  peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 1);
+  peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 1);
+  assert_int_equal(count(&t), 2);
+  a.page = 1;
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 1), PT_CHANGED);
+  assert_int_equal(count(&t), 1);
+  /* Sealed: a datagram sealed before the newest taken is a replay; the same
+   * time again is not (one datagram by two ways). */
+  a.sealed_ms = 5000;
+  assert_true(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 1) >= 0);
+  assert_true(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_MULTICAST, 1000, 1) >= 0);
+  ls_announce_t bye = ann("p", 0, 0, 0, NULL, 0);
+  bye.type = LS_ANNOUNCE_BYE;
+  bye.sealed_ms = 4999;
+  assert_int_equal(peer_table_apply(&t, &bye, "127.0.0.1", LS_HOW_BROADCAST, 1000, 1), -ESTALE);
+  a.sealed_ms = 4000;
+  assert_int_equal(peer_table_apply(&t, &a, "127.0.0.1", LS_HOW_BROADCAST, 1000, 1), -ESTALE);
+  assert_int_equal(count(&t), 1);
+  bye.sealed_ms = 5001;
+  assert_int_equal(peer_table_apply(&t, &bye, "127.0.0.1", LS_HOW_BROADCAST, 1000, 1), PT_CHANGED);
+  assert_int_equal(count(&t), 0);
+  peer_table_close(&t);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(rounds_pages_expiry_goodbye),
                                      cmocka_unit_test(lost_page_keeps_files_until_round_or_expiry),
                                      cmocka_unit_test(peers_sharing_nothing_and_how), cmocka_unit_test(limits_and_load),
-                                     cmocka_unit_test(beats_and_lists)};
+                                     cmocka_unit_test(beats_and_lists),
+                                     cmocka_unit_test(one_address_cannot_crowd_out_the_rest),
+                                     cmocka_unit_test(the_byte_bound), cmocka_unit_test(claimed_pages_and_replays)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 
 #include "ls_share.h"
+#include "ls_util.h"
 
 static int cb_calls, cb_status;
 
@@ -114,10 +115,41 @@ static void copies_across_file_systems(void **state) {
   rm_tree(dir);
 }
 
+/* ls_share_remove: out of the folder into the aside folder, never replacing. */
+static void removes_aside(void **state) {
+  (void)state;
+  char dir[256], folder[300], aside[300], path[400], moved[600];
+  make_temp_dir(dir, sizeof dir);
+  snprintf(folder, sizeof folder, "%s/downloads", dir);
+  snprintf(aside, sizeof aside, "%s/unshared", dir);
+  snprintf(path, sizeof path, "%s/sub", folder);
+  assert_int_equal(ls_mkdir_p(path), 0);
+  snprintf(path, sizeof path, "%s/sub/a.txt", folder);
+  write_bytes(path, "one", 3);
+  assert_int_equal(ls_share_remove(folder, aside, "sub/a.txt", moved, sizeof moved), 0);
+  snprintf(path, sizeof path, "%s/sub/a.txt", aside);
+  assert_string_equal(moved, path);
+  read_back(path, "one");
+  snprintf(path, sizeof path, "%s/sub/a.txt", folder);
+  assert_int_equal(access(path, F_OK), -1);
+  write_bytes(path, "two", 3);
+  assert_int_equal(ls_share_remove(folder, aside, "sub/a.txt", moved, sizeof moved), 0);
+  snprintf(path, sizeof path, "%s/sub/a.txt.1", aside);
+  assert_string_equal(moved, path);
+  read_back(path, "two");
+  snprintf(path, sizeof path, "%s/sub/a.txt", aside);
+  read_back(path, "one");
+  assert_int_equal(ls_share_remove(folder, aside, "sub/a.txt", moved, sizeof moved), -ENOENT);
+  assert_int_equal(ls_share_remove(folder, aside, "sub", moved, sizeof moved), -ENOENT); /* a folder */
+  assert_int_equal(ls_share_remove(folder, aside, "../x", moved, sizeof moved), -EINVAL);
+  rm_tree(dir);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {
       cmocka_unit_test(links_and_refuses),
       cmocka_unit_test(copies_across_file_systems),
+      cmocka_unit_test(removes_aside),
   };
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,7 +6,7 @@
 const state = {
   token: "",
   tab: "files",
-  data: { peers: null, files: null, transfers: null, share: null, server: null, status: null },
+  data: { peers: null, files: null, transfers: null, share: null, server: null, status: null, logs: null },
   sort: { key: "name", dir: 1 },
   query: "",
   knownPeers: null,
@@ -127,7 +127,7 @@ function setLive(s) {
 
 function render(name) {
   ({ peers: renderPeers, files: renderFiles, transfers: renderTransfers, share: renderShare,
-     server: renderServer, status: renderStatus })[name]();
+     server: renderServer, status: renderStatus, logs: renderLogs })[name]();
 }
 
 function renderStatus() {
@@ -196,6 +196,8 @@ function renderFiles() {
   $("files-empty").hidden = all.length !== 0;
   $("files-empty").textContent = all.length ? "" : "No files heard of yet. Peers announce their share every minute; the listener must be running.";
   if (all.length && !list.length) { $("files-empty").hidden = false; $("files-empty").textContent = "No file matches “" + state.query + "”."; }
+  const problem = state.data.files && state.data.files.problem;
+  if (problem) { $("files-empty").hidden = false; $("files-empty").textContent = problem.charAt(0).toUpperCase() + problem.slice(1) + "."; }
   const more = (state.data.files && state.data.files.more) || 0;
   if (more) { $("files-empty").hidden = false; $("files-empty").textContent = more + " more contents are not listed (the dashboard lists 20,000)."; }
   $("count-files").textContent = all.length ? String(all.length + more) : "";
@@ -229,6 +231,12 @@ function transferCard(j) {
   } else {
     stats.append(el("span", { text: j.message || j.result }));
   }
+  // Where it comes from and which chunks are here (temp/'s map, a cell per 64th).
+  const detail = j.state === "running"
+    ? el("div", { class: "sources" },
+        el("span", { text: "sources: " + ((j.sources || []).join(", ") || "none yet") }),
+        j.chunk_map ? el("code", { class: "chunk-map", title: "# held, + part held, . missing", text: j.chunk_map }) : null)
+    : null;
   const action = j.state === "running"
     ? el("button", { class: "danger", type: "button", disabled: j.cancelling, "aria-label": "Cancel " + j.name,
         onclick: (ev) => cancel(j, ev.currentTarget) }, j.cancelling ? "Cancelling…" : "Cancel")
@@ -237,7 +245,7 @@ function transferCard(j) {
     el("div", { class: "head" }, el("span", { class: "title", text: j.name }), action),
     el("div", { class: "progress", role: "progressbar", "aria-valuemin": "0", "aria-valuemax": "100",
       "aria-valuenow": String(Math.floor(frac * 100)), "aria-label": "Progress of " + j.name }, bar),
-    stats);
+    stats, detail);
 }
 
 async function cancel(j, button) {
@@ -285,7 +293,7 @@ function renderShare() {
     const where = f.source === "partial"
       ? "downloading (" + Math.floor(100 * f.chunks_have / Math.max(1, f.chunks)) + "%)"
       : f.source === "downloads" ? "downloads/" : "share/";
-    const action = f.source === "share"
+    const action = f.source === "share" || f.source === "downloads"
       ? el("button", { class: "danger", type: "button", "aria-label": "Remove " + f.name, onclick: (ev) => unshare(f, ev.currentTarget) }, "Remove")
       : null;
     return el("tr", { data: { name: f.name } },
@@ -305,6 +313,14 @@ async function unshare(f, button) {
     const r = await api("POST", "share/remove", { name: f.name });
     toast(f.name + " moved to " + r.moved_to, "ok");
   } catch (e) { toast(f.name + ": " + e.message, "bad"); button.disabled = false; }
+}
+
+// The daemons' recent log lines, as text (never HTML), newest last.
+function renderLogs() {
+  const lines = (state.data.logs || {}).lines || [];
+  const rows = lines.map((l) => el("tr", { data: { daemon: l.daemon } },
+    td("Daemon", l.daemon), td("Line", el("code", { text: l.line }), "logline")));
+  fillTable("logs-table", rows, "logs-empty");
 }
 
 function tile(k, v, cls) {
@@ -332,7 +348,7 @@ function renderServer() {
 // ---------- tabs, forms, start ----------
 
 function showTab(name) {
-  if (!["files", "peers", "transfers", "share", "server"].includes(name)) name = "files";
+  if (!["files", "peers", "transfers", "share", "server", "logs"].includes(name)) name = "files";
   state.tab = name;
   for (const b of document.querySelectorAll(".tabs button")) b.setAttribute("aria-selected", String(b.dataset.tab === name));
   for (const p of document.querySelectorAll("main > .panel")) p.hidden = p.id !== "panel-" + name;
