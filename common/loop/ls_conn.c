@@ -12,6 +12,7 @@
 
 #define SHARED_SLAB 4096
 #define DIRECT_MIN 4096 /* a payload with this much left is received in place */
+#define TLS_AHEAD (1u << 20) /* records handed to libuv before the next frame is encrypted */
 
 const char *ls_conn_end_name(ls_conn_end_t why) {
   switch (why) {
@@ -116,6 +117,7 @@ void ls_conn_fail(ls_conn_t *c, uint32_t id, uint16_t code, const char *text, ls
 typedef struct {
   uv_write_t w;
   ls_conn_out_t *o; /* with TLS: the reply queue's frame these records carry, told when written */
+  uint8_t *records; /* with TLS: ls_tls's buffer, written as it is */
   uint8_t buf[];
 } small_write_t;
 
@@ -124,6 +126,7 @@ static void out_finish(ls_conn_t *c, ls_conn_out_t *o, int status);
 static void small_written(uv_write_t *w, int status) {
   small_write_t *sw = w->data; /* a failed write shows up as a read error or a timeout */
   ls_conn_out_t *o = sw->o;
+  free(sw->records);
   free(sw);
   if (o != NULL) out_finish(o->c, o, status);
 }
@@ -131,17 +134,21 @@ static void small_written(uv_write_t *w, int status) {
 /* With TLS: what ls_tls has to send (records, handshake messages, alerts)
  * as one write; the queue's frame o, if any, is told when it is written. */
 static int tls_flush(ls_conn_t *c, ls_conn_out_t *o) {
-  size_t n = ls_tls_pending(&c->tls);
-  if (n == 0) return o != NULL ? UV_EINVAL : 0;
-  small_write_t *sw = malloc(sizeof *sw + n);
+  if (ls_tls_pending(&c->tls) == 0) return o != NULL ? UV_EINVAL : 0;
+  small_write_t *sw = malloc(sizeof *sw);
   if (sw == NULL) return UV_ENOMEM;
-  n = ls_tls_take(&c->tls, sw->buf, n);
+  size_t n;
+  sw->records = ls_tls_take_all(&c->tls, &n); /* no copy: the records as TLS made them */
   sw->o = o;
   sw->w.data = sw;
-  uv_buf_t b = uv_buf_init((char *)sw->buf, (unsigned)n);
+  uv_buf_t b = uv_buf_init((char *)sw->records, (unsigned)n);
   int rc = uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written);
-  if (rc != 0) free(sw);
-  else c->bytes_queued += n;
+  if (rc != 0) {
+    free(sw->records);
+    free(sw);
+  } else {
+    c->bytes_queued += n;
+  }
   return rc;
 }
 
@@ -175,6 +182,7 @@ int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload
   }
   sw->w.data = sw;
   sw->o = NULL;
+  sw->records = NULL;
   int rc = uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written);
   if (rc != 0) free(sw);
   else c->bytes_queued += b.len;
@@ -192,9 +200,9 @@ size_t ls_conn_unsent(const ls_conn_t *c) {
  * non-blocking on the loop thread, waiting for writability on a uv_poll of a
  * dup of the socket (libuv's own watcher keeps the socket itself). The owner
  * warms the file's pages on the thread pool first (readahead), so sendfile
- * does not wait for the disk here. With TLS, a frame is encrypted when its
- * turn comes (so records leave in the order they were made, and only one
- * frame's records wait in memory), and its records go through uv_write. */
+ * does not wait for the disk here. With TLS, frames are encrypted in order
+ * (records leave in the order they were made) shortly before the socket
+ * needs them (out_next_tls), and their records go through uv_write. */
 
 static void out_next(ls_conn_t *c);
 
@@ -289,7 +297,30 @@ static void out_file_step(ls_conn_t *c) {
   if (rc < 0) out_finish(c, o, rc);
 }
 
+/* With TLS: frames are encrypted in queue order while libuv holds less than
+ * TLS_AHEAD of records, so the next frame's records are ready before the
+ * socket runs dry (the loop encrypts while the kernel sends), and no more
+ * than about a frame and TLS_AHEAD wait in memory as records. */
+static void out_next_tls(ls_conn_t *c) {
+  while (c->out_head != NULL && c->state != LS_CONN_CLOSED &&
+         uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < TLS_AHEAD) {
+    ls_conn_out_t *o = c->out_head;
+    c->out_head = o->next;
+    if (c->out_head == NULL) c->out_tail = NULL;
+    size_t len = out_len(o);
+    c->bytes_queued -= len; /* tls_flush counts the records instead */
+    c->out_unsent -= len;
+    o->head_sent = len;     /* nothing of it is ours to count any more */
+    int rc = tls_send(c, o->bufs, o->nbufs, o);
+    if (rc != 0) out_finish(c, o, rc);
+  }
+}
+
 static void out_next(ls_conn_t *c) {
+  if (c->tls_open) {
+    out_next_tls(c);
+    return;
+  }
   if (c->out_cur != NULL || c->out_head == NULL) return;
   ls_conn_out_t *o = c->out_head;
   c->out_head = o->next;
@@ -299,16 +330,10 @@ static void out_next(ls_conn_t *c) {
     out_file_step(c);
     return;
   }
-  /* Buffers: libuv's queue counts them from here (with TLS, their records). */
+  /* Buffers: libuv's queue counts them from here. */
   size_t len = out_len(o);
   o->w.data = o;
-  int rc;
-  if (c->tls_open) {
-    c->bytes_queued -= len; /* tls_flush counts the records instead */
-    rc = tls_send(c, o->bufs, o->nbufs, o);
-  } else {
-    rc = uv_write(&o->w, (uv_stream_t *)&c->tcp, o->bufs, o->nbufs, out_written);
-  }
+  int rc = uv_write(&o->w, (uv_stream_t *)&c->tcp, o->bufs, o->nbufs, out_written);
   if (rc != 0) {
     out_finish(c, o, rc);
     return;
@@ -488,14 +513,16 @@ static void tls_drain(ls_conn_t *c) {
   if (tls_flush(c, NULL) != 0) ls_conn_close(c, LS_CONN_END_WRITE); /* a key update's answer */
 }
 
+/* The bytes read are lent to TLS, not copied; what it has not read when we
+ * are done (a record's start) is kept by ls_tls_lend_end. */
 static void tls_received(ls_conn_t *c, const uint8_t *data, size_t n) {
   if (!tls_judge_first(c, data, n)) return;
-  if (ls_tls_feed(&c->tls, data, n) != 0) {
+  if (ls_tls_lend(&c->tls, data, n) != 0) {
     ls_conn_close(c, LS_CONN_END_NOMEM);
     return;
   }
-  if (c->state == LS_CONN_HANDSHAKE && !tls_handshake(c)) return;
-  tls_drain(c);
+  if (c->state != LS_CONN_HANDSHAKE || tls_handshake(c)) tls_drain(c);
+  if (ls_tls_lend_end(&c->tls) != 0) ls_conn_close(c, LS_CONN_END_NOMEM);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
