@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
 # Transfer benchmarks, each beside a well-known tool in the same run:
 #   single source: 1 GiB, one seeder -> one downloader, vs curl from nginx
-#                  (sendfile on) and vs curl + sha256sum; peak RSS of both sides.
+#                  (sendfile on): with fsync vs curl followed by `sync FILE`,
+#                  without vs curl alone; also vs curl + sha256sum; bytes
+#                  received / file size (client.log); peak RSS of both sides.
+#                  BIN_BEFORE=DIR also measures another build in the same runs.
 #   multi source:  256 MiB from four seeders each limited to 25 MB/s, vs aria2c
 #                  from four nginx servers each limited the same way.
 # SIZE_MB and MULTI_MB override the sizes.
@@ -26,33 +29,75 @@ start_nginx "$WORK/s0/share" $((BASE_PORT + 2))
 PIDS+=($!)
 wait_for grep -q big.bin "$WORK/d1/tags.txt"
 
-best_ls=999999; best_ns=999999; best_curl=999999; best_cs=999999; dl_rss=0
-for run in 1 2 3; do
-  rm -rf "$WORK/d1/downloads" "$WORK/d1/temp" "$WORK/curl.bin"
+# received/size from the last line of a client.log
+recv_ratio() { tail -1 "$1" | tr ' ' '\n' | awk -F= -v size="$2" '$1 == "received" { printf "%.4f", $2 / size }'; }
+min() { awk -v a="$1" -v b="$2" 'BEGIN{print (b<a)?b:a}'; }
+
+# One lanswarm build, best of 3 runs with and without fsync; sets best_ls,
+# best_ns (seconds), dl_rss (KiB), recv (received/size of the last run).
+# Each run follows the same runs of curl (below), alternating, so that both
+# see the same machine.
+lanswarm_runs() {
+  local bin=$1 d=$2 run t0 t1 rss
+  rm -rf "$d/downloads" "$d/temp"
   sync; echo 1 > /proc/sys/vm/drop_caches 2>/dev/null || true
   cat "$WORK/s0/share/big.bin" > /dev/null   # warm source cache for every tool alike
   t0=$(now)
-  /usr/bin/time -f %M -o "$WORK/dl.rss" "$BIN/lanswarm-downloader" --dir "$WORK/d1" --quiet big.bin
+  /usr/bin/time -f %M -o "$WORK/dl.rss" "$bin/lanswarm-downloader" --dir "$d" --quiet big.bin
   t1=$(now)
   t_ls=$(elapsed "$t0" "$t1")
   rss=$(cat "$WORK/dl.rss"); [ "$rss" -gt "$dl_rss" ] && dl_rss=$rss
-  rm -rf "$WORK/d1/downloads"
+  recv=$(recv_ratio "$d/client.log" "$BYTES")
+  rm -rf "$d/downloads"
+  sync
   t0=$(now)
-  "$BIN/lanswarm-downloader" --dir "$WORK/d1" --quiet --fsync 0 big.bin
+  "$bin/lanswarm-downloader" --dir "$d" --quiet --fsync 0 big.bin
   t1=$(now)
   t_ns=$(elapsed "$t0" "$t1")
+}
+
+# BIN_BEFORE (optional): another build measured in the same run, for a
+# before/after table: its own seeder (server and announcer of that build) and
+# listener, on ports of their own, so that each downloader has one source.
+if [ -n "${BIN_BEFORE:-}" ]; then
+  mkdir -p "$WORK/s0b/share" "$WORK/d0"
+  ln "$WORK/s0/share/big.bin" "$WORK/s0b/share/big.bin"
+  save_bin=$BIN; BIN=$BIN_BEFORE
+  start_seeder "$WORK/s0b" s0b $((BASE_PORT + 9)) $((BASE_PORT + 8))
+  BIN=$save_bin
+  cache_b() { [ -n "$(ls "$WORK/s0b/cache" 2>/dev/null)" ]; }
+  wait_for cache_b
+  "$BIN_BEFORE/lanswarm-listener" --dir "$WORK/d0" --udp-port $((BASE_PORT + 8)) --log-level warn &
+  PIDS+=($!)
+  wait_for grep -q big.bin "$WORK/d0/tags.txt"
+fi
+best_curl=999999; best_cs=999999; best_sync=999999
+best_ls=999999; best_ns=999999; dl_rss=0
+bb_ls=999999; bb_ns=999999; bb_rss=0
+for run in 1 2 3; do
+  rm -f "$WORK/curl.bin"
+  sync
   t0=$(now)
   curl -s -o "$WORK/curl.bin" "http://127.0.0.1:$((BASE_PORT + 2))/big.bin"
   t1=$(now)
-  t_curl=$(elapsed "$t0" "$t1")
-  sha256sum "$WORK/curl.bin" > /dev/null
+  sync "$WORK/curl.bin"
   t2=$(now)
-  t_cs=$(elapsed "$t0" "$t2")
-  best_ls=$(awk -v a=$best_ls -v b=$t_ls 'BEGIN{print (b<a)?b:a}')
-  best_ns=$(awk -v a=$best_ns -v b=$t_ns 'BEGIN{print (b<a)?b:a}')
-  best_curl=$(awk -v a=$best_curl -v b=$t_curl 'BEGIN{print (b<a)?b:a}')
-  best_cs=$(awk -v a=$best_cs -v b=$t_cs 'BEGIN{print (b<a)?b:a}')
-  echo "run $run: lanswarm ${t_ls}s (fsync 0: ${t_ns}s)  curl/nginx ${t_curl}s  curl+sha256sum ${t_cs}s"
+  sha256sum "$WORK/curl.bin" > /dev/null
+  t3=$(now)
+  t_curl=$(elapsed "$t0" "$t1"); t_sync=$(elapsed "$t0" "$t2")
+  t_cs=$(awk -v a="$(elapsed "$t0" "$t1")" -v b="$(elapsed "$t2" "$t3")" 'BEGIN{printf "%.3f", a + b}')
+  best_curl=$(min $best_curl $t_curl); best_sync=$(min $best_sync $t_sync); best_cs=$(min $best_cs $t_cs)
+  line="run $run: curl/nginx ${t_curl}s (+sync ${t_sync}s, +sha256sum ${t_cs}s)"
+  if [ -n "${BIN_BEFORE:-}" ]; then
+    save_rss=$dl_rss; dl_rss=$bb_rss
+    lanswarm_runs "$BIN_BEFORE" "$WORK/d0"
+    bb_rss=$dl_rss; dl_rss=$save_rss
+    bb_ls=$(min $bb_ls $t_ls); bb_ns=$(min $bb_ns $t_ns); bb_recv=$recv
+    line="$line  before ${t_ls}s (fsync 0: ${t_ns}s)"
+  fi
+  lanswarm_runs "$BIN" "$WORK/d1"
+  best_ls=$(min $best_ls $t_ls); best_ns=$(min $best_ns $t_ns)
+  echo "$line  lanswarm ${t_ls}s (fsync 0: ${t_ns}s)"
 done
 cmp -s "$WORK/s0/share/big.bin" "$WORK/d1/downloads/big.bin" || { echo "bench: download differs!" >&2; exit 1; }
 srv_rss=$(peak_rss_kib "$SERVER_PID")
@@ -60,13 +105,19 @@ srv_rss=$(peak_rss_kib "$SERVER_PID")
 echo
 echo "single source, ${SIZE_MB} MiB over loopback (best of 3):"
 printf "  %-34s %8s MB/s\n" "lanswarm (verified, fsync'ed)" "$(mbps $BYTES $best_ls)"
-printf "  %-34s %8s MB/s\n" "lanswarm --fsync 0 (like curl)" "$(mbps $BYTES $best_ns)"
+printf "  %-34s %8s MB/s\n" "lanswarm --fsync 0 (verified)" "$(mbps $BYTES $best_ns)"
 printf "  %-34s %8s MB/s\n" "curl from nginx (sendfile)" "$(mbps $BYTES $best_curl)"
+printf "  %-34s %8s MB/s\n" "curl from nginx, then sync" "$(mbps $BYTES $best_sync)"
 printf "  %-34s %8s MB/s\n" "curl from nginx, then sha256sum" "$(mbps $BYTES $best_cs)"
-echo "  ratio lanswarm / curl+nginx:           $(ratio $best_curl $best_ls)   (goal >= 0.9)"
-echo "  ratio lanswarm --fsync 0 / curl+nginx: $(ratio $best_curl $best_ns)"
-echo "  ratio lanswarm / curl+nginx+sha256sum: $(ratio $best_cs $best_ls)"
+echo "  ratio lanswarm / curl+sync:            $(ratio $best_sync $best_ls)   (goal >= 0.9)"
+echo "  ratio lanswarm --fsync 0 / curl:       $(ratio $best_curl $best_ns)   (goal >= 0.9)"
+echo "  ratio lanswarm / curl+sha256sum:       $(ratio $best_cs $best_ls)"
+echo "  bytes received / file size:            ${recv:-n/a}   (goal <= 1.01)"
 echo "  peak RSS: downloader $((dl_rss / 1024)) MiB, server $((srv_rss / 1024)) MiB   (goal <= 32 MiB each)"
+if [ -n "${BIN_BEFORE:-}" ]; then
+  echo "  before ($BIN_BEFORE), same runs:"
+  echo "    ratio / curl+sync $(ratio $best_sync $bb_ls) ($(mbps $BYTES $bb_ls) MB/s), --fsync 0 / curl $(ratio $best_curl $bb_ns) ($(mbps $BYTES $bb_ns) MB/s), received/size ${bb_recv:-n/a}, downloader RSS $((bb_rss / 1024)) MiB"
+fi
 
 # ---------- multi source ----------
 mkdir -p "$WORK/m/share" "$WORK/d2"
@@ -90,6 +141,7 @@ t0=$(now)
 "$BIN/lanswarm-downloader" --dir "$WORK/d2" --quiet multi.bin
 t1=$(now)
 t_ls=$(elapsed "$t0" "$t1")
+mrecv=$(recv_ratio "$WORK/d2/client.log" "$MBYTES")
 mv "$WORK/d2/downloads/multi.bin" "$WORK/d2/first.bin"
 t0=$(now)
 "$BIN/lanswarm-downloader" --dir "$WORK/d2" --quiet --fsync 0 multi.bin
@@ -106,6 +158,7 @@ echo "multi source, ${MULTI_MB} MiB from 4 peers each limited to 25 MB/s (aggreg
 printf "  %-34s %8s MB/s\n" "lanswarm (4 seeders)" "$(mbps $MBYTES $t_ls)"
 printf "  %-34s %8s MB/s\n" "lanswarm --fsync 0" "$(mbps $MBYTES $t_ns)"
 printf "  %-34s %8s MB/s\n" "aria2c (4 nginx, limit_rate)" "$(mbps $MBYTES $t_aria)"
-echo "  lanswarm / 100 MB/s aggregate: $(awk -v b=$MBYTES -v s=$t_ls 'BEGIN{printf "%.2f", b/s/1e8}')   (goal >= 0.9)"
+echo "  lanswarm / 100 MB/s aggregate: $(awk -v b=$MBYTES -v s=$t_ls 'BEGIN{printf "%.2f", b/s/1e8}')   (goal >= 0.95)"
 echo "  lanswarm --fsync 0 / 100 MB/s: $(awk -v b=$MBYTES -v s=$t_ns 'BEGIN{printf "%.2f", b/s/1e8}')"
 echo "  ratio lanswarm / aria2c:       $(ratio $t_aria $t_ls)   (goal >= 1)"
+echo "  bytes received / file size:    ${mrecv:-n/a}   (goal <= 1.05)"

@@ -1,6 +1,6 @@
 /* disk.c: the download on disk: each chunk verified and written on the
- * thread pool, the resume check of what an earlier run left, and the final
- * check of the whole file before it is moved into downloads/. */
+ * thread pool, the resume check of what an earlier run left, and the end:
+ * the file made durable and moved into downloads/. */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,40 +23,12 @@ typedef struct {
   int write_rc;
 } verify_t;
 
-/* ---------- finishing: verify the whole file on disk, then move it ----------
- * The check reads the part file back in FINAL_PARTS slices on the thread pool
- * at once (one per core), then one more job makes it durable and links it. */
-
-#define FINAL_PARTS 2
-
-typedef struct final_part_s {
-  uv_work_t work;
-  fetch_t *f;
-  uint32_t first, end; /* chunk range */
-  int rc;
-  int64_t bad;
-} final_part_t;
-
-static void final_check_cb(uv_work_t *w) {
-  final_part_t *fp = w->data;
-  fetch_t *f = fp->f;
-  uint8_t *buf = malloc(f->manifest.chunk_size);
-  fp->bad = -1;
-  if (buf == NULL) {
-    fp->rc = -ENOMEM;
-    return;
-  }
-  for (uint32_t i = fp->first; i < fp->end; i++) {
-    uint32_t len = ls_manifest_chunk_len(&f->manifest, i);
-    int rc = ls_partial_read_chunk(&f->partial, i, buf, len);
-    if (rc != 0 || !ls_manifest_chunk_ok(&f->manifest, i, buf, len)) {
-      fp->bad = i;
-      fp->rc = rc != 0 ? rc : -EILSEQ;
-      break;
-    }
-  }
-  free(buf);
-}
+/* ---------- finishing: durable, then moved ----------
+ * Every chunk marked was verified in this run: as it arrived (hashed in
+ * memory, then written), or by the resume check (read back from temp/ and
+ * hashed) before the loop started. So the file is not read back and hashed
+ * again here (docs/ARCHITECTURE.md, "Trust": which check covers what). One
+ * job on the thread pool makes it durable and links it. */
 
 static void final_link_cb(uv_work_t *w) {
   fetch_t *f = w->data;
@@ -84,33 +56,6 @@ static void final_link_done_cb(uv_work_t *w, int status) {
   }
 }
 
-static void final_check_done_cb(uv_work_t *w, int status) {
-  final_part_t *fp = w->data;
-  fetch_t *f = fp->f;
-  (void)status;
-  if (fp->rc != 0 && f->final_rc == 0) {
-    f->final_rc = fp->rc;
-    f->final_bad = fp->bad;
-  }
-  if (--f->final_pending > 0) return;
-  free(f->final_parts);
-  f->final_parts = NULL;
-  ls_debug("final check of %u chunks: %.3f s", f->manifest.nchunks, (double)(uv_hrtime() - f->final_start) / 1e9);
-  if (f->final_rc == -EILSEQ) {
-    ls_partial_unmark(&f->partial, (uint32_t)f->final_bad);
-    fetch_stop(f, FETCH_INTEGRITY, "chunk %lld failed its check on disk after writing; it is unmarked, run again",
-               (long long)f->final_bad);
-    return;
-  }
-  if (f->final_rc != 0) {
-    fetch_stop(f, FETCH_IO, "cannot read back %s: %s", f->o->cfg->temp_dir, uv_strerror(f->final_rc));
-    return;
-  }
-  f->final_work.data = f;
-  if (uv_queue_work(&f->loop, &f->final_work, final_link_cb, final_link_done_cb) != 0)
-    fetch_stop(f, FETCH_IO, "cannot queue the final move");
-}
-
 void disk_maybe_finish(fetch_t *f) {
   if (f->stopped || f->finishing || !sched_finished(&f->sched)) return;
   f->finishing = 1;
@@ -122,23 +67,9 @@ void disk_maybe_finish(fetch_t *f) {
       peer_close(p);
     }
   }
-  uint32_t n = f->manifest.nchunks;
-  f->final_parts = calloc(FINAL_PARTS, sizeof *f->final_parts);
-  if (f->final_parts == NULL) {
-    fetch_stop(f, FETCH_IO, "out of memory");
-    return;
-  }
-  f->final_start = uv_hrtime();
-  f->final_rc = 0;
-  for (uint32_t k = 0; k < FINAL_PARTS; k++) {
-    final_part_t *fp = &f->final_parts[k];
-    fp->f = f;
-    fp->first = (uint32_t)((uint64_t)n * k / FINAL_PARTS);
-    fp->end = (uint32_t)((uint64_t)n * (k + 1) / FINAL_PARTS);
-    fp->work.data = fp;
-    if (uv_queue_work(&f->loop, &fp->work, final_check_cb, final_check_done_cb) == 0) f->final_pending++;
-  }
-  if (f->final_pending == 0) fetch_stop(f, FETCH_IO, "cannot queue the final check");
+  f->final_work.data = f;
+  if (uv_queue_work(&f->loop, &f->final_work, final_link_cb, final_link_done_cb) != 0)
+    fetch_stop(f, FETCH_IO, "cannot queue the final move");
 }
 
 /* ---------- chunks: verify and write on the thread pool ---------- */
@@ -147,6 +78,8 @@ static void verify_work_cb(uv_work_t *w) {
   verify_t *v = w->data;
   v->ok = ls_manifest_chunk_ok(&v->f->manifest, v->index, v->data, v->len);
   if (v->ok) v->write_rc = ls_partial_write_chunk(&v->f->partial, v->index, v->data, v->len);
+  /* With fsync on, the chunk goes to disk now, not all at the end. */
+  if (v->ok && v->write_rc == 0 && v->f->o->cfg->fsync) ls_partial_writeback(&v->f->partial, v->index);
 }
 
 static void verify_done_cb(uv_work_t *w, int status) {
@@ -161,14 +94,14 @@ static void verify_done_cb(uv_work_t *w, int status) {
     return;
   }
   if (!v->ok) {
-    sched_release(&f->sched, v->index);
+    sched_rejected(&f->sched, v->index);
     char why[96];
     snprintf(why, sizeof why, "banned: chunk %u failed its hash", v->index);
     ls_warn("peer %s (%s:%u) sent chunk %u with a wrong hash: banned for this download", p->h.tag, p->h.addr,
             p->h.port, v->index);
     peer_drop(p, why, PEER_BANNED);
   } else if (v->write_rc != 0) {
-    sched_release(&f->sched, v->index);
+    sched_rejected(&f->sched, v->index);
     fetch_stop(f, FETCH_IO, "cannot write chunk %u to %s: %s; the %u verified chunk(s) are kept, run again to resume",
                v->index, f->o->cfg->temp_dir, uv_strerror(v->write_rc), f->sched.ndone);
   } else if (sched_complete(&f->sched, v->index)) {
@@ -199,8 +132,10 @@ int disk_verify_queue(fetch_t *f, peer_t *p, uint32_t index, uint8_t *base, uint
   if (rc != 0) {
     f->verifying--;
     free(v);
+    return rc;
   }
-  return rc;
+  sched_checking(&f->sched, index);
+  return 0;
 }
 
 /* ---------- resume ----------

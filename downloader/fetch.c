@@ -84,7 +84,8 @@ static void progress_cb(uv_timer_t *t) {
 }
 
 /* With the manifest known: open (or reopen) the partial state, re-check what
- * an earlier run left when resuming, and set up the scheduler. */
+ * an earlier run left (whether its manifest was in temp/ or came from a
+ * peer), and set up the scheduler. */
 int fetch_start_with_manifest(fetch_t *f, int resuming) {
   int rc = ls_partial_open(&f->partial, f->o->cfg->temp_dir, &f->manifest, f->o->name);
   if (rc == -EBUSY) {
@@ -96,7 +97,7 @@ int fetch_start_with_manifest(fetch_t *f, int resuming) {
     return rc;
   }
   f->partial_open = 1;
-  if (resuming) disk_resume_check(f);
+  if (f->partial.nhave > 0) disk_resume_check(f);
   if ((rc = sched_init(&f->sched, f->manifest.nchunks, f->partial.have)) != 0) {
     fetch_stop(f, FETCH_IO, "out of memory");
     return rc;
@@ -190,6 +191,7 @@ static void fetch_finish(fetch_t *f) {
     memcpy(r->addr, p->h.addr, sizeof r->addr);
     r->port = p->h.port;
     r->bytes = p->bytes;
+    res->bytes_received += p->conn.bytes_received;
     snprintf(r->end, sizeof r->end, "%s", p->end ? p->end : "unused");
     free(p->have);
   }

@@ -26,7 +26,7 @@ typedef ls_tagsq_holder_t fetch_holder_t; /* from the tags.txt lookup */
 typedef enum {
   FETCH_OK = 0,
   FETCH_NO_HOLDER,   /* no live peer holds (part of) it */
-  FETCH_INTEGRITY,   /* only bad data was offered, or the file failed its final check */
+  FETCH_INTEGRITY,   /* only bad data was offered */
   FETCH_EXISTS,      /* the destination exists */
   FETCH_IO,          /* a local error: disk full, permissions */
   FETCH_INTERRUPTED, /* SIGINT/SIGTERM: the partial state is kept */
@@ -46,6 +46,7 @@ typedef struct {
   uint64_t size;
   uint64_t bytes_fetched;  /* verified bytes received in this run */
   uint64_t bytes_resumed;  /* verified bytes found in temp/ at start */
+  uint64_t bytes_received; /* every byte read from the peers, duplicates and frames too */
   double seconds;
   fetch_peer_report_t peers[FETCH_MAX_PEERS];
   size_t npeers;

@@ -58,11 +58,7 @@ struct fetch_s {
   throttle_t throttle;       /* download_rate_limit */
   uv_signal_t sigint, sigterm;
   uv_work_t final_work;
-  struct final_part_s *final_parts;
-  unsigned final_pending;
-  uint64_t final_start;
   int final_rc;
-  int64_t final_bad;
   unsigned verifying;
   int stopped;
   int finishing;
@@ -100,8 +96,8 @@ void peer_close(peer_t *p);
 unsigned peer_outstanding(const fetch_t *f);
 size_t peer_max_reply(const fetch_t *f);
 
-/* disk.c: chunks verified and written, the resume check, the final check
- * and the move into downloads/, all on the thread pool. */
+/* disk.c: chunks verified and written, the resume check, and the move into
+ * downloads/ (durable first), on the thread pool. */
 int disk_verify_queue(fetch_t *f, peer_t *p, uint32_t index, uint8_t *base, uint32_t len);
 void disk_maybe_finish(fetch_t *f);
 void disk_resume_check(fetch_t *f);

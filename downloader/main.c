@@ -129,6 +129,7 @@ static void route_diagnostics(const download_opts_t *o) {
 int main(int argc, char **argv) {
   /* A holder that dies mid-write must cost a peer, not the whole download. */
   signal(SIGPIPE, SIG_IGN);
+  ls_heap_for_chunks();
   download_opts_t o;
   memset(&o, 0, sizeof o);
   ls_config_program_t prog = program;

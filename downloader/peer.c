@@ -156,7 +156,7 @@ static int on_chunk(peer_t *p, ls_frame_t *fr) {
     peer_drop(p, "banned: chunk of the wrong length", PEER_BANNED);
     return 1;
   }
-  if (f->sched.done[index]) {
+  if (f->sched.done[index] || f->sched.checking[index]) {
     sched_release(&f->sched, index); /* the endgame's losing copy */
   } else {
     /* The payload goes to the thread pool as it is, without a copy. */

@@ -39,7 +39,7 @@ static double speed(const fetch_result_t *r) {
 }
 
 /* One line per download, key=value, the name quoted last-but-one:
- * time name root size result duration_s speed_Bps fetched resumed peers message */
+ * time name root size result duration_s speed_Bps fetched resumed received peers message */
 void report_client_log(const char *client_log, const char *name, const char *root_hex, const fetch_result_t *r) {
   ls_clientlog_t *rec = calloc(1, sizeof *rec);
   if (rec == NULL) return;
@@ -52,6 +52,8 @@ void report_client_log(const char *client_log, const char *name, const char *roo
   rec->speed_Bps = speed(r);
   rec->fetched = r->bytes_fetched;
   rec->resumed = r->bytes_resumed;
+  rec->received = r->bytes_received;
+  rec->has_received = 1;
   for (size_t i = 0; i < r->npeers && i < LS_CLIENTLOG_PEERS_MAX; i++) {
     ls_clientlog_peer_t *p = &rec->peers[rec->npeers++];
     memcpy(p->tag, r->peers[i].tag, sizeof p->tag);

@@ -9,8 +9,9 @@ int sched_init(sched_t *s, uint32_t nchunks, const uint8_t *done) {
   s->nchunks = nchunks;
   s->done = calloc(nchunks + 1, 1);
   s->inflight = calloc(nchunks + 1, 1);
+  s->checking = calloc(nchunks + 1, 1);
   s->avail = calloc(nchunks + 1, sizeof *s->avail);
-  if (s->done == NULL || s->inflight == NULL || s->avail == NULL) {
+  if (s->done == NULL || s->inflight == NULL || s->checking == NULL || s->avail == NULL) {
     sched_close(s);
     return -ENOMEM;
   }
@@ -25,6 +26,7 @@ int sched_init(sched_t *s, uint32_t nchunks, const uint8_t *done) {
 void sched_close(sched_t *s) {
   free(s->done);
   free(s->inflight);
+  free(s->checking);
   free(s->avail);
   memset(s, 0, sizeof *s);
 }
@@ -79,7 +81,9 @@ int64_t sched_pick(const sched_t *s, const uint8_t *have, const uint32_t *mine, 
   /* Endgame: race a chunk in flight elsewhere, the least raced first. */
   unsigned best_dup = SCHED_ENDGAME_DUP;
   for (uint32_t i = s->cursor; i < s->nchunks; i++) {
-    if (s->done[i] || s->inflight[i] >= best_dup || (have != NULL && !have[i]) || is_mine(i, mine, nmine)) continue;
+    if (s->done[i] || s->checking[i] || s->inflight[i] >= best_dup || (have != NULL && !have[i]) ||
+        is_mine(i, mine, nmine))
+      continue;
     best = i;
     best_dup = s->inflight[i];
     if (best_dup <= 1) break;
@@ -95,9 +99,22 @@ void sched_release(sched_t *s, uint32_t index) {
   if (index < s->nchunks && s->inflight[index] > 0) s->inflight[index]--;
 }
 
+void sched_checking(sched_t *s, uint32_t index) {
+  if (index < s->nchunks && s->checking[index] < UINT8_MAX) s->checking[index]++;
+}
+
+static void checked(sched_t *s, uint32_t index) {
+  if (s->checking[index] > 0) s->checking[index]--;
+  sched_release(s, index);
+}
+
+void sched_rejected(sched_t *s, uint32_t index) {
+  if (index < s->nchunks) checked(s, index);
+}
+
 int sched_complete(sched_t *s, uint32_t index) {
   if (index >= s->nchunks) return 0;
-  sched_release(s, index);
+  checked(s, index);
   if (s->done[index]) return 0;
   s->done[index] = 1;
   s->ndone++;

@@ -6,7 +6,8 @@
  * simply because they come back for more sooner. When nothing is left that no
  * one is fetching, the endgame lets a peer race a chunk already in flight
  * elsewhere (at most SCHED_ENDGAME_DUP copies), so one slow peer cannot hold
- * up the end of a download. */
+ * up the end of a download; never a chunk whose reply is in and being
+ * verified (it is not late, and a copy would only double its bytes). */
 #ifndef SCHEDULER_H
 #define SCHEDULER_H
 
@@ -21,6 +22,7 @@ typedef struct {
   uint32_t cursor;       /* every chunk below it is done */
   uint8_t *done;         /* 1 = verified */
   uint8_t *inflight;     /* requests (or verifications) outstanding */
+  uint8_t *checking;     /* replies in and being verified */
   uint16_t *avail;       /* partial peers holding it */
   unsigned full_peers;   /* live peers holding everything */
   unsigned partial_peers;
@@ -43,6 +45,12 @@ int64_t sched_pick(const sched_t *s, const uint8_t *have, const uint32_t *mine, 
 
 void sched_start(sched_t *s, uint32_t index);    /* a request went out */
 void sched_release(sched_t *s, uint32_t index);  /* it ended without a chunk */
+/* Its reply is in and goes to be verified: no endgame copy of it any more.
+ * sched_complete or sched_rejected ends that. */
+void sched_checking(sched_t *s, uint32_t index);
+/* The reply failed its check (or could not be checked): the request ends and
+ * the chunk is missing again. */
+void sched_rejected(sched_t *s, uint32_t index);
 /* The chunk verified and written; also ends one request. Returns 1 if it was
  * new, 0 if another copy had already finished it. */
 int sched_complete(sched_t *s, uint32_t index);

@@ -51,6 +51,7 @@ int main(int argc, char **argv) {
   app_t app;
   memset(&app, 0, sizeof app);
   ls_daemon_t d = {.cfg = &app.cfg, .key = &app.key};
+  ls_heap_for_chunks();
   int rc = ls_daemon_start(&d, &program, argc, argv);
   if (rc != LS_DAEMON_RUN) return rc;
   app.loop = d.loop;

@@ -22,11 +22,12 @@
 
 typedef struct conn_s conn_t;
 
-/* One request being served: waits for buffer budget / rate, reads on the
- * thread pool, then is written. */
+/* One request being served: waits for buffer budget / rate, is read (or,
+ * for a chunk sent with sendfile, opened and its pages warmed) on the thread
+ * pool, then is written. */
 typedef struct req_s {
   uv_work_t work;
-  uv_write_t write;
+  ls_conn_out_t out;
   conn_t *conn;
   struct req_s *next;     /* in a wait queue */
   ls_request_t rq;
@@ -40,7 +41,10 @@ typedef struct req_s {
   uint8_t hdr[LS_PROTO_HEADER_LEN + 4];
   uint8_t *buf;
   size_t buf_len;
-  size_t budget;          /* bytes charged to the server's buffer budget */
+  int fd;                 /* a chunk sent from its file: open until written; else -1 */
+  int sendfile;           /* the chunk goes with sendfile (ls_conn_sendfile_ok) */
+  size_t budget;          /* bytes charged to the server's buffer budget (a chunk sent with
+                           * sendfile holds no buffer, but queues as many bytes) */
   int counted;            /* a chunk request: in its connection's chunks_pending */
   int err;                /* ls_err_code_t or 0 */
 } req_t;
@@ -204,6 +208,7 @@ static void req_free(req_t *r) {
   srv->buf_used -= r->budget;
   c->buf_used -= r->budget;
   if (r->counted && --c->chunks_pending == 0) srv->active--;
+  if (r->fd >= 0) close(r->fd);
   free(r->buf);
   free(r->path);
   free(r->temp_dir);
@@ -213,8 +218,8 @@ static void req_free(req_t *r) {
 
 static void conn_maybe_resume(conn_t *c);
 
-static void write_done(uv_write_t *w, int status) {
-  req_t *r = w->data;
+static void write_done(ls_conn_out_t *o, int status) {
+  req_t *r = o->data;
   conn_t *c = r->conn;
   server_t *srv = c->srv;
   c->inflight--;
@@ -225,10 +230,11 @@ static void write_done(uv_write_t *w, int status) {
   else conn_release(c);
 }
 
-/* Sends r's reply: an error, or header + buffer. Takes ownership of r. */
+/* Sends r's reply: an error, or header + buffer, or a chunk's header + its
+ * bytes from the file (sendfile). Takes ownership of r. */
 static void reply(conn_t *c, req_t *r) {
   uv_buf_t bufs[2];
-  int n = 0;
+  int n = 0, rc;
   if (c->closing) {
     c->inflight--;
     req_free(r);
@@ -260,8 +266,11 @@ static void reply(conn_t *c, req_t *r) {
     else c->n_have++;
   }
   for (int i = 0; i < n; i++) c->bytes_out += bufs[i].len;
-  r->write.data = r;
-  int rc = ls_conn_write(&c->conn, &r->write, bufs, (unsigned)n, write_done);
+  r->out.data = r;
+  if (r->err == 0 && r->sendfile)
+    rc = ls_conn_out_file(&c->conn, &r->out, bufs[0], r->fd, r->chunk_offset, r->chunk_len, write_done);
+  else
+    rc = ls_conn_out(&c->conn, &r->out, bufs, (unsigned)n, write_done);
   if (rc != 0) {
     c->inflight--;
     req_free(r);
@@ -282,6 +291,28 @@ static int pread_full(int fd, uint8_t *buf, size_t len, uint64_t off) {
     off += (uint64_t)n;
   }
   return 0;
+}
+
+static int changed(const req_t *r, int fd) {
+  struct stat st;
+  return fstat(fd, &st) != 0 ||
+         (!r->partial && (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec != r->mtime_ns);
+}
+
+/* A chunk to be sent with sendfile: the file stays open for it, unchanged
+ * since it was hashed, and its pages are read into the page cache here, on
+ * the thread pool, so that the loop thread's sendfile does not wait for the
+ * disk. (The copy path checks the mtime after its read; this one can only
+ * check before: a file rewritten while its chunk is sent is caught by the
+ * receiver's hash check, and by the catalog's rescan.) */
+static void warm_chunk(req_t *r, int fd) {
+  if (changed(r, fd)) {
+    close(fd);
+    r->err = LS_ERR_NOT_HELD;
+    return;
+  }
+  readahead(fd, (off64_t)r->chunk_offset, r->chunk_len);
+  r->fd = fd;
 }
 
 static void read_work(uv_work_t *w) {
@@ -313,12 +344,13 @@ static void read_work(uv_work_t *w) {
     r->err = LS_ERR_NOT_HELD;
     return;
   }
-  r->buf = malloc(r->chunk_len ? r->chunk_len : 1);
-  struct stat st;
-  if (r->buf == NULL || pread_full(fd, r->buf, r->chunk_len, r->chunk_offset) != 0 || fstat(fd, &st) != 0 ||
-      (!r->partial && (int64_t)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec != r->mtime_ns)) {
-    r->err = LS_ERR_NOT_HELD;
+  if (r->sendfile) {
+    warm_chunk(r, fd);
+    return;
   }
+  r->buf = malloc(r->chunk_len ? r->chunk_len : 1);
+  if (r->buf == NULL || pread_full(fd, r->buf, r->chunk_len, r->chunk_offset) != 0 || changed(r, fd))
+    r->err = LS_ERR_NOT_HELD;
   close(fd);
 }
 
@@ -492,6 +524,7 @@ static void serve_chunk(server_t *srv, req_t *r, const ls_catalog_entry_t *e) {
   r->chunk_len = ls_manifest_chunk_len(m, r->rq.index);
   r->chunk_offset = (uint64_t)r->rq.index * m->chunk_size;
   r->mtime_ns = e->mtime_ns;
+  r->sendfile = ls_conn_sendfile_ok(&r->conn->conn); /* the send path's switch */
   r->path = strdup(e->path);
   r->temp_dir = strdup(srv->cfg->temp_dir);
   if (r->path == NULL || r->temp_dir == NULL) {
@@ -565,8 +598,8 @@ static void serve_list(server_t *srv, req_t *r) {
   srv->buf_used += o.len;
   r->conn->bytes_out += o.len;
   uv_buf_t b = uv_buf_init((char *)r->buf, (unsigned)r->buf_len);
-  r->write.data = r;
-  if (ls_conn_write(&r->conn->conn, &r->write, &b, 1, write_done) != 0) {
+  r->out.data = r;
+  if (ls_conn_out(&r->conn->conn, &r->out, &b, 1, write_done) != 0) {
     conn_t *c = r->conn;
     c->inflight--;
     req_free(r);
@@ -581,6 +614,7 @@ static int handle_frame(ls_conn_t *lc, ls_frame_t *f) {
   req_t *r = calloc(1, sizeof *r);
   if (r == NULL) return -ENOMEM;
   r->conn = c;
+  r->fd = -1;
   c->inflight++;
   c->req_ms = uv_now(srv->loop);
   conn_maybe_resume(c); /* a full pipeline stops reading */

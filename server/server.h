@@ -1,8 +1,9 @@
 /* server: the TCP chunk server engine (main.c only parses options).
  *
  * Serves manifests, chunks and chunk maps of what the catalog holds, by root
- * hash, never by path. Disk reads run on the thread pool; memory for chunk
- * buffers is bounded server-wide (SERVER_BUF_BUDGET + SERVER_BUF_RESERVE),
+ * hash, never by path. Disk reads run on the thread pool (for a chunk sent
+ * with sendfile, the open and the warming of its pages); chunk bytes queued
+ * (buffers, or sendfile payloads) are bounded server-wide (SERVER_BUF_BUDGET + SERVER_BUF_RESERVE),
  * each connection's to a fair share of it, and requests waiting for it are
  * served round-robin between source addresses. Connections are bounded by
  * cfg.max_conns (when full, an address holding fewer takes the slot of the

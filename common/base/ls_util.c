@@ -3,6 +3,7 @@
 #include <uv.h>
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -182,4 +183,9 @@ int ls_program_dir(char *out, size_t len) {
   char *slash = strrchr(exe, '/');
   if (slash) *slash = '\0';
   return snprintf(out, len, "%s", slash ? exe : "/usr/bin") < (int)len ? 0 : -ENAMETOOLONG;
+}
+
+void ls_heap_for_chunks(void) {
+  mallopt(M_MMAP_THRESHOLD, 8 << 20);
+  mallopt(M_TRIM_THRESHOLD, 16 << 20);
 }

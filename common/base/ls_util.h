@@ -18,6 +18,11 @@ void ls_fsync_parent(const char *path);
 int ls_mkdir_p(const char *path);
 /* Wall-clock seconds since the epoch. */
 int64_t ls_unix_now(void);
+/* For a daemon moving chunk-sized buffers (the server, the downloader):
+ * malloc serves buffers up to 8 MiB from its heap and keeps up to 16 MiB
+ * free there, so a chunk's buffer reuses pages instead of fresh ones that
+ * the kernel maps and zeroes each time (bench/README.md, "TLS cost"). */
+void ls_heap_for_chunks(void);
 /* The folder this program was started from (for its sibling lanswarm-*
  * programs); "/usr/bin" if the system cannot tell. Returns 0 or -ENAMETOOLONG. */
 int ls_program_dir(char *out, size_t len);

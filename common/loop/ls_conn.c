@@ -3,12 +3,16 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/sendfile.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "ls_log.h"
 #include "ls_net.h"
 
 #define SHARED_SLAB 4096
 #define DIRECT_MIN 4096 /* a payload with this much left is received in place */
+#define TLS_AHEAD (1u << 20) /* records handed to libuv before the next frame is encrypted */
 
 const char *ls_conn_end_name(ls_conn_end_t why) {
   switch (why) {
@@ -58,21 +62,31 @@ int ls_conn_init(uv_loop_t *loop, ls_conn_t *c, const ls_conn_opts_t *o) {
   uv_timer_init(loop, &c->timer);
   c->tcp.data = c->timer.data = c;
   c->handles = 2;
+  c->poll_fd = -1;
   return 0;
 }
 
 /* ---------- closing ---------- */
 
+static void out_cancel_all(ls_conn_t *c);
 static void tls_last_word(ls_conn_t *c, const uv_buf_t *b);
 
 static void handle_closed(uv_handle_t *h) {
   ls_conn_t *c = h->data;
   if (--c->handles > 0) return;
+  out_cancel_all(c);
   if (c->own_slab) free(c->slab);
   c->slab = NULL;
   if (c->tls_open) ls_tls_close(&c->tls);
   c->tls_open = 0;
   if (c->o.on_closed) c->o.on_closed(c);
+}
+
+static void poll_closed(uv_handle_t *h) {
+  ls_conn_t *c = h->data;
+  close(c->poll_fd); /* the dup: the socket itself goes with the tcp handle */
+  c->poll_fd = -1;
+  handle_closed(h);
 }
 
 void ls_conn_close(ls_conn_t *c, ls_conn_end_t why) {
@@ -82,6 +96,7 @@ void ls_conn_close(ls_conn_t *c, ls_conn_end_t why) {
   if (c->o.on_end) c->o.on_end(c, why);
   uv_close((uv_handle_t *)&c->tcp, handle_closed);
   uv_close((uv_handle_t *)&c->timer, handle_closed);
+  if (c->poll_fd >= 0) uv_close((uv_handle_t *)&c->poll, poll_closed);
 }
 
 void ls_conn_fail(ls_conn_t *c, uint32_t id, uint16_t code, const char *text, ls_conn_end_t why) {
@@ -89,8 +104,10 @@ void ls_conn_fail(ls_conn_t *c, uint32_t id, uint16_t code, const char *text, ls
   uint8_t err[LS_PROTO_HEADER_LEN + 2 + LS_PROTO_MAX_ERROR_TEXT];
   size_t n = ls_proto_encode_error(err, id, code, text);
   uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
+  ls_conn_out_t *cur = c->out_cur;
   if (c->tls_open && c->tls.done) tls_last_word(c, &b); /* in a record, and the close_notify */
-  else uv_try_write((uv_stream_t *)&c->tcp, &b, 1);   /* a last word: now or never */
+  else if (cur == NULL || cur->fd < 0 || cur->head_sent == 0) /* not inside a frame sent with sendfile */
+    uv_try_write((uv_stream_t *)&c->tcp, &b, 1);          /* a last word: now or never */
   c->errors_sent++;
   ls_conn_close(c, why);
 }
@@ -99,42 +116,46 @@ void ls_conn_fail(ls_conn_t *c, uint32_t id, uint16_t code, const char *text, ls
 
 typedef struct {
   uv_write_t w;
-  uv_write_t *user; /* with TLS: the owner's request, told when its records are written */
-  uv_write_cb cb;
+  ls_conn_out_t *o; /* with TLS: the reply queue's frame these records carry, told when written */
+  uint8_t *records; /* with TLS: ls_tls's buffer, written as it is */
   uint8_t buf[];
 } small_write_t;
 
+static void out_finish(ls_conn_t *c, ls_conn_out_t *o, int status);
+
 static void small_written(uv_write_t *w, int status) {
   small_write_t *sw = w->data; /* a failed write shows up as a read error or a timeout */
-  if (sw->user != NULL) {
-    sw->user->handle = w->handle;
-    sw->cb(sw->user, status);
-  }
+  ls_conn_out_t *o = sw->o;
+  free(sw->records);
   free(sw);
+  if (o != NULL) out_finish(o->c, o, status);
 }
 
 /* With TLS: what ls_tls has to send (records, handshake messages, alerts)
- * as one write; the owner's cb, if any, follows it. */
-static int tls_flush(ls_conn_t *c, uv_write_t *user, uv_write_cb cb) {
-  size_t n = ls_tls_pending(&c->tls);
-  if (n == 0) return user != NULL ? UV_EINVAL : 0;
-  small_write_t *sw = malloc(sizeof *sw + n);
+ * as one write; the queue's frame o, if any, is told when it is written. */
+static int tls_flush(ls_conn_t *c, ls_conn_out_t *o) {
+  if (ls_tls_pending(&c->tls) == 0) return o != NULL ? UV_EINVAL : 0;
+  small_write_t *sw = malloc(sizeof *sw);
   if (sw == NULL) return UV_ENOMEM;
-  n = ls_tls_take(&c->tls, sw->buf, n);
-  sw->user = user;
-  sw->cb = cb;
+  size_t n;
+  sw->records = ls_tls_take_all(&c->tls, &n); /* no copy: the records as TLS made them */
+  sw->o = o;
   sw->w.data = sw;
-  uv_buf_t b = uv_buf_init((char *)sw->buf, (unsigned)n);
+  uv_buf_t b = uv_buf_init((char *)sw->records, (unsigned)n);
   int rc = uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written);
-  if (rc != 0) free(sw);
-  else c->bytes_queued += n;
+  if (rc != 0) {
+    free(sw->records);
+    free(sw);
+  } else {
+    c->bytes_queued += n;
+  }
   return rc;
 }
 
-static int tls_send(ls_conn_t *c, const uv_buf_t *bufs, unsigned n, uv_write_t *user, uv_write_cb cb) {
+static int tls_send(ls_conn_t *c, const uv_buf_t *bufs, unsigned n, ls_conn_out_t *o) {
   for (unsigned i = 0; i < n; i++)
     if (ls_tls_write(&c->tls, (const uint8_t *)bufs[i].base, bufs[i].len) != 0) return UV_EPROTO;
-  return tls_flush(c, user, cb);
+  return tls_flush(c, o);
 }
 
 /* A last word in a record, then the close_notify: now or never. */
@@ -155,28 +176,210 @@ int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload
   if (len > 0) memcpy(sw->buf + n, payload, len);
   uv_buf_t b = uv_buf_init((char *)sw->buf, (unsigned)(n + len));
   if (c->tls_open) {
-    int rc = tls_send(c, &b, 1, NULL, NULL);
+    int rc = tls_send(c, &b, 1, NULL);
     free(sw);
     return rc;
   }
   sw->w.data = sw;
-  sw->user = NULL;
+  sw->o = NULL;
+  sw->records = NULL;
   int rc = uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written);
   if (rc != 0) free(sw);
   else c->bytes_queued += b.len;
   return rc;
 }
 
-int ls_conn_write(ls_conn_t *c, uv_write_t *w, const uv_buf_t *bufs, unsigned n, uv_write_cb cb) {
-  if (c->state == LS_CONN_CLOSED) return UV_ENOTCONN;
-  if (c->tls_open) return tls_send(c, bufs, n, w, cb);
-  int rc = uv_write(w, (uv_stream_t *)&c->tcp, bufs, n, cb);
-  for (unsigned i = 0; rc == 0 && i < n; i++) c->bytes_queued += bufs[i].len;
-  return rc;
+size_t ls_conn_unsent(const ls_conn_t *c) {
+  if (c->state == LS_CONN_CLOSED) return 0;
+  return uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp) + c->out_unsent;
 }
 
-size_t ls_conn_unsent(const ls_conn_t *c) {
-  return c->state == LS_CONN_CLOSED ? 0 : uv_stream_get_write_queue_size((const uv_stream_t *)&c->tcp);
+/* ---------- the reply queue ----------
+ * One frame at a time: buffers through uv_write; a file payload after its
+ * header straight from the socket's own fd (send, then sendfile), both
+ * non-blocking on the loop thread, waiting for writability on a uv_poll of a
+ * dup of the socket (libuv's own watcher keeps the socket itself). The owner
+ * warms the file's pages on the thread pool first (readahead), so sendfile
+ * does not wait for the disk here. With TLS, frames are encrypted in order
+ * (records leave in the order they were made) shortly before the socket
+ * needs them (out_next_tls), and their records go through uv_write. */
+
+static void out_next(ls_conn_t *c);
+
+static size_t out_len(const ls_conn_out_t *o) {
+  size_t n = o->left;
+  for (unsigned i = 0; i < o->nbufs; i++) n += o->bufs[i].len;
+  return n;
+}
+
+static void out_finish(ls_conn_t *c, ls_conn_out_t *o, int status) {
+  c->out_cur = NULL;
+  c->out_unsent -= out_len(o) - o->head_sent;
+  if (c->poll_fd >= 0 && c->state != LS_CONN_CLOSED) uv_poll_stop(&c->poll);
+  o->cb(o, status);
+  if (c->state != LS_CONN_CLOSED) out_next(c);
+}
+
+static void out_cancel_all(ls_conn_t *c) {
+  if (c->out_cur != NULL) out_finish(c, c->out_cur, UV_ECANCELED);
+  while (c->out_head != NULL) {
+    ls_conn_out_t *o = c->out_head;
+    c->out_head = o->next;
+    out_finish(c, o, UV_ECANCELED);
+  }
+  c->out_tail = NULL;
+}
+
+static void out_written(uv_write_t *w, int status) {
+  ls_conn_out_t *o = w->data;
+  out_finish(o->c, o, status);
+}
+
+static void out_file_step(ls_conn_t *c);
+
+static void out_writable(uv_poll_t *p, int status, int events) {
+  ls_conn_t *c = p->data;
+  (void)events;
+  if (c->out_cur == NULL) return;
+  if (status < 0) out_finish(c, c->out_cur, status);
+  else out_file_step(c);
+}
+
+/* Waits for the socket to take more. 0, or a negative UV_E* code. */
+static int out_wait(ls_conn_t *c) {
+  if (c->poll_fd < 0) {
+    uv_os_fd_t sock;
+    if (uv_fileno((uv_handle_t *)&c->tcp, &sock) != 0) return UV_EBADF;
+    int fd = dup(sock);
+    if (fd < 0) return uv_translate_sys_error(errno);
+    if (uv_poll_init_socket(c->tcp.loop, &c->poll, fd) != 0) {
+      close(fd);
+      return UV_EIO;
+    }
+    c->poll_fd = fd;
+    c->poll.data = c;
+    c->handles++;
+  }
+  return uv_poll_start(&c->poll, UV_WRITABLE, out_writable);
+}
+
+/* Sends what the socket takes of the current file frame: 0 once it is all
+ * sent, 1 to wait, or a negative UV_E* code. */
+static int out_file_send(ls_conn_t *c, ls_conn_out_t *o) {
+  uv_os_fd_t fd;
+  if (uv_fileno((uv_handle_t *)&c->tcp, &fd) != 0) return UV_EBADF;
+  /* Bytes libuv still queues (a handshake frame) go first. */
+  if (uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) > 0) return 1;
+  while (o->head_sent < o->bufs[0].len) {
+    ssize_t n = send(fd, o->bufs[0].base + o->head_sent, o->bufs[0].len - o->head_sent,
+                     MSG_DONTWAIT | MSG_NOSIGNAL | MSG_MORE);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : uv_translate_sys_error(errno);
+    o->head_sent += (size_t)n;
+    c->out_unsent -= (size_t)n;
+  }
+  while (o->left > 0) {
+    ssize_t n = sendfile(fd, o->fd, &o->off, o->left < (1u << 30) ? o->left : (1u << 30));
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno == EAGAIN || errno == EWOULDBLOCK ? 1 : uv_translate_sys_error(errno);
+    if (n == 0) return UV_EIO; /* the file shrank */
+    o->left -= (size_t)n;
+    c->out_unsent -= (size_t)n;
+  }
+  return 0;
+}
+
+static void out_file_step(ls_conn_t *c) {
+  ls_conn_out_t *o = c->out_cur;
+  int rc = out_file_send(c, o);
+  if (rc == 1) rc = out_wait(c);
+  else if (rc == 0) out_finish(c, o, 0);
+  if (rc < 0) out_finish(c, o, rc);
+}
+
+/* With TLS: frames are encrypted in queue order while libuv holds less than
+ * TLS_AHEAD of records, so the next frame's records are ready before the
+ * socket runs dry (the loop encrypts while the kernel sends), and no more
+ * than about a frame and TLS_AHEAD wait in memory as records. */
+static void out_next_tls(ls_conn_t *c) {
+  while (c->out_head != NULL && c->state != LS_CONN_CLOSED &&
+         uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < TLS_AHEAD) {
+    ls_conn_out_t *o = c->out_head;
+    c->out_head = o->next;
+    if (c->out_head == NULL) c->out_tail = NULL;
+    size_t len = out_len(o);
+    c->bytes_queued -= len; /* tls_flush counts the records instead */
+    c->out_unsent -= len;
+    o->head_sent = len;     /* nothing of it is ours to count any more */
+    int rc = tls_send(c, o->bufs, o->nbufs, o);
+    if (rc != 0) out_finish(c, o, rc);
+  }
+}
+
+static void out_next(ls_conn_t *c) {
+  if (c->tls_open) {
+    out_next_tls(c);
+    return;
+  }
+  if (c->out_cur != NULL || c->out_head == NULL) return;
+  ls_conn_out_t *o = c->out_head;
+  c->out_head = o->next;
+  if (c->out_head == NULL) c->out_tail = NULL;
+  c->out_cur = o;
+  if (o->fd >= 0) {
+    out_file_step(c);
+    return;
+  }
+  /* Buffers: libuv's queue counts them from here. */
+  size_t len = out_len(o);
+  o->w.data = o;
+  int rc = uv_write(&o->w, (uv_stream_t *)&c->tcp, o->bufs, o->nbufs, out_written);
+  if (rc != 0) {
+    out_finish(c, o, rc);
+    return;
+  }
+  c->out_unsent -= len;
+  o->head_sent = len; /* nothing of it is ours to count any more */
+}
+
+static int out_push(ls_conn_t *c, ls_conn_out_t *o, ls_conn_out_cb cb) {
+  if (c->state == LS_CONN_CLOSED) return UV_ENOTCONN;
+  o->c = c;
+  o->cb = cb;
+  o->next = NULL;
+  o->head_sent = 0;
+  size_t len = out_len(o);
+  c->bytes_queued += len;
+  c->out_unsent += len;
+  if (c->out_tail) c->out_tail->next = o;
+  else c->out_head = o;
+  c->out_tail = o;
+  out_next(c);
+  return 0;
+}
+
+int ls_conn_out(ls_conn_t *c, ls_conn_out_t *o, const uv_buf_t *bufs, unsigned n, ls_conn_out_cb cb) {
+  if (n == 0 || n > 2) return UV_EINVAL;
+  memcpy(o->bufs, bufs, n * sizeof *bufs);
+  o->nbufs = n;
+  o->fd = -1;
+  o->left = 0;
+  return out_push(c, o, cb);
+}
+
+int ls_conn_out_file(ls_conn_t *c, ls_conn_out_t *o, uv_buf_t head, int fd, uint64_t off, size_t len,
+                     ls_conn_out_cb cb) {
+  if (!ls_conn_sendfile_ok(c) || fd < 0 || head.len == 0) return UV_EINVAL;
+  o->bufs[0] = head;
+  o->nbufs = 1;
+  o->fd = fd;
+  o->off = (int64_t)off;
+  o->left = len;
+  return out_push(c, o, cb);
+}
+
+int ls_conn_sendfile_ok(const ls_conn_t *c) {
+  return !c->tls_open;
 }
 
 uint64_t ls_conn_bytes_sent(const ls_conn_t *c) {
@@ -239,7 +442,7 @@ static int tls_judge_first(ls_conn_t *c, const uint8_t *data, size_t n) {
 /* Advances the handshake; 1 once it is done, 0 otherwise (waiting or closed). */
 static int tls_handshake(ls_conn_t *c) {
   int rc = ls_tls_handshake(&c->tls);
-  if (tls_flush(c, NULL, NULL) != 0 && rc >= 0) {
+  if (tls_flush(c, NULL) != 0 && rc >= 0) {
     ls_conn_close(c, LS_CONN_END_WRITE);
     return 0;
   }
@@ -307,17 +510,19 @@ static void tls_drain(ls_conn_t *c) {
     reader_result(c, rc);
     if (rc != 0 || c->state == LS_CONN_CLOSED) return;
   }
-  if (tls_flush(c, NULL, NULL) != 0) ls_conn_close(c, LS_CONN_END_WRITE); /* a key update's answer */
+  if (tls_flush(c, NULL) != 0) ls_conn_close(c, LS_CONN_END_WRITE); /* a key update's answer */
 }
 
+/* The bytes read are lent to TLS, not copied; what it has not read when we
+ * are done (a record's start) is kept by ls_tls_lend_end. */
 static void tls_received(ls_conn_t *c, const uint8_t *data, size_t n) {
   if (!tls_judge_first(c, data, n)) return;
-  if (ls_tls_feed(&c->tls, data, n) != 0) {
+  if (ls_tls_lend(&c->tls, data, n) != 0) {
     ls_conn_close(c, LS_CONN_END_NOMEM);
     return;
   }
-  if (c->state == LS_CONN_HANDSHAKE && !tls_handshake(c)) return;
-  tls_drain(c);
+  if (c->state != LS_CONN_HANDSHAKE || tls_handshake(c)) tls_drain(c);
+  if (ls_tls_lend_end(&c->tls) != 0) ls_conn_close(c, LS_CONN_END_NOMEM);
 }
 
 static void alloc_cb(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
@@ -337,6 +542,7 @@ static void read_cb(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     return;
   }
   if (nread == 0) return;
+  c->bytes_received += (uint64_t)nread;
   /* A client's progress: bytes of an awaited reply restart the stall clock. */
   ls_conn_busy_cb receiving = c->o.receiving ? c->o.receiving : c->o.busy;
   if (c->o.role == LS_CONN_CLIENT && c->state == LS_CONN_READY && receiving && receiving(c))

@@ -53,6 +53,10 @@ typedef enum {
 const char *ls_conn_end_name(ls_conn_end_t why);
 
 typedef struct ls_conn_s ls_conn_t;
+typedef struct ls_conn_out_s ls_conn_out_t;
+/* An ls_conn_out item is written (status 0) or failed or was cancelled by a
+ * close (status < 0); after a failure mid-frame the owner closes c. */
+typedef void (*ls_conn_out_cb)(ls_conn_out_t *o, int status);
 /* A whole frame after the handshake; return 0 to go on, non-zero to stop
  * reading this batch. The callback may take f->payload (set it to NULL). */
 typedef int (*ls_conn_frame_cb)(ls_conn_t *c, ls_frame_t *f);
@@ -77,6 +81,24 @@ typedef struct {
                               * clock (chunk replies, long); NULL: while busy */
 } ls_conn_opts_t;
 
+/* One frame for the reply queue, which writes frames whole and in order:
+ * buffers, or a header buffer followed by len bytes of a file sent with
+ * sendfile(2) from the page cache (no copy through user space). The owner
+ * embeds it in its request and keeps fd and the buffers until the callback. */
+struct ls_conn_out_s {
+  uv_write_t w;
+  ls_conn_out_t *next;
+  ls_conn_t *c;
+  uv_buf_t bufs[2];
+  unsigned nbufs;
+  size_t head_sent;          /* file: bytes of bufs[0] (its header) sent */
+  int fd;                    /* file: open for reading; -1 for buffers only */
+  int64_t off;
+  size_t left;
+  ls_conn_out_cb cb;
+  void *data;
+};
+
 struct ls_conn_s {
   uv_tcp_t tcp;
   uv_timer_t timer;
@@ -92,7 +114,14 @@ struct ls_conn_s {
   int handles;
   int error;                 /* the failed connect's UV_E* code */
   unsigned errors_sent;      /* error frames written by ls_conn_fail or the refusal of plaintext */
-  uint64_t bytes_queued;     /* bytes on the wire handed to libuv (with TLS: records) */
+  uint64_t bytes_queued;     /* bytes handed to ls_conn_send and the reply queue; with TLS, once
+                              * encrypted, the records' bytes on the wire */
+  uint64_t bytes_received;   /* every byte read from the peer (client.log's received=) */
+  ls_conn_out_t *out_head, *out_tail; /* the reply queue: waiting */
+  ls_conn_out_t *out_cur;    /* being written */
+  size_t out_unsent;         /* bytes in the queue not yet handed to libuv or taken by the kernel */
+  uv_poll_t poll;            /* writability while a file payload waits (on a dup of the socket) */
+  int poll_fd;               /* -1 until the first file payload waits */
   char peer[LS_ADDR_MAX];    /* the other end's address and port */
   uint16_t peer_port;
   uint8_t *slab;
@@ -111,9 +140,18 @@ void ls_conn_start(ls_conn_t *c);
 int ls_conn_connect(ls_conn_t *c, const struct sockaddr *addr);
 /* A frame of ours, copied (requests). */
 int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload, size_t len);
-/* A frame in the caller's buffers (header included), written without a copy
- * (with TLS: encrypted at once; cb still follows the bytes on the wire). */
-int ls_conn_write(ls_conn_t *c, uv_write_t *w, const uv_buf_t *bufs, unsigned n, uv_write_cb cb);
+/* The reply queue: frames in the caller's buffers (header included), written
+ * whole and in order (a server's replies; a connection using it sends nothing
+ * with ls_conn_send after its handshake). n is 1 or 2. Plain: without a copy;
+ * with TLS: encrypted when the frame's turn comes, and cb follows its records
+ * on the wire. */
+int ls_conn_out(ls_conn_t *c, ls_conn_out_t *o, const uv_buf_t *bufs, unsigned n, ls_conn_out_cb cb);
+/* A header, then len bytes of fd at off; only where ls_conn_sendfile_ok(c). */
+int ls_conn_out_file(ls_conn_t *c, ls_conn_out_t *o, uv_buf_t head, int fd, uint64_t off, size_t len,
+                     ls_conn_out_cb cb);
+/* Whether payloads may go from a file with sendfile: plain only (TLS must see
+ * every byte, and this kernel has no kernel TLS); the send path's switch. */
+int ls_conn_sendfile_ok(const ls_conn_t *c);
 /* Bytes the kernel has taken of what was written (grows while the peer reads),
  * and bytes still queued in user space (waiting for the peer to read). */
 uint64_t ls_conn_bytes_sent(const ls_conn_t *c);

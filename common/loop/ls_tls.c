@@ -5,6 +5,7 @@
 #include <openssl/err.h>
 #include <openssl/kdf.h>
 #include <openssl/ssl.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +13,9 @@
 #define SALT "lanswarm"
 #define CIPHER_SUITES "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256"
 #define GROUPS "X25519:P-256"
+#define RECORD_MAX 16384     /* a TLS record's plaintext */
+#define RECORD_OVERHEAD 22   /* TLS 1.3 with AEAD: header 5, content type 1, tag 16 */
+#define BUF_MIN 4096
 
 struct ls_tls_ctx_s {
   SSL_CTX *ssl_ctx;
@@ -138,30 +142,109 @@ ls_tls_role_t ls_tls_ctx_role(const ls_tls_ctx_t *ctx) {
 
 /* ---------- a connection ---------- */
 
+/* ---------- the BIO: ciphertext in plain buffers ----------
+ * TLS reads what was kept, then what is lent; it writes into t->out, grown
+ * by doubling (ls_tls_write sizes it for its records first). */
+
+/* Room for len more bytes at *buf's end. 0 or -ENOMEM. */
+static int grow(uint8_t **buf, size_t *cap, size_t used, size_t len) {
+  if (used + len <= *cap) return 0;
+  size_t want = *cap * 2 > used + len ? *cap * 2 : used + len;
+  if (want < BUF_MIN) want = BUF_MIN;
+  uint8_t *p = realloc(*buf, want);
+  if (p == NULL) return -ENOMEM;
+  *buf = p;
+  *cap = want;
+  return 0;
+}
+
+static int bio_write(BIO *b, const char *data, size_t len, size_t *written) {
+  ls_tls_t *t = BIO_get_data(b);
+  BIO_clear_retry_flags(b);
+  if (grow(&t->out, &t->out_cap, t->out_len, len) != 0) return 0;
+  memcpy(t->out + t->out_len, data, len);
+  t->out_len += len;
+  *written = len;
+  return 1;
+}
+
+static int bio_read(BIO *b, char *data, size_t cap, size_t *got) {
+  ls_tls_t *t = BIO_get_data(b);
+  size_t n = 0;
+  BIO_clear_retry_flags(b);
+  if (t->kept_off < t->kept_len) {
+    n = t->kept_len - t->kept_off < cap ? t->kept_len - t->kept_off : cap;
+    memcpy(data, t->kept + t->kept_off, n);
+    t->kept_off += n;
+  } else if (t->lent_len > 0) {
+    n = t->lent_len < cap ? t->lent_len : cap;
+    memcpy(data, t->lent, n);
+    t->lent += n;
+    t->lent_len -= n;
+  }
+  if (n == 0) {
+    BIO_set_retry_read(b); /* empty: "more needed", not end of stream */
+    return 0;
+  }
+  *got = n;
+  return 1;
+}
+
+static long bio_ctrl(BIO *b, int cmd, long num, void *ptr) {
+  ls_tls_t *t = BIO_get_data(b);
+  (void)num;
+  (void)ptr;
+  switch (cmd) {
+    case BIO_CTRL_FLUSH: return 1;
+    case BIO_CTRL_PENDING: return (long)(t->kept_len - t->kept_off + t->lent_len);
+    case BIO_CTRL_WPENDING: return (long)t->out_len;
+    default: return 0;
+  }
+}
+
+static BIO_METHOD *bio_method;
+
+static void bio_method_make(void) {
+  BIO_METHOD *m = BIO_meth_new(BIO_get_new_index() | BIO_TYPE_SOURCE_SINK, "lanswarm buffers");
+  if (m == NULL) return;
+  if (!BIO_meth_set_write_ex(m, bio_write) || !BIO_meth_set_read_ex(m, bio_read) ||
+      !BIO_meth_set_ctrl(m, bio_ctrl)) {
+    BIO_meth_free(m);
+    return;
+  }
+  bio_method = m; /* kept for the process's life */
+}
+
+/* ---------- a connection ---------- */
+
 int ls_tls_init(ls_tls_t *t, ls_tls_ctx_t *ctx) {
+  static pthread_once_t once = PTHREAD_ONCE_INIT;
   memset(t, 0, sizeof *t);
-  SSL *ssl = SSL_new(ctx->ssl_ctx);
-  BIO *in = BIO_new(BIO_s_mem()), *out = BIO_new(BIO_s_mem());
-  if (ssl == NULL || in == NULL || out == NULL) {
+  pthread_once(&once, bio_method_make);
+  SSL *ssl = bio_method ? SSL_new(ctx->ssl_ctx) : NULL;
+  BIO *bio = bio_method ? BIO_new(bio_method) : NULL;
+  if (ssl == NULL || bio == NULL) {
     SSL_free(ssl);
-    BIO_free(in);
-    BIO_free(out);
+    BIO_free(bio);
     ERR_clear_error();
     return -ENOMEM;
   }
-  BIO_set_mem_eof_return(in, -1); /* empty: "more needed", not end of stream */
-  SSL_set_bio(ssl, in, out);      /* ssl owns both now */
+  BIO_set_data(bio, t);
+  BIO_set_init(bio, 1);
+  SSL_set_bio(ssl, bio, bio); /* ssl owns it now */
   if (ctx->role == LS_TLS_SERVER) SSL_set_accept_state(ssl);
   else SSL_set_connect_state(ssl);
   t->ssl = ssl;
-  t->in = in;
-  t->out = out;
   return 0;
 }
 
 void ls_tls_close(ls_tls_t *t) {
-  SSL_free(t->ssl); /* and its BIOs */
-  t->ssl = t->in = t->out = NULL;
+  SSL_free(t->ssl); /* and its BIO */
+  t->ssl = NULL;
+  free(t->out);
+  free(t->kept);
+  t->out = t->kept = NULL;
+  t->out_len = t->out_cap = t->kept_off = t->kept_len = t->kept_cap = t->lent_len = 0;
 }
 
 /* The reason OpenSSL gives for the last failure, into t->error. */
@@ -173,13 +256,32 @@ static void note_error(ls_tls_t *t, const char *what) {
 }
 
 int ls_tls_feed(ls_tls_t *t, const uint8_t *buf, size_t len) {
-  size_t n = 0;
   if (len == 0) return 0;
-  if (BIO_write_ex(t->in, buf, len, &n) != 1 || n != len) {
-    ERR_clear_error();
-    return -ENOMEM;
+  if (t->kept_off == t->kept_len) t->kept_off = t->kept_len = 0;
+  if (t->kept_off > 0 && t->kept_len + len > t->kept_cap) { /* room at the front first */
+    memmove(t->kept, t->kept + t->kept_off, t->kept_len - t->kept_off);
+    t->kept_len -= t->kept_off;
+    t->kept_off = 0;
   }
+  if (grow(&t->kept, &t->kept_cap, t->kept_len, len) != 0) return -ENOMEM;
+  memcpy(t->kept + t->kept_len, buf, len);
+  t->kept_len += len;
   return 0;
+}
+
+int ls_tls_lend(ls_tls_t *t, const uint8_t *buf, size_t len) {
+  if (t->kept_off < t->kept_len || t->lent_len > 0) return ls_tls_feed(t, buf, len); /* behind those */
+  t->lent = buf;
+  t->lent_len = len;
+  return 0;
+}
+
+int ls_tls_lend_end(ls_tls_t *t) {
+  const uint8_t *rest = t->lent;
+  size_t n = t->lent_len;
+  t->lent = NULL;
+  t->lent_len = 0;
+  return ls_tls_feed(t, rest, n);
 }
 
 int ls_tls_handshake(ls_tls_t *t) {
@@ -217,22 +319,34 @@ int ls_tls_write(ls_tls_t *t, const uint8_t *buf, size_t len) {
   if (!t->done) return -ENOTCONN;
   if (len == 0) return 0;
   ERR_clear_error();
-  /* Memory BIOs take everything: one call writes all of buf as records. */
+  /* Room for all its records first, so that they are made in place. */
+  if (grow(&t->out, &t->out_cap, t->out_len, len + (len / RECORD_MAX + 1) * RECORD_OVERHEAD) != 0) return -ENOMEM;
+  /* The BIO takes everything: one call writes all of buf as records. */
   if (SSL_write_ex(t->ssl, buf, len, &n) == 1 && n == len) return 0;
   note_error(t, "TLS write failed");
   return -EPROTO;
 }
 
 size_t ls_tls_pending(const ls_tls_t *t) {
-  return t->out ? BIO_ctrl_pending(t->out) : 0;
+  return t->out_len;
 }
 
 size_t ls_tls_take(ls_tls_t *t, uint8_t *buf, size_t cap) {
-  size_t n = 0;
-  if (cap == 0 || ls_tls_pending(t) == 0) return 0;
-  if (BIO_read_ex(t->out, buf, cap, &n) != 1) n = 0;
-  ERR_clear_error();
+  size_t n = t->out_len < cap ? t->out_len : cap;
+  if (n == 0) return 0;
+  memcpy(buf, t->out, n);
+  memmove(t->out, t->out + n, t->out_len - n);
+  t->out_len -= n;
   return n;
+}
+
+uint8_t *ls_tls_take_all(ls_tls_t *t, size_t *len) {
+  uint8_t *p = t->out;
+  *len = t->out_len;
+  if (*len == 0) return NULL;
+  t->out = NULL;
+  t->out_len = t->out_cap = 0;
+  return p;
 }
 
 void ls_tls_shutdown(ls_tls_t *t) {

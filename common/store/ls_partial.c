@@ -160,6 +160,14 @@ int ls_partial_write_chunk(ls_partial_t *p, uint32_t index, const void *data, ui
   return 0;
 }
 
+int ls_partial_writeback(ls_partial_t *p, uint32_t index) {
+  if (index >= p->manifest.nchunks) return -EINVAL;
+  off_t off = (off_t)((uint64_t)index * p->manifest.chunk_size);
+  if (sync_file_range(p->part_fd, off, ls_manifest_chunk_len(&p->manifest, index), SYNC_FILE_RANGE_WRITE) != 0)
+    return -errno;
+  return 0;
+}
+
 int ls_partial_read_chunk(ls_partial_t *p, uint32_t index, void *buf, uint32_t len) {
   if (index >= p->manifest.nchunks || len != ls_manifest_chunk_len(&p->manifest, index)) return -EINVAL;
   return pread_all(p->part_fd, buf, len, (off_t)((uint64_t)index * p->manifest.chunk_size));

@@ -48,6 +48,10 @@ int ls_partial_write_chunk(ls_partial_t *p, uint32_t index, const void *data, ui
 int ls_partial_read_chunk(ls_partial_t *p, uint32_t index, void *buf, uint32_t len);
 /* Clears a mark (a chunk that failed re-verification). */
 int ls_partial_unmark(ls_partial_t *p, uint32_t index);
+/* Starts writing chunk index back to disk now, without waiting (a download
+ * that ends with fsync: the disk works while the rest arrives, and the final
+ * fsync finds little left). 0 or a negative errno. */
+int ls_partial_writeback(ls_partial_t *p, uint32_t index);
 /* Links the data to dest_path without replacing an existing file (-EEXIST),
  * then removes the temp files. durable: fsync the data and the folder first,
  * so a power cut cannot leave a damaged file under the final name. */

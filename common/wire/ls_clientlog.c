@@ -18,6 +18,7 @@ int ls_clientlog_encode(const ls_clientlog_t *rec, char *buf, size_t cap) {
   ls_logfmt_add(&w, "speed_Bps", "%.0f", rec->speed_Bps);
   ls_logfmt_add(&w, "fetched", "%llu", (unsigned long long)rec->fetched);
   ls_logfmt_add(&w, "resumed", "%llu", (unsigned long long)rec->resumed);
+  if (rec->has_received) ls_logfmt_add(&w, "received", "%llu", (unsigned long long)rec->received);
   if (rec->npeers == 0) ls_logfmt_add(&w, "peers", "-");
   for (size_t i = 0; i < rec->npeers && i < LS_CLIENTLOG_PEERS_MAX; i++) {
     const ls_clientlog_peer_t *p = &rec->peers[i];
@@ -52,11 +53,15 @@ static int is_word(const char *s) {
   return strspn(s, "abcdefghijklmnopqrstuvwxyz-") == strlen(s);
 }
 
-static const char *const keys[] = {"name",    "root",    "size",    "result", "duration_s", "speed_Bps",
-                                   "fetched", "resumed", "peers",   "message"};
-enum { K_NAME, K_ROOT, K_SIZE, K_RESULT, K_DURATION, K_SPEED, K_FETCHED, K_RESUMED, K_PEERS, K_MESSAGE, K_COUNT };
+static const char *const keys[] = {"name",    "root",    "size",  "result",  "duration_s", "speed_Bps",
+                                   "fetched", "resumed", "peers", "message", "received"};
+enum {
+  K_NAME, K_ROOT, K_SIZE, K_RESULT, K_DURATION, K_SPEED, K_FETCHED, K_RESUMED, K_PEERS, K_MESSAGE,
+  K_RECEIVED, /* optional: lines written before it was added have none */
+  K_COUNT
+};
 static const ls_logfmt_keys_t line_keys = {keys, K_COUNT, (1u << K_NAME) | (1u << K_MESSAGE),
-                                           (1u << K_COUNT) - 1};
+                                           ((1u << K_COUNT) - 1) & ~(1u << K_RECEIVED)};
 
 static int decode_field(void *r, int k, char *v) {
   ls_clientlog_t *rec = r;
@@ -81,6 +86,9 @@ static int decode_field(void *r, int k, char *v) {
     case K_SPEED: return ls_logfmt_decimal(v, &rec->speed_Bps);
     case K_FETCHED: return ls_logfmt_u64(v, UINT64_MAX, &rec->fetched);
     case K_RESUMED: return ls_logfmt_u64(v, UINT64_MAX, &rec->resumed);
+    case K_RECEIVED:
+      rec->has_received = 1;
+      return ls_logfmt_u64(v, UINT64_MAX, &rec->received);
     case K_PEERS: return decode_peers(v, rec);
     case K_MESSAGE:
       if (strlen(v) >= sizeof rec->message) return -EINVAL;

@@ -13,6 +13,8 @@ static void sample(ls_clientlog_t *r) {
   r->speed_Bps = 8388608;
   r->fetched = 12582912;
   r->resumed = 0;
+  r->received = 12600000;
+  r->has_received = 1;
   r->npeers = 2;
   snprintf(r->peers[0].tag, sizeof r->peers[0].tag, "b");
   snprintf(r->peers[0].addr, sizeof r->peers[0].addr, "127.0.0.1");
@@ -27,8 +29,16 @@ static void sample(ls_clientlog_t *r) {
 static const char *expected =
     "2026-11-25T10:00:00.000Z name=\"dir/a \\\"quoted\\\" name.txt\" "
     "root=aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa size=12582912 result=ok "
-    "duration_s=1.500 speed_Bps=8388608 fetched=12582912 resumed=0 "
+    "duration_s=1.500 speed_Bps=8388608 fetched=12582912 resumed=0 received=12600000 "
     "peers=b@127.0.0.1:2000=6291456,c@127.0.0.1:3000=6291456 message=\"verified, saved to \\\"x\\\" \\\\\"\n";
+
+static void replace(char *line, const char *from, const char *to) {
+  char *at = strstr(line, from);
+  assert_non_null(at);
+  size_t fl = strlen(from), tl = strlen(to);
+  memmove(at + tl, at + fl, strlen(at + fl) + 1);
+  memcpy(at, to, tl);
+}
 
 static void round_trip(void **state) {
   (void)state;
@@ -46,16 +56,19 @@ static void round_trip(void **state) {
   assert_non_null(strstr(line, " peers=- "));
   assert_int_equal(ls_clientlog_decode(line, (size_t)n, &back), 0);
   assert_int_equal(back.npeers, 0);
+  /* A line written before received= existed still parses, and is written
+   * back the same. */
+  r.npeers = 2;
+  n = ls_clientlog_encode(&r, line, sizeof line);
+  replace(line, " received=12600000", "");
+  assert_int_equal(ls_clientlog_decode(line, strlen(line), &back), 0);
+  assert_int_equal(back.has_received, 0);
+  assert_int_equal(back.received, 0);
+  char again[LS_LOGFMT_LINE_MAX];
+  assert_int_equal(ls_clientlog_encode(&back, again, sizeof again), (int)strlen(line));
+  assert_string_equal(again, line);
   /* Too small a buffer. */
   assert_int_equal(ls_clientlog_encode(&r, line, 40), -ENOSPC);
-}
-
-static void replace(char *line, const char *from, const char *to) {
-  char *at = strstr(line, from);
-  assert_non_null(at);
-  size_t fl = strlen(from), tl = strlen(to);
-  memmove(at + tl, at + fl, strlen(at + fl) + 1);
-  memcpy(at, to, tl);
 }
 
 static void hostile(void **state) {
@@ -82,6 +95,8 @@ static void hostile(void **state) {
       {"name=\"dir/a", "name=\"../a"},
       {"message=", "message=\"x\" message="},
       {" resumed=0", ""},
+      {"received=12600000", "received=-5"},
+      {"received=12600000", "received=12600000 received=1"},
   };
   for (size_t i = 0; i < sizeof edits / sizeof edits[0]; i++) {
     snprintf(line, sizeof line, "%s", expected);

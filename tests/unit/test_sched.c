@@ -52,6 +52,22 @@ static void endgame_and_unavailable(void **state) {
   assert_int_equal(sched_pick(&s, NULL, NULL, 0), -1); /* at most SCHED_ENDGAME_DUP copies */
   sched_close(&s);
 
+  /* A reply being verified is not raced: one source never asks twice. */
+  assert_int_equal(sched_init(&s, 2, NULL), 0);
+  sched_peer_add(&s, NULL);
+  sched_start(&s, 0);
+  sched_start(&s, 1);
+  sched_checking(&s, 0);
+  sched_checking(&s, 1);
+  assert_int_equal(sched_pick(&s, NULL, NULL, 0), -1);
+  /* One failed its check: missing again, asked for again. */
+  sched_rejected(&s, 1);
+  assert_int_equal(sched_pick(&s, NULL, NULL, 0), 1);
+  assert_int_equal(sched_complete(&s, 0), 1);
+  assert_int_equal(s.checking[0], 0);
+  assert_int_equal(s.inflight[0], 0);
+  sched_close(&s);
+
   assert_int_equal(sched_init(&s, 3, NULL), 0);
   uint8_t part[3] = {1, 0, 1};
   sched_peer_add(&s, part);
