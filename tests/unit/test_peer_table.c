@@ -320,7 +320,7 @@ static void the_byte_bound(void **state) {
     for (int r = 0; r < 20; r++) {
       for (int i = 0; i < 64; i++) {
         memset(names[i], 'n', 1000);
-        snprintf(names[i], 16, "%d-%d-%d", k, r, i);
+        snprintf(names[i], 16, "%d-%d-%d", k % 10, r % 100, i % 100);
         names[i][strlen(names[i])] = 'n';
         names[i][1000] = '\0';
         f[i] = (ls_announce_file_t){names[i], 1, 4096, {1}, 1};
