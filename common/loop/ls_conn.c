@@ -494,11 +494,15 @@ static void reader_result(ls_conn_t *c, int rc) {
 /* With TLS: the plaintext of every whole record received, into the frame
  * reader (a payload's bytes straight into place, as without TLS). */
 static void tls_drain(ls_conn_t *c) {
+  /* Not into c->slab: the ciphertext lent to TLS (tls_received) is there,
+   * and a record not yet decrypted would be overwritten by the plaintext of
+   * the one before it. One record's plaintext at most. */
+  uint8_t plain[16384];
   for (;;) {
     size_t room;
     uint8_t *direct = ls_proto_reader_direct(&c->reader, &room);
     int is_direct = direct != NULL && room >= DIRECT_MIN;
-    ssize_t n = is_direct ? ls_tls_read(&c->tls, direct, room) : ls_tls_read(&c->tls, c->slab, c->o.slab);
+    ssize_t n = is_direct ? ls_tls_read(&c->tls, direct, room) : ls_tls_read(&c->tls, plain, sizeof plain);
     if (n == 0) break;
     if (n < 0) {
       snprintf(c->why, sizeof c->why, "%s", ls_tls_error(&c->tls));
@@ -506,7 +510,7 @@ static void tls_drain(ls_conn_t *c) {
       return;
     }
     int rc = is_direct ? ls_proto_reader_commit(&c->reader, (size_t)n, frame_cb, c)
-                       : ls_proto_reader_feed(&c->reader, c->slab, (size_t)n, frame_cb, c);
+                       : ls_proto_reader_feed(&c->reader, plain, (size_t)n, frame_cb, c);
     reader_result(c, rc);
     if (rc != 0 || c->state == LS_CONN_CLOSED) return;
   }
