@@ -175,6 +175,8 @@ static const ls_config_key_t keys[] = {
              "seconds between fallback rescans of the share"),
     SIZE_KEY("chunk_size", chunk_size, LS_CHUNK_MIN, LS_CHUNK_MAX, "1M", CATALOG, "SIZE",
              "chunk size for files this peer hashes"),
+    UINT_KEY("max_chunks", NULL, max_chunks, 16, LS_MANIFEST_MAX_CHUNKS, "131072", CATALOG, "N",
+             "most chunks of a file this peer hashes: more and the chunk size doubles"),
     SIZE_KEY("rate_limit", rate_limit, 0, UINT64_MAX, "0", SRV, "RATE",
              "the server's upload in bytes/s (25M); 0: none"),
     UINT_KEY("max_conns", NULL, max_conns, 1, 100000, "256", SRV | TRK, "N", "connections the server or tracker takes"),

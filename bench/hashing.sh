@@ -1,0 +1,103 @@
+#!/usr/bin/env bash
+# Share hashing beside `openssl dgst -sha256` run on every core at once over
+# the same bytes, in the same run, with the page cache warm for both:
+#   one big file:     BIG_MB (2048) MiB; openssl on nproc pieces of it, one
+#                     process each (split beforehand: one file cannot be fed
+#                     to several openssl processes otherwise)
+#   many small files: SMALL_N (2000) files of SMALL_KB (512) KiB; openssl on
+#                     nproc processes, each given its share of the names
+# lanswarm is timed from the server's start to every manifest in cache/
+# (best of RUNS=3, cache/ emptied before each); also its peak RSS.
+# BEFORE_BIN=DIR also times another build (say, the commit before a change)
+# in the same run, for a before-and-after table.
+source "$(dirname "$0")/lib.sh"
+BIG_MB=${BIG_MB:-2048}
+SMALL_N=${SMALL_N:-2000}
+SMALL_KB=${SMALL_KB:-512}
+RUNS=${RUNS:-3}
+CORES=$(nproc)
+
+mkdir -p "$WORK/big/share" "$WORK/small/share" "$WORK/ref"
+head -c $((BIG_MB * 1024 * 1024)) /dev/urandom > "$WORK/big/share/big.bin"
+(cd "$WORK/ref" && split -n "$CORES" -d "$WORK/big/share/big.bin" piece.)
+head -c $((SMALL_N * SMALL_KB * 1024)) /dev/urandom |
+  (cd "$WORK/small/share" && split -b $((SMALL_KB * 1024)) -a 5 -d - f.)
+
+# Prints the seconds from the server's start to N files in DIR/cache, and the
+# server's peak RSS in KiB. Polls every 5 ms from one process (no fork per poll).
+time_server() { # BIN DIR N
+  rm -rf "$2/cache"
+  /usr/bin/python3 - "$@" <<'PY'
+import os, socket, subprocess, sys, time
+bin_, d, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+cache = os.path.join(d, "cache")
+with socket.socket() as s:  # a free loopback port
+    s.bind(("127.0.0.1", 0))
+    port = str(s.getsockname()[1])
+t0 = time.monotonic()
+p = subprocess.Popen([bin_ + "/lanswarm-server", "--dir", d, "--tag", "bench", "--port", port,
+                      "--listen-addr", "127.0.0.1", "--log-level", "warn"])
+rss, deadline = 0, t0 + 600
+try:
+    while time.monotonic() < deadline:
+        try:
+            done = sum(1 for e in os.scandir(cache) if e.name.endswith(".mf"))
+        except FileNotFoundError:
+            done = 0
+        if done >= n:
+            break
+        if p.poll() is not None:
+            sys.exit("bench: the server exited")
+        time.sleep(0.005)
+    else:
+        sys.exit("bench: timed out waiting for the manifests")
+    t = time.monotonic() - t0
+    with open("/proc/%d/status" % p.pid) as f:
+        rss = next(int(l.split()[1]) for l in f if l.startswith("VmHWM"))
+finally:
+    p.terminate()
+    p.wait()
+print("%.3f %d" % (t, rss))
+PY
+}
+
+# The seconds openssl takes on every core at once over the files given.
+time_openssl() {
+  local t0 t1
+  t0=$(now)
+  printf '%s\0' "$@" | xargs -0 -P "$CORES" -n $(( ($# + CORES - 1) / CORES )) openssl dgst -sha256 > /dev/null
+  t1=$(now)
+  elapsed "$t0" "$t1"
+}
+
+min() { awk -v a="$1" -v b="$2" 'BEGIN { print (b < a) ? b : a }'; }
+
+bench_case() { # LABEL DIR N FILES...
+  local label=$1 dir=$2 n=$3; shift 3
+  local best_ref=999999 best_ls=999999 best_before=999999 rss=0
+  cat "$@" "$dir"/share/* > /dev/null # the page cache warm for every tool alike
+  for ((run = 1; run <= RUNS; run++)); do
+    t=$(time_openssl "$@"); best_ref=$(min "$best_ref" "$t")
+    read -r t r < <(time_server "$BIN" "$dir" "$n"); best_ls=$(min "$best_ls" "$t")
+    [ "$r" -gt "$rss" ] && rss=$r
+    line="run $run: openssl ${best_ref}s lanswarm ${t}s"
+    if [ -n "${BEFORE_BIN:-}" ]; then
+      read -r t _ < <(time_server "$BEFORE_BIN" "$dir" "$n"); best_before=$(min "$best_before" "$t")
+      line="$line before ${t}s"
+    fi
+    echo "$line"
+  done
+  echo "$label (best of $RUNS, $CORES cores):"
+  printf "  %-40s %8ss\n" "openssl dgst -sha256 x $CORES processes" "$best_ref"
+  printf "  %-40s %8ss\n" "lanswarm-server start to every manifest" "$best_ls"
+  echo "  ratio lanswarm / openssl: $(ratio "$best_ref" "$best_ls")   (goal >= 0.9)"
+  if [ -n "${BEFORE_BIN:-}" ]; then
+    printf "  %-40s %8ss\n" "before ($BEFORE_BIN)" "$best_before"
+    echo "  ratio before / openssl:   $(ratio "$best_ref" "$best_before")"
+  fi
+  echo "  server peak RSS: $((rss / 1024)) MiB   (goal <= 32 MiB)"
+}
+
+bench_case "one file of $BIG_MB MiB" "$WORK/big" 1 "$WORK"/ref/piece.*
+echo
+bench_case "$SMALL_N files of $SMALL_KB KiB" "$WORK/small" "$SMALL_N" "$WORK"/small/share/*
