@@ -66,7 +66,9 @@ static job_t *free_job(ls_hasher_t *h) {
   for (unsigned i = 0; i < h->max_jobs; i++) {
     job_t *j = &h->jobs[i];
     if (j->busy) continue;
-    if (j->buf == NULL) j->buf = malloc(LS_HASHER_READ_LEN);
+    /* Page-aligned: malloc's 16-byte offset made pread's copy into it cost
+     * 3 times as much system time (perf: _copy_to_iter). */
+    if (j->buf == NULL) j->buf = aligned_alloc(4096, LS_HASHER_READ_LEN);
     if (j->ctx == NULL) j->ctx = ls_sha256_new();
     return j->buf != NULL && j->ctx != NULL ? j : NULL;
   }
