@@ -49,6 +49,9 @@ static void scan_hashes_like_sha256sum(void **state) {
   assert_int_equal(s.count, 4); /* one.txt, inside-link, sub/two.bin, done.bin */
   assert_null(by_name(&s, "escape"));
   assert_non_null(by_name(&s, "inside-link"));
+  /* ...and each is listed with the reason the catalog logs. */
+  assert_int_equal(s.nrefused, 2);
+  assert_int_equal(s.refused[0].rc + s.refused[1].rc, -EXDEV - EILSEQ);
   assert_int_equal(s.hashed, 4);
   const ls_catalog_entry_t *e = by_name(&s, "one.txt");
   assert_non_null(e);
