@@ -128,6 +128,17 @@ int ls_scan_seal(const ls_scan_dirs_t *dirs, ls_scan_entry_t *e) {
   return 0;
 }
 
+int ls_scan_take_cached(const ls_scan_dirs_t *dirs, ls_scan_entry_t *e) {
+  ls_mcache_key_t key = {e->manifest.size, e->mtime_ns, e->ino};
+  ls_manifest_t m;
+  int rc = ls_mcache_load(dirs->cache_dir, e->path, &key, &m);
+  if (rc != 0) return rc;
+  ls_manifest_free(&e->manifest);
+  e->manifest = m;
+  e->pending = 0;
+  return 0;
+}
+
 /* A file to hash: its manifest sized at the chunk size of the rule, hashed
  * now or left pending. */
 static int hash_file(scan_t *s, ls_scan_entry_t *e) {

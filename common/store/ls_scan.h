@@ -90,6 +90,11 @@ int ls_scan_hash_chunks(ls_scan_entry_t *e, uint32_t first, uint32_t count, uint
  * sets the root, writes the cache entry and clears e->pending (blocking).
  * 0, -EAGAIN or another negative errno (e->pending is left to the caller). */
 int ls_scan_seal(const ls_scan_dirs_t *dirs, ls_scan_entry_t *e);
+/* Takes a pending entry's manifest from the cache if another program (the
+ * announcer and the server scan the same share) wrote it since the scan:
+ * 0 (the entry is no longer pending), or -ENOENT / -ESTALE / another
+ * negative errno (hash it). Only while no chunk of e is being hashed. */
+int ls_scan_take_cached(const ls_scan_dirs_t *dirs, ls_scan_entry_t *e);
 /* Ends a deferred scan: an entry still pending is dropped and refused with
  * its reason (e->pending if negative); the snapshot is sorted and indexed;
  * refusals prev lists too are marked known. 0 or -ENOMEM (out is then
