@@ -174,9 +174,12 @@ static void after_work_cb(uv_work_t *req, int status) {
   }
   cat->scanning = 0;
   cat->next = NULL;
-  if (status != 0 || cat->next_rc != 0 || cat->closing) drop_next(cat, next, status);
-  else publish(cat, next);
-  if (cat->pending && !cat->closing) {
+  if (status != 0 || cat->next_rc != 0 || cat->closing) {
+    int closing = cat->closing;
+    drop_next(cat, next, status); /* closing: may free cat */
+    if (closing) return;
+  } else publish(cat, next);
+  if (cat->pending) {
     cat->pending = 0;
     scan_start(cat);
   }
