@@ -88,6 +88,14 @@ static void refuse(scan_t *s, const char *path, int rc) {
   out->refused[out->nrefused++] = (ls_scan_refusal_t){p, rc, 0};
 }
 
+/* Whether e's file is still the one the scan saw: 0, -EAGAIN or -errno. */
+static int same_file(const ls_scan_entry_t *e, const struct stat *st) {
+  ls_mcache_key_t key = ls_mcache_key_of(st);
+  return S_ISREG(st->st_mode) && key.size == e->manifest.size && key.mtime_ns == e->mtime_ns && key.ino == e->ino
+             ? 0
+             : -EAGAIN;
+}
+
 /* Opens e's file if it is still the one the scan saw. fd or a negative errno. */
 static int open_same(const ls_scan_entry_t *e) {
   int fd = open(e->path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
@@ -98,10 +106,10 @@ static int open_same(const ls_scan_entry_t *e) {
     close(fd);
     return rc;
   }
-  ls_mcache_key_t key = ls_mcache_key_of(&st);
-  if (!S_ISREG(st.st_mode) || key.size != e->manifest.size || key.mtime_ns != e->mtime_ns || key.ino != e->ino) {
+  int rc = same_file(e, &st);
+  if (rc != 0) {
     close(fd);
-    return -EAGAIN;
+    return rc;
   }
   return fd;
 }
@@ -117,10 +125,11 @@ int ls_scan_hash_chunks(ls_scan_entry_t *e, uint32_t first, uint32_t count, uint
 
 int ls_scan_seal(const ls_scan_dirs_t *dirs, ls_scan_entry_t *e) {
   /* A file that changed while it was read is not the file hashed. */
-  int fd = open_same(e);
-  if (fd < 0) return fd;
-  close(fd);
-  int rc = ls_manifest_seal(&e->manifest);
+  struct stat st;
+  if (stat(e->path, &st) != 0) return -errno;
+  int rc = same_file(e, &st);
+  if (rc != 0) return rc;
+  rc = ls_manifest_seal(&e->manifest);
   if (rc != 0) return rc;
   ls_mcache_key_t key = {e->manifest.size, e->mtime_ns, e->ino};
   ls_mcache_store(dirs->cache_dir, e->path, &key, &e->manifest);
@@ -158,14 +167,16 @@ static int hash_file(scan_t *s, ls_scan_entry_t *e) {
 }
 
 /* The manifest of a file: from the previous snapshot, the disk cache, or
- * hashing, in that order. */
+ * hashing, in that order. A file known already must still be readable (what
+ * hashing would find out by opening it). */
 static int file_manifest(scan_t *s, const char *path, const char *name, ls_scan_entry_t *e,
                          const ls_mcache_key_t *key) {
   const ls_scan_entry_t *old = prev_find_name(s->prev, name);
   if (old != NULL && old->source == e->source && old->manifest.size == key->size && old->mtime_ns == key->mtime_ns &&
       old->ino == key->ino && strcmp(old->path, path) == 0 && ls_manifest_copy(&e->manifest, &old->manifest) == 0)
-    return 0;
-  if (ls_mcache_load(s->dirs->cache_dir, path, key, &e->manifest) == 0) return 0;
+    return access(path, R_OK) == 0 ? 0 : (ls_manifest_free(&e->manifest), -errno);
+  if (ls_mcache_load(s->dirs->cache_dir, path, key, &e->manifest) == 0)
+    return access(path, R_OK) == 0 ? 0 : (ls_manifest_free(&e->manifest), -errno);
   e->manifest.size = key->size;
   e->path = (char *)path; /* for hashing now; push_entry copies it */
   int rc = hash_file(s, e);
@@ -174,25 +185,15 @@ static int file_manifest(scan_t *s, const char *path, const char *name, ls_scan_
   return rc;
 }
 
-/* Adds one regular file. */
-static void add_file(scan_t *s, const char *path, const char *name, ls_source_t source) {
-  int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-  if (fd < 0) {
-    refuse(s, path, -errno);
-    return;
-  }
-  struct stat st;
+/* Adds one regular file, as stat() saw it (a symlink: its target). */
+static void add_file(scan_t *s, const char *path, const char *name, ls_source_t source, const struct stat *st) {
   ls_scan_entry_t e;
   memset(&e, 0, sizeof e);
   e.source = source;
-  int rc = fstat(fd, &st) != 0 ? -errno : !S_ISREG(st.st_mode) ? -ENODEV : 0;
-  close(fd);
-  if (rc == 0) {
-    ls_mcache_key_t key = ls_mcache_key_of(&st);
-    e.mtime_ns = key.mtime_ns;
-    e.ino = key.ino;
-    rc = file_manifest(s, path, name, &e, &key);
-  }
+  ls_mcache_key_t key = ls_mcache_key_of(st);
+  e.mtime_ns = key.mtime_ns;
+  e.ino = key.ino;
+  int rc = file_manifest(s, path, name, &e, &key);
   if (rc != 0) {
     refuse(s, path, rc);
     return;
@@ -215,13 +216,13 @@ static void add_dir(scan_t *s, const char *path) {
   if (d != NULL) out->dirs[out->ndirs++] = d;
 }
 
-/* A symlink is followed only to a regular file that resolves inside the share. */
-static int symlink_ok(scan_t *s, const char *path) {
+/* A symlink is followed only to a regular file that resolves inside the
+ * share; st gets the target's stat. */
+static int symlink_ok(scan_t *s, const char *path, struct stat *st) {
   char real[PATH_MAX];
   if (s->share_real[0] == '\0' || realpath(path, real) == NULL) return 0;
   size_t n = strlen(s->share_real);
-  struct stat st;
-  return strncmp(real, s->share_real, n) == 0 && real[n] == '/' && stat(real, &st) == 0 && S_ISREG(st.st_mode);
+  return strncmp(real, s->share_real, n) == 0 && real[n] == '/' && stat(real, st) == 0 && S_ISREG(st->st_mode);
 }
 
 static void walk(scan_t *s, const char *root, const char *rel, int depth, ls_source_t source);
@@ -245,8 +246,9 @@ static void walk_entry(scan_t *s, const char *root, const char *rel, const char 
   if (!ls_name_valid(name, strlen(name))) refuse(s, path, -EILSEQ);
   else if (S_ISDIR(st.st_mode) && depth >= LS_SCAN_MAX_DEPTH) refuse(s, path, -ELOOP);
   else if (S_ISDIR(st.st_mode)) walk(s, root, name, depth + 1, source);
-  else if (S_ISREG(st.st_mode)) add_file(s, path, name, source);
-  else if (S_ISLNK(st.st_mode) && source == LS_SOURCE_SHARE && symlink_ok(s, path)) add_file(s, path, name, source);
+  else if (S_ISREG(st.st_mode)) add_file(s, path, name, source, &st);
+  else if (S_ISLNK(st.st_mode) && source == LS_SOURCE_SHARE && symlink_ok(s, path, &st))
+    add_file(s, path, name, source, &st);
   else refuse(s, path, S_ISLNK(st.st_mode) ? -EXDEV : -ENODEV);
 }
 
