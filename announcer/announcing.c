@@ -255,7 +255,7 @@ int announcing_init(announcing_t *an, uv_loop_t *loop, const ls_config_t *cfg, c
     snprintf(err, errlen, "cannot make the folder of %s: %s", cfg->round_path, uv_strerror(rc));
     return rc;
   }
-  ls_catalog_dirs_t dirs = {cfg->share_dir, cfg->downloads_dir, cfg->temp_dir, cfg->cache_dir, cfg->chunk_size};
+  ls_catalog_dirs_t dirs = {cfg->share_dir, cfg->downloads_dir, cfg->temp_dir, cfg->cache_dir, cfg->chunk_size, cfg->max_chunks, 0};
   if ((rc = ls_catalog_new(loop, &dirs, cfg->rescan, catalog_cb, an, &an->catalog)) != 0) {
     snprintf(err, errlen, "cannot set up the catalog: %s", uv_strerror(rc));
     return rc;

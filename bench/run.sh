@@ -5,6 +5,7 @@ cd "$(dirname "$0")"
 echo "=== discovery"; ./discovery.sh
 echo; echo "=== join"; ./join.sh "${JOIN_PEERS:-20}"
 echo; echo "=== airtime"; ./airtime.sh "${AIRTIME_FILES:-10000}"
+echo; echo "=== hashing"; ./hashing.sh
 echo; echo "=== transfer"; ./transfer.sh
 echo; echo "=== TLS cost"; ./tls.sh
 echo; echo "=== tracker"; /usr/bin/python3 ./tracker.py "${BIN:-../bin}" 10000 100000

@@ -51,7 +51,7 @@ static void add_daemons(const cli_ctx_t *c, cJSON *o) {
 
 /* What is shared: the catalog as the daemons see it (cached manifests). */
 static void add_shared(const cli_ctx_t *c, cJSON *o) {
-  ls_catalog_dirs_t dirs = {c->cfg.share_dir, c->cfg.downloads_dir, NULL, c->cfg.cache_dir, c->cfg.chunk_size};
+  ls_catalog_dirs_t dirs = {c->cfg.share_dir, c->cfg.downloads_dir, NULL, c->cfg.cache_dir, c->cfg.chunk_size, c->cfg.max_chunks, 0};
   ls_catalog_snapshot_t snap;
   struct stat st;
   cJSON_AddStringToObject(o, "share_dir", c->cfg.share_dir);

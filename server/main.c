@@ -56,7 +56,7 @@ int main(int argc, char **argv) {
   if (rc != LS_DAEMON_RUN) return rc;
   app.loop = d.loop;
   ls_catalog_dirs_t dirs = {app.cfg.share_dir, app.cfg.downloads_dir, app.cfg.temp_dir, app.cfg.cache_dir,
-                            app.cfg.chunk_size};
+                            app.cfg.chunk_size, app.cfg.max_chunks, 0};
   if (ls_catalog_new(app.loop, &dirs, app.cfg.rescan, catalog_cb, &app, &app.catalog) != 0) return 1;
   if ((rc = server_new(app.loop, &app.cfg, app.catalog, &app.server)) != 0) {
     fprintf(stderr, "lanswarm-server: cannot open %s: %s\n", app.cfg.server_log, uv_strerror(rc));

@@ -285,7 +285,7 @@ int session_init(session_t *c, uv_loop_t *loop, const ls_config_t *cfg, const ls
   const char *why;
   if (ls_config_tracker_list(cfg->tracker, addrs, &n, &why) != 0 || n == 0) return UV_EINVAL;
   memcpy(c->tracker, addrs[0], sizeof c->tracker);
-  ls_catalog_dirs_t dirs = {cfg->share_dir, cfg->downloads_dir, cfg->temp_dir, cfg->cache_dir, cfg->chunk_size};
+  ls_catalog_dirs_t dirs = {cfg->share_dir, cfg->downloads_dir, cfg->temp_dir, cfg->cache_dir, cfg->chunk_size, cfg->max_chunks, 0};
   int rc = ls_catalog_new(loop, &dirs, cfg->rescan, catalog_cb, c, &c->catalog);
   if (rc != 0) return rc;
   ls_publisher_init(loop, &c->pub, c->tracker, cfg->tag, (uint16_t)cfg->tcp_port, c->catalog);

@@ -201,7 +201,8 @@ int refresh_init(refresh_t *r, uv_loop_t *loop, const ls_config_t *cfg, hub_t *h
 
 int refresh_start(refresh_t *r) {
   const ls_config_t *cfg = r->cfg;
-  ls_catalog_dirs_t dirs = {cfg->share_dir, cfg->downloads_dir, cfg->temp_dir, cfg->cache_dir, cfg->chunk_size};
+  ls_catalog_dirs_t dirs = {cfg->share_dir,  cfg->downloads_dir, cfg->temp_dir, cfg->cache_dir,
+                            cfg->chunk_size, cfg->max_chunks,    0};
   if (ls_catalog_new(r->loop, &dirs, cfg->rescan, catalog_cb, r, &r->catalog) != 0 ||
       ls_catalog_start(r->catalog) != 0)
     return -1;

@@ -178,6 +178,8 @@ static const ls_config_key_t keys[] = {
              "chunk size for files this peer hashes"),
     SIZE_KEY("tags_max_bytes", tags_max_bytes, 64 << 10, LS_TAGS_MAX_BYTES, "64M", LIS, "SIZE",
              "the listener keeps tags.txt within this size (a quarter per address)"),
+    UINT_KEY("max_chunks", NULL, max_chunks, 16, LS_MANIFEST_MAX_CHUNKS, "131072", CATALOG, "N",
+             "most chunks of a file this peer hashes: more and the chunk size doubles"),
     SIZE_KEY("rate_limit", rate_limit, 0, UINT64_MAX, "0", SRV, "RATE",
              "the server's upload in bytes/s (25M); 0: none"),
     /* Spelled as curl's and wget's option: --limit-rate. */

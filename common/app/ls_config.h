@@ -63,6 +63,7 @@ typedef struct {
   unsigned interval;            /* announce interval, seconds */
   unsigned rescan;              /* share rescan fallback, seconds */
   uint32_t chunk_size;
+  uint32_t max_chunks;          /* chunks a file is hashed into before its chunk size doubles */
   uint64_t rate_limit;          /* server upload bytes/s, 0 = unlimited */
   uint64_t download_rate_limit; /* downloader bytes/s, all peers together, 0 = unlimited */
   uint64_t tags_max_bytes;      /* listener: tags.txt's size at most */

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "ls_log.h"
+#include "ls_pool.h"
 #include "ls_util.h"
 
 const char *ls_daemon_log_name(const ls_config_program_t *prog) {
@@ -60,6 +61,7 @@ static int make_dirs(const ls_daemon_t *d, const ls_config_program_t *prog) {
 
 int ls_daemon_start(ls_daemon_t *d, const ls_config_program_t *prog, int argc, char **argv) {
   int fail = prog->fail_status ? prog->fail_status : 1;
+  ls_pool_init(); /* before anything uses the thread pool */
   int rc = read_config(d, prog, argc, argv);
   if (rc != LS_DAEMON_RUN) return rc;
   if (start_log(d, prog) != 0) return fail;

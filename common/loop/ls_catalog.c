@@ -4,7 +4,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ls_hasher.h"
 #include "ls_log.h"
+#include "ls_pool.h"
 
 typedef struct {
   uv_fs_event_t handle;
@@ -28,7 +30,8 @@ struct ls_catalog_s {
   watch_t fixed[N_FIXED];
   watch_t sub[LS_CATALOG_MAX_WATCHES];
   uv_work_t work;
-  int scanning;
+  ls_hasher_t *hasher;           /* the next snapshot's files being hashed */
+  int scanning;                  /* a scan, its hashing or its finish is under way */
   int pending;
   int closing;
   int open_handles;
@@ -36,6 +39,8 @@ struct ls_catalog_s {
 
 static void scan_start(ls_catalog_t *cat);
 
+/* A scan: the folders read; finished at once unless files are to hash
+ * (then on the pool, ls_hasher, and finish_cb). */
 static void work_cb(uv_work_t *req) {
   ls_catalog_t *cat = req->data;
   cat->next = calloc(1, sizeof *cat->next);
@@ -44,6 +49,12 @@ static void work_cb(uv_work_t *req) {
     return;
   }
   cat->next_rc = ls_scan_run(&cat->dirs, cat->current, cat->next);
+  if (cat->next_rc == 0 && cat->next->npending == 0) cat->next_rc = ls_scan_finish(cat->next, cat->current);
+}
+
+static void finish_cb(uv_work_t *req) {
+  ls_catalog_t *cat = req->data;
+  cat->next_rc = ls_scan_finish(cat->next, cat->current);
 }
 
 static void fs_event_cb(uv_fs_event_t *h, const char *filename, int events, int status) {
@@ -102,35 +113,86 @@ static void catalog_free(ls_catalog_t *cat) {
   free(cat);
 }
 
+/* Tells once what is not shared and why: each refusal the snapshot before
+ * did not list. */
+static void log_refusals(const ls_scan_snapshot_t *next, const ls_scan_snapshot_t *prev) {
+  for (size_t i = 0; i < next->nrefused; i++) {
+    const ls_scan_refusal_t *r = &next->refused[i];
+    if (r->known) continue;
+    if (r->rc == -EAGAIN) ls_info("not shared yet: %s: %s", r->path, ls_scan_reason(r->rc));
+    else ls_warn("not shared: %s: %s", r->path, ls_scan_reason(r->rc));
+  }
+  size_t more = next->skipped - next->nrefused, before = prev ? prev->skipped - prev->nrefused : 0;
+  if (more > 0 && more != before) ls_warn("not shared: %zu more file(s), not listed", more);
+}
+
+static void drop_next(ls_catalog_t *cat, ls_scan_snapshot_t *next, int status) {
+  if (next != NULL) {
+    if (cat->next_rc == 0) ls_scan_free(next);
+    free(next);
+  }
+  if (cat->closing) {
+    if (cat->open_handles == 0) catalog_free(cat);
+    return;
+  }
+  ls_error("catalog scan failed: %s", uv_strerror(cat->next_rc ? cat->next_rc : status));
+}
+
+static void publish(ls_catalog_t *cat, ls_scan_snapshot_t *next) {
+  int changed = ls_scan_differs(cat->current, next);
+  log_refusals(next, cat->current);
+  if (next->hashed > 0) ls_info("catalog: hashed %u file(s), %zu shared", next->hashed, next->count);
+  if (cat->current != NULL) {
+    ls_scan_free(cat->current);
+    free(cat->current);
+  }
+  cat->current = next;
+  reconcile_watches(cat);
+  if (changed && cat->cb != NULL) cat->cb(cat, cat->ud);
+}
+
+static void hashed_cb(ls_hasher_t *h, void *ud);
+
+/* The next snapshot's files hashed (on the pool, in parallel), then
+ * finished on the pool too. 1 if that is under way. */
+static int hash_next(ls_catalog_t *cat) {
+  if (cat->next->npending > 0) {
+    int rc = ls_hasher_start(cat->loop, &cat->dirs, cat->next, ls_pool_bulk_jobs(), hashed_cb, cat, &cat->hasher);
+    if (rc == 0 && cat->hasher != NULL) return 1;
+    if (rc != 0) ls_error("catalog: cannot hash: %s", uv_strerror(rc));
+  }
+  return 0;
+}
+
 static void after_work_cb(uv_work_t *req, int status) {
   ls_catalog_t *cat = req->data;
-  cat->scanning = 0;
   ls_scan_snapshot_t *next = cat->next;
+  if (status == 0 && cat->next_rc == 0 && !cat->closing && next->npending > 0) {
+    if (hash_next(cat)) return;
+    hashed_cb(NULL, cat); /* nothing to hash after all: finish */
+    return;
+  }
+  cat->scanning = 0;
   cat->next = NULL;
   if (status != 0 || cat->next_rc != 0 || cat->closing) {
-    if (next != NULL) {
-      if (cat->next_rc == 0) ls_scan_free(next);
-      free(next);
-    }
-    if (cat->closing) {
-      if (cat->open_handles == 0) catalog_free(cat);
-      return;
-    }
-    ls_error("catalog scan failed: %s", uv_strerror(cat->next_rc ? cat->next_rc : status));
-  } else {
-    int changed = ls_scan_differs(cat->current, next);
-    if (next->hashed > 0) ls_info("catalog: hashed %u file(s), %zu shared", next->hashed, next->count);
-    if (cat->current != NULL) {
-      ls_scan_free(cat->current);
-      free(cat->current);
-    }
-    cat->current = next;
-    reconcile_watches(cat);
-    if (changed && cat->cb != NULL) cat->cb(cat, cat->ud);
-  }
+    int closing = cat->closing;
+    drop_next(cat, next, status); /* closing: may free cat */
+    if (closing) return;
+  } else publish(cat, next);
   if (cat->pending) {
     cat->pending = 0;
     scan_start(cat);
+  }
+}
+
+static void hashed_cb(ls_hasher_t *h, void *ud) {
+  (void)h;
+  ls_catalog_t *cat = ud;
+  cat->hasher = NULL;
+  int rc = cat->closing ? UV_ECANCELED : uv_queue_work(cat->loop, &cat->work, finish_cb, after_work_cb);
+  if (rc != 0) {
+    cat->next_rc = 0; /* the snapshot is whole, to free */
+    after_work_cb(&cat->work, rc);
   }
 }
 
@@ -177,6 +239,8 @@ int ls_catalog_new(uv_loop_t *loop, const ls_scan_dirs_t *dirs, unsigned rescan_
   cat->dirs.temp_dir = dup_or_null(dirs->temp_dir);
   cat->dirs.cache_dir = strdup(dirs->cache_dir);
   cat->dirs.chunk_size = dirs->chunk_size;
+  cat->dirs.max_chunks = dirs->max_chunks;
+  cat->dirs.defer_hashing = 1; /* on the pool, every core: ls_hasher */
   cat->rescan_sec = rescan_sec;
   cat->cb = cb;
   cat->ud = ud;
@@ -216,6 +280,7 @@ static void handle_closed(uv_handle_t *h) {
 
 void ls_catalog_close(ls_catalog_t *cat) {
   cat->closing = 1;
+  if (cat->hasher != NULL) ls_hasher_cancel(cat->hasher);
   cat->rescan_timer.data = cat->debounce_timer.data = cat;
   uv_close((uv_handle_t *)&cat->rescan_timer, handle_closed);
   uv_close((uv_handle_t *)&cat->debounce_timer, handle_closed);

@@ -25,7 +25,18 @@ uint32_t ls_manifest_count(uint64_t size, uint32_t chunk_size, int *ok) {
   return (uint32_t)n;
 }
 
-static int manifest_alloc(ls_manifest_t *m, uint64_t size, uint32_t chunk_size) {
+uint32_t ls_manifest_chunk_size_for(uint64_t size, uint32_t chunk_size, uint32_t max_chunks) {
+  if (!ls_chunk_size_valid(chunk_size)) return 0;
+  if (max_chunks == 0 || max_chunks > LS_MANIFEST_MAX_CHUNKS) max_chunks = LS_MANIFEST_MAX_CHUNKS;
+  uint64_t c = chunk_size;
+  while (c <= LS_CHUNK_MAX) {
+    if (size / c + (size % c != 0) <= max_chunks) return (uint32_t)c;
+    c *= 2;
+  }
+  return 0;
+}
+
+int ls_manifest_init(ls_manifest_t *m, uint64_t size, uint32_t chunk_size) {
   int ok;
   memset(m, 0, sizeof *m);
   uint32_t n = ls_manifest_count(size, chunk_size, &ok);
@@ -33,11 +44,40 @@ static int manifest_alloc(ls_manifest_t *m, uint64_t size, uint32_t chunk_size) 
   m->size = size;
   m->chunk_size = chunk_size;
   m->nchunks = n;
-  m->hashes = malloc((size_t)n * LS_HASH_LEN + 1);
+  m->hashes = calloc((size_t)n + 1, LS_HASH_LEN);
   return m->hashes == NULL ? -ENOMEM : 0;
 }
 
-static int manifest_set_root(ls_manifest_t *m) {
+static int pread_full(int fd, uint8_t *buf, size_t len, uint64_t off) {
+  size_t got = 0;
+  while (got < len) {
+    ssize_t r = pread(fd, buf + got, len - got, (off_t)(off + got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return r < 0 ? -errno : -EIO;
+    got += (size_t)r;
+  }
+  return 0;
+}
+
+int ls_manifest_hash_chunks(ls_manifest_t *m, int fd, uint32_t first, uint32_t count, uint8_t *buf, size_t buf_len,
+                            ls_sha256_t *ctx) {
+  for (uint32_t i = first; i < first + count && i < m->nchunks; i++) {
+    uint64_t off = (uint64_t)i * m->chunk_size;
+    uint32_t left = ls_manifest_chunk_len(m, i);
+    while (left > 0) {
+      size_t n = left < buf_len ? left : buf_len;
+      int rc = pread_full(fd, buf, n, off);
+      if (rc != 0) return rc;
+      ls_sha256_update(ctx, buf, n);
+      off += n;
+      left -= (uint32_t)n;
+    }
+    ls_sha256_final(ctx, m->hashes + (size_t)i * LS_HASH_LEN);
+  }
+  return 0;
+}
+
+int ls_manifest_seal(ls_manifest_t *m) {
   uint8_t *bytes;
   size_t len;
   int rc = ls_manifest_encode(m, &bytes, &len);
@@ -48,30 +88,15 @@ static int manifest_set_root(ls_manifest_t *m) {
 }
 
 int ls_manifest_compute(ls_manifest_t *m, int fd, uint64_t size, uint32_t chunk_size, uint8_t *buf) {
-  int rc = manifest_alloc(m, size, chunk_size);
+  int rc = ls_manifest_init(m, size, chunk_size);
   if (rc != 0) return rc;
-  for (uint32_t i = 0; i < m->nchunks; i++) {
-    uint32_t want = ls_manifest_chunk_len(m, i);
-    size_t got = 0;
-    while (got < want) {
-      ssize_t r = pread(fd, buf + got, want - got, (off_t)((uint64_t)i * chunk_size + got));
-      if (r < 0 && errno == EINTR) continue;
-      if (r <= 0) {
-        rc = r < 0 ? -errno : -EIO;
-        ls_manifest_free(m);
-        return rc;
-      }
-      got += (size_t)r;
-    }
-    ls_sha256(buf, want, m->hashes + (size_t)i * LS_HASH_LEN);
-  }
+  ls_sha256_t *ctx = ls_sha256_new();
+  rc = ctx == NULL ? -ENOMEM : ls_manifest_hash_chunks(m, fd, 0, m->nchunks, buf, chunk_size, ctx);
+  ls_sha256_free(ctx);
   /* A file that grew while we read it is not the file we hashed. */
   char extra;
-  if (pread(fd, &extra, 1, (off_t)size) == 1) {
-    ls_manifest_free(m);
-    return -EIO;
-  }
-  rc = manifest_set_root(m);
+  if (rc == 0 && pread(fd, &extra, 1, (off_t)size) == 1) rc = -EIO;
+  if (rc == 0) rc = ls_manifest_seal(m);
   if (rc != 0) ls_manifest_free(m);
   return rc;
 }
@@ -101,7 +126,7 @@ int ls_manifest_decode(ls_manifest_t *m, const uint8_t *buf, size_t len) {
   uint32_t expect = ls_manifest_count(size, chunk_size, &ok);
   if (!ok || expect != count) return -EINVAL;
   if (len != LS_MANIFEST_HEADER_LEN + (size_t)count * LS_HASH_LEN) return -EINVAL;
-  int rc = manifest_alloc(m, size, chunk_size);
+  int rc = ls_manifest_init(m, size, chunk_size);
   if (rc != 0) return rc;
   if (count > 0) memcpy(m->hashes, buf + LS_MANIFEST_HEADER_LEN, (size_t)count * LS_HASH_LEN);
   ls_sha256(buf, len, m->root);
@@ -109,7 +134,7 @@ int ls_manifest_decode(ls_manifest_t *m, const uint8_t *buf, size_t len) {
 }
 
 int ls_manifest_copy(ls_manifest_t *dst, const ls_manifest_t *src) {
-  int rc = manifest_alloc(dst, src->size, src->chunk_size);
+  int rc = ls_manifest_init(dst, src->size, src->chunk_size);
   if (rc != 0) return rc;
   memcpy(dst->hashes, src->hashes, (size_t)src->nchunks * LS_HASH_LEN);
   memcpy(dst->root, src->root, LS_HASH_LEN);

@@ -33,6 +33,28 @@ typedef struct {
 uint32_t ls_manifest_count(uint64_t size, uint32_t chunk_size, int *ok);
 int ls_chunk_size_valid(uint32_t chunk_size);
 
+/* The chunk size a file of `size` bytes is hashed with (PROTOCOL.md, section
+ * 2): `chunk_size`, doubled as often as needed for the file to have at most
+ * max_chunks chunks (0: LS_MANIFEST_MAX_CHUNKS; more is taken as that), never
+ * above LS_CHUNK_MAX. So a file within the limit keeps `chunk_size`. 0 if no
+ * chunk size fits (a file over 2 TiB at the default limit) or chunk_size is
+ * not valid. */
+uint32_t ls_manifest_chunk_size_for(uint64_t size, uint32_t chunk_size, uint32_t max_chunks);
+
+/* A manifest of `size` bytes in chunks of chunk_size, its hashes allocated
+ * (zero) and to be filled: 0, -EINVAL (too many chunks / bad chunk size) or
+ * -ENOMEM. */
+int ls_manifest_init(ls_manifest_t *m, uint64_t size, uint32_t chunk_size);
+/* Hashes chunks [first, first + count) of m from the open file fd into
+ * m->hashes (blocking: off the loop thread), reading buf_len bytes at a time
+ * through buf into ctx, so a chunk of any size needs only buf. 0, -EIO (the
+ * file is shorter than m says) or -errno. Distinct ranges of one manifest
+ * may be hashed on distinct threads at once. */
+int ls_manifest_hash_chunks(ls_manifest_t *m, int fd, uint32_t first, uint32_t count, uint8_t *buf, size_t buf_len,
+                            ls_sha256_t *ctx);
+/* Sets m->root from its hashes: 0 or -ENOMEM. */
+int ls_manifest_seal(ls_manifest_t *m);
+
 /* Hashes the open file fd (blocking: call it off the loop thread). buf is a
  * scratch buffer of at least chunk_size bytes. Returns 0, -EINVAL (too many
  * chunks / bad chunk size), -EIO (file changed size) or -errno. */

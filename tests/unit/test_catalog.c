@@ -49,6 +49,9 @@ static void scan_hashes_like_sha256sum(void **state) {
   assert_int_equal(s.count, 4); /* one.txt, inside-link, sub/two.bin, done.bin */
   assert_null(by_name(&s, "escape"));
   assert_non_null(by_name(&s, "inside-link"));
+  /* ...and each is listed with the reason the catalog logs. */
+  assert_int_equal(s.nrefused, 2);
+  assert_int_equal(s.refused[0].rc + s.refused[1].rc, -EXDEV - EILSEQ);
   assert_int_equal(s.hashed, 4);
   const ls_catalog_entry_t *e = by_name(&s, "one.txt");
   assert_non_null(e);
@@ -161,8 +164,42 @@ static void watches_notice_a_new_file(void **state) {
   rm_tree(fx.d.root);
 }
 
+static void close_cb(uv_timer_t *t) {
+  ls_catalog_close(t->data);
+}
+
+/* Closed while its files are being hashed: the jobs are cancelled or run
+ * out, and everything is freed (ASan, valgrind) without a callback. */
+static void close_while_hashing(void **state) {
+  (void)state;
+  fixture_t fx;
+  setup_dirs(&fx);
+  char path[512];
+  snprintf(path, sizeof path, "%s/big.bin", fx.d.share);
+  size_t len = 64u << 20; /* 16 jobs of 4 MiB: tens of ms at least */
+  uint8_t *data = calloc(1, len);
+  write_bytes(path, data, len);
+  free(data);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ls_catalog_t *cat;
+  changes = 0;
+  assert_int_equal(ls_catalog_new(&loop, &fx.dirs, 3600, on_change, &loop, &cat), 0);
+  ls_catalog_start(cat);
+  uv_timer_t closer;
+  uv_timer_init(&loop, &closer);
+  closer.data = cat;
+  uv_timer_start(&closer, close_cb, 10, 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_close((uv_handle_t *)&closer, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(changes, 0);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  rm_tree(fx.d.root);
+}
+
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(scan_hashes_like_sha256sum), cmocka_unit_test(partials_are_listed),
-                                     cmocka_unit_test(watches_notice_a_new_file)};
+                                     cmocka_unit_test(watches_notice_a_new_file), cmocka_unit_test(close_while_hashing)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }

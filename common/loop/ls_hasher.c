@@ -1,0 +1,217 @@
+#include "ls_hasher.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ls_pool.h"
+
+/* One job: chunks [first, first + count) of an entry, then its seal if asked. */
+typedef struct {
+  uv_work_t req;
+  ls_hasher_t *h;
+  size_t entry;
+  uint32_t first;
+  uint32_t count;
+  int seal;
+  int rc;
+  int cached;   /* a whole file's job found its manifest in the cache */
+  int busy;
+  uint8_t *buf; /* LS_HASHER_READ_LEN bytes, kept for the next job */
+  ls_sha256_t *ctx;
+} job_t;
+
+/* An entry's progress, on the loop thread. */
+typedef struct {
+  uint32_t queued; /* chunks handed to jobs */
+  uint32_t done;   /* chunks whose jobs are back */
+  int rc;          /* the first failure */
+} progress_t;
+
+struct ls_hasher_s {
+  uv_loop_t *loop;
+  const ls_scan_dirs_t *dirs;
+  ls_scan_snapshot_t *snap;
+  ls_hasher_cb cb;
+  void *ud;
+  progress_t *progress; /* one per entry */
+  size_t cursor;        /* the entry whose chunks are being handed out */
+  job_t *jobs;
+  unsigned max_jobs;
+  unsigned running;
+  unsigned sealed;
+  int cancelled;
+  /* One seal at a time: each creates and renames a file in cache/, and
+   * threads creating files in one folder at once spin on its lock in the
+   * kernel (perf: rwsem_spin_on_owner, 17-23% of a run's samples after many
+   * files were deleted) instead of hashing. */
+  uv_mutex_t seal_lock;
+};
+
+static void hasher_free(ls_hasher_t *h) {
+  uv_mutex_destroy(&h->seal_lock);
+  for (unsigned i = 0; i < h->max_jobs; i++) {
+    free(h->jobs[i].buf);
+    ls_sha256_free(h->jobs[i].ctx);
+  }
+  free(h->jobs);
+  free(h->progress);
+  free(h);
+}
+
+static void work_cb(uv_work_t *req) {
+  job_t *j = req->data;
+  ls_scan_entry_t *e = &j->h->snap->entries[j->entry];
+  /* The announcer and the server hash the same share at start: the one
+   * behind takes what the other cached (a whole file's job: no other job
+   * touches this manifest). */
+  j->cached = j->seal && j->first == 0 && j->count == e->manifest.nchunks && ls_scan_take_cached(j->h->dirs, e) == 0;
+  if (j->cached) return;
+  j->rc = j->count > 0 ? ls_scan_hash_chunks(e, j->first, j->count, j->buf, LS_HASHER_READ_LEN, j->ctx) : 0;
+  if (j->rc == 0 && j->seal) {
+    uv_mutex_lock(&j->h->seal_lock);
+    j->rc = ls_scan_seal(j->h->dirs, e);
+    uv_mutex_unlock(&j->h->seal_lock);
+  }
+}
+
+static void after_cb(uv_work_t *req, int status);
+
+/* A free job with its buffer, or NULL. */
+static job_t *free_job(ls_hasher_t *h) {
+  for (unsigned i = 0; i < h->max_jobs; i++) {
+    job_t *j = &h->jobs[i];
+    if (j->busy) continue;
+    /* Page-aligned: malloc's 16-byte offset made pread's copy into it cost
+     * 3 times as much system time (perf: _copy_to_iter). */
+    if (j->buf == NULL) j->buf = aligned_alloc(4096, LS_HASHER_READ_LEN);
+    if (j->ctx == NULL) j->ctx = ls_sha256_new();
+    return j->buf != NULL && j->ctx != NULL ? j : NULL;
+  }
+  return NULL;
+}
+
+static int queue_job(ls_hasher_t *h, size_t entry, uint32_t first, uint32_t count, int seal) {
+  job_t *j = free_job(h);
+  if (j == NULL) return UV_ENOMEM;
+  *j = (job_t){.h = h, .entry = entry, .first = first, .count = count, .seal = seal, .busy = 1, .buf = j->buf,
+               .ctx = j->ctx};
+  j->req.data = j;
+  int rc = uv_queue_work(h->loop, &j->req, work_cb, after_cb);
+  if (rc != 0) j->busy = 0;
+  else h->running++;
+  return rc;
+}
+
+/* Chunks per job: whole chunks, about LS_HASHER_JOB_BYTES. */
+static uint32_t job_chunks(const ls_manifest_t *m) {
+  uint32_t n = LS_HASHER_JOB_BYTES / m->chunk_size;
+  return n < 1 ? 1 : n;
+}
+
+/* Hands out the next job: the next chunks of the entry at the cursor, or
+ * moves the cursor on. 1 if one was queued, 0 if nothing is left, or a
+ * negative error (the entry failed). */
+static int next_job(ls_hasher_t *h) {
+  ls_scan_snapshot_t *snap = h->snap;
+  while (h->cursor < snap->count) {
+    ls_scan_entry_t *e = &snap->entries[h->cursor];
+    progress_t *p = &h->progress[h->cursor];
+    uint32_t n = e->manifest.nchunks;
+    if (p->rc != 0 || e->pending != 1) {
+      h->cursor++;
+      continue;
+    }
+    uint32_t count = n - p->queued < job_chunks(&e->manifest) ? n - p->queued : job_chunks(&e->manifest);
+    int whole = p->queued == 0 && count == n; /* one job hashes and seals it */
+    int rc = queue_job(h, h->cursor, p->queued, count, whole);
+    if (rc != 0) {
+      p->rc = rc;
+      if (p->done == p->queued) e->pending = rc; /* else its last job back says it */
+      return rc;
+    }
+    p->queued += count;
+    if (p->queued == n) h->cursor++; /* so the loop thread never reads it while a job seals it */
+    return 1;
+  }
+  return 0;
+}
+
+static void fill(ls_hasher_t *h) {
+  while (!h->cancelled && h->running < h->max_jobs) {
+    int rc = next_job(h);
+    if (rc == 0 || (rc < 0 && h->running == 0)) break;
+  }
+}
+
+/* A job is back: its entry's progress; the entry's seal when its chunks are
+ * all hashed; the entry's end (sealed or failed). */
+static void job_back(ls_hasher_t *h, job_t *j, int status) {
+  ls_scan_entry_t *e = &h->snap->entries[j->entry];
+  progress_t *p = &h->progress[j->entry];
+  int rc = status != 0 ? -ECANCELED : j->rc;
+  p->done += j->count;
+  if (rc != 0 && p->rc == 0) p->rc = rc;
+  if (j->seal && rc == 0) {
+    h->sealed++;
+    h->snap->hashed += !j->cached;
+    return;
+  }
+  int all_back = p->done == p->queued && (p->rc != 0 || p->queued == e->manifest.nchunks);
+  if (!all_back) return;
+  if (p->rc == 0 && !h->cancelled) p->rc = queue_job(h, j->entry, 0, 0, 1);
+  if (p->rc != 0) e->pending = p->rc;
+}
+
+static void after_cb(uv_work_t *req, int status) {
+  job_t *j = req->data;
+  ls_hasher_t *h = j->h;
+  j->busy = 0;
+  h->running--;
+  job_back(h, j, status);
+  fill(h);
+  if (h->running == 0) {
+    h->cb(h, h->ud);
+    hasher_free(h);
+  }
+}
+
+int ls_hasher_start(uv_loop_t *loop, const ls_scan_dirs_t *dirs, ls_scan_snapshot_t *snap, unsigned max_jobs,
+                    ls_hasher_cb cb, void *ud, ls_hasher_t **out) {
+  ls_hasher_t *h = calloc(1, sizeof *h);
+  if (h == NULL) return UV_ENOMEM;
+  h->max_jobs = max_jobs < 1 ? 1 : max_jobs > LS_POOL_MAX_BULK ? LS_POOL_MAX_BULK : max_jobs;
+  h->progress = calloc(snap->count + 1, sizeof *h->progress);
+  h->jobs = calloc(h->max_jobs, sizeof *h->jobs);
+  if (h->progress == NULL || h->jobs == NULL || uv_mutex_init(&h->seal_lock) != 0) {
+    free(h->progress);
+    free(h->jobs);
+    free(h);
+    return UV_ENOMEM;
+  }
+  h->loop = loop;
+  h->dirs = dirs;
+  h->snap = snap;
+  h->cb = cb;
+  h->ud = ud;
+  *out = NULL;
+  fill(h);
+  if (h->running == 0) {
+    size_t left = 0;
+    for (size_t i = 0; i < snap->count; i++) left += snap->entries[i].pending == 1;
+    hasher_free(h);
+    return left > 0 ? UV_ENOMEM : 0; /* nothing could be queued, or nothing to hash */
+  }
+  *out = h;
+  return 0;
+}
+
+void ls_hasher_cancel(ls_hasher_t *h) {
+  h->cancelled = 1;
+  for (unsigned i = 0; i < h->max_jobs; i++)
+    if (h->jobs[i].busy) uv_cancel((uv_req_t *)&h->jobs[i].req);
+}
+
+unsigned ls_hasher_sealed(const ls_hasher_t *h) {
+  return h->sealed;
+}
