@@ -8,6 +8,8 @@ echo; echo "=== airtime"; ./airtime.sh "${AIRTIME_FILES:-10000}"
 echo; echo "=== hashing"; ./hashing.sh
 echo; echo "=== transfer"; ./transfer.sh
 echo; echo "=== TLS cost"; ./tls.sh
+echo; echo "=== TLS cost on a capped LAN"; ./tls_lan.sh
+echo; echo "=== server under attack"; ./hostile.sh
 echo; echo "=== tracker"; /usr/bin/python3 ./tracker.py "${BIN:-../bin}" 10000 100000
 echo; echo "=== dashboard"; ./web.sh
 echo; echo "=== simulated LAN"; ./lan.sh

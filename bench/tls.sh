@@ -8,14 +8,9 @@
 # downloader (steadier than times on a shared machine) and peak RSS.
 source "$(dirname "$0")/lib.sh"
 SIZE_MB=${SIZE_MB:-1024}
-KEY=$WORK/key
-head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$KEY"
 
 # Two seeders of the same file (one keyed), each heard by its own listener.
-mkdir -p "$WORK/plain/share" "$WORK/keyed/share" "$WORK/dp" "$WORK/dk"
-head -c $((SIZE_MB * 1024 * 1024)) /dev/urandom > "$WORK/plain/share/big.bin"
-ln "$WORK/plain/share/big.bin" "$WORK/keyed/share/big.bin"
-BYTES=$(stat -c %s "$WORK/plain/share/big.bin")
+tls_files
 start_seeder "$WORK/plain" plain $((BASE_PORT + 1)) $((BASE_PORT + 3))
 SRV_p=$SEEDER_SERVER_PID
 # The keyed seeder by hand: start_seeder gives its options to the server only.
@@ -42,7 +37,7 @@ if [ -n "${BIN_BEFORE:-}" ]; then
   wait_for port_open $((BASE_PORT + 5))
   "$BIN_BEFORE/lanswarm-listener" --dir "$WORK/db" --udp-port $((BASE_PORT + 6)) --key-file "$KEY" --log-level warn &
   PIDS+=($!)
-  wait_for grep -q big.bin "$WORK/db/tags.txt"
+  wait_for grep -qs big.bin "$WORK/db/tags.txt"
   mkdir -p "$WORK/beforep/share" "$WORK/dbp"
   ln "$WORK/plain/share/big.bin" "$WORK/beforep/share/big.bin"
   save_bin=$BIN; BIN=$BIN_BEFORE
@@ -50,26 +45,18 @@ if [ -n "${BIN_BEFORE:-}" ]; then
   BIN=$save_bin; SRV_bp=$SEEDER_SERVER_PID
   "$BIN_BEFORE/lanswarm-listener" --dir "$WORK/dbp" --udp-port $((BASE_PORT + 8)) --log-level warn &
   PIDS+=($!)
-  wait_for grep -q big.bin "$WORK/dbp/tags.txt"
+  wait_for grep -qs big.bin "$WORK/dbp/tags.txt"
 fi
-wait_for grep -q big.bin "$WORK/dp/tags.txt"
-wait_for grep -q big.bin "$WORK/dk/tags.txt"
+wait_for grep -qs big.bin "$WORK/dp/tags.txt"
+wait_for grep -qs big.bin "$WORK/dk/tags.txt"
 
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; } # a process's CPU so far, in clock ticks
 run() { # BIN DIR SERVER_PID [key args]: "seconds cpu-seconds rss-MiB" for one download
   # (CPU: downloader + server; peak RSS: the downloader's)
   local bin=$1 dir=$2 srv=$3; shift 3
   rm -rf "$dir/downloads" "$dir/temp"
-  local t0 t1 c0 c1
-  c0=$(ticks "$srv")
-  t0=$(now)
-  /usr/bin/time -f "%U %S %M" -o "$WORK/time" "$bin/lanswarm-downloader" --dir "$dir" --quiet --fsync 0 "$@" big.bin
-  t1=$(now)
-  c1=$(ticks "$srv")
-  echo "$(elapsed "$t0" "$t1") $(awk -v a="$c0" -v b="$c1" -v hz="$(getconf CLK_TCK)" '{printf "%.2f %d", $1 + $2 + (b - a) / hz, $3 / 1024}' "$WORK/time")"
+  cpu_run "$srv" "$bin/lanswarm-downloader" --dir "$dir" --quiet --fsync 0 "$@" big.bin
 }
 best_p=999999; best_k=999999; best_b=999999; best_bp=999999; cpu_p=0; cpu_k=0; cpu_b=0; cpu_bp=0
-least() { awk -v a="$1" -v b="$2" 'BEGIN{print (b<a)?b:a}'; }
 cat "$WORK/plain/share/big.bin" > /dev/null
 for i in 1 2 3; do
   read -r tp cp rp < <(run "$BIN" "$WORK/dp" $SRV_p)
