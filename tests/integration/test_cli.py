@@ -70,7 +70,9 @@ def test_up_supervises_and_stops_cleanly(tmp_path, swarm):
     st = json.loads(run("--dir", str(a), "status", "--json").stdout)
     assert {d["name"] for d in st["daemons"] if d["running"]} == {"listener", "server", "announcer"}
     assert [f["name"] for f in st["shared"]] == ["iso/debian.iso"]
-    assert {p["tag"] for p in st["peers"]} >= {"alpha"}
+    # alpha's own listener writes peers.txt (coalesced): poll for its row.
+    wait_until(lambda: {p["tag"] for p in json.loads(run("--dir", str(a), "status", "--json").stdout)["peers"]}
+               >= {"alpha"}, 5, "alpha's status to list the peers heard")
     # A daemon that dies is restarted, and the restart is logged.
     server_pid = [d["pid"] for d in st["daemons"] if d["name"] == "server"][0]
     os.kill(server_pid, signal.SIGKILL)
