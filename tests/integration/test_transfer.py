@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import SLOW, make_file, parse_logfmt, prog, sha256_file, wait_until
+from conftest import SLOW, VALGRIND, make_file, parse_logfmt, prog, sha256_file, wait_until
 from fakepeer import FakePeer, tags_line
 
 CHUNK = "64K"
@@ -87,6 +87,11 @@ def test_bytes_received_stay_near_the_file_size(swarm, nseeders, bound):
         assert sha256_file(dest) == sha256_file(src)
     lines = d.client_log()
     assert len(lines) == runs
+    if VALGRIND and nseeders > 1:
+        # Holders slowed 20-50 times unevenly make the endgame race more of the
+        # last chunks: only "each chunk fetched, not all twice" is a property
+        # there; the 1.05 bound is proved by the plain and ASan passes.
+        bound = 1.5
     for line in lines:
         received = int(line["received"])
         # Frames and the manifest add well under 1%; every chunk came once at least.
