@@ -12,6 +12,7 @@
 #include "cli.h"
 #include "ls_conn.h"
 #include "ls_net.h"
+#include "ls_manifest.h"
 #include "ls_partial.h"
 #include "ls_proto.h"
 #include "ls_util.h"
@@ -223,7 +224,9 @@ static int run_loc(cli_ctx_t *c, int argc, char **argv) {
     return 1;
   }
   uint64_t size = lk.contents[lk.chosen].size;
-  uint32_t nchunks = (uint32_t)(size / chunk + (size % chunk != 0));
+  int ok; /* tags.txt's reader already refused a count over the manifest's bound */
+  uint32_t nchunks = ls_manifest_count(size, chunk, &ok);
+  if (!ok) return 2;
   loc_peer_t *peers = calloc(lk.nholders + 1, sizeof *peers);
   if (peers == NULL || ask_all(c, &lk, nchunks, peers) != 0) {
     free(peers);
