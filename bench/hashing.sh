@@ -26,8 +26,8 @@ head -c $((SMALL_N * SMALL_KB * 1024)) /dev/urandom |
   (cd "$WORK/small/share" && split -b $((SMALL_KB * 1024)) -a 5 -d - f.)
 
 # Prints the seconds from the server's start to its log saying the catalog
-# hashed its files (it logs that once every manifest is in DIR/cache; the
-# count is checked too), and the server's peak RSS in KiB. The log is read
+# hashed its files (it logs that once every manifest is in DIR/cache's pack;
+# the count is checked too), and the server's peak RSS in KiB. The log is read
 # from a pipe: no polling. The last run's cache/ is moved aside, not deleted
 # (ext4 is slow to make files right after thousands were deleted: it skips
 # recently freed inodes), and deleted with WORK at the end.
@@ -47,6 +47,7 @@ watchdog.start()
 try:
     for line in p.stderr:  # ends when the server exits
         if "catalog: hashed" in line:
+            hashed = int(line.split("catalog: hashed ")[1].split()[0])
             break
     else:
         sys.exit("bench: the server exited before hashing")
@@ -56,9 +57,8 @@ try:
     with open("/proc/%d/stat" % p.pid) as f:
         fields = f.read().rsplit(")", 1)[1].split()
     cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-    done = sum(1 for e in os.scandir(os.path.join(d, "cache")) if e.name.endswith(".mf"))
-    if done != n:
-        sys.exit("bench: %d manifests cached, not %d" % (done, n))
+    if hashed != n or not os.path.getsize(os.path.join(d, "cache", "manifests.pack")):
+        sys.exit("bench: %d manifests hashed, not %d" % (hashed, n))
 finally:
     watchdog.cancel()
     p.terminate()

@@ -37,7 +37,11 @@ static void final_link_cb(uv_work_t *w) {
     struct stat st;
     if (stat(f->dest, &st) == 0) {
       ls_mcache_key_t key = ls_mcache_key_of(&st);
-      ls_mcache_store(f->o->cfg->cache_dir, f->dest, &key, &f->manifest);
+      ls_mcache_t cache;
+      if (ls_mcache_init(&cache, f->o->cfg->cache_dir) == 0) {
+        ls_mcache_store(&cache, f->dest, &key, &f->manifest);
+        ls_mcache_close(&cache);
+      }
     }
   }
 }

@@ -19,6 +19,7 @@ typedef struct {
 struct ls_catalog_s {
   uv_loop_t *loop;
   ls_scan_dirs_t dirs;
+  ls_mcache_t cache;             /* dirs.cache points here (or is NULL) */
   unsigned rescan_sec;
   ls_catalog_cb cb;
   void *ud;
@@ -109,7 +110,7 @@ static void catalog_free(ls_catalog_t *cat) {
   free((char *)cat->dirs.share_dir);
   free((char *)cat->dirs.downloads_dir);
   free((char *)cat->dirs.temp_dir);
-  free((char *)cat->dirs.cache_dir);
+  if (cat->dirs.cache != NULL) ls_mcache_close(cat->dirs.cache);
   free(cat);
 }
 
@@ -225,11 +226,21 @@ void ls_catalog_poke(ls_catalog_t *cat) {
   uv_timer_start(&cat->debounce_timer, debounce_cb, 250, 0);
 }
 
+int ls_catalog_scan(const ls_catalog_dirs_t *dirs, const ls_catalog_snapshot_t *prev, ls_catalog_snapshot_t *out) {
+  ls_mcache_t cache;
+  int with_cache = dirs->cache_dir != NULL && ls_mcache_init(&cache, dirs->cache_dir) == 0;
+  ls_scan_dirs_t sd = {dirs->share_dir,  dirs->downloads_dir, dirs->temp_dir, with_cache ? &cache : NULL,
+                       dirs->chunk_size, dirs->max_chunks,    0};
+  int rc = ls_scan_run(&sd, prev, out);
+  if (with_cache) ls_mcache_close(&cache);
+  return rc;
+}
+
 static char *dup_or_null(const char *s) {
   return s == NULL ? NULL : strdup(s);
 }
 
-int ls_catalog_new(uv_loop_t *loop, const ls_scan_dirs_t *dirs, unsigned rescan_sec, ls_catalog_cb cb, void *ud,
+int ls_catalog_new(uv_loop_t *loop, const ls_catalog_dirs_t *dirs, unsigned rescan_sec, ls_catalog_cb cb, void *ud,
                    ls_catalog_t **out) {
   ls_catalog_t *cat = calloc(1, sizeof *cat);
   if (cat == NULL) return UV_ENOMEM;
@@ -237,7 +248,7 @@ int ls_catalog_new(uv_loop_t *loop, const ls_scan_dirs_t *dirs, unsigned rescan_
   cat->dirs.share_dir = strdup(dirs->share_dir);
   cat->dirs.downloads_dir = dup_or_null(dirs->downloads_dir);
   cat->dirs.temp_dir = dup_or_null(dirs->temp_dir);
-  cat->dirs.cache_dir = strdup(dirs->cache_dir);
+  if (dirs->cache_dir != NULL && ls_mcache_init(&cat->cache, dirs->cache_dir) == 0) cat->dirs.cache = &cat->cache;
   cat->dirs.chunk_size = dirs->chunk_size;
   cat->dirs.max_chunks = dirs->max_chunks;
   cat->dirs.defer_hashing = 1; /* on the pool, every core: ls_hasher */

@@ -21,13 +21,23 @@
 
 /* The snapshot's names as the callers have always spelled them. */
 typedef ls_scan_entry_t ls_catalog_entry_t;
-typedef ls_scan_dirs_t ls_catalog_dirs_t;
 typedef ls_scan_snapshot_t ls_catalog_snapshot_t;
 
-static inline int ls_catalog_scan(const ls_catalog_dirs_t *dirs, const ls_catalog_snapshot_t *prev,
-                                  ls_catalog_snapshot_t *out) {
-  return ls_scan_run(dirs, prev, out);
-}
+/* The folders of a catalog: ls_scan_dirs_t's, with the cache named by its
+ * folder (the catalog opens the manifest cache there, ls_mcache). */
+typedef struct {
+  const char *share_dir;
+  const char *downloads_dir; /* may be NULL */
+  const char *temp_dir;      /* may be NULL */
+  const char *cache_dir;     /* may be NULL: no cache */
+  uint32_t chunk_size;
+  uint32_t max_chunks;
+  int defer_hashing;         /* ignored: a catalog always hashes on the pool */
+} ls_catalog_dirs_t;
+
+/* One scan now, on this thread (for a program that reads the share once,
+ * such as `lanswarm status`), with the cache in dirs->cache_dir. */
+int ls_catalog_scan(const ls_catalog_dirs_t *dirs, const ls_catalog_snapshot_t *prev, ls_catalog_snapshot_t *out);
 static inline void ls_catalog_snapshot_free(ls_catalog_snapshot_t *snap) {
   ls_scan_free(snap);
 }
@@ -42,7 +52,7 @@ typedef struct ls_catalog_s ls_catalog_t;
 typedef void (*ls_catalog_cb)(ls_catalog_t *cat, void *ud);
 
 /* dirs is copied. rescan_sec: the fallback rescan's period. */
-int ls_catalog_new(uv_loop_t *loop, const ls_scan_dirs_t *dirs, unsigned rescan_sec, ls_catalog_cb cb, void *ud,
+int ls_catalog_new(uv_loop_t *loop, const ls_catalog_dirs_t *dirs, unsigned rescan_sec, ls_catalog_cb cb, void *ud,
                    ls_catalog_t **out);
 /* Starts the first scan, the watches and the rescan timer. */
 int ls_catalog_start(ls_catalog_t *cat);

@@ -1,25 +1,33 @@
 #include "ls_mcache.h"
 
+#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
 
 #include "ls_hash.h"
-#include "ls_util.h"
 
-#define MAGIC "LSC1"
-#define MAGIC_LEN 4
-#define HEAD_LEN (MAGIC_LEN + 3 * 8 + 4) /* magic, size, mtime_ns, ino, path_len */
+#define PACK_MAGIC "LSPACK1\n"
+#define PACK_HEAD 8
+#define REC_MAGIC "LSR1"
+#define REC_HEAD 36 /* magic, record_len, size, mtime_ns, ino, path_len */
+#define REC_MAX \
+  ((size_t)REC_HEAD + PATH_MAX + LS_MANIFEST_HEADER_LEN + (size_t)LS_MANIFEST_MAX_CHUNKS * LS_HASH_LEN + LS_HASH_LEN)
+#define COMPACT_SLACK (1u << 20) /* dead bytes tolerated before a rewrite */
+#define PACK_NAME "manifests.pack"
+#define LOCK_NAME "manifests.lock"
 
-static void entry_path(char *out, size_t len, const char *cache_dir, const char *path) {
-  uint8_t h[LS_HASH_LEN];
-  char hex[LS_HASH_HEX_LEN + 1];
-  ls_sha256(path, strlen(path), h);
-  ls_hash_to_hex(h, hex);
-  snprintf(out, len, "%s/%s.mf", cache_dir, hex);
-}
+/* Where the latest record of a path is, and the key it was written for. */
+typedef struct {
+  uint64_t off;
+  uint32_t len;
+  ls_mcache_key_t key;
+} rec_t;
 
 static void put_be(uint8_t *p, uint64_t v, int n) {
   for (int i = n - 1; i >= 0; i--) {
@@ -34,19 +42,8 @@ static uint64_t get_be(const uint8_t *p, int n) {
   return v;
 }
 
-static void put_head(uint8_t *buf, const ls_mcache_key_t *key, size_t plen) {
-  memcpy(buf, MAGIC, MAGIC_LEN);
-  put_be(buf + 4, key->size, 8);
-  put_be(buf + 12, (uint64_t)key->mtime_ns, 8);
-  put_be(buf + 20, key->ino, 8);
-  put_be(buf + 28, plen, 4);
-}
-
-/* Whether buf (len bytes) starts with the head and path of this key. */
-static int head_matches(const uint8_t *buf, size_t len, const ls_mcache_key_t *key, const char *path, size_t plen) {
-  return len >= HEAD_LEN + plen && memcmp(buf, MAGIC, MAGIC_LEN) == 0 && get_be(buf + 4, 8) == key->size &&
-         get_be(buf + 12, 8) == (uint64_t)key->mtime_ns && get_be(buf + 20, 8) == key->ino &&
-         get_be(buf + 28, 4) == plen && memcmp(buf + HEAD_LEN, path, plen) == 0;
+static int key_equal(const ls_mcache_key_t *a, const ls_mcache_key_t *b) {
+  return a->size == b->size && a->mtime_ns == b->mtime_ns && a->ino == b->ino;
 }
 
 ls_mcache_key_t ls_mcache_key_of(const struct stat *st) {
@@ -55,46 +52,341 @@ ls_mcache_key_t ls_mcache_key_of(const struct stat *st) {
   return key;
 }
 
-int ls_mcache_store(const char *cache_dir, const char *path, const ls_mcache_key_t *key, const ls_manifest_t *m) {
-  uint8_t *mbytes;
-  size_t mlen;
-  int rc = ls_manifest_encode(m, &mbytes, &mlen);
-  if (rc != 0) return rc;
-  size_t plen = strlen(path);
-  size_t total = HEAD_LEN + plen + mlen;
-  uint8_t *buf = malloc(total);
-  if (buf == NULL) {
-    free(mbytes);
+int ls_mcache_init(ls_mcache_t *mc, const char *dir) {
+  memset(mc, 0, sizeof *mc);
+  mc->fd = mc->lock_fd = -1;
+  mc->dir = strdup(dir);
+  if (mc->dir == NULL) return -ENOMEM;
+  if (ls_map_init(&mc->index) != 0) {
+    free(mc->dir);
+    mc->dir = NULL;
     return -ENOMEM;
   }
-  put_head(buf, key, plen);
-  memcpy(buf + HEAD_LEN, path, plen);
-  memcpy(buf + HEAD_LEN + plen, mbytes, mlen);
+  pthread_mutex_init(&mc->mu, NULL);
+  return 0;
+}
+
+/* Forgets the index (a pack replaced, cut back or unreadable). */
+static void index_reset(ls_mcache_t *mc) {
+  for (ls_map_node_t *n = ls_map_first(&mc->index); n != NULL; n = ls_map_next(&mc->index, n)) free(n->value);
+  ls_map_close(&mc->index);
+  if (ls_map_init(&mc->index) != 0) ls_map_close(&mc->index); /* buckets NULL: no index until the next reset */
+  mc->scanned = PACK_HEAD;
+  mc->live = 0;
+}
+
+static void pack_forget(ls_mcache_t *mc) {
+  if (mc->fd >= 0) close(mc->fd);
+  mc->fd = -1;
+  index_reset(mc);
+}
+
+void ls_mcache_close(ls_mcache_t *mc) {
+  if (mc->dir == NULL) return;
+  pack_forget(mc);
+  ls_map_close(&mc->index);
+  if (mc->lock_fd >= 0) close(mc->lock_fd);
+  pthread_mutex_destroy(&mc->mu);
+  free(mc->dir);
+  mc->dir = NULL;
+}
+
+static void path_in(const ls_mcache_t *mc, const char *name, char *out, size_t len) {
+  snprintf(out, len, "%s/%s", mc->dir, name);
+}
+
+/* Takes the lock file's flock (LOCK_SH or LOCK_EX); creates the lock file
+ * only for a writer. 0 or a negative errno. */
+static int lock_take(ls_mcache_t *mc, int how) {
+  if (mc->lock_fd < 0) {
+    char p[PATH_MAX];
+    path_in(mc, LOCK_NAME, p, sizeof p);
+    mc->lock_fd = open(p, O_RDWR | O_CLOEXEC | (how == LOCK_EX ? O_CREAT : 0), 0644);
+    if (mc->lock_fd < 0 && errno == EACCES) mc->lock_fd = open(p, O_RDONLY | O_CLOEXEC);
+    if (mc->lock_fd < 0) return -errno;
+  }
+  while (flock(mc->lock_fd, how) != 0)
+    if (errno != EINTR) return -errno;
+  return 0;
+}
+
+static void lock_drop(ls_mcache_t *mc) {
+  flock(mc->lock_fd, LOCK_UN);
+}
+
+/* Removes the one-file-per-manifest entries of the cache before the pack
+ * (cache/HASH.mf), once, when the pack is made. */
+static void drop_old_entries(const ls_mcache_t *mc) {
+  DIR *d = opendir(mc->dir);
+  if (d == NULL) return;
+  struct dirent *de;
+  while ((de = readdir(d)) != NULL) {
+    size_t n = strlen(de->d_name);
+    if (n == LS_HASH_HEX_LEN + 3 && strcmp(de->d_name + LS_HASH_HEX_LEN, ".mf") == 0) unlinkat(dirfd(d), de->d_name, 0);
+  }
+  closedir(d);
+}
+
+/* Creates the pack (a writer, under the exclusive lock). */
+static int pack_create(ls_mcache_t *mc, const char *p) {
+  int fd = open(p, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (fd < 0) return errno == EEXIST ? 0 : -errno;
+  if (pwrite(fd, PACK_MAGIC, PACK_HEAD, 0) != PACK_HEAD) {
+    int rc = -errno;
+    close(fd);
+    unlink(p);
+    return rc ? rc : -EIO;
+  }
+  close(fd);
+  drop_old_entries(mc);
+  return 0;
+}
+
+/* Opens the pack named p if it is not the one held: 0, or -ENOENT when there
+ * is none (a writer creates it), or another negative errno. */
+static int pack_open(ls_mcache_t *mc, const char *p, int writer) {
+  struct stat st;
+  int rc = stat(p, &st) == 0 ? 0 : -errno;
+  if (rc == -ENOENT && writer) {
+    rc = pack_create(mc, p);
+    if (rc == 0 && stat(p, &st) != 0) rc = -errno;
+  }
+  if (rc != 0) {
+    pack_forget(mc);
+    return rc;
+  }
+  if (mc->fd >= 0 && st.st_dev == mc->dev && st.st_ino == mc->ino) return 0;
+  pack_forget(mc);
+  int fd = open(p, O_RDWR | O_CLOEXEC); /* a reader may write later */
+  if (fd < 0 && (errno == EACCES || errno == EROFS)) fd = open(p, O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return -errno;
+  uint8_t head[PACK_HEAD];
+  if (pread(fd, head, PACK_HEAD, 0) != PACK_HEAD || memcmp(head, PACK_MAGIC, PACK_HEAD) != 0) {
+    /* Not a pack (or cut before its head): a writer starts it again. */
+    if (!writer || ftruncate(fd, 0) != 0 || pwrite(fd, PACK_MAGIC, PACK_HEAD, 0) != PACK_HEAD) {
+      close(fd);
+      return -EBADMSG;
+    }
+  }
+  mc->fd = fd;
+  mc->dev = st.st_dev;
+  mc->ino = st.st_ino;
+  return 0;
+}
+
+/* Reads the head and path of the record at off into head/path. Its length,
+ * or 0 where no whole record starts (the end, or a record cut short). */
+static uint32_t rec_read_head(int fd, uint64_t off, uint64_t end, uint8_t *head, char *path) {
+  if (end - off < REC_HEAD || pread(fd, head, REC_HEAD, (off_t)off) != REC_HEAD) return 0;
+  uint64_t len = get_be(head + 4, 4), plen = get_be(head + 32, 4);
+  if (memcmp(head, REC_MAGIC, 4) != 0 || plen == 0 || plen >= PATH_MAX ||
+      len < REC_HEAD + plen + LS_MANIFEST_HEADER_LEN + LS_HASH_LEN || len > REC_MAX || len > end - off)
+    return 0;
+  if (pread(fd, path, plen, (off_t)(off + REC_HEAD)) != (ssize_t)plen) return 0;
+  path[plen] = '\0';
+  return strlen(path) == plen ? (uint32_t)len : 0;
+}
+
+/* Indexes one record; the latest record of a path wins. */
+static int index_put(ls_mcache_t *mc, const char *path, uint64_t off, uint32_t len, const ls_mcache_key_t *key) {
+  if (mc->index.buckets == NULL) return -ENOMEM;
+  rec_t *r = ls_map_get(&mc->index, path);
+  if (r == NULL) {
+    r = malloc(sizeof *r);
+    if (r == NULL || ls_map_put(&mc->index, path, r) != 0) {
+      free(r);
+      return -ENOMEM;
+    }
+  } else {
+    mc->live -= r->len;
+  }
+  *r = (rec_t){off, len, *key};
+  mc->live += len;
+  return 0;
+}
+
+/* Brings the index up to the pack as it is now (under the lock). A writer
+ * cuts a record left short by a crash away, so that its append follows the
+ * last whole record. 0 or a negative errno. */
+static int pack_sync(ls_mcache_t *mc, int writer) {
+  char p[PATH_MAX];
+  path_in(mc, PACK_NAME, p, sizeof p);
+  int rc = pack_open(mc, p, writer);
+  if (rc != 0) return rc;
+  struct stat st;
+  if (fstat(mc->fd, &st) != 0) return -errno;
+  uint64_t end = (uint64_t)st.st_size;
+  if (end < mc->scanned) index_reset(mc); /* cut back by another writer */
+  uint8_t head[REC_HEAD];
+  char path[PATH_MAX];
+  uint32_t len;
+  while ((len = rec_read_head(mc->fd, mc->scanned, end, head, path)) != 0) {
+    ls_mcache_key_t key = {get_be(head + 8, 8), (int64_t)get_be(head + 16, 8), get_be(head + 24, 8)};
+    if (index_put(mc, path, mc->scanned, len, &key) != 0) return -ENOMEM;
+    mc->scanned += len;
+  }
+  if (writer && mc->scanned < end && ftruncate(mc->fd, (off_t)mc->scanned) != 0) return -errno;
+  return 0;
+}
+
+/* The record of path, key and m: malloc'ed, *len bytes. */
+static uint8_t *rec_encode(const char *path, const ls_mcache_key_t *key, const ls_manifest_t *m, size_t *len) {
+  uint8_t *mbytes;
+  size_t mlen, plen = strlen(path);
+  if (plen == 0 || plen >= PATH_MAX || ls_manifest_encode(m, &mbytes, &mlen) != 0) return NULL;
+  size_t total = REC_HEAD + plen + mlen + LS_HASH_LEN;
+  uint8_t *buf = total <= REC_MAX ? malloc(total) : NULL;
+  if (buf != NULL) {
+    memcpy(buf, REC_MAGIC, 4);
+    put_be(buf + 4, total, 4);
+    put_be(buf + 8, key->size, 8);
+    put_be(buf + 16, (uint64_t)key->mtime_ns, 8);
+    put_be(buf + 24, key->ino, 8);
+    put_be(buf + 32, plen, 4);
+    memcpy(buf + REC_HEAD, path, plen);
+    memcpy(buf + REC_HEAD + plen, mbytes, mlen);
+    ls_sha256(buf, total - LS_HASH_LEN, buf + total - LS_HASH_LEN);
+    *len = total;
+  }
   free(mbytes);
-  char cpath[PATH_MAX];
-  entry_path(cpath, sizeof cpath, cache_dir, path);
-  rc = ls_write_file_atomic(cpath, buf, total, 0);
+  return buf;
+}
+
+/* Reads and checks the whole record r into a malloc'ed buffer. */
+static uint8_t *rec_read(int fd, const rec_t *r) {
+  uint8_t *buf = malloc(r->len);
+  uint8_t sum[LS_HASH_LEN];
+  if (buf == NULL) return NULL;
+  if (pread(fd, buf, r->len, (off_t)r->off) == (ssize_t)r->len) {
+    ls_sha256(buf, r->len - LS_HASH_LEN, sum);
+    if (memcmp(sum, buf + r->len - LS_HASH_LEN, LS_HASH_LEN) == 0) return buf;
+  }
+  free(buf);
+  return NULL;
+}
+
+/* Whether the record r holds exactly the bytes rec (nothing to append). */
+static int rec_same(int fd, const rec_t *r, const uint8_t *rec, size_t len) {
+  if (r->len != len) return 0;
+  uint8_t *buf = rec_read(fd, r);
+  int same = buf != NULL && memcmp(buf, rec, len) == 0;
+  free(buf);
+  return same;
+}
+
+/* Rewrites the pack with the live records whose file is still the one they
+ * were written for, and renames it over the old one (under the exclusive
+ * lock). On failure the old pack stays as it was. */
+static void pack_compact(ls_mcache_t *mc) {
+  char p[PATH_MAX], tmp[PATH_MAX + 8];
+  path_in(mc, PACK_NAME, p, sizeof p);
+  snprintf(tmp, sizeof tmp, "%s.new", p);
+  int fd = open(tmp, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  uint64_t off = PACK_HEAD;
+  int ok = pwrite(fd, PACK_MAGIC, PACK_HEAD, 0) == PACK_HEAD;
+  for (ls_map_node_t *n = ls_map_first(&mc->index); ok && n != NULL; n = ls_map_next(&mc->index, n)) {
+    rec_t *r = n->value;
+    struct stat st;
+    if (stat(n->key, &st) != 0) continue;
+    ls_mcache_key_t now = ls_mcache_key_of(&st);
+    if (!key_equal(&now, &r->key)) continue;
+    uint8_t *buf = rec_read(mc->fd, r);
+    if (buf == NULL) continue;
+    ok = pwrite(fd, buf, r->len, (off_t)off) == (ssize_t)r->len;
+    off += r->len;
+    free(buf);
+  }
+  close(fd);
+  if (!ok || rename(tmp, p) != 0) {
+    unlink(tmp);
+    return;
+  }
+  pack_forget(mc);
+  pack_sync(mc, 1);
+}
+
+/* Appends rec unless the pack holds it already (mutex and exclusive lock held). */
+static int pack_append(ls_mcache_t *mc, const char *path, const ls_mcache_key_t *key, const uint8_t *rec,
+                       size_t len) {
+  int rc = pack_sync(mc, 1);
+  if (rc != 0) return rc;
+  rec_t *r = mc->index.buckets != NULL ? ls_map_get(&mc->index, path) : NULL;
+  if (r != NULL && key_equal(&r->key, key) && rec_same(mc->fd, r, rec, len)) return 0;
+  ssize_t w = pwrite(mc->fd, rec, len, (off_t)mc->scanned);
+  if (w != (ssize_t)len) {
+    rc = w < 0 ? -errno : -ENOSPC;
+    if (ftruncate(mc->fd, (off_t)mc->scanned) != 0) pack_forget(mc);
+    return rc;
+  }
+  rc = index_put(mc, path, mc->scanned, (uint32_t)len, key);
+  mc->scanned += len;
+  if (mc->scanned - PACK_HEAD > 2 * mc->live + COMPACT_SLACK) pack_compact(mc);
+  return rc;
+}
+
+int ls_mcache_store(ls_mcache_t *mc, const char *path, const ls_mcache_key_t *key, const ls_manifest_t *m) {
+  if (mc == NULL || mc->dir == NULL) return -EINVAL;
+  size_t len;
+  uint8_t *rec = rec_encode(path, key, m, &len);
+  if (rec == NULL) return -ENOMEM;
+  pthread_mutex_lock(&mc->mu);
+  int rc = lock_take(mc, LOCK_EX);
+  if (rc == 0) {
+    rc = pack_append(mc, path, key, rec, len);
+    lock_drop(mc);
+  }
+  pthread_mutex_unlock(&mc->mu);
+  free(rec);
+  return rc;
+}
+
+/* Decodes a checked record of path and key into m. */
+static int rec_decode(const uint8_t *buf, size_t len, const char *path, const ls_mcache_key_t *key,
+                      ls_manifest_t *m) {
+  size_t plen = strlen(path);
+  if (get_be(buf + 8, 8) != key->size || get_be(buf + 32, 4) != plen || memcmp(buf + REC_HEAD, path, plen) != 0)
+    return -EBADMSG;
+  int rc = ls_manifest_decode(m, buf + REC_HEAD + plen, len - REC_HEAD - plen - LS_HASH_LEN);
+  if (rc == 0 && m->size != key->size) {
+    ls_manifest_free(m);
+    rc = -ESTALE;
+  }
+  return rc;
+}
+
+int ls_mcache_load(ls_mcache_t *mc, const char *path, const ls_mcache_key_t *key, ls_manifest_t *m) {
+  if (mc == NULL || mc->dir == NULL) return -ENOENT;
+  pthread_mutex_lock(&mc->mu);
+  uint8_t *buf = NULL;
+  rec_t r = {0};
+  int rc = lock_take(mc, LOCK_SH);
+  if (rc == 0) {
+    rc = pack_sync(mc, 0);
+    lock_drop(mc);
+  }
+  if (rc == 0) {
+    rec_t *found = mc->index.buckets != NULL ? ls_map_get(&mc->index, path) : NULL;
+    rc = found == NULL ? -ENOENT : !key_equal(&found->key, key) ? -ESTALE : 0;
+    if (rc == 0) {
+      r = *found;
+      buf = rec_read(mc->fd, &r); /* the fd stays this pack's until the mutex is let go */
+      if (buf == NULL) rc = -EBADMSG;
+    }
+  }
+  pthread_mutex_unlock(&mc->mu);
+  if (rc == 0) rc = rec_decode(buf, r.len, path, key, m);
   free(buf);
   return rc;
 }
 
-int ls_mcache_load(const char *cache_dir, const char *path, const ls_mcache_key_t *key, ls_manifest_t *m) {
-  char cpath[PATH_MAX];
-  uint8_t *buf;
-  size_t len;
-  entry_path(cpath, sizeof cpath, cache_dir, path);
-  size_t plen = strlen(path);
-  int rc = ls_read_file(cpath, HEAD_LEN + plen + LS_MANIFEST_HEADER_LEN + (size_t)LS_MANIFEST_MAX_CHUNKS * LS_HASH_LEN,
-                        &buf, &len);
-  if (rc != 0) return rc;
-  rc = -ESTALE;
-  if (head_matches(buf, len, key, path, plen)) {
-    rc = ls_manifest_decode(m, buf + HEAD_LEN + plen, len - HEAD_LEN - plen);
-    if (rc == 0 && m->size != key->size) {
-      ls_manifest_free(m);
-      rc = -ESTALE;
-    }
+size_t ls_mcache_count(ls_mcache_t *mc) {
+  pthread_mutex_lock(&mc->mu);
+  if (lock_take(mc, LOCK_SH) == 0) {
+    pack_sync(mc, 0);
+    lock_drop(mc);
   }
-  free(buf);
-  return rc;
+  size_t n = mc->index.buckets != NULL ? mc->index.count : 0;
+  pthread_mutex_unlock(&mc->mu);
+  return n;
 }

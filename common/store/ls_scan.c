@@ -132,7 +132,7 @@ int ls_scan_seal(const ls_scan_dirs_t *dirs, ls_scan_entry_t *e) {
   rc = ls_manifest_seal(&e->manifest);
   if (rc != 0) return rc;
   ls_mcache_key_t key = {e->manifest.size, e->mtime_ns, e->ino};
-  ls_mcache_store(dirs->cache_dir, e->path, &key, &e->manifest);
+  if (dirs->cache != NULL) ls_mcache_store(dirs->cache, e->path, &key, &e->manifest);
   e->pending = 0;
   return 0;
 }
@@ -140,7 +140,7 @@ int ls_scan_seal(const ls_scan_dirs_t *dirs, ls_scan_entry_t *e) {
 int ls_scan_take_cached(const ls_scan_dirs_t *dirs, ls_scan_entry_t *e) {
   ls_mcache_key_t key = {e->manifest.size, e->mtime_ns, e->ino};
   ls_manifest_t m;
-  int rc = ls_mcache_load(dirs->cache_dir, e->path, &key, &m);
+  int rc = ls_mcache_load(dirs->cache, e->path, &key, &m);
   if (rc != 0) return rc;
   ls_manifest_free(&e->manifest);
   e->manifest = m;
@@ -175,7 +175,7 @@ static int file_manifest(scan_t *s, const char *path, const char *name, ls_scan_
   if (old != NULL && old->source == e->source && old->manifest.size == key->size && old->mtime_ns == key->mtime_ns &&
       old->ino == key->ino && strcmp(old->path, path) == 0 && ls_manifest_copy(&e->manifest, &old->manifest) == 0)
     return access(path, R_OK) == 0 ? 0 : (ls_manifest_free(&e->manifest), -errno);
-  if (ls_mcache_load(s->dirs->cache_dir, path, key, &e->manifest) == 0)
+  if (ls_mcache_load(s->dirs->cache, path, key, &e->manifest) == 0)
     return access(path, R_OK) == 0 ? 0 : (ls_manifest_free(&e->manifest), -errno);
   e->manifest.size = key->size;
   e->path = (char *)path; /* for hashing now; push_entry copies it */

@@ -24,6 +24,7 @@
 #include <stdint.h>
 
 #include "ls_manifest.h"
+#include "ls_mcache.h"
 
 #define LS_SCAN_MAX_FILES 100000
 #define LS_SCAN_MAX_DEPTH 32
@@ -56,7 +57,7 @@ typedef struct {
   const char *share_dir;
   const char *downloads_dir;
   const char *temp_dir;
-  const char *cache_dir;
+  ls_mcache_t *cache;   /* the manifest cache (the caller's), or NULL for none */
   uint32_t chunk_size;
   uint32_t max_chunks;  /* the most chunks before the chunk size doubles; 0: LS_MANIFEST_MAX_CHUNKS */
   int defer_hashing;    /* 1: leave hashing to the caller (see above) */

@@ -8,12 +8,19 @@
 
 typedef struct {
   peer_dirs_t d;
+  ls_mcache_t cache;
   ls_scan_dirs_t dirs;
 } fixture_t;
 
 static inline void setup_dirs_chunk(fixture_t *fx, uint32_t chunk_size) {
   make_peer_dirs(&fx->d);
-  fx->dirs = (ls_scan_dirs_t){fx->d.share, fx->d.downloads, fx->d.temp, fx->d.cache, chunk_size, 0, 0};
+  assert_int_equal(ls_mcache_init(&fx->cache, fx->d.cache), 0);
+  fx->dirs = (ls_scan_dirs_t){fx->d.share, fx->d.downloads, fx->d.temp, &fx->cache, chunk_size, 0, 0};
+}
+
+static inline void fixture_close(fixture_t *fx) {
+  ls_mcache_close(&fx->cache);
+  rm_tree(fx->d.root);
 }
 
 static inline void put_file(const char *dir, const char *name, size_t len, uint32_t seed) {
@@ -32,10 +39,10 @@ static inline const ls_scan_entry_t *by_name(const ls_scan_snapshot_t *s, const 
   return NULL;
 }
 
-/* Every cache/ entry removed: the next scan without a previous one hashes. */
+/* The cache's pack removed: the next scan without a previous one hashes. */
 static inline void clear_cache(const fixture_t *fx) {
   char cmd[600];
-  snprintf(cmd, sizeof cmd, "rm -f '%s'/*.mf", fx->d.cache);
+  snprintf(cmd, sizeof cmd, "rm -f '%s'/manifests.pack", fx->d.cache);
   assert_int_equal(system(cmd), 0);
 }
 

@@ -73,7 +73,7 @@ static void hashes_like_the_inline_scan(void **state) {
   ls_scan_free(&other);
   ls_scan_free(&s);
   ls_scan_free(&want);
-  rm_tree(fx.d.root);
+  fixture_close(&fx);
 }
 
 /* A file gone between the scan and its jobs is refused with the reason; a
@@ -129,7 +129,7 @@ static void failures_and_cancel(void **state) {
   ls_scan_free(&again);
   ls_scan_free(&s);
   assert_int_equal(uv_loop_close(&loop), 0);
-  rm_tree(fx.d.root);
+  fixture_close(&fx);
 }
 
 /* libuv's 4 threads by default are too few for a big machine: ls_pool_init

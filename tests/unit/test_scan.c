@@ -43,7 +43,7 @@ static void scan_without_a_loop(void **state) {
   assert_null(ls_scan_find(&s, none));
   assert_null(ls_scan_find(NULL, none));
   ls_scan_free(&s);
-  rm_tree(fx.d.root);
+  fixture_close(&fx);
 }
 
 /* A cache entry whose stat identity matches is taken as it is: the file is
@@ -67,7 +67,7 @@ static void cache_hit_does_not_hash(void **state) {
   struct stat st;
   assert_int_equal(stat(path, &st), 0);
   ls_mcache_key_t key = ls_mcache_key_of(&st);
-  assert_int_equal(ls_mcache_store(fx.d.cache, path, &key, &o->manifest), 0);
+  assert_int_equal(ls_mcache_store(&fx.cache, path, &key, &o->manifest), 0);
 
   assert_int_equal(ls_scan_run(&fx.dirs, NULL, &s), 0);
   assert_int_equal(s.hashed, 0);
@@ -82,7 +82,7 @@ static void cache_hit_does_not_hash(void **state) {
   ls_scan_free(&s);
   ls_scan_free(&other);
   ls_scan_free(&real);
-  rm_tree(fx.d.root);
+  fixture_close(&fx);
 }
 
 /* With the disk cache gone, the previous snapshot still spares the hashing. */
@@ -99,7 +99,7 @@ static void previous_snapshot_is_reused(void **state) {
   assert_memory_equal(b.entries[0].manifest.root, a.entries[0].manifest.root, LS_HASH_LEN);
   ls_scan_free(&b);
   ls_scan_free(&a);
-  rm_tree(fx.d.root);
+  fixture_close(&fx);
 }
 
 /* What peers are told changes with a name or a root, not with a rescan. */
@@ -130,7 +130,7 @@ static void differs_on_the_listing(void **state) {
   ls_scan_free(&c);
   ls_scan_free(&b);
   ls_scan_free(&a);
-  rm_tree(fx.d.root);
+  fixture_close(&fx);
 }
 
 static const ls_scan_refusal_t *refusal(const ls_scan_snapshot_t *s, const char *suffix) {
@@ -177,7 +177,7 @@ static void refusals_say_why(void **state) {
   for (size_t i = 0; i < b.nrefused; i++) assert_true(b.refused[i].known);
   ls_scan_free(&b);
   ls_scan_free(&a);
-  rm_tree(fx.d.root);
+  fixture_close(&fx);
 }
 
 /* Past max_chunks the chunk size doubles: 40 KiB at 1 KiB chunks and a limit
@@ -208,7 +208,7 @@ static void chunk_size_grows_past_max_chunks(void **state) {
   free(buf);
   close(fd);
   ls_scan_free(&s);
-  rm_tree(fx.d.root);
+  fixture_close(&fx);
 }
 
 /* Deferred: the scan marks files pending; their chunks hashed in any order,
@@ -260,7 +260,7 @@ static void deferred_scan_matches_inline(void **state) {
   ls_scan_free(&again);
   ls_scan_free(&s);
   ls_scan_free(&inline_s);
-  rm_tree(fx.d.root);
+  fixture_close(&fx);
 }
 
 int main(void) {
