@@ -17,6 +17,12 @@ about 9,000 peers need more open files than the usual soft limit: the script
 raises its own limit (as root it can raise the hard one), or skips that size
 with the reason.
 
+Where the open-file limit cannot give a size, the tracker's registry alone
+(bench/registry_load.c, REGISTRY_LOAD=path, built by `make bench`) is loaded
+with the same data in one process and set beside redis holding it; the
+tracker's memory there is projected from what a connection cost it at the
+sizes it ran (labelled as a projection).
+
 Usage: tracker.py BIN_DIR PEERS [PEERS ...]     (bounded: at most 100000 peers)
 """
 import asyncio
@@ -217,7 +223,7 @@ async def run(bin_dir, npeers):
                 await asyncio.sleep(0)  # let the accept queue drain
         await all_ready(ready, npeers, deadline)
         t_reg = time.perf_counter() - t0
-        names = ["f%d-%d" % (random.randrange(npeers // HOLDERS), random.randrange(FILES)) for _ in range(LOOKUPS)]
+        names = lookup_names(npeers)
         # Timed from another process, so the simulated peers' Python does not share its GIL.
         with concurrent.futures.ProcessPoolExecutor(1) as pool:
             lat = await asyncio.get_running_loop().run_in_executor(pool, time_lookups, port, names)
@@ -254,13 +260,55 @@ def open_files_for(npeers):
         return "needs %d open files; the hard limit is %d (run as root, or raise it)" % (want, hard)
 
 
+def registry_only(n):
+    """bench/registry_load.c (REGISTRY_LOAD, built by `make bench`): the
+    tracker's registry alone with the same data, in one process; None if
+    it was not built."""
+    prog = os.environ.get("REGISTRY_LOAD", "")
+    if not os.access(prog, os.X_OK):
+        return None
+    out = subprocess.run([prog, str(n)], capture_output=True, text=True, timeout=TIME_LIMIT, check=True).stdout.split()
+    return {k: int(v) for k, v in zip(out[0::2], out[1::2])}
+
+
+def lookup_names(npeers):
+    return ["f%d-%d" % (random.randrange(npeers // HOLDERS), random.randrange(FILES)) for _ in range(LOOKUPS)]
+
+
+def print_registry(rows):
+    """The registry alone beside redis, at every size; and, where the real
+    tracker could not be run, its memory projected from what a connection
+    cost it at the sizes it ran (tracker RSS - registry RSS, per peer)."""
+    done = [r for r in rows if r.get("reg") and not r.get("skipped")]
+    per_conn = max(((r["rss"] * 1024 - r["reg"]["rss_kib"]) / r["peers"] for r in done), default=None)
+    print("registry alone (bench/registry_load.c: the tracker's registry.c, same data, no sockets, no JSON):")
+    print("%8s %10s %12s %12s | %-14s | %s" % ("peers", "RSS", "lookup p50", "lookup p99", "redis RSS", "ratio RSS"))
+    for r in rows:
+        reg, ref = r.get("reg"), r.get("ref")
+        if not reg:
+            continue
+        rss = reg["rss_kib"] / 1024
+        reftext = "n/a" if ref is None else "%9.0f MiB | %.2f" % (ref["rss"], rss / ref["rss"])
+        print("%8d %6.0f MiB %9.2f us %9.2f us | %s" % (r["peers"], rss, reg["p50_ns"] / 1000, reg["p99_ns"] / 1000, reftext))
+        if r.get("skipped") and per_conn is not None and ref is not None:
+            proj = rss + per_conn * r["peers"] / 1024
+            print("%8s projected tracker RSS with %d connections at %.2f KiB each (measured above): %.0f MiB, %.2f of redis"
+                  % ("", r["peers"], per_conn, proj, proj / ref["rss"]))
+
+
 def main():
     bin_dir = sys.argv[1]
     sizes = [min(int(a), MAX_PEERS) for a in sys.argv[2:]] or [10000, 100000]
     rows = []
     for n in sizes:
         why = open_files_for(n)
-        rows.append(dict(peers=n, skipped=why) if why else asyncio.run(run(bin_dir, n)))
+        r = dict(peers=n, skipped=why) if why else asyncio.run(run(bin_dir, n))
+        r["reg"] = registry_only(n)
+        if why and r["reg"]:
+            ref = redis_reference(n, lookup_names(n))
+            r["ref"] = None if ref is None else dict(p50=percentile(ref[0], 0.5) * 1e6,
+                                                     p99=percentile(ref[0], 0.99) * 1e6, rss=ref[1] / 1024)
+        rows.append(r)
     print("tracker: %d files per peer, each name held by %d peers, %d lookups one at a time" % (FILES, HOLDERS, LOOKUPS))
     print("%8s %10s %10s %11s %11s %9s | %-28s | %s" % (
         "peers", "files", "register+", "lookup p50", "lookup p99", "RSS", "redis-server: p50 / p99 / RSS",
@@ -275,6 +323,9 @@ def main():
         print("%8d %10d %9.1fs %8.0f us %8.0f us %5.0f MiB | %s" % (
             r["peers"], r["files"], r["t_reg"], r["p50"], r["p99"], r["rss"], reftext))
     print("(register+: time for all peers to connect, register and publish; the goal is both ratios: RSS <= 1, p50 <= 1.5)")
+    if any(r.get("reg") for r in rows):
+        print()
+        print_registry(rows)
 
 
 if __name__ == "__main__":
