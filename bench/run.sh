@@ -6,6 +6,7 @@ echo "=== discovery"; ./discovery.sh
 echo; echo "=== join"; ./join.sh "${JOIN_PEERS:-20}"
 echo; echo "=== airtime"; ./airtime.sh "${AIRTIME_FILES:-10000}"
 echo; echo "=== hashing"; ./hashing.sh
+echo; echo "=== first start"; ./startup.sh
 echo; echo "=== transfer"; ./transfer.sh
 echo; echo "=== TLS cost"; ./tls.sh
 echo; echo "=== TLS cost on a capped LAN"; ./tls_lan.sh

@@ -21,6 +21,7 @@
 #define COMPACT_SLACK (1u << 20) /* dead bytes tolerated before a rewrite */
 #define PACK_NAME "manifests.pack"
 #define LOCK_NAME "manifests.lock"
+#define CLAIMS_NAME "manifests.claims"
 
 /* Where the latest record of a path is, and the key it was written for. */
 typedef struct {
@@ -54,7 +55,7 @@ ls_mcache_key_t ls_mcache_key_of(const struct stat *st) {
 
 int ls_mcache_init(ls_mcache_t *mc, const char *dir) {
   memset(mc, 0, sizeof *mc);
-  mc->fd = mc->lock_fd = -1;
+  mc->fd = mc->lock_fd = mc->claims_fd = -1;
   mc->dir = strdup(dir);
   if (mc->dir == NULL) return -ENOMEM;
   if (ls_map_init(&mc->index) != 0) {
@@ -86,6 +87,7 @@ void ls_mcache_close(ls_mcache_t *mc) {
   pack_forget(mc);
   ls_map_close(&mc->index);
   if (mc->lock_fd >= 0) close(mc->lock_fd);
+  if (mc->claims_fd >= 0) close(mc->claims_fd);
   pthread_mutex_destroy(&mc->mu);
   free(mc->dir);
   mc->dir = NULL;
@@ -378,6 +380,37 @@ int ls_mcache_load(ls_mcache_t *mc, const char *path, const ls_mcache_key_t *key
   if (rc == 0) rc = rec_decode(buf, r.len, path, key, m);
   free(buf);
   return rc;
+}
+
+/* The byte of manifests.claims that stands for path. */
+static off_t claim_offset(const char *path) {
+  uint8_t h[LS_HASH_LEN];
+  ls_sha256(path, strlen(path), h);
+  return (off_t)(get_be(h, 8) >> 2); /* < 2^62: l_start + 1 cannot overflow */
+}
+
+static int claim_lock(ls_mcache_t *mc, const char *path, short type) {
+  pthread_mutex_lock(&mc->mu);
+  if (mc->claims_fd < 0) {
+    char p[PATH_MAX];
+    path_in(mc, CLAIMS_NAME, p, sizeof p);
+    mc->claims_fd = open(p, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  }
+  int fd = mc->claims_fd;
+  pthread_mutex_unlock(&mc->mu);
+  if (fd < 0) return -errno;
+  struct flock fl = {.l_type = type, .l_whence = SEEK_SET, .l_start = claim_offset(path), .l_len = 1};
+  if (fcntl(fd, F_OFD_SETLK, &fl) == 0) return 0;
+  return errno == EACCES ? -EAGAIN : -errno;
+}
+
+int ls_mcache_claim(ls_mcache_t *mc, const char *path) {
+  if (mc == NULL || mc->dir == NULL) return -EINVAL;
+  return claim_lock(mc, path, F_WRLCK);
+}
+
+void ls_mcache_unclaim(ls_mcache_t *mc, const char *path) {
+  if (mc != NULL && mc->dir != NULL) claim_lock(mc, path, F_UNLCK);
 }
 
 size_t ls_mcache_count(ls_mcache_t *mc) {

@@ -45,6 +45,7 @@ typedef struct {
   pthread_mutex_t mu;
   int fd;             /* the pack, or -1 until first used */
   int lock_fd;        /* manifests.lock, or -1 */
+  int claims_fd;      /* manifests.claims, or -1 */
   dev_t dev;          /* the pack's identity: a rename over it is seen */
   ino_t ino;
   uint64_t scanned;   /* bytes of the pack indexed */
@@ -70,6 +71,17 @@ int ls_mcache_store(ls_mcache_t *mc, const char *path, const ls_mcache_key_t *ke
  * keeps the manifest (and so the root) it was fetched under, whatever this
  * peer's chunk_size says. mc may be NULL (no cache: -ENOENT). */
 int ls_mcache_load(ls_mcache_t *mc, const char *path, const ls_mcache_key_t *key, ls_manifest_t *m);
+
+/* Claims. A program about to hash a big file claims its path first, so that
+ * the peer's other programs wait for its manifest instead of hashing the
+ * same bytes at the same time (the announcer and the server at start). A
+ * claim is an open-file-description lock (fcntl F_OFD_SETLK) on one byte of
+ * cache/manifests.claims, at an offset from the path's hash; it goes when
+ * the program does, however it ends. ls_mcache_claim: 0 (claimed), -EAGAIN
+ * (another program holds it) or another negative errno (no claim: hash
+ * anyway). */
+int ls_mcache_claim(ls_mcache_t *mc, const char *path);
+void ls_mcache_unclaim(ls_mcache_t *mc, const char *path);
 
 /* The entries the index holds now (after reading the pack): for tests and
  * benchmarks. */

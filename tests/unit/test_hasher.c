@@ -53,8 +53,8 @@ static void hashes_like_the_inline_scan(void **state) {
     assert_int_equal(uv_loop_close(&loop), 0);
   }
   /* Cached by another program after this one's scan (the announcer and the
-   * server share cache/): a whole file's job takes the manifest, files of
-   * several jobs are still hashed. */
+   * server share cache/): a whole file's job takes the manifest, and so does
+   * the first job of a file of several: nothing is hashed again. */
   clear_cache(&fx);
   ls_scan_snapshot_t s, other;
   assert_int_equal(ls_scan_run(&fx.dirs, NULL, &s), 0);
@@ -65,7 +65,7 @@ static void hashes_like_the_inline_scan(void **state) {
   ls_hasher_t *h;
   assert_int_equal(ls_hasher_start(&loop, &fx.dirs, &s, 3, done_cb, NULL, &h), 0);
   uv_run(&loop, UV_RUN_DEFAULT);
-  assert_int_equal(s.hashed, 2);
+  assert_int_equal(s.hashed, 0);
   assert_int_equal(ls_scan_finish(&s, NULL), 0);
   for (size_t i = 0; i < 5; i++)
     assert_memory_equal(by_name(&s, names[i])->manifest.root, by_name(&want, names[i])->manifest.root, LS_HASH_LEN);
@@ -132,6 +132,50 @@ static void failures_and_cancel(void **state) {
   fixture_close(&fx);
 }
 
+/* Two programs of a peer (two cache handles: two claims) hashing the same
+ * files of several jobs at once: each file is hashed by one of them, and
+ * the other takes its manifest from the cache once the claim is let go. */
+static void one_program_hashes_a_big_file(void **state) {
+  (void)state;
+  fixture_t fx;
+  setup_dirs(&fx);
+  put_file(fx.d.share, "three-jobs.bin", 9u << 20, 1);
+  put_file(fx.d.share, "seven-jobs.bin", 25u << 20, 2);
+  ls_scan_snapshot_t want, a, b;
+  assert_int_equal(ls_scan_run(&fx.dirs, NULL, &want), 0);
+  clear_cache(&fx);
+  ls_mcache_t other;
+  assert_int_equal(ls_mcache_init(&other, fx.d.cache), 0);
+  fx.dirs.defer_hashing = 1;
+  ls_scan_dirs_t dirs_b = fx.dirs;
+  dirs_b.cache = &other;
+  assert_int_equal(ls_scan_run(&fx.dirs, NULL, &a), 0);
+  assert_int_equal(ls_scan_run(&dirs_b, NULL, &b), 0);
+  assert_int_equal(a.npending + b.npending, 4);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ls_hasher_t *ha, *hb;
+  calls = 0;
+  assert_int_equal(ls_hasher_start(&loop, &fx.dirs, &a, 3, done_cb, NULL, &ha), 0);
+  assert_int_equal(ls_hasher_start(&loop, &dirs_b, &b, 3, done_cb, NULL, &hb), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(calls, 2);
+  assert_int_equal(a.hashed + b.hashed, 2);
+  assert_int_equal(ls_scan_finish(&a, NULL), 0);
+  assert_int_equal(ls_scan_finish(&b, NULL), 0);
+  for (size_t i = 0; i < want.count; i++) {
+    const char *name = want.entries[i].name;
+    assert_memory_equal(by_name(&a, name)->manifest.root, want.entries[i].manifest.root, LS_HASH_LEN);
+    assert_memory_equal(by_name(&b, name)->manifest.root, want.entries[i].manifest.root, LS_HASH_LEN);
+  }
+  assert_int_equal(uv_loop_close(&loop), 0);
+  ls_scan_free(&a);
+  ls_scan_free(&b);
+  ls_scan_free(&want);
+  ls_mcache_close(&other);
+  fixture_close(&fx);
+}
+
 /* libuv's 4 threads by default are too few for a big machine: ls_pool_init
  * sets the cores plus two (at least 4) unless the user chose; bulk jobs
  * leave one thread free and never exceed the cores plus one. */
@@ -158,6 +202,6 @@ static void pool_sizes(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(hashes_like_the_inline_scan),
-                                     cmocka_unit_test(failures_and_cancel), cmocka_unit_test(pool_sizes)};
+                                     cmocka_unit_test(failures_and_cancel), cmocka_unit_test(one_program_hashes_a_big_file), cmocka_unit_test(pool_sizes)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
