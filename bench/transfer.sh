@@ -6,7 +6,8 @@
 #                  received / file size (client.log); peak RSS of both sides.
 #                  BIN_BEFORE=DIR also measures another build in the same runs.
 #   multi source:  256 MiB from four seeders each limited to 25 MB/s, vs aria2c
-#                  from four nginx servers each limited the same way.
+#                  from four nginx servers each limited the same way; median
+#                  and range of MULTI_RUNS (3) runs, alternated.
 # SIZE_MB and MULTI_MB override the sizes.
 source "$(dirname "$0")/lib.sh"
 SIZE_MB=${SIZE_MB:-1024}
@@ -137,28 +138,56 @@ done
 PIDS+=($!)
 four_holders() { [ "$(grep -c multi.bin "$WORK/d2/tags.txt" 2>/dev/null)" = 4 ]; }
 wait_for four_holders
-t0=$(now)
-"$BIN/lanswarm-downloader" --dir "$WORK/d2" --quiet multi.bin
-t1=$(now)
-t_ls=$(elapsed "$t0" "$t1")
-mrecv=$(recv_ratio "$WORK/d2/client.log" "$MBYTES")
-mv "$WORK/d2/downloads/multi.bin" "$WORK/d2/first.bin"
-t0=$(now)
-"$BIN/lanswarm-downloader" --dir "$WORK/d2" --quiet --fsync 0 multi.bin
-t1=$(now)
-t_ns=$(elapsed "$t0" "$t1")
-t0=$(now)
-aria2c -q -d "$WORK/aria" -o multi.bin -s4 -x1 -j1 --min-split-size=8M --file-allocation=none \
-  --allow-overwrite=true "${urls[@]}"
-t1=$(now)
-t_aria=$(elapsed "$t0" "$t1")
-cmp -s "$WORK/m/share/multi.bin" "$WORK/d2/downloads/multi.bin" || { echo "bench: download differs!" >&2; exit 1; }
+# One download of multi.bin by build $1 with --fsync $2 into $WORK/d2, from
+# scratch; prints its seconds.
+multi_run() {
+  local t0 t1
+  rm -rf "$WORK/d2/downloads" "$WORK/d2/temp"
+  sync
+  t0=$(now)
+  "$1/lanswarm-downloader" --dir "$WORK/d2" --quiet --fsync "$2" multi.bin
+  t1=$(now)
+  elapsed "$t0" "$t1"
+}
+# med: the median of the times given; spread: "median (min-max)" in MB/s.
+med() { printf '%s\n' "$@" | sort -g | awk '{a[NR] = $1} END {print a[int((NR + 1) / 2)]}'; }
+spread() {
+  local slowest fastest
+  slowest=$(printf '%s\n' "$@" | sort -g | tail -1); fastest=$(printf '%s\n' "$@" | sort -g | head -1)
+  echo "$(mbps $MBYTES "$(med "$@")") ($(mbps $MBYTES "$slowest")-$(mbps $MBYTES "$fastest"))"
+}
+cap() { awk -v b=$MBYTES -v s="$1" 'BEGIN{printf "%.2f", b/s/1e8}'; }
+# MULTI_RUNS runs (default 3), each: the build before (if BIN_BEFORE), then
+# this one, each with fsync and --fsync 0, then aria2c: all see the same
+# machine. The before build's downloader uses the same four seeders.
+ls_t=(); ns_t=(); ar_t=(); bls_t=(); bns_t=()
+for run in $(seq 1 "${MULTI_RUNS:-3}"); do
+  line="run $run:"
+  if [ -n "${BIN_BEFORE:-}" ]; then
+    bls_t+=("$(multi_run "$BIN_BEFORE" 1)"); bns_t+=("$(multi_run "$BIN_BEFORE" 0)")
+    line="$line before ${bls_t[-1]}s (fsync 0: ${bns_t[-1]}s)"
+  fi
+  ls_t+=("$(multi_run "$BIN" 1)")
+  mrecv=$(recv_ratio "$WORK/d2/client.log" "$MBYTES")
+  cmp -s "$WORK/m/share/multi.bin" "$WORK/d2/downloads/multi.bin" || { echo "bench: download differs!" >&2; exit 1; }
+  ns_t+=("$(multi_run "$BIN" 0)")
+  t0=$(now)
+  aria2c -q -d "$WORK/aria" -o multi.bin -s4 -x1 -j1 --min-split-size=8M --file-allocation=none \
+    --allow-overwrite=true "${urls[@]}"
+  t1=$(now)
+  ar_t+=("$(elapsed "$t0" "$t1")")
+  echo "$line  lanswarm ${ls_t[-1]}s (fsync 0: ${ns_t[-1]}s)  aria2c ${ar_t[-1]}s"
+done
+t_ls=$(med "${ls_t[@]}"); t_ns=$(med "${ns_t[@]}"); t_aria=$(med "${ar_t[@]}")
 echo
-echo "multi source, ${MULTI_MB} MiB from 4 peers each limited to 25 MB/s (aggregate 100 MB/s):"
-printf "  %-34s %8s MB/s\n" "lanswarm (4 seeders)" "$(mbps $MBYTES $t_ls)"
-printf "  %-34s %8s MB/s\n" "lanswarm --fsync 0" "$(mbps $MBYTES $t_ns)"
-printf "  %-34s %8s MB/s\n" "aria2c (4 nginx, limit_rate)" "$(mbps $MBYTES $t_aria)"
-echo "  lanswarm / 100 MB/s aggregate: $(awk -v b=$MBYTES -v s=$t_ls 'BEGIN{printf "%.2f", b/s/1e8}')   (goal >= 0.95)"
-echo "  lanswarm --fsync 0 / 100 MB/s: $(awk -v b=$MBYTES -v s=$t_ns 'BEGIN{printf "%.2f", b/s/1e8}')"
-echo "  ratio lanswarm / aria2c:       $(ratio $t_aria $t_ls)   (goal >= 1)"
+echo "multi source, ${MULTI_MB} MiB from 4 peers each limited to 25 MB/s (aggregate 100 MB/s), median (range) of ${#ls_t[@]}:"
+printf "  %-34s %s MB/s\n" "lanswarm (4 seeders)" "$(spread "${ls_t[@]}")"
+printf "  %-34s %s MB/s\n" "lanswarm --fsync 0" "$(spread "${ns_t[@]}")"
+printf "  %-34s %s MB/s\n" "aria2c (4 nginx, limit_rate)" "$(spread "${ar_t[@]}")"
+echo "  lanswarm / 100 MB/s aggregate: $(cap "$t_ls")   (goal >= 0.95)"
+echo "  lanswarm --fsync 0 / 100 MB/s: $(cap "$t_ns")"
+echo "  ratio lanswarm / aria2c:       $(ratio "$t_aria" "$t_ls")   (goal >= 1)"
 echo "  bytes received / file size:    ${mrecv:-n/a}   (goal <= 1.05)"
+if [ -n "${BIN_BEFORE:-}" ]; then
+  echo "  before ($BIN_BEFORE), same runs: $(spread "${bls_t[@]}") MB/s, / 100 MB/s $(cap "$(med "${bls_t[@]}")"), / aria2c $(ratio "$t_aria" "$(med "${bls_t[@]}")"); --fsync 0 $(spread "${bns_t[@]}") MB/s"
+fi

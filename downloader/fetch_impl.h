@@ -17,6 +17,7 @@
 #define ID_MANIFEST 0xFFFFFFFFu
 #define ID_HAVE 0xFFFFFFFEu
 #define RECV_SLAB (64 * 1024)
+#define FETCH_FLUSH_BYTES (8u << 20) /* with fsync on: a flush (fdatasync) each time this much more is written */
 #define FETCH_RATE_WINDOW 13 /* progress ticks (250 ms): the rate is over the last 3 s */
 #define MANIFEST_MAX (LS_MANIFEST_HEADER_LEN + (size_t)LS_MANIFEST_MAX_CHUNKS * LS_HASH_LEN)
 
@@ -59,6 +60,8 @@ struct fetch_s {
   uv_signal_t sigint, sigterm;
   uv_work_t final_work;
   int final_rc;
+  int flushing;              /* with fsync on: a chunk's job also flushes (disk.c) */
+  uint64_t unflushed;        /* chunk bytes queued to be written since the last flush */
   unsigned verifying;
   int stopped;
   int finishing;

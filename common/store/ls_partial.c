@@ -168,6 +168,13 @@ int ls_partial_writeback(ls_partial_t *p, uint32_t index) {
   return 0;
 }
 
+int ls_partial_flush(ls_partial_t *p) {
+  if (fdatasync(p->part_fd) == 0) return 0;
+  int rc = -errno;
+  if (p->flush_rc == 0) p->flush_rc = rc;
+  return rc;
+}
+
 int ls_partial_read_chunk(ls_partial_t *p, uint32_t index, void *buf, uint32_t len) {
   if (index >= p->manifest.nchunks || len != ls_manifest_chunk_len(&p->manifest, index)) return -EINVAL;
   return pread_all(p->part_fd, buf, len, (off_t)((uint64_t)index * p->manifest.chunk_size));
@@ -185,6 +192,7 @@ int ls_partial_unmark(ls_partial_t *p, uint32_t index) {
 
 int ls_partial_finish(ls_partial_t *p, const char *dest_path, int durable) {
   char path[4096];
+  if (p->flush_rc != 0) return p->flush_rc;
   if (durable && fsync(p->part_fd) != 0) return -errno;
   state_path(path, sizeof path, p->temp_dir, p->root_hex, LS_PARTIAL_PART);
   /* link() never replaces an existing file: the atomic no-clobber move. */

@@ -34,6 +34,7 @@ typedef struct {
   int have_fd;
   uint8_t *have;   /* nchunks bytes, 0 or 1 */
   uint32_t nhave;  /* chunks marked */
+  int flush_rc;    /* the first failed ls_partial_flush (0: none) */
 } ls_partial_t;
 
 /* Opens the partial state for manifest m (creating it if absent), takes an
@@ -52,9 +53,17 @@ int ls_partial_unmark(ls_partial_t *p, uint32_t index);
  * that ends with fsync: the disk works while the rest arrives, and the final
  * fsync finds little left). 0 or a negative errno. */
 int ls_partial_writeback(ls_partial_t *p, uint32_t index);
+/* Makes what R.part holds so far durable (fdatasync), so that the final
+ * fsync finds little left: sync_file_range only hands the pages to the disk,
+ * whose own write cache is emptied by a flush, and a flush takes as long as
+ * what it holds. Not concurrently with ls_partial_finish. A failure is kept
+ * (the kernel reports a write error to one sync only) and refuses the finish.
+ * 0 or a negative errno. */
+int ls_partial_flush(ls_partial_t *p);
 /* Links the data to dest_path without replacing an existing file (-EEXIST),
  * then removes the temp files. durable: fsync the data and the folder first,
- * so a power cut cannot leave a damaged file under the final name. */
+ * so a power cut cannot leave a damaged file under the final name. An earlier
+ * ls_partial_flush's failure is returned first (nothing linked). */
 int ls_partial_finish(ls_partial_t *p, const char *dest_path, int durable);
 void ls_partial_close(ls_partial_t *p);
 
