@@ -116,7 +116,7 @@ unit: test-deps $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done; echo "unit: $(words $(UNIT_BIN)) test programs passed" 
 
 integration: test-deps $(BINARIES)
-	LANSWARM_BIN=$(CURDIR)/$(BIN) /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider tests/integration
+	LANSWARM_BIN=$(CURDIR)/$(BIN) /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider --durations=12 tests/integration
 
 # The unit tests under valgrind's memcheck: no error, no definite or indirect leak.
 unit-valgrind: test-deps $(UNIT_BIN)
@@ -138,7 +138,7 @@ integration-valgrind: test-deps all
 	  printf '#!/bin/sh\nexec valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite,indirect --show-leak-kinds=definite,indirect --suppressions=%s --log-file=%s/%s.%%p.log %s "$$@"\n' \
 	    "$(CURDIR)/tests/valgrind.supp" "$(CURDIR)/build/valgrind/logs" "$$n" "$(CURDIR)/$$b" > $(VALGRIND_BIN)/$$n; \
 	  chmod +x $(VALGRIND_BIN)/$$n; done
-	LANSWARM_BIN=$(CURDIR)/$(VALGRIND_BIN) LANSWARM_VALGRIND=1 /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider --reruns 2 tests/integration
+	LANSWARM_BIN=$(CURDIR)/$(VALGRIND_BIN) LANSWARM_VALGRIND=1 /usr/bin/python3 -m pytest -q -rs -p no:cacheprovider --reruns 2 --durations=25 tests/integration
 	@bad=$$(find build/valgrind/logs -type f -size +0); if [ -n "$$bad" ]; then \
 	  for f in $$bad; do echo "== $$f"; head -40 $$f; done; echo "integration-valgrind: memcheck reported errors"; exit 1; fi; \
 	  echo "integration-valgrind: $$(ls build/valgrind/logs | wc -l) program runs, memcheck clean"
