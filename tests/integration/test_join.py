@@ -40,8 +40,19 @@ def two_sharing_peers(swarm, key=()):
         make_file(p.share / ("%s.bin" % tag), 5000 + i, seed=40 + i)
         (p.share / ("%s notes.txt" % tag)).write_text("notes of %s\n" % tag)
         peers.append(p)
-    for p in peers:
-        p.start("listener", "announcer", extra=list(key))
+    # One after the other: both ask from 127.0.0.1, and a listener answers one
+    # query per source address per PER_SOURCE_S. Started together, beta's
+    # query could fall in the window of alpha's own and go unanswered, and
+    # with interval 60 they would wait a minute for each other's rounds (seen
+    # under ASan on a loaded machine). alpha first, until its listener holds
+    # its own files (its listener up, its first round sent); beta once that
+    # window has passed, so alpha answers beta's query and hears beta's round.
+    a, b = peers
+    t_a = time.monotonic()
+    a.start("listener", "announcer", extra=list(key))
+    wait_until(lambda: a.names_from("alpha") == {"alpha.bin", "alpha notes.txt"}, 5 * SLOW, "alpha to hear itself")
+    wait_until(lambda: time.monotonic() - t_a > PER_SOURCE_S + 0.2, PER_SOURCE_S + 1, "alpha's answer window to pass")
+    b.start("listener", "announcer", extra=list(key))
     return peers
 
 
