@@ -56,26 +56,16 @@ ls_mcache_key_t ls_mcache_key_of(const struct stat *st) {
 }
 
 int ls_mcache_store(const char *cache_dir, const char *path, const ls_mcache_key_t *key, const ls_manifest_t *m) {
-  uint8_t *mbytes;
-  size_t mlen;
-  int rc = ls_manifest_encode(m, &mbytes, &mlen);
-  if (rc != 0) return rc;
   size_t plen = strlen(path);
-  size_t total = HEAD_LEN + plen + mlen;
-  uint8_t *buf = malloc(total);
-  if (buf == NULL) {
-    free(mbytes);
-    return -ENOMEM;
-  }
-  put_head(buf, key, plen);
-  memcpy(buf + HEAD_LEN, path, plen);
-  memcpy(buf + HEAD_LEN + plen, mbytes, mlen);
-  free(mbytes);
+  uint8_t head[HEAD_LEN], mhead[LS_MANIFEST_HEADER_LEN];
+  put_head(head, key, plen);
+  ls_manifest_encode_header(m, mhead);
+  /* The manifest's hashes where they are: no copy of up to 4 MiB. */
+  struct iovec parts[4] = {{head, HEAD_LEN}, {(void *)path, plen}, {mhead, sizeof mhead},
+                           {m->hashes, (size_t)m->nchunks * LS_HASH_LEN}};
   char cpath[PATH_MAX];
   entry_path(cpath, sizeof cpath, cache_dir, path);
-  rc = ls_write_file_atomic(cpath, buf, total, 0);
-  free(buf);
-  return rc;
+  return ls_write_file_atomic_parts(cpath, parts, 4, 0, 0644);
 }
 
 int ls_mcache_load(const char *cache_dir, const char *path, const ls_mcache_key_t *key, ls_manifest_t *m) {
@@ -87,14 +77,14 @@ int ls_mcache_load(const char *cache_dir, const char *path, const ls_mcache_key_
   int rc = ls_read_file(cpath, HEAD_LEN + plen + LS_MANIFEST_HEADER_LEN + (size_t)LS_MANIFEST_MAX_CHUNKS * LS_HASH_LEN,
                         &buf, &len);
   if (rc != 0) return rc;
-  rc = -ESTALE;
-  if (head_matches(buf, len, key, path, plen)) {
-    rc = ls_manifest_decode(m, buf + HEAD_LEN + plen, len - HEAD_LEN - plen);
-    if (rc == 0 && m->size != key->size) {
-      ls_manifest_free(m);
-      rc = -ESTALE;
-    }
+  if (!head_matches(buf, len, key, path, plen)) {
+    free(buf);
+    return -ESTALE;
   }
-  free(buf);
+  rc = ls_manifest_decode_take(m, buf, HEAD_LEN + plen, len - HEAD_LEN - plen); /* buf is m's now */
+  if (rc == 0 && m->size != key->size) {
+    ls_manifest_free(m);
+    rc = -ESTALE;
+  }
   return rc;
 }
