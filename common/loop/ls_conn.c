@@ -125,7 +125,8 @@ typedef struct {
   uv_write_t w;
   ls_conn_t *c;
   ls_conn_out_t *o; /* with TLS: the reply queue's frame these records carry, told when written */
-  uint8_t *records; /* with TLS: ls_tls's buffer, written as it is */
+  uint8_t *records; /* with TLS: ls_tls's buffer (len bytes), written as it is */
+  size_t len;
   uint8_t buf[];
 } small_write_t;
 
@@ -136,6 +137,7 @@ static void small_written(uv_write_t *w, int status) {
   small_write_t *sw = w->data; /* a failed write shows up as a read error or a timeout */
   ls_conn_t *c = sw->c;
   ls_conn_out_t *o = sw->o;
+  if (c != NULL) c->tls_held -= sw->len;
   free(sw->records);
   free(sw);
   if (o != NULL) out_finish(o->c, o, status);
@@ -152,6 +154,7 @@ static int tls_flush(ls_conn_t *c, ls_conn_out_t *o) {
   sw->records = ls_tls_take_all(&c->tls, &n); /* no copy: the records as TLS made them */
   sw->c = c;
   sw->o = o;
+  sw->len = n;
   sw->w.data = sw;
   uv_buf_t b = uv_buf_init((char *)sw->records, (unsigned)n);
   int rc = uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written);
@@ -160,6 +163,7 @@ static int tls_flush(ls_conn_t *c, ls_conn_out_t *o) {
     free(sw);
   } else {
     c->bytes_queued += n;
+    c->tls_held += n;
   }
   return rc;
 }
@@ -352,14 +356,15 @@ static void tls_slice(ls_conn_t *c) {
   if (rc != 0) out_finish(c, o, rc);
 }
 
-/* With TLS: frames are encrypted in queue order while libuv holds less than
- * TLS_AHEAD of records, so the next frame's records are ready before the
- * socket runs dry (the loop encrypts while the kernel sends), and no more
- * than about TLS_WHOLE and TLS_AHEAD wait in memory as records: a longer
- * frame, or one from a file, goes a slice at a time (tls_slice). */
+/* With TLS: frames are encrypted in queue order while less than TLS_AHEAD of
+ * records are held (queued in libuv, or written and not yet called back), so
+ * the next frame's records are ready before the socket runs dry (the loop
+ * encrypts while the kernel sends), and no more than about TLS_WHOLE and
+ * TLS_AHEAD wait in memory as records: a longer frame, or one from a file,
+ * goes a slice at a time (tls_slice). */
 static void out_next_tls(ls_conn_t *c) {
   while ((c->out_head != NULL || c->tls_cur != NULL) && c->state != LS_CONN_CLOSED &&
-         uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < TLS_AHEAD) {
+         c->tls_held < TLS_AHEAD) {
     if (c->tls_cur != NULL) {
       tls_slice(c);
       continue;

@@ -132,6 +132,7 @@ struct ls_conn_s {
   int own_slab;
   ls_conn_out_t *tls_cur;    /* with TLS: the frame being encrypted slice by slice */
   size_t tls_off;            /* bytes of its buffers encrypted so far */
+  size_t tls_held;           /* bytes of records handed to libuv and not yet called back */
   uint8_t *tls_slice;        /* a slice of its file (TLS_SLICE bytes, once needed) */
   void *data;
 };
