@@ -160,8 +160,9 @@ int ls_manifest_decode_take(ls_manifest_t *m, uint8_t *buf, size_t off, size_t l
   ls_sha256(buf + off, len, m->root);
   size_t n = (size_t)m->nchunks * LS_HASH_LEN;
   memmove(buf, buf + off + LS_MANIFEST_HEADER_LEN, n);
-  uint8_t *h = realloc(buf, n + LS_HASH_LEN); /* never larger than it was: as ls_manifest_init, one hash more */
-  m->hashes = h != NULL ? h : buf;
+  m->hashes = buf;
+  uint8_t *h = realloc(buf, n + 1); /* smaller than it was: shrinks in place */
+  if (h != NULL) m->hashes = h;
   return 0;
 }
 
