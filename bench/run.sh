@@ -8,6 +8,7 @@ echo; echo "=== airtime"; ./airtime.sh "${AIRTIME_FILES:-10000}"
 echo; echo "=== hashing"; ./hashing.sh
 echo; echo "=== first start"; ./startup.sh
 echo; echo "=== transfer"; ./transfer.sh
+echo; echo "=== big chunks (files over 128 GiB)"; ./bigchunks.sh
 echo; echo "=== TLS cost"; ./tls.sh
 echo; echo "=== TLS cost on a capped LAN"; ./tls_lan.sh
 echo; echo "=== server under attack"; ./hostile.sh

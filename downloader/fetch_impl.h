@@ -18,10 +18,17 @@
 #define ID_HAVE 0xFFFFFFFEu
 #define RECV_SLAB (64 * 1024)
 #define FETCH_FLUSH_BYTES (8u << 20) /* with fsync on: a flush (fdatasync) each time this much more is written */
+/* A chunk longer than FETCH_PIECE arrives, is hashed and is written in
+ * parts of FETCH_PIECE bytes (disk.c, streams): never whole in memory. */
+#define FETCH_PIECE (1u << 20)
+/* Chunk bytes received and not yet verified and written: over this, peers'
+ * connections stop reading until the disk work is down to half of it. */
+#define FETCH_MEM_BUDGET (8u << 20)
 #define FETCH_RATE_WINDOW 13 /* progress ticks (250 ms): the rate is over the last 3 s */
 #define MANIFEST_MAX (LS_MANIFEST_HEADER_LEN + (size_t)LS_MANIFEST_MAX_CHUNKS * LS_HASH_LEN)
 
 typedef struct fetch_s fetch_t;
+typedef struct stream_s stream_t;
 
 /* How a peer's part ended, beside the text in end. */
 typedef enum { PEER_UNUSED, PEER_OK, PEER_STOPPED, PEER_DROPPED, PEER_BANNED } peer_end_t;
@@ -38,6 +45,9 @@ typedef struct {
   int manifest_pending;
   uint32_t reqs[FETCH_MAX_DEPTH];
   size_t nreqs;
+  stream_t *stream;          /* the chunk reply arriving in parts, or NULL */
+  int discard;               /* the reply arriving in parts is a losing copy: its parts are dropped */
+  int paused;                /* not reading: chunk bytes in memory over FETCH_MEM_BUDGET */
   uint64_t bytes;
   const char *end;
   char end_buf[160];
@@ -62,7 +72,8 @@ struct fetch_s {
   int final_rc;
   int flushing;              /* with fsync on: a chunk's job also flushes (disk.c) */
   uint64_t unflushed;        /* chunk bytes queued to be written since the last flush */
-  unsigned verifying;
+  unsigned verifying;         /* chunks being verified (whole, or streams) */
+  size_t mem;                 /* chunk bytes received, waiting for the disk work or in it */
   int stopped;
   int finishing;
   uint64_t start_ms;
@@ -95,6 +106,8 @@ void peer_fill_all(fetch_t *f);
 void peer_ask_manifest(fetch_t *f);
 void peer_drop(peer_t *p, const char *why, peer_end_t kind);
 void peer_close(peer_t *p);
+/* Reading goes on for paused peers once f->mem is down to half the budget. */
+void peer_resume_all(fetch_t *f);
 /* Chunk requests in flight on every peer, and chunks being verified. */
 unsigned peer_outstanding(const fetch_t *f);
 size_t peer_max_reply(const fetch_t *f);
@@ -102,6 +115,13 @@ size_t peer_max_reply(const fetch_t *f);
 /* disk.c: chunks verified and written, the resume check, and the move into
  * downloads/ (durable first), on the thread pool. */
 int disk_verify_queue(fetch_t *f, peer_t *p, uint32_t index, uint8_t *base, uint32_t len);
+/* A chunk arriving in parts: opened with its first part, one part after
+ * another (each buffer taken: base, of size bytes, data at off in the chunk),
+ * then ended by its last part or abandoned (its peer went). NULL / -ENOMEM
+ * when out of memory. */
+stream_t *disk_stream_open(fetch_t *f, peer_t *p, uint32_t index);
+int disk_stream_part(stream_t *s, uint8_t *base, size_t size, uint8_t *data, uint32_t off, uint32_t len);
+void disk_stream_abandon(stream_t *s);
 void disk_maybe_finish(fetch_t *f);
 void disk_resume_check(fetch_t *f);
 

@@ -13,6 +13,7 @@
 void peer_close(peer_t *p) {
   if (p->gone) return;
   p->gone = 1;
+  if (p->stream != NULL) disk_stream_abandon(p->stream);
   ls_conn_close(&p->conn, LS_CONN_END_LOCAL);
 }
 
@@ -55,6 +56,31 @@ static void fill(peer_t *p) {
 
 void peer_fill_all(fetch_t *f) {
   for (size_t i = 0; i < f->npeers; i++) fill(&f->peers[i]);
+}
+
+/* Replies awaited, or one arriving in parts: the stall clock runs. */
+static int peer_busy(const ls_conn_t *c);
+
+/* Memory stays flat whatever the chunk size: past FETCH_MEM_BUDGET of chunk
+ * bytes waiting for the disk, a peer that hands one in stops reading (its
+ * stall clock stopped too: the wait is ours), until the disk work is down to
+ * half the budget (peer_resume_all). */
+static void mem_check(peer_t *p) {
+  if (p->f->mem <= FETCH_MEM_BUDGET || p->paused || !usable(p)) return;
+  p->paused = 1;
+  ls_conn_set_reading(&p->conn, 0);
+  ls_conn_rest(&p->conn);
+}
+
+void peer_resume_all(fetch_t *f) {
+  if (f->mem > FETCH_MEM_BUDGET / 2 || f->stopped) return;
+  for (size_t i = 0; i < f->npeers; i++) {
+    peer_t *p = &f->peers[i];
+    if (!p->paused || !usable(p)) continue;
+    p->paused = 0;
+    ls_conn_set_reading(&p->conn, 1);
+    if (peer_busy(&p->conn)) ls_conn_watch(&p->conn);
+  }
 }
 
 static int take_req(peer_t *p, uint32_t index) {
@@ -104,7 +130,9 @@ static void on_manifest(peer_t *p, ls_frame_t *fr) {
   p->manifest_pending = 0;
   if (f->have_manifest) return;
   ls_manifest_t m;
-  if (ls_manifest_decode(&m, fr->payload, fr->len) != 0 || memcmp(m.root, f->o->root, LS_HASH_LEN) != 0) {
+  uint8_t *bytes = fr->payload; /* taken: a big manifest (4 MiB) is not held twice */
+  fr->payload = NULL;
+  if (ls_manifest_decode_take(&m, bytes, 0, fr->len) != 0 || memcmp(m.root, f->o->root, LS_HASH_LEN) != 0) {
     if (m.hashes != NULL) ls_manifest_free(&m);
     ls_warn("peer %s (%s:%u) sent a manifest that does not hash to the root: banned", p->h.tag, p->h.addr, p->h.port);
     peer_drop(p, "banned: manifest does not match the root", PEER_BANNED);
@@ -142,8 +170,52 @@ static int on_have(peer_t *p, ls_frame_t *fr) {
   return 0;
 }
 
+/* A chunk reply in parts (a chunk longer than FETCH_PIECE): its first part
+ * is judged as on_chunk judges a whole reply, then every part goes to the
+ * chunk's stream as it comes (a losing copy's parts are dropped). */
+static int on_chunk_part(peer_t *p, ls_frame_t *fr) {
+  fetch_t *f = p->f;
+  size_t skip = 0;
+  if (fr->off == 0) {
+    uint32_t index = ls_get_u32(fr->payload); /* a first part holds the index and FETCH_PIECE bytes */
+    if (fr->id != index || !take_req(p, index)) {
+      peer_drop(p, "dropped: reply to nothing asked", PEER_DROPPED);
+      return 1;
+    }
+    if (fr->total - 4 != ls_manifest_chunk_len(&f->manifest, index)) {
+      sched_release(&f->sched, index);
+      peer_drop(p, "banned: chunk of the wrong length", PEER_BANNED);
+      return 1;
+    }
+    if (f->sched.done[index] || f->sched.checking[index] || (p->stream = disk_stream_open(f, p, index)) == NULL) {
+      sched_release(&f->sched, index); /* the endgame's losing copy (or no memory for it) */
+      p->discard = 1;
+    }
+    skip = 4;
+    fill(p);
+  }
+  if (p->stream != NULL) {
+    if (disk_stream_part(p->stream, fr->payload, fr->len, fr->payload + skip, (uint32_t)(fr->off + skip - 4),
+                         (uint32_t)(fr->len - skip)) != 0) {
+      peer_drop(p, "dropped: out of memory", PEER_DROPPED);
+      return 1;
+    }
+    fr->payload = NULL;
+  }
+  if (fr->off + fr->len == fr->total) { /* the last part */
+    p->stream = NULL;
+    p->discard = 0;
+    if (p->nreqs == 0) ls_conn_rest(&p->conn);
+    fill(p);
+    fetch_check_stuck(f);
+  }
+  mem_check(p);
+  return p->gone ? 1 : 0;
+}
+
 static int on_chunk(peer_t *p, ls_frame_t *fr) {
   fetch_t *f = p->f;
+  if (fr->len < fr->total) return on_chunk_part(p, fr);
   uint32_t index;
   const uint8_t *data;
   size_t len;
@@ -167,6 +239,7 @@ static int on_chunk(peer_t *p, ls_frame_t *fr) {
   if (p->nreqs == 0) ls_conn_rest(&p->conn);
   fill(p);
   fetch_check_stuck(f);
+  mem_check(p);
   return 0;
 }
 
@@ -247,13 +320,13 @@ static void on_conn_end(ls_conn_t *c, ls_conn_end_t why) {
 /* Replies awaited: the stall timer ends a peer that sends none in time. */
 static int peer_busy(const ls_conn_t *c) {
   const peer_t *p = c->data;
-  return p->nreqs > 0 || p->manifest_pending || p->have_pending;
+  return p->nreqs > 0 || p->stream != NULL || p->discard || p->manifest_pending || p->have_pending;
 }
 
 /* Only the bytes of chunk replies count as progress. */
 static int peer_receiving(const ls_conn_t *c) {
   const peer_t *p = c->data;
-  return p->nreqs > 0;
+  return p->nreqs > 0 || p->stream != NULL || p->discard;
 }
 
 /* Ends a peer's part: its requests go back to the scheduler. kind is
@@ -270,6 +343,8 @@ void peer_drop(peer_t *p, const char *why, peer_end_t kind) {
   snprintf(f->last_drop_tag, sizeof f->last_drop_tag, "%s", p->h.tag);
   for (size_t i = 0; i < p->nreqs; i++) sched_release(&f->sched, p->reqs[i]);
   p->nreqs = 0;
+  if (p->stream != NULL) disk_stream_abandon(p->stream); /* its chunk is missing again once no job runs */
+  p->discard = 0;
   if (p->in_sched) sched_peer_remove(&f->sched, p->have);
   p->in_sched = 0;
   int was_manifest = p->manifest_pending;
@@ -299,6 +374,9 @@ void peer_start(fetch_t *f, peer_t *p, const fetch_holder_t *h) {
                        .tls = f->tls,
                        .max_payload = peer_max_reply(f),
                        .slab = RECV_SLAB,
+                       .part_type = LS_MSG_CHUNK_REP,
+                       .part_head = 4,
+                       .part_len = FETCH_PIECE,
                        .timeout_ms = (uint64_t)f->o->cfg->stall_timeout * 1000,
                        .on_frame = on_frame,
                        .on_ready = on_ready,

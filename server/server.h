@@ -2,8 +2,8 @@
  *
  * Serves manifests, chunks and chunk maps of what the catalog holds, by root
  * hash, never by path. Disk reads run on the thread pool (for a chunk sent
- * with sendfile, the open and the warming of its pages); chunk bytes queued
- * (buffers, or sendfile payloads) are bounded server-wide (SERVER_BUF_BUDGET + SERVER_BUF_RESERVE),
+ * from its file, the open and the warming of its pages); chunk bytes queued
+ * (buffers, or payloads sent from files) are bounded server-wide (SERVER_BUF_BUDGET + SERVER_BUF_RESERVE),
  * each connection's to a fair share of it, and requests waiting for it are
  * served round-robin between source addresses. Connections are bounded by
  * cfg.max_conns (when full, an address holding fewer takes the slot of the
@@ -26,6 +26,7 @@
 #define SERVER_MAX_PIPELINE 16
 #define SERVER_BUF_BUDGET (24u << 20)
 #define SERVER_BUF_RESERVE (8u << 20) /* first chunks of connections holding none */
+#define SERVER_COPY_MAX (1u << 20)    /* with TLS, bigger chunks go from their file a slice at a time */
 #define SERVER_KEEPALIVE_S 30 /* TCP keepalive on accepted connections */
 
 typedef struct server_s server_t;

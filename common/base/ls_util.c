@@ -75,24 +75,31 @@ int ls_write_file_atomic(const char *path, const void *data, size_t len, int dur
 }
 
 int ls_write_file_atomic_mode(const char *path, const void *data, size_t len, int durable, unsigned mode) {
+  struct iovec part = {(void *)data, len};
+  return ls_write_file_atomic_parts(path, &part, 1, durable, mode);
+}
+
+int ls_write_file_atomic_parts(const char *path, const struct iovec *parts, unsigned n, int durable, unsigned mode) {
   char tmp[PATH_MAX];
   if (snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof tmp) return -ENAMETOOLONG;
   unlink(tmp); /* a leftover of a killed run would keep its old mode */
   int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, (mode_t)mode);
   if (fd < 0) return -errno;
-  const char *p = data;
-  size_t left = len;
-  while (left > 0) {
-    ssize_t w = write(fd, p, left);
-    if (w < 0 && errno == EINTR) continue;
-    if (w < 0) {
-      int e = errno;
-      close(fd);
-      unlink(tmp);
-      return -e;
+  for (unsigned i = 0; i < n; i++) {
+    const char *p = parts[i].iov_base;
+    size_t left = parts[i].iov_len;
+    while (left > 0) {
+      ssize_t w = write(fd, p, left);
+      if (w < 0 && errno == EINTR) continue;
+      if (w < 0) {
+        int e = errno;
+        close(fd);
+        unlink(tmp);
+        return -e;
+      }
+      p += w;
+      left -= (size_t)w;
     }
-    p += w;
-    left -= (size_t)w;
   }
   if (durable && fsync(fd) != 0) {
     int e = errno;

@@ -4,6 +4,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
 /* Reads a whole file of at most max bytes into a malloc'ed buffer (NUL
  * appended, not counted). -EFBIG if larger. */
@@ -13,6 +14,9 @@ int ls_read_file(const char *path, size_t max, uint8_t **out, size_t *len);
 int ls_write_file_atomic(const char *path, const void *data, size_t len, int durable);
 /* The same, creating the file with mode (before the umask), e.g. 0600 for a secret. */
 int ls_write_file_atomic_mode(const char *path, const void *data, size_t len, int durable, unsigned mode);
+/* The same for the file made of n parts, written one after another (no copy
+ * into one buffer). */
+int ls_write_file_atomic_parts(const char *path, const struct iovec *parts, unsigned n, int durable, unsigned mode);
 void ls_fsync_parent(const char *path);
 /* mkdir -p with mode 0755. */
 int ls_mkdir_p(const char *path);

@@ -13,6 +13,8 @@
 #define SHARED_SLAB 4096
 #define DIRECT_MIN 4096 /* a payload with this much left is received in place */
 #define TLS_AHEAD (1u << 20) /* records handed to libuv before the next frame is encrypted */
+#define TLS_WHOLE ((1u << 20) + 64) /* with TLS, a frame up to this (a 1 MiB chunk's) is encrypted at once; */
+#define TLS_SLICE (256u << 10)        /* a longer one, or a file's, this much at a time */
 
 const char *ls_conn_end_name(ls_conn_end_t why) {
   switch (why) {
@@ -58,6 +60,7 @@ int ls_conn_init(uv_loop_t *loop, ls_conn_t *c, const ls_conn_opts_t *o) {
     c->tls_open = 1;
   }
   ls_proto_reader_init(&c->reader, o->max_payload, o->role == LS_CONN_SERVER);
+  if (o->part_len > 0) ls_proto_reader_parts(&c->reader, o->part_type, o->part_head, o->part_len);
   uv_tcp_init(loop, &c->tcp);
   uv_timer_init(loop, &c->timer);
   c->tcp.data = c->timer.data = c;
@@ -77,6 +80,8 @@ static void handle_closed(uv_handle_t *h) {
   out_cancel_all(c);
   if (c->own_slab) free(c->slab);
   c->slab = NULL;
+  free(c->tls_slice);
+  c->tls_slice = NULL;
   if (c->tls_open) ls_tls_close(&c->tls);
   c->tls_open = 0;
   if (c->o.on_closed) c->o.on_closed(c);
@@ -105,7 +110,9 @@ void ls_conn_fail(ls_conn_t *c, uint32_t id, uint16_t code, const char *text, ls
   size_t n = ls_proto_encode_error(err, id, code, text);
   uv_buf_t b = uv_buf_init((char *)err, (unsigned)n);
   ls_conn_out_t *cur = c->out_cur;
-  if (c->tls_open && c->tls.done) tls_last_word(c, &b); /* in a record, and the close_notify */
+  if (c->tls_open && c->tls.done) {
+    if (c->tls_cur == NULL) tls_last_word(c, &b); /* in a record (not inside a frame's), and the close_notify */
+  }
   else if (cur == NULL || cur->fd < 0 || cur->head_sent == 0) /* not inside a frame sent with sendfile */
     uv_try_write((uv_stream_t *)&c->tcp, &b, 1);          /* a last word: now or never */
   c->errors_sent++;
@@ -116,19 +123,25 @@ void ls_conn_fail(ls_conn_t *c, uint32_t id, uint16_t code, const char *text, ls
 
 typedef struct {
   uv_write_t w;
+  ls_conn_t *c;
   ls_conn_out_t *o; /* with TLS: the reply queue's frame these records carry, told when written */
-  uint8_t *records; /* with TLS: ls_tls's buffer, written as it is */
+  uint8_t *records; /* with TLS: ls_tls's buffer (len bytes), written as it is */
+  size_t len;
   uint8_t buf[];
 } small_write_t;
 
 static void out_finish(ls_conn_t *c, ls_conn_out_t *o, int status);
+static void out_next(ls_conn_t *c);
 
 static void small_written(uv_write_t *w, int status) {
   small_write_t *sw = w->data; /* a failed write shows up as a read error or a timeout */
+  ls_conn_t *c = sw->c;
   ls_conn_out_t *o = sw->o;
+  if (c != NULL) c->tls_held -= sw->len;
   free(sw->records);
   free(sw);
   if (o != NULL) out_finish(o->c, o, status);
+  else if (c != NULL && c->tls_cur != NULL && c->state != LS_CONN_CLOSED) out_next(c); /* its next slice */
 }
 
 /* With TLS: what ls_tls has to send (records, handshake messages, alerts)
@@ -139,7 +152,9 @@ static int tls_flush(ls_conn_t *c, ls_conn_out_t *o) {
   if (sw == NULL) return UV_ENOMEM;
   size_t n;
   sw->records = ls_tls_take_all(&c->tls, &n); /* no copy: the records as TLS made them */
+  sw->c = c;
   sw->o = o;
+  sw->len = n;
   sw->w.data = sw;
   uv_buf_t b = uv_buf_init((char *)sw->records, (unsigned)n);
   int rc = uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written);
@@ -148,6 +163,7 @@ static int tls_flush(ls_conn_t *c, ls_conn_out_t *o) {
     free(sw);
   } else {
     c->bytes_queued += n;
+    c->tls_held += n;
   }
   return rc;
 }
@@ -181,6 +197,7 @@ int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload
     return rc;
   }
   sw->w.data = sw;
+  sw->c = NULL;
   sw->o = NULL;
   sw->records = NULL;
   int rc = uv_write(&sw->w, (uv_stream_t *)&c->tcp, &b, 1, small_written);
@@ -204,8 +221,6 @@ size_t ls_conn_unsent(const ls_conn_t *c) {
  * (records leave in the order they were made) shortly before the socket
  * needs them (out_next_tls), and their records go through uv_write. */
 
-static void out_next(ls_conn_t *c);
-
 static size_t out_len(const ls_conn_out_t *o) {
   size_t n = o->left;
   for (unsigned i = 0; i < o->nbufs; i++) n += o->bufs[i].len;
@@ -222,6 +237,11 @@ static void out_finish(ls_conn_t *c, ls_conn_out_t *o, int status) {
 
 static void out_cancel_all(ls_conn_t *c) {
   if (c->out_cur != NULL) out_finish(c, c->out_cur, UV_ECANCELED);
+  if (c->tls_cur != NULL) {
+    ls_conn_out_t *o = c->tls_cur;
+    c->tls_cur = NULL;
+    out_finish(c, o, UV_ECANCELED);
+  }
   while (c->out_head != NULL) {
     ls_conn_out_t *o = c->out_head;
     c->out_head = o->next;
@@ -297,13 +317,58 @@ static void out_file_step(ls_conn_t *c) {
   if (rc < 0) out_finish(c, o, rc);
 }
 
-/* With TLS: frames are encrypted in queue order while libuv holds less than
- * TLS_AHEAD of records, so the next frame's records are ready before the
- * socket runs dry (the loop encrypts while the kernel sends), and no more
- * than about a frame and TLS_AHEAD wait in memory as records. */
+/* With TLS, up to want bytes of the file payload of o, read (pread: the
+ * owner warmed the pages) and encrypted. 0 or a negative UV_E* code. */
+static int tls_file_read(ls_conn_t *c, ls_conn_out_t *o, size_t want) {
+  size_t n = o->left < want ? o->left : want, got = 0;
+  if (c->tls_slice == NULL && (c->tls_slice = malloc(TLS_SLICE)) == NULL) return UV_ENOMEM;
+  while (got < n) {
+    ssize_t r = pread(o->fd, c->tls_slice + got, n - got, (off_t)(o->off + (int64_t)got));
+    if (r < 0 && errno == EINTR) continue;
+    if (r <= 0) return r < 0 ? uv_translate_sys_error(errno) : UV_EIO; /* 0: the file shrank */
+    got += (size_t)r;
+  }
+  o->off += (int64_t)n;
+  o->left -= n;
+  o->head_sent = out_len(o); /* nothing of it is ours to count any more */
+  return ls_tls_write(&c->tls, c->tls_slice, n) != 0 ? UV_EPROTO : 0;
+}
+
+/* With TLS, the next slice of c->tls_cur, a frame too long to be encrypted
+ * at once (or a file's): up to TLS_SLICE bytes of its buffers, then of its
+ * file; the last slice's records carry the frame, told when written. */
+static void tls_slice(ls_conn_t *c) {
+  ls_conn_out_t *o = c->tls_cur;
+  size_t want = TLS_SLICE, pos = c->tls_off, bufs = 0;
+  int rc = 0;
+  for (unsigned i = 0; i < o->nbufs; i++) { /* pos: where this slice starts in buffer i */
+    size_t blen = o->bufs[i].len, n = pos < blen ? (blen - pos < want ? blen - pos : want) : 0;
+    if (n > 0 && rc == 0 && ls_tls_write(&c->tls, (const uint8_t *)o->bufs[i].base + pos, n) != 0) rc = UV_EPROTO;
+    c->tls_off += n;
+    want -= n;
+    pos = pos > blen ? pos - blen : 0;
+    bufs += blen;
+  }
+  if (rc == 0 && want > 0 && o->left > 0) rc = tls_file_read(c, o, want);
+  int last = c->tls_off == bufs && o->left == 0;
+  if (rc == 0) rc = tls_flush(c, last ? o : NULL);
+  if (rc != 0 || last) c->tls_cur = NULL;
+  if (rc != 0) out_finish(c, o, rc);
+}
+
+/* With TLS: frames are encrypted in queue order while less than TLS_AHEAD of
+ * records are held (queued in libuv, or written and not yet called back), so
+ * the next frame's records are ready before the socket runs dry (the loop
+ * encrypts while the kernel sends), and no more than about TLS_WHOLE and
+ * TLS_AHEAD wait in memory as records: a longer frame, or one from a file,
+ * goes a slice at a time (tls_slice). */
 static void out_next_tls(ls_conn_t *c) {
-  while (c->out_head != NULL && c->state != LS_CONN_CLOSED &&
-         uv_stream_get_write_queue_size((uv_stream_t *)&c->tcp) < TLS_AHEAD) {
+  while ((c->out_head != NULL || c->tls_cur != NULL) && c->state != LS_CONN_CLOSED &&
+         c->tls_held < TLS_AHEAD) {
+    if (c->tls_cur != NULL) {
+      tls_slice(c);
+      continue;
+    }
     ls_conn_out_t *o = c->out_head;
     c->out_head = o->next;
     if (c->out_head == NULL) c->out_tail = NULL;
@@ -311,6 +376,11 @@ static void out_next_tls(ls_conn_t *c) {
     c->bytes_queued -= len; /* tls_flush counts the records instead */
     c->out_unsent -= len;
     o->head_sent = len;     /* nothing of it is ours to count any more */
+    if (o->fd >= 0 || len > TLS_WHOLE) {
+      c->tls_cur = o;
+      c->tls_off = 0;
+      continue;
+    }
     int rc = tls_send(c, o->bufs, o->nbufs, o);
     if (rc != 0) out_finish(c, o, rc);
   }
@@ -369,7 +439,7 @@ int ls_conn_out(ls_conn_t *c, ls_conn_out_t *o, const uv_buf_t *bufs, unsigned n
 
 int ls_conn_out_file(ls_conn_t *c, ls_conn_out_t *o, uv_buf_t head, int fd, uint64_t off, size_t len,
                      ls_conn_out_cb cb) {
-  if (!ls_conn_sendfile_ok(c) || fd < 0 || head.len == 0) return UV_EINVAL;
+  if (fd < 0 || head.len == 0) return UV_EINVAL;
   o->bufs[0] = head;
   o->nbufs = 1;
   o->fd = fd;

@@ -70,6 +70,8 @@ typedef struct {
   ls_tls_ctx_t *tls;         /* the network key's TLS context for this role, or NULL: plain */
   size_t max_payload;        /* client: the longest reply payload accepted */
   size_t slab;               /* receive buffer; 0: a shared 4 KiB one (small frames only) */
+  uint8_t part_type;         /* client: replies of this type longer than part_head + part_len */
+  size_t part_head, part_len;/* arrive in parts (ls_proto_reader_parts); part_len 0: whole */
   uint64_t timeout_ms;       /* server: idle; client: connect, handshake and stall */
   unsigned keepalive_s;      /* TCP keepalive after this many idle seconds; 0: none */
   ls_conn_frame_cb on_frame;
@@ -82,9 +84,11 @@ typedef struct {
 } ls_conn_opts_t;
 
 /* One frame for the reply queue, which writes frames whole and in order:
- * buffers, or a header buffer followed by len bytes of a file sent with
- * sendfile(2) from the page cache (no copy through user space). The owner
- * embeds it in its request and keeps fd and the buffers until the callback. */
+ * buffers, or a header buffer followed by len bytes of a file: plain, sent
+ * with sendfile(2) from the page cache (no copy through user space); with
+ * TLS, read and encrypted a slice at a time as the socket takes the records
+ * (never the whole payload in memory; a long buffer frame's records too). The owner embeds it in its request
+ * and keeps fd and the buffers until the callback. */
 struct ls_conn_out_s {
   uv_write_t w;
   ls_conn_out_t *next;
@@ -126,6 +130,10 @@ struct ls_conn_s {
   uint16_t peer_port;
   uint8_t *slab;
   int own_slab;
+  ls_conn_out_t *tls_cur;    /* with TLS: the frame being encrypted slice by slice */
+  size_t tls_off;            /* bytes of its buffers encrypted so far */
+  size_t tls_held;           /* bytes of records handed to libuv and not yet called back */
+  uint8_t *tls_slice;        /* a slice of its file (TLS_SLICE bytes, once needed) */
   void *data;
 };
 
@@ -146,11 +154,12 @@ int ls_conn_send(ls_conn_t *c, uint8_t type, uint32_t id, const uint8_t *payload
  * with TLS: encrypted when the frame's turn comes, and cb follows its records
  * on the wire. */
 int ls_conn_out(ls_conn_t *c, ls_conn_out_t *o, const uv_buf_t *bufs, unsigned n, ls_conn_out_cb cb);
-/* A header, then len bytes of fd at off; only where ls_conn_sendfile_ok(c). */
+/* A header, then len bytes of fd at off (the owner warms their pages first:
+ * they are read on the loop thread, by sendfile or, with TLS, pread). */
 int ls_conn_out_file(ls_conn_t *c, ls_conn_out_t *o, uv_buf_t head, int fd, uint64_t off, size_t len,
                      ls_conn_out_cb cb);
-/* Whether payloads may go from a file with sendfile: plain only (TLS must see
- * every byte, and this kernel has no kernel TLS); the send path's switch. */
+/* Whether file payloads go with sendfile: plain only (TLS must see every
+ * byte, and this kernel has no kernel TLS). */
 int ls_conn_sendfile_ok(const ls_conn_t *c);
 /* Bytes the kernel has taken of what was written (grows while the peer reads),
  * and bytes still queued in user space (waiting for the peer to read). */

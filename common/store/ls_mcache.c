@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include "ls_hash.h"
@@ -231,27 +232,45 @@ static int pack_sync(ls_mcache_t *mc, int writer) {
   return 0;
 }
 
-/* The record of path, key and m: malloc'ed, *len bytes. */
-static uint8_t *rec_encode(const char *path, const ls_mcache_key_t *key, const ls_manifest_t *m, size_t *len) {
-  uint8_t *mbytes;
-  size_t mlen, plen = strlen(path);
-  if (plen == 0 || plen >= PATH_MAX || ls_manifest_encode(m, &mbytes, &mlen) != 0) return NULL;
-  size_t total = REC_HEAD + plen + mlen + LS_HASH_LEN;
-  uint8_t *buf = total <= REC_MAX ? malloc(total) : NULL;
-  if (buf != NULL) {
-    memcpy(buf, REC_MAGIC, 4);
-    put_be(buf + 4, total, 4);
-    put_be(buf + 8, key->size, 8);
-    put_be(buf + 16, (uint64_t)key->mtime_ns, 8);
-    put_be(buf + 24, key->ino, 8);
-    put_be(buf + 32, plen, 4);
-    memcpy(buf + REC_HEAD, path, plen);
-    memcpy(buf + REC_HEAD + plen, mbytes, mlen);
-    ls_sha256(buf, total - LS_HASH_LEN, buf + total - LS_HASH_LEN);
-    *len = total;
+/* A record of path, key and m, without a copy of m's hashes (up to 4 MiB):
+ * head + path + the manifest's header in head_buf (malloc'ed), then the
+ * hashes where they are, then the checksum in sum. */
+typedef struct {
+  uint8_t *head_buf;
+  size_t head_len;
+  const uint8_t *hashes;
+  size_t hashes_len;
+  uint8_t sum[LS_HASH_LEN];
+  size_t len; /* of the whole record */
+} rec_out_t;
+
+static int rec_encode(rec_out_t *r, const char *path, const ls_mcache_key_t *key, const ls_manifest_t *m) {
+  size_t plen = strlen(path);
+  r->hashes = m->hashes;
+  r->hashes_len = (size_t)m->nchunks * LS_HASH_LEN;
+  r->head_len = REC_HEAD + plen + LS_MANIFEST_HEADER_LEN;
+  r->len = r->head_len + r->hashes_len + LS_HASH_LEN;
+  if (plen == 0 || plen >= PATH_MAX || r->len > REC_MAX) return -EINVAL;
+  ls_sha256_t *ctx = ls_sha256_new();
+  uint8_t *buf = r->head_buf = malloc(r->head_len);
+  if (ctx == NULL || buf == NULL) {
+    ls_sha256_free(ctx);
+    free(buf);
+    return -ENOMEM;
   }
-  free(mbytes);
-  return buf;
+  memcpy(buf, REC_MAGIC, 4);
+  put_be(buf + 4, r->len, 4);
+  put_be(buf + 8, key->size, 8);
+  put_be(buf + 16, (uint64_t)key->mtime_ns, 8);
+  put_be(buf + 24, key->ino, 8);
+  put_be(buf + 32, plen, 4);
+  memcpy(buf + REC_HEAD, path, plen);
+  ls_manifest_encode_header(m, buf + REC_HEAD + plen);
+  ls_sha256_update(ctx, buf, r->head_len);
+  ls_sha256_update(ctx, r->hashes, r->hashes_len);
+  ls_sha256_final(ctx, r->sum);
+  ls_sha256_free(ctx);
+  return 0;
 }
 
 /* Reads and checks the whole record r into a malloc'ed buffer. */
@@ -267,13 +286,13 @@ static uint8_t *rec_read(int fd, const rec_t *r) {
   return NULL;
 }
 
-/* Whether the record r holds exactly the bytes rec (nothing to append). */
-static int rec_same(int fd, const rec_t *r, const uint8_t *rec, size_t len) {
-  if (r->len != len) return 0;
-  uint8_t *buf = rec_read(fd, r);
-  int same = buf != NULL && memcmp(buf, rec, len) == 0;
-  free(buf);
-  return same;
+/* Whether the record r is the record out (nothing to append): the same
+ * length and the same checksum, read from the pack. */
+static int rec_same(int fd, const rec_t *r, const rec_out_t *out) {
+  uint8_t sum[LS_HASH_LEN];
+  return r->len == out->len &&
+         pread(fd, sum, LS_HASH_LEN, (off_t)(r->off + r->len - LS_HASH_LEN)) == LS_HASH_LEN &&
+         memcmp(sum, out->sum, LS_HASH_LEN) == 0;
 }
 
 /* Rewrites the pack with the live records whose file is still the one they
@@ -309,13 +328,15 @@ static void pack_compact(ls_mcache_t *mc) {
 }
 
 /* Appends rec unless the pack holds it already (mutex and exclusive lock held). */
-static int pack_append(ls_mcache_t *mc, const char *path, const ls_mcache_key_t *key, const uint8_t *rec,
-                       size_t len) {
+static int pack_append(ls_mcache_t *mc, const char *path, const ls_mcache_key_t *key, rec_out_t *out) {
   int rc = pack_sync(mc, 1);
   if (rc != 0) return rc;
   rec_t *r = mc->index.buckets != NULL ? ls_map_get(&mc->index, path) : NULL;
-  if (r != NULL && key_equal(&r->key, key) && rec_same(mc->fd, r, rec, len)) return 0;
-  ssize_t w = pwrite(mc->fd, rec, len, (off_t)mc->scanned);
+  if (r != NULL && key_equal(&r->key, key) && rec_same(mc->fd, r, out)) return 0;
+  size_t len = out->len;
+  struct iovec iov[3] = {{out->head_buf, out->head_len}, {(void *)out->hashes, out->hashes_len},
+                         {out->sum, LS_HASH_LEN}};
+  ssize_t w = pwritev(mc->fd, iov, 3, (off_t)mc->scanned);
   if (w != (ssize_t)len) {
     rc = w < 0 ? -errno : -ENOSPC;
     if (ftruncate(mc->fd, (off_t)mc->scanned) != 0) pack_forget(mc);
@@ -329,27 +350,30 @@ static int pack_append(ls_mcache_t *mc, const char *path, const ls_mcache_key_t 
 
 int ls_mcache_store(ls_mcache_t *mc, const char *path, const ls_mcache_key_t *key, const ls_manifest_t *m) {
   if (mc == NULL || mc->dir == NULL) return -EINVAL;
-  size_t len;
-  uint8_t *rec = rec_encode(path, key, m, &len);
-  if (rec == NULL) return -ENOMEM;
+  rec_out_t out;
+  int rc = rec_encode(&out, path, key, m);
+  if (rc != 0) return rc;
   pthread_mutex_lock(&mc->mu);
-  int rc = lock_take(mc, LOCK_EX);
+  rc = lock_take(mc, LOCK_EX);
   if (rc == 0) {
-    rc = pack_append(mc, path, key, rec, len);
+    rc = pack_append(mc, path, key, &out);
     lock_drop(mc);
   }
   pthread_mutex_unlock(&mc->mu);
-  free(rec);
+  free(out.head_buf);
   return rc;
 }
 
-/* Decodes a checked record of path and key into m. */
-static int rec_decode(const uint8_t *buf, size_t len, const char *path, const ls_mcache_key_t *key,
-                      ls_manifest_t *m) {
+/* Decodes a checked record of path and key into m, which takes buf (its
+ * hashes stay there: a 4 MiB manifest is not held twice); buf is freed on
+ * error. */
+static int rec_decode(uint8_t *buf, size_t len, const char *path, const ls_mcache_key_t *key, ls_manifest_t *m) {
   size_t plen = strlen(path);
-  if (get_be(buf + 8, 8) != key->size || get_be(buf + 32, 4) != plen || memcmp(buf + REC_HEAD, path, plen) != 0)
+  if (get_be(buf + 8, 8) != key->size || get_be(buf + 32, 4) != plen || memcmp(buf + REC_HEAD, path, plen) != 0) {
+    free(buf);
     return -EBADMSG;
-  int rc = ls_manifest_decode(m, buf + REC_HEAD + plen, len - REC_HEAD - plen - LS_HASH_LEN);
+  }
+  int rc = ls_manifest_decode_take(m, buf, REC_HEAD + plen, len - REC_HEAD - plen - LS_HASH_LEN);
   if (rc == 0 && m->size != key->size) {
     ls_manifest_free(m);
     rc = -ESTALE;
@@ -377,7 +401,7 @@ int ls_mcache_load(ls_mcache_t *mc, const char *path, const ls_mcache_key_t *key
     }
   }
   pthread_mutex_unlock(&mc->mu);
-  if (rc == 0) rc = rec_decode(buf, r.len, path, key, m);
+  if (rc == 0) return rec_decode(buf, r.len, path, key, m);
   free(buf);
   return rc;
 }

@@ -79,7 +79,8 @@ int ls_partial_open(ls_partial_t *p, const char *temp_dir, const ls_manifest_t *
   p->temp_dir = strdup(temp_dir);
   p->name = strdup(name);
   if (p->temp_dir == NULL || p->name == NULL) { rc = -ENOMEM; goto fail; }
-  if ((rc = ls_manifest_copy(&p->manifest, m)) != 0) goto fail;
+  p->manifest = *m; /* its shape only: the hashes stay the owner's (4 MiB for 131072 chunks) */
+  p->manifest.hashes = NULL;
 
   state_path(path, sizeof path, temp_dir, p->root_hex, LS_PARTIAL_PART);
   p->part_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
@@ -88,12 +89,11 @@ int ls_partial_open(ls_partial_t *p, const char *temp_dir, const ls_manifest_t *
 
   /* The manifest and the name go in before any data, so whatever finds a
    * .part file can tell what it is. */
-  uint8_t *bytes;
-  size_t blen;
-  if ((rc = ls_manifest_encode(m, &bytes, &blen)) != 0) goto fail;
-  rc = write_state_file(temp_dir, p->root_hex, LS_PARTIAL_MANIFEST, bytes, blen);
-  free(bytes);
-  if (rc != 0) goto fail;
+  uint8_t mhead[LS_MANIFEST_HEADER_LEN];
+  ls_manifest_encode_header(m, mhead);
+  struct iovec mparts[2] = {{mhead, sizeof mhead}, {m->hashes, (size_t)m->nchunks * LS_HASH_LEN}};
+  state_path(path, sizeof path, temp_dir, p->root_hex, LS_PARTIAL_MANIFEST);
+  if ((rc = ls_write_file_atomic_parts(path, mparts, 2, 0, 0644)) != 0) goto fail; /* the hashes not copied */
   char line[LS_NAME_MAX + 2];
   int n = snprintf(line, sizeof line, "%s\n", name);
   if ((rc = write_state_file(temp_dir, p->root_hex, LS_PARTIAL_NAME, line, (size_t)n)) != 0) goto fail;
@@ -150,10 +150,19 @@ static int pread_all(int fd, void *data, size_t len, off_t off) {
 
 int ls_partial_write_chunk(ls_partial_t *p, uint32_t index, const void *data, uint32_t len) {
   if (index >= p->manifest.nchunks || len != ls_manifest_chunk_len(&p->manifest, index)) return -EINVAL;
-  off_t off = (off_t)((uint64_t)index * p->manifest.chunk_size);
-  int rc = pwrite_all(p->part_fd, data, len, off);
-  if (rc != 0) return rc;
+  int rc = ls_partial_write_part(p, index, 0, data, len);
+  return rc != 0 ? rc : ls_partial_mark(p, index);
+}
+
+int ls_partial_write_part(ls_partial_t *p, uint32_t index, uint32_t off, const void *data, uint32_t len) {
+  if (index >= p->manifest.nchunks || (uint64_t)off + len > ls_manifest_chunk_len(&p->manifest, index)) return -EINVAL;
+  return pwrite_all(p->part_fd, data, len, (off_t)((uint64_t)index * p->manifest.chunk_size + off));
+}
+
+int ls_partial_mark(ls_partial_t *p, uint32_t index) {
+  if (index >= p->manifest.nchunks) return -EINVAL;
   uint8_t one = 1;
+  int rc;
   if ((rc = pwrite_all(p->have_fd, &one, 1, index)) != 0) return rc;
   if (!p->have[index]) p->nhave++;
   p->have[index] = 1;

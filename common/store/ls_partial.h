@@ -29,7 +29,7 @@ typedef struct {
   char *temp_dir;
   char *name;
   char root_hex[LS_HASH_HEX_LEN + 1];
-  ls_manifest_t manifest;
+  ls_manifest_t manifest;   /* size, chunk size and count (hashes NULL: the caller has them) */
   int part_fd;
   int have_fd;
   uint8_t *have;   /* nchunks bytes, 0 or 1 */
@@ -45,6 +45,11 @@ int ls_partial_open(ls_partial_t *p, const char *temp_dir, const ls_manifest_t *
 int ls_partial_load_manifest(const char *temp_dir, const char *root_hex, ls_manifest_t *m);
 /* Writes a verified chunk, then marks it. Returns 0 or -errno (e.g. -ENOSPC). */
 int ls_partial_write_chunk(ls_partial_t *p, uint32_t index, const void *data, uint32_t len);
+/* A chunk verified in parts (a big chunk, hashed as it arrives): len bytes
+ * at off within chunk index, written unmarked; ls_partial_mark once every
+ * part is written and the whole chunk verified. 0 or -errno. */
+int ls_partial_write_part(ls_partial_t *p, uint32_t index, uint32_t off, const void *data, uint32_t len);
+int ls_partial_mark(ls_partial_t *p, uint32_t index);
 /* Reads chunk index into buf (len bytes). */
 int ls_partial_read_chunk(ls_partial_t *p, uint32_t index, void *buf, uint32_t len);
 /* Clears a mark (a chunk that failed re-verification). */
@@ -96,7 +101,7 @@ long ls_partial_map(const char *temp_dir, const char *root_hex, unsigned cells, 
 typedef struct {
   char root_hex[LS_HASH_HEX_LEN + 1];
   char name[LS_NAME_MAX + 1];
-  ls_manifest_t manifest; /* the callback may take it (and zero it) */
+  ls_manifest_t manifest;   /* size, chunk size and count (hashes NULL: the caller has them) */ /* the callback may take it (and zero it) */
   long held;              /* chunks held, or a negative errno if R.have is unreadable */
 } ls_partial_info_t;
 

@@ -77,13 +77,24 @@ int ls_manifest_hash_chunks(ls_manifest_t *m, int fd, uint32_t first, uint32_t c
   return 0;
 }
 
+static void encode_header(const ls_manifest_t *m, uint8_t *p) {
+  memcpy(p, "LSM1", 4);
+  put_u32(p + 4, (uint32_t)(m->size >> 32));
+  put_u32(p + 8, (uint32_t)m->size);
+  put_u32(p + 12, m->chunk_size);
+  put_u32(p + 16, m->nchunks);
+}
+
+/* The canonical bytes are hashed where they are (no copy of 4 MiB of hashes). */
 int ls_manifest_seal(ls_manifest_t *m) {
-  uint8_t *bytes;
-  size_t len;
-  int rc = ls_manifest_encode(m, &bytes, &len);
-  if (rc != 0) return rc;
-  ls_sha256(bytes, len, m->root);
-  free(bytes);
+  uint8_t head[LS_MANIFEST_HEADER_LEN];
+  ls_sha256_t *ctx = ls_sha256_new();
+  if (ctx == NULL) return -ENOMEM;
+  encode_header(m, head);
+  ls_sha256_update(ctx, head, sizeof head);
+  ls_sha256_update(ctx, m->hashes, (size_t)m->nchunks * LS_HASH_LEN);
+  ls_sha256_final(ctx, m->root);
+  ls_sha256_free(ctx);
   return 0;
 }
 
@@ -101,35 +112,57 @@ int ls_manifest_compute(ls_manifest_t *m, int fd, uint64_t size, uint32_t chunk_
   return rc;
 }
 
+void ls_manifest_encode_header(const ls_manifest_t *m, uint8_t out[LS_MANIFEST_HEADER_LEN]) {
+  encode_header(m, out);
+}
+
 int ls_manifest_encode(const ls_manifest_t *m, uint8_t **out, size_t *len) {
   size_t n = LS_MANIFEST_HEADER_LEN + (size_t)m->nchunks * LS_HASH_LEN;
   uint8_t *p = malloc(n);
   if (p == NULL) return -ENOMEM;
-  memcpy(p, "LSM1", 4);
-  put_u32(p + 4, (uint32_t)(m->size >> 32));
-  put_u32(p + 8, (uint32_t)m->size);
-  put_u32(p + 12, m->chunk_size);
-  put_u32(p + 16, m->nchunks);
+  encode_header(m, p);
   if (m->nchunks > 0) memcpy(p + LS_MANIFEST_HEADER_LEN, m->hashes, (size_t)m->nchunks * LS_HASH_LEN);
   *out = p;
   *len = n;
   return 0;
 }
 
-int ls_manifest_decode(ls_manifest_t *m, const uint8_t *buf, size_t len) {
+/* The checks of the strict decoder: m's shape from buf (hashes NULL). */
+static int decode_shape(ls_manifest_t *m, const uint8_t *buf, size_t len) {
   memset(m, 0, sizeof *m);
   if (len < LS_MANIFEST_HEADER_LEN || memcmp(buf, "LSM1", 4) != 0) return -EINVAL;
-  uint64_t size = (uint64_t)get_u32(buf + 4) << 32 | get_u32(buf + 8);
-  uint32_t chunk_size = get_u32(buf + 12);
-  uint32_t count = get_u32(buf + 16);
-  int ok;
-  uint32_t expect = ls_manifest_count(size, chunk_size, &ok);
-  if (!ok || expect != count) return -EINVAL;
-  if (len != LS_MANIFEST_HEADER_LEN + (size_t)count * LS_HASH_LEN) return -EINVAL;
-  int rc = ls_manifest_init(m, size, chunk_size);
+  m->size = (uint64_t)get_u32(buf + 4) << 32 | get_u32(buf + 8);
+  m->chunk_size = get_u32(buf + 12);
+  m->nchunks = get_u32(buf + 16);
+  int ok, rc = 0;
+  uint32_t expect = ls_manifest_count(m->size, m->chunk_size, &ok);
+  if (!ok || expect != m->nchunks) rc = -EINVAL;
+  if (len != LS_MANIFEST_HEADER_LEN + (size_t)m->nchunks * LS_HASH_LEN) rc = -EINVAL;
+  if (rc != 0) memset(m, 0, sizeof *m);
+  return rc;
+}
+
+int ls_manifest_decode(ls_manifest_t *m, const uint8_t *buf, size_t len) {
+  int rc = decode_shape(m, buf, len);
+  if (rc == 0) rc = ls_manifest_init(m, m->size, m->chunk_size);
   if (rc != 0) return rc;
-  if (count > 0) memcpy(m->hashes, buf + LS_MANIFEST_HEADER_LEN, (size_t)count * LS_HASH_LEN);
+  if (m->nchunks > 0) memcpy(m->hashes, buf + LS_MANIFEST_HEADER_LEN, (size_t)m->nchunks * LS_HASH_LEN);
   ls_sha256(buf, len, m->root);
+  return 0;
+}
+
+int ls_manifest_decode_take(ls_manifest_t *m, uint8_t *buf, size_t off, size_t len) {
+  int rc = decode_shape(m, buf + off, len);
+  if (rc != 0) {
+    free(buf);
+    return rc;
+  }
+  ls_sha256(buf + off, len, m->root);
+  size_t n = (size_t)m->nchunks * LS_HASH_LEN;
+  memmove(buf, buf + off + LS_MANIFEST_HEADER_LEN, n);
+  m->hashes = buf;
+  uint8_t *h = realloc(buf, n + 1); /* smaller than it was: shrinks in place */
+  if (h != NULL) m->hashes = h;
   return 0;
 }
 
@@ -158,5 +191,9 @@ int ls_manifest_chunk_ok(const ls_manifest_t *m, uint32_t index, const void *dat
   if (index >= m->nchunks || len != ls_manifest_chunk_len(m, index)) return 0;
   uint8_t h[LS_HASH_LEN];
   ls_sha256(data, len, h);
-  return memcmp(h, m->hashes + (size_t)index * LS_HASH_LEN, LS_HASH_LEN) == 0;
+  return ls_manifest_hash_ok(m, index, h);
+}
+
+int ls_manifest_hash_ok(const ls_manifest_t *m, uint32_t index, const uint8_t hash[LS_HASH_LEN]) {
+  return index < m->nchunks && memcmp(hash, m->hashes + (size_t)index * LS_HASH_LEN, LS_HASH_LEN) == 0;
 }

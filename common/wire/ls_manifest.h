@@ -62,9 +62,16 @@ int ls_manifest_compute(ls_manifest_t *m, int fd, uint64_t size, uint32_t chunk_
 
 /* Canonical bytes, malloc'ed into *out. Returns 0 or -ENOMEM. */
 int ls_manifest_encode(const ls_manifest_t *m, uint8_t **out, size_t *len);
+/* Their first LS_MANIFEST_HEADER_LEN bytes (the hashes follow): for a writer
+ * that sends m->hashes where they are, without a copy. */
+void ls_manifest_encode_header(const ls_manifest_t *m, uint8_t out[LS_MANIFEST_HEADER_LEN]);
 /* Strict decoder: every field checked, length exact; fills m and m->root.
  * Returns 0 or -EINVAL / -ENOMEM. */
 int ls_manifest_decode(ls_manifest_t *m, const uint8_t *buf, size_t len);
+/* The same for the len bytes at off in buf (malloc'ed), which it takes: its
+ * hashes stay in buf (moved to its start), so a 4 MiB manifest is not held
+ * twice; buf is freed on error. 0 or -EINVAL. */
+int ls_manifest_decode_take(ls_manifest_t *m, uint8_t *buf, size_t off, size_t len);
 /* Copies src into dst (fresh allocation). */
 int ls_manifest_copy(ls_manifest_t *dst, const ls_manifest_t *src);
 void ls_manifest_free(ls_manifest_t *m);
@@ -73,5 +80,7 @@ void ls_manifest_free(ls_manifest_t *m);
 uint32_t ls_manifest_chunk_len(const ls_manifest_t *m, uint32_t index);
 /* 1 if data (len bytes) is chunk `index` of m. */
 int ls_manifest_chunk_ok(const ls_manifest_t *m, uint32_t index, const void *data, size_t len);
+/* 1 if hash is the SHA-256 of chunk `index` of m (one hashed in parts). */
+int ls_manifest_hash_ok(const ls_manifest_t *m, uint32_t index, const uint8_t hash[LS_HASH_LEN]);
 
 #endif

@@ -30,7 +30,43 @@ void ls_proto_reader_close(ls_proto_reader_t *r) {
 }
 
 size_t ls_proto_reader_partial(const ls_proto_reader_t *r) {
-  return r->have_header + r->have_payload;
+  return r->have_header + r->frame.off + r->have_payload;
+}
+
+void ls_proto_reader_parts(ls_proto_reader_t *r, uint8_t type, size_t head, size_t len) {
+  r->part_type = type;
+  r->part_head = head;
+  r->part_len = len;
+}
+
+/* The buffer for the frame's next part (its whole payload unless in parts),
+ * from frame.off on. 0 or -ENOMEM. */
+static int part_alloc(ls_proto_reader_t *r) {
+  size_t left = r->frame.total - r->frame.off, len = left;
+  if (r->part_len > 0 && r->frame.type == r->part_type && r->frame.total > r->part_head + r->part_len)
+    len = r->frame.off == 0 ? r->part_head + r->part_len : r->part_len;
+  r->frame.len = len < left ? len : left;
+  r->have_payload = 0;
+  r->frame.payload = malloc(r->frame.len + 1);
+  return r->frame.payload == NULL ? -ENOMEM : 0;
+}
+
+/* The part being read is in: to the callback, then the next part, or the
+ * next frame's header. The callback's value. */
+static int part_done(ls_proto_reader_t *r, ls_frame_cb cb, void *ud) {
+  int rc = cb(ud, &r->frame);
+  free(r->frame.payload);
+  r->frame.payload = NULL;
+  r->frame.off += r->frame.len;
+  if (r->frame.off < r->frame.total) {
+    int arc = part_alloc(r); /* even if told to stop: a later feed goes on with it */
+    if (rc == 0) rc = arc;
+  } else {
+    r->have_header = 0;
+    r->have_payload = 0;
+    r->frame.off = 0;
+  }
+  return rc;
 }
 
 static int type_ok(const ls_proto_reader_t *r, uint8_t type, size_t payload) {
@@ -70,10 +106,10 @@ int ls_proto_reader_feed(ls_proto_reader_t *r, const uint8_t *data, size_t len, 
       if (r->header[4] != LS_PROTO_VERSION || !type_ok(r, r->header[5], payload)) return -EPROTO;
       r->frame.type = r->header[5];
       r->frame.id = ls_get_u32(r->header + 6);
-      r->frame.len = payload;
-      r->have_payload = 0;
-      r->frame.payload = malloc(payload + 1);
-      if (r->frame.payload == NULL) return -ENOMEM;
+      r->frame.off = 0;
+      r->frame.total = payload;
+      int rc = part_alloc(r);
+      if (rc != 0) return rc;
     }
     size_t take = r->frame.len - r->have_payload;
     if (take > len) take = len;
@@ -82,11 +118,7 @@ int ls_proto_reader_feed(ls_proto_reader_t *r, const uint8_t *data, size_t len, 
     data += take;
     len -= take;
     if (r->have_payload == r->frame.len) {
-      r->have_header = 0;
-      r->have_payload = 0;
-      int rc = cb(ud, &r->frame);
-      free(r->frame.payload);
-      r->frame.payload = NULL;
+      int rc = part_done(r, cb, ud);
       if (rc != 0) return rc;
     }
   }
@@ -102,12 +134,7 @@ uint8_t *ls_proto_reader_direct(ls_proto_reader_t *r, size_t *room) {
 int ls_proto_reader_commit(ls_proto_reader_t *r, size_t n, ls_frame_cb cb, void *ud) {
   r->have_payload += n;
   if (r->have_payload < r->frame.len) return 0;
-  r->have_header = 0;
-  r->have_payload = 0;
-  int rc = cb(ud, &r->frame);
-  free(r->frame.payload);
-  r->frame.payload = NULL;
-  return rc;
+  return part_done(r, cb, ud);
 }
 
 int ls_proto_parse_request(const ls_frame_t *f, ls_request_t *req) {

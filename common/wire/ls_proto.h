@@ -54,11 +54,16 @@ typedef enum {
 
 const char *ls_proto_err_name(unsigned code);
 
+/* A frame, or a part of one (ls_proto_reader_parts): payload holds the len
+ * bytes at off of the frame's total payload bytes; a whole frame has off 0
+ * and total len. */
 typedef struct {
   uint8_t type;
   uint32_t id;
   uint8_t *payload; /* malloc'ed; a callback may take it and set it to NULL */
   size_t len;
+  size_t off;
+  size_t total;
 } ls_frame_t;
 
 /* Frame reader for a byte stream. max_payload bounds any frame it accepts. */
@@ -66,17 +71,24 @@ typedef struct {
   uint8_t header[LS_PROTO_HEADER_LEN];
   size_t have_header;
   ls_frame_t frame;
-  size_t have_payload;
+  size_t have_payload;  /* of the part being read (the whole payload unless parts) */
   size_t max_payload;
   int is_server; /* accepts requests (else replies) */
+  uint8_t part_type;    /* ls_proto_reader_parts; 0: every frame whole */
+  size_t part_head, part_len;
 } ls_proto_reader_t;
 
 void ls_proto_reader_init(ls_proto_reader_t *r, size_t max_payload, int is_server);
 void ls_proto_reader_close(ls_proto_reader_t *r);
 /* Bytes of a frame received so far but not complete (0 between frames). */
 size_t ls_proto_reader_partial(const ls_proto_reader_t *r);
+/* Frames of type whose payload is longer than head + len bytes are handed
+ * to the callback in parts, each in a buffer of its own, as they arrive: the
+ * first head + len bytes, then len bytes at a time (the last part shorter),
+ * so that a long payload (a big chunk) is never held whole. */
+void ls_proto_reader_parts(ls_proto_reader_t *r, uint8_t type, size_t head, size_t len);
 
-/* Called for each whole frame; return 0 to go on, non-zero to stop feeding. */
+/* Called for each whole frame (or part); return 0 to go on, non-zero to stop feeding. */
 typedef int (*ls_frame_cb)(void *ud, ls_frame_t *frame);
 /* Feeds bytes. Returns 0, the callback's non-zero value, or -EPROTO (bad
  * version, unknown type, length out of bounds for the type: the stream

@@ -8,6 +8,7 @@ import os
 import socket
 import struct
 import threading
+import time
 
 VERSION = 1
 MANIFEST_REQ, CHUNK_REQ, HAVE_REQ = 0x01, 0x02, 0x03
@@ -28,11 +29,14 @@ def frame(typ, rid, payload):
 
 
 class FakePeer:
-    """mode: honest, corrupt, badmanifest, hugechunk, silent. It speaks no
-    TLS: with a network key, the downloader meets it as a server without one."""
+    """mode: honest, corrupt (each chunk's first byte), corrupttail (its last),
+    badmanifest, hugechunk, silent, stallmid (3/4 of a chunk reply, then
+    nothing); delay: seconds before each chunk reply. It
+    speaks no TLS: with a network key, the downloader meets it as a server
+    without one."""
 
-    def __init__(self, data, chunk, mode="honest"):
-        self.data, self.chunk, self.mode = data, chunk, mode
+    def __init__(self, data, chunk, mode="honest", delay=0):
+        self.data, self.chunk, self.mode, self.delay = data, chunk, mode, delay
         self.manifest = manifest_bytes(data, chunk)
         self.root = hashlib.sha256(self.manifest).digest()
         self.sock = socket.socket()
@@ -79,14 +83,22 @@ class FakePeer:
                         m = m[:-1] + bytes([m[-1] ^ 1])
                     conn.sendall(frame(MANIFEST_REP, rid, m))
                 elif typ == CHUNK_REQ:
+                    time.sleep(self.delay)
                     index = struct.unpack(">I", payload[32:36])[0]
                     body = self.data[index * self.chunk:(index + 1) * self.chunk]
                     if self.mode == "corrupt":
                         body = bytes([body[0] ^ 0xFF]) + body[1:]
+                    if self.mode == "corrupttail":  # found only once the whole chunk is in
+                        body = body[:-1] + bytes([body[-1] ^ 0xFF])
                     if self.mode == "hugechunk":
                         conn.sendall(struct.pack(">IBBI", 0xFFFFFFF0, VERSION, CHUNK_REP, rid) + b"\0" * 64)
                         continue
-                    conn.sendall(frame(CHUNK_REP, rid, struct.pack(">I", index) + body))
+                    reply = frame(CHUNK_REP, rid, struct.pack(">I", index) + body)
+                    if self.mode == "stallmid":
+                        conn.sendall(reply[:len(reply) * 3 // 4])
+                        self.mode = "silent"
+                        continue
+                    conn.sendall(reply)
                 elif typ == HAVE_REQ:
                     n = len(self.manifest[20:]) // 32
                     conn.sendall(frame(HAVE_REP, rid, struct.pack(">I", n) + b"\xff" * ((n + 7) // 8)))
@@ -97,6 +109,5 @@ class FakePeer:
 
 
 def tags_line(tag, port, data, chunk, name, complete=True):
-    import time
     return "%s\t127.0.0.1:%d\t%s\t%d\t%d\t%s\t%d\t%s\n" % (
         tag, port, root_of(data, chunk), len(data), chunk, "complete" if complete else "partial", int(time.time()), name)

@@ -18,6 +18,7 @@ typedef struct {
   size_t len;
   uint8_t payload[64];
   uint32_t ids[8];  /* the first frames' ids, in order */
+  uint32_t sums[8]; /* and a checksum of each one's payload */
   int ready;
   int ended;
   ls_conn_end_t why;
@@ -36,9 +37,16 @@ typedef struct {
   int accept_raw; /* leave connections to a raw accept() */
 } world_t;
 
+static uint32_t checksum(const uint8_t *p, size_t n) {
+  uint32_t h = 2166136261u;
+  for (size_t i = 0; i < n; i++) h = (h ^ p[i]) * 16777619u;
+  return h;
+}
+
 static int on_frame(ls_conn_t *c, ls_frame_t *f) {
   end_t *e = c->data;
   if (e->frames < 8) e->ids[e->frames] = f->id;
+  if (e->frames < 8) e->sums[e->frames] = checksum(f->payload, f->len);
   e->frames++;
   e->type = f->type;
   e->id = f->id;
@@ -542,12 +550,22 @@ static void tls_replies_in_order(void **state) {
   run_until(&w, &w.server.frames);
   w.server.busy = w.client.busy = 1; /* replies owed: no idle close however slow (valgrind) */
   assert_false(ls_conn_sendfile_ok(&w.server.conn));
+  /* The middle frame's payload comes from a file: read and encrypted a
+   * slice at a time, between the others, in order. */
+  char dir[256], path[300];
+  make_temp_dir(dir, sizeof dir);
+  snprintf(path, sizeof path, "%s/f.bin", dir);
+  size_t flen = (3u << 20) + 5, foff = 4096;
+  uint8_t *fdata = malloc(foff + flen);
+  assert_non_null(fdata);
+  fill_pattern(fdata, foff + flen, 5);
+  write_bytes(path, fdata, foff + flen);
+  int file = open(path, O_RDONLY);
+  assert_true(file >= 0);
   ls_conn_out_t o[3];
   int done[3] = {0, 0, 0};
-  assert_int_equal(ls_conn_out_file(&w.server.conn, &o[0], uv_buf_init("HEAD", 4), 0, 0, 10, write_counted),
-                   UV_EINVAL);
   ls_conn_set_max_payload(&w.client.conn, 4u << 20);
-  size_t lens[3] = {2u << 20, 10, 4u << 20}, total = 0;
+  size_t lens[3] = {2u << 20, flen, 4u << 20}, total = 0;
   uint8_t hdr[3][LS_PROTO_HEADER_LEN], *body[3];
   for (int i = 0; i < 3; i++) {
     body[i] = malloc(lens[i]);
@@ -558,7 +576,8 @@ static void tls_replies_in_order(void **state) {
                      uv_buf_init((char *)body[i], (unsigned)lens[i])};
     total += b[0].len + b[1].len;
     o[i].data = &done[i];
-    assert_int_equal(ls_conn_out(&w.server.conn, &o[i], b, 2, write_counted), 0);
+    if (i == 1) assert_int_equal(ls_conn_out_file(&w.server.conn, &o[i], b[0], file, foff, flen, write_counted), 0);
+    else assert_int_equal(ls_conn_out(&w.server.conn, &o[i], b, 2, write_counted), 0);
   }
   run_until(&w, &done[2]);
   for (int i = 0; i < 3; i++) assert_int_equal(done[i], 1);
@@ -567,18 +586,23 @@ static void tls_replies_in_order(void **state) {
   assert_int_equal(w.client.ids[0], 1);
   assert_int_equal(w.client.ids[1], 2);
   assert_int_equal(w.client.ids[2], 3);
+  assert_int_equal(w.client.sums[0], checksum(body[0], lens[0]));
+  assert_int_equal(w.client.sums[1], checksum(fdata + foff, flen));
+  assert_int_equal(w.client.sums[2], checksum(body[2], lens[2]));
   assert_int_equal(w.client.len, lens[2]);
   assert_int_equal(w.client.payload[0], 0x32);
   assert_true(ls_conn_bytes_sent(&w.server.conn) > total); /* records cost more */
   assert_true(ls_conn_bytes_sent(&w.server.conn) < total + total / 100 + 4096); /* counted once */
   assert_int_equal(ls_conn_unsent(&w.server.conn), 0);
-  /* The client stops reading: what is queued stays unsent, then a close cancels it. */
+  /* The client stops reading: what is queued stays unsent, then a close
+   * cancels it, the file frame being encrypted too. */
   ls_conn_set_reading(&w.client.conn, 0);
   done[0] = done[1] = done[2] = 0;
   for (int i = 0; i < 3; i++) {
     uv_buf_t b[2] = {uv_buf_init((char *)hdr[i], LS_PROTO_HEADER_LEN), uv_buf_init((char *)body[2], 4u << 20)};
-    ls_proto_encode_header(hdr[i], LS_MSG_MANIFEST_REP, (uint32_t)i + 4, 4u << 20);
-    assert_int_equal(ls_conn_out(&w.server.conn, &o[i], b, 2, write_counted), 0);
+    ls_proto_encode_header(hdr[i], LS_MSG_MANIFEST_REP, (uint32_t)i + 4, i == 1 ? flen : 4u << 20);
+    if (i == 1) assert_int_equal(ls_conn_out_file(&w.server.conn, &o[i], b[0], file, foff, flen, write_counted), 0);
+    else assert_int_equal(ls_conn_out(&w.server.conn, &o[i], b, 2, write_counted), 0);
   }
   run_for(&w, 100);
   assert_int_equal(done[2], 0);
@@ -588,6 +612,9 @@ static void tls_replies_in_order(void **state) {
   assert_int_equal(done[1], UV_ECANCELED);
   assert_int_equal(done[2], UV_ECANCELED);
   for (int i = 0; i < 3; i++) free(body[i]);
+  close(file);
+  free(fdata);
+  rm_tree(dir);
   world_close(&w);
 }
 

@@ -43,6 +43,15 @@ static void write_resume_finish(void **state) {
   assert_int_equal(ls_partial_write_chunk(&p, 4, data + 4096, 10), 0);
   assert_int_not_equal(ls_partial_write_chunk(&p, 4, data, 11), 0); /* wrong length */
   assert_int_not_equal(ls_partial_write_chunk(&p, 5, data, 1), 0);  /* out of range */
+  /* A chunk in parts: written unmarked, marked once all of it is in. */
+  assert_int_equal(ls_partial_write_part(&p, 3, 0, data + 3072, 1000), 0);
+  assert_int_equal(ls_partial_write_part(&p, 3, 1000, data + 4072, 24), 0);
+  assert_int_not_equal(ls_partial_write_part(&p, 3, 1000, data, 25), 0); /* past the chunk's end */
+  assert_false(p.have[3]);
+  assert_int_equal(ls_partial_chunk_held(dir, hex, 3), 0);
+  assert_int_equal(ls_partial_mark(&p, 3), 0);
+  assert_int_equal(ls_partial_chunk_held(dir, hex, 3), 1);
+  assert_int_equal(ls_partial_unmark(&p, 3), 0);
 
   /* A second opener is refused while the first holds the lock. */
   ls_partial_t q;

@@ -145,6 +145,53 @@ static void direct_receive(void **state) {
   got_free(&g);
 }
 
+/* A long chunk reply in parts (ls_proto_reader_parts): head + len bytes,
+ * then len at a time, each a buffer of its own with its offset; fed byte by
+ * byte or received in place; a short reply and other types stay whole. */
+static void parts(void **state) {
+  (void)state;
+  uint8_t buf[64], data[25];
+  fill_pattern(data, sizeof data, 4);
+  size_t n = ls_proto_encode_chunk_header(buf, 7, 7, sizeof data);
+  memcpy(buf + n, data, sizeof data);
+  n += sizeof data;
+  size_t m = ls_proto_encode_chunk_header(buf + n, 8, 8, 6); /* 4 + 6: not longer than head + len */
+  memcpy(buf + n + m, data, 6);
+  n += m + 6;
+  for (int direct = 0; direct < 2; direct++) {
+    ls_proto_reader_t r;
+    ls_proto_reader_init(&r, 1 << 16, 0);
+    ls_proto_reader_parts(&r, LS_MSG_CHUNK_REP, 4, 10);
+    got_t g = {0};
+    for (size_t i = 0; i < n; i++) {
+      size_t room;
+      uint8_t *dst = direct ? ls_proto_reader_direct(&r, &room) : NULL;
+      if (dst != NULL) {
+        *dst = buf[i];
+        assert_int_equal(ls_proto_reader_commit(&r, 1, keep, &g), 0);
+      } else {
+        assert_int_equal(ls_proto_reader_feed(&r, buf + i, 1, keep, &g), 0);
+      }
+    }
+    assert_int_equal(g.n, 4);
+    static const size_t off[] = {0, 14, 24, 0}, len[] = {14, 10, 5, 10}, total[] = {29, 29, 29, 10};
+    for (int i = 0; i < 4; i++) {
+      assert_int_equal(g.frames[i].type, LS_MSG_CHUNK_REP);
+      assert_int_equal(g.frames[i].id, i < 3 ? 7 : 8);
+      assert_int_equal(g.frames[i].off, off[i]);
+      assert_int_equal(g.frames[i].len, len[i]);
+      assert_int_equal(g.frames[i].total, total[i]);
+    }
+    assert_int_equal(ls_get_u32(g.frames[0].payload), 7);
+    assert_memory_equal(g.frames[0].payload + 4, data, 10);
+    assert_memory_equal(g.frames[1].payload, data + 10, 10);
+    assert_memory_equal(g.frames[2].payload, data + 20, 5);
+    assert_int_equal(ls_proto_reader_partial(&r), 0);
+    got_free(&g);
+    ls_proto_reader_close(&r);
+  }
+}
+
 /* LIST: an empty request; pages of at most a datagram and a 32-byte end. */
 static void list_frames(void **state) {
   (void)state;
@@ -187,6 +234,6 @@ static void list_frames(void **state) {
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(requests_byte_by_byte), cmocka_unit_test(hostile_frames),
                                      cmocka_unit_test(replies), cmocka_unit_test(direct_receive),
-                                     cmocka_unit_test(list_frames)};
+                                     cmocka_unit_test(parts), cmocka_unit_test(list_frames)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
