@@ -18,6 +18,7 @@ typedef struct {
   int seal;
   int wait;     /* another program claimed the file: wait, then take its manifest */
   int probe;    /* the first job of a claimed file: taken from the cache if it is there now */
+  uint32_t more; /* whole small files after entry hashed by this job too (their results in progress) */
   int rc;
   int cached;   /* a whole file's job found its manifest in the cache */
   int busy;
@@ -33,6 +34,8 @@ typedef struct {
   uint8_t claimed; /* this program hashes it (ls_mcache_claim) */
   uint8_t waiting; /* another program does: taken from the cache once it is done */
   uint8_t probing; /* its first job is out: the rest waits for it */
+  uint8_t bcached; /* in another entry's job (a batch): taken from the cache */
+  int brc;         /* in another entry's job (a batch): its result */
 } progress_t;
 
 struct ls_hasher_s {
@@ -86,8 +89,27 @@ static int wait_claim(ls_hasher_t *h, const ls_scan_entry_t *e) {
   return rc;
 }
 
+/* A small file hashed whole by the job of the entry before it (a batch, so
+ * that 2,000 files of 512 KiB are not 2,000 round trips through the loop
+ * thread, which competes with the hashing for the cores). */
+static void batch_work(job_t *j, size_t i) {
+  ls_hasher_t *h = j->h;
+  ls_scan_entry_t *e = &h->snap->entries[i];
+  progress_t *p = &h->progress[i];
+  if (atomic_load(&h->cancelled)) {
+    p->brc = -ECANCELED;
+    return;
+  }
+  p->bcached = ls_scan_take_cached(h->dirs, e) == 0;
+  if (p->bcached) return;
+  uint32_t n = e->manifest.nchunks;
+  p->brc = n > 0 ? ls_scan_hash_chunks(e, 0, n, j->buf, LS_HASHER_READ_LEN, j->ctx) : 0;
+  if (p->brc == 0) p->brc = ls_scan_seal(h->dirs, e);
+}
+
 static void work_cb(uv_work_t *req) {
   job_t *j = req->data;
+  for (uint32_t k = 1; k <= j->more; k++) batch_work(j, j->entry + k);
   ls_scan_entry_t *e = &j->h->snap->entries[j->entry];
   int claim = j->wait ? wait_claim(j->h, e) : -1;
   if (claim == -ECANCELED) {
@@ -126,11 +148,12 @@ static job_t *free_job(ls_hasher_t *h) {
 /* kind: 0, or JOB_WAIT, or JOB_PROBE (see job_t). */
 #define JOB_WAIT 1
 #define JOB_PROBE 2
-static int queue_job(ls_hasher_t *h, size_t entry, uint32_t first, uint32_t count, int seal, int kind) {
+static int queue_job(ls_hasher_t *h, size_t entry, uint32_t first, uint32_t count, int seal, int kind,
+                     uint32_t more) {
   job_t *j = free_job(h);
   if (j == NULL) return UV_ENOMEM;
   *j = (job_t){.h = h, .entry = entry, .first = first, .count = count, .seal = seal, .wait = kind == JOB_WAIT,
-               .probe = kind == JOB_PROBE, .busy = 1, .buf = j->buf, .ctx = j->ctx};
+               .probe = kind == JOB_PROBE, .more = more, .busy = 1, .buf = j->buf, .ctx = j->ctx};
   j->req.data = j;
   int rc = uv_queue_work(h->loop, &j->req, work_cb, after_cb);
   if (rc != 0) j->busy = 0;
@@ -142,6 +165,25 @@ static int queue_job(ls_hasher_t *h, size_t entry, uint32_t first, uint32_t coun
 static uint32_t job_chunks(const ls_manifest_t *m) {
   uint32_t n = LS_HASHER_JOB_BYTES / m->chunk_size;
   return n < 1 ? 1 : n;
+}
+
+/* How many whole files after entry i one job hashes too: those that follow
+ * it, each of one job, together at most LS_HASHER_JOB_BYTES with it. */
+static uint32_t batch_more(ls_hasher_t *h, size_t i) {
+  uint64_t left = LS_HASHER_JOB_BYTES, size = h->snap->entries[i].manifest.size;
+  uint32_t more = 0;
+  if (size >= left) return 0;
+  left -= size;
+  for (size_t k = i + 1; k < h->snap->count && more < LS_HASHER_MAX_BATCH; k++) {
+    ls_scan_entry_t *e = &h->snap->entries[k];
+    progress_t *p = &h->progress[k];
+    if (p->rc != 0 || e->pending != 1 || p->queued != 0 || e->manifest.nchunks > job_chunks(&e->manifest) ||
+        e->manifest.size > left)
+      break;
+    left -= e->manifest.size;
+    more++;
+  }
+  return more;
 }
 
 /* Hands out the next job: the next chunks of the entry at the cursor, or
@@ -173,7 +215,8 @@ static int next_job(ls_hasher_t *h) {
       p->claimed = c == 0;
       kind = JOB_PROBE;
     }
-    int rc = queue_job(h, h->cursor, p->queued, count, whole, kind);
+    uint32_t more = whole ? batch_more(h, h->cursor) : 0;
+    int rc = queue_job(h, h->cursor, p->queued, count, whole, kind, more);
     if (rc != 0) {
       p->rc = rc;
       if (p->done == p->queued) { /* else its last job back says it */
@@ -185,6 +228,7 @@ static int next_job(ls_hasher_t *h) {
     p->queued += count;
     p->probing = kind == JOB_PROBE;
     if (p->queued == n) h->cursor++; /* so the loop thread never reads it while a job seals it */
+    for (uint32_t k = 0; k < more; k++, h->cursor++) h->progress[h->cursor].queued = snap->entries[h->cursor].manifest.nchunks;
     return 1;
   }
   return 0;
@@ -202,7 +246,7 @@ static void wait_next(ls_hasher_t *h) {
     ls_scan_entry_t *e = &h->snap->entries[i];
     p->waiting = 0;
     h->nwaiting--;
-    int rc = queue_job(h, i, 0, e->manifest.nchunks, 1, JOB_WAIT);
+    int rc = queue_job(h, i, 0, e->manifest.nchunks, 1, JOB_WAIT, 0);
     if (rc == 0) p->queued = e->manifest.nchunks;
     else e->pending = p->rc = rc;
   }
@@ -218,7 +262,22 @@ static void fill(ls_hasher_t *h) {
 
 /* A job is back: its entry's progress; the entry's seal when its chunks are
  * all hashed; the entry's end (sealed or failed). */
+/* A file a batch hashed (batch_work) is back with its job. */
+static void batch_back(ls_hasher_t *h, size_t i, int status) {
+  progress_t *p = &h->progress[i];
+  int rc = status != 0 ? -ECANCELED : p->brc;
+  p->done = p->queued;
+  if (rc == 0) {
+    h->sealed++;
+    h->snap->hashed += !p->bcached;
+  } else {
+    p->rc = rc;
+    h->snap->entries[i].pending = rc;
+  }
+}
+
 static void job_back(ls_hasher_t *h, job_t *j, int status) {
+  for (uint32_t k = 1; k <= j->more; k++) batch_back(h, j->entry + k, status);
   ls_scan_entry_t *e = &h->snap->entries[j->entry];
   progress_t *p = &h->progress[j->entry];
   int rc = status != 0 ? -ECANCELED : j->rc;
@@ -240,7 +299,7 @@ static void job_back(ls_hasher_t *h, job_t *j, int status) {
   }
   int all_back = p->done == p->queued && (p->rc != 0 || p->queued == e->manifest.nchunks);
   if (!all_back) return;
-  if (p->rc == 0 && !atomic_load(&h->cancelled)) p->rc = queue_job(h, j->entry, 0, 0, 1, 0);
+  if (p->rc == 0 && !atomic_load(&h->cancelled)) p->rc = queue_job(h, j->entry, 0, 0, 1, 0, 0);
   if (p->rc != 0) {
     e->pending = p->rc;
     entry_done(h, j->entry);

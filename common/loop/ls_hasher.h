@@ -18,6 +18,7 @@
 
 #define LS_HASHER_JOB_BYTES (4u << 20)
 #define LS_HASHER_READ_LEN (128u << 10)
+#define LS_HASHER_MAX_BATCH 64 /* whole small files one job hashes after its own */
 
 typedef struct ls_hasher_s ls_hasher_t;
 /* Called on the loop thread once every pending entry of snap is sealed or

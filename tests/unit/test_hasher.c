@@ -132,6 +132,40 @@ static void failures_and_cancel(void **state) {
   fixture_close(&fx);
 }
 
+/* Many small files: jobs hash several whole files each (a batch), and every
+ * one is hashed, counted and sealed with the inline scan's root. */
+static void small_files_in_batches(void **state) {
+  (void)state;
+  fixture_t fx;
+  setup_dirs(&fx);
+  char name[32];
+  for (int i = 0; i < 40; i++) {
+    snprintf(name, sizeof name, "small-%02d", i);
+    put_file(fx.d.share, name, (size_t)(i * 997) % 200000, (uint32_t)i + 10);
+  }
+  ls_scan_snapshot_t want, s;
+  assert_int_equal(ls_scan_run(&fx.dirs, NULL, &want), 0);
+  clear_cache(&fx);
+  fx.dirs.defer_hashing = 1;
+  assert_int_equal(ls_scan_run(&fx.dirs, NULL, &s), 0);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  ls_hasher_t *h;
+  calls = 0;
+  assert_int_equal(ls_hasher_start(&loop, &fx.dirs, &s, 2, done_cb, NULL, &h), 0);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  assert_int_equal(calls, 1);
+  assert_int_equal(s.hashed, 40);
+  assert_int_equal(ls_scan_finish(&s, NULL), 0);
+  assert_int_equal(s.count, 40);
+  for (size_t i = 0; i < want.count; i++)
+    assert_memory_equal(by_name(&s, want.entries[i].name)->manifest.root, want.entries[i].manifest.root, LS_HASH_LEN);
+  assert_int_equal(uv_loop_close(&loop), 0);
+  ls_scan_free(&s);
+  ls_scan_free(&want);
+  fixture_close(&fx);
+}
+
 /* Two programs of a peer (two cache handles: two claims) hashing the same
  * files of several jobs at once: each file is hashed by one of them, and
  * the other takes its manifest from the cache once the claim is let go. */
@@ -202,6 +236,7 @@ static void pool_sizes(void **state) {
 
 int main(void) {
   const struct CMUnitTest tests[] = {cmocka_unit_test(hashes_like_the_inline_scan),
-                                     cmocka_unit_test(failures_and_cancel), cmocka_unit_test(one_program_hashes_a_big_file), cmocka_unit_test(pool_sizes)};
+                                     cmocka_unit_test(failures_and_cancel), cmocka_unit_test(one_program_hashes_a_big_file),
+                                     cmocka_unit_test(small_files_in_batches), cmocka_unit_test(pool_sizes)};
   return cmocka_run_group_tests(tests, NULL, NULL);
 }
